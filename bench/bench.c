@@ -1,0 +1,831 @@
+/* memg-bench: closed- or open-loop memcached text-protocol load with every
+ * reply parsed and checked. One thread, one ev loop, N connections, each
+ * with up to `depth` requests in flight. Phases: connect, prefill, warmup,
+ * run (measured), drain, hold. The last stdout line is "RESULT k=v ...". */
+#include "bench.h"
+#include "buf.h"
+#include "ev.h"
+#include "hist.h"
+#include "net.h"
+#include "reply.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINE 4096
+#define READ_CHUNK (256 * 1024)
+#define PREFILL_CONNS 16
+#define DRAIN_NS 3000000000ull
+
+enum phase { PH_PREFILL, PH_WARMUP, PH_RUN, PH_DRAIN, PH_HOLD, PH_DONE };
+enum rtype { RQ_GET, RQ_SET };
+
+struct req {
+    uint64_t t0;     /* ns: sent (or scheduled, with a fixed rate) */
+    uint32_t *keys;
+    uint16_t nkeys;
+    uint8_t type;
+    uint8_t counted; /* issued in the measured phase */
+};
+
+struct conn {
+    int fd;
+    int id;
+    struct buf rbuf, wbuf;
+    struct req *q; /* ring of qcap requests */
+    uint32_t *keys;
+    unsigned qhead, qlen, qcap;
+    unsigned cursor, matched; /* progress of the get at the head */
+    uint64_t issued;          /* requests of the run phases */
+    bool served, dead, wantw, waiting, exhausted;
+};
+
+struct stats {
+    uint64_t ops, gets, sets, keys, hits, misses, bytes_in, bytes_out;
+    struct hist lat;
+};
+
+struct errs {
+    uint64_t proto, key, value, server, notstored, conn, connect;
+    char first[512];
+};
+
+static struct kv_spec KV;
+static struct zipf Z;
+static struct ev_loop *L;
+static struct conn *C;
+static struct stats S;
+static struct errs E;
+static enum phase P;
+static struct buf OUT;  /* requests are composed here, then written */
+static char *RD;        /* read scratch for connections with nothing pending */
+static uint32_t *STAMP; /* per key: serial of the last get naming it */
+static uint32_t SERIAL;
+static struct conn **WAIT; /* connections waiting for the rate schedule */
+static int NWAIT;
+static int RATE_FD = -1; /* timerfd: wakes the waiters at the next scheduled send */
+static bool RATE_ARMED;
+static uint64_t RNG, T_PHASE, T_RUN0, T_RUN1, T_PROGRESS, T_SCHED0, SCHED_N;
+static uint64_t PREFILL_NEXT, PREFILL_DONE, PREFILL_NS, ISSUED, OUTSTANDING;
+static int EXHAUSTED, DEAD, STALLED, REPORTED;
+static double CPU0, CPU1;
+static long RSS0, RSS1;
+
+static uint64_t _now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t _rand(void)
+{
+    RNG ^= RNG >> 12; /* xorshift64* */
+    RNG ^= RNG << 25;
+    RNG ^= RNG >> 27;
+    return RNG * 2685821657736338717ull;
+}
+
+static double _urand(void) { return (double)(_rand() >> 11) * (1.0 / 9007199254740992.0); }
+
+static uint32_t _pick_key(void)
+{
+    if (O.zipf > 0)
+        return zipf_next(&Z, _urand());
+    return (uint32_t)(_rand() % O.keys);
+}
+
+/* ---- errors ---- */
+
+static void _note(const struct conn *c, const char *what, const char *p, size_t n)
+{
+    if (E.first[0])
+        return;
+    int k = snprintf(E.first, sizeof(E.first), "conn %d: %s: \"", c ? c->id : -1, what);
+    for (size_t i = 0; i < n && i < 120 && k < (int)sizeof(E.first) - 8; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= ' ' && ch < 0x7f && ch != '"' && ch != '\\')
+            E.first[k++] = (char)ch;
+        else
+            k += snprintf(E.first + k, sizeof(E.first) - (size_t)k, "\\x%02x", ch);
+    }
+    snprintf(E.first + k, sizeof(E.first) - (size_t)k, "\"%s", n > 120 ? "..." : "");
+}
+
+static void _close(struct conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->fd >= 0) {
+        ev_del(L, c->fd);
+        close(c->fd);
+    }
+    c->fd = -1;
+    c->dead = true;
+    DEAD++;
+    OUTSTANDING -= c->qlen;
+    c->qlen = 0;
+    if (!c->exhausted) {
+        c->exhausted = true;
+        EXHAUSTED++;
+    }
+    buf_release(&c->rbuf);
+    buf_release(&c->wbuf);
+}
+
+/* ---- requests ---- */
+
+static bool _can_issue(struct conn *c, uint64_t now)
+{
+    if (c->dead)
+        return false;
+    if (P == PH_PREFILL)
+        return c->id < PREFILL_CONNS && c->qlen < c->qcap && PREFILL_NEXT < O.keys;
+    if ((P != PH_WARMUP && P != PH_RUN) || c->qlen >= (unsigned)O.depth || c->exhausted)
+        return false;
+    if (O.ops && ISSUED >= O.ops)
+        return false;
+    if (O.rate > 0 && (double)SCHED_N >= (double)(now - T_SCHED0) * O.rate / 1e9 + 1) {
+        if (!c->waiting) {
+            c->waiting = true;
+            WAIT[NWAIT++] = c;
+        }
+        if (!RATE_ARMED) {
+            uint64_t due = T_SCHED0 + (uint64_t)((double)SCHED_N * 1e9 / O.rate);
+            struct itimerspec its = {{0, 0}, {(time_t)(due / 1000000000u), (long)(due % 1000000000u)}};
+            RATE_ARMED = timerfd_settime(RATE_FD, TFD_TIMER_ABSTIME, &its, NULL) == 0;
+        }
+        return false;
+    }
+    return true;
+}
+
+static void _put_num(uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        OUT.data[OUT.wpos++] = tmp[--n];
+}
+
+static void _put(const char *s, size_t n)
+{
+    memcpy(OUT.data + OUT.wpos, s, n);
+    OUT.wpos += n;
+}
+
+static void _compose_set(uint32_t idx)
+{
+    uint32_t vlen = kv_vlen(&KV, idx);
+    buf_reserve(&OUT, 64 + KV_KEY_MAX + vlen, SIZE_MAX);
+    _put("set ", 4);
+    OUT.wpos += kv_key(&KV, idx, OUT.data + OUT.wpos);
+    _put(" ", 1);
+    _put_num(kv_flags(idx));
+    _put(" 0 ", 3);
+    _put_num(vlen);
+    _put("\r\n", 2);
+    kv_value(&KV, idx, OUT.data + OUT.wpos);
+    OUT.wpos += vlen;
+    _put("\r\n", 2);
+}
+
+static void _compose_get(struct req *r)
+{
+    buf_reserve(&OUT, 8 + (size_t)r->nkeys * (KV_KEY_MAX + 1), SIZE_MAX);
+    _put("get", 3);
+    for (unsigned i = 0; i < r->nkeys; i++) {
+        _put(" ", 1);
+        OUT.wpos += kv_key(&KV, r->keys[i], OUT.data + OUT.wpos);
+    }
+    _put("\r\n", 2);
+}
+
+static void _issue(struct conn *c, uint64_t now)
+{
+    unsigned slot = (c->qhead + c->qlen) % c->qcap;
+    struct req *r = &c->q[slot];
+    r->keys = c->keys + (size_t)slot * O.width;
+    r->counted = P == PH_RUN;
+    r->t0 = now;
+    if (P == PH_PREFILL) {
+        r->type = RQ_SET;
+        r->nkeys = 1;
+        r->keys[0] = (uint32_t)PREFILL_NEXT++;
+        _compose_set(r->keys[0]);
+    } else {
+        if (O.rate > 0) { /* latency counts from the schedule: no coordinated omission */
+            uint64_t due = T_SCHED0 + (uint64_t)((double)SCHED_N * 1e9 / O.rate);
+            r->t0 = due < now ? due : now;
+        }
+        SCHED_N++;
+        if (P == PH_RUN) {
+            ISSUED++;
+            if (++c->issued == O.conn_ops) {
+                c->exhausted = true;
+                EXHAUSTED++;
+            }
+        }
+        bool set = O.set_w && (!O.get_w || _rand() % (O.set_w + O.get_w) < O.set_w);
+        r->type = set ? RQ_SET : RQ_GET;
+        r->nkeys = set ? 1 : (uint16_t)O.width;
+        if (++SERIAL == 0)
+            SERIAL = 1;
+        for (unsigned i = 0; i < r->nkeys; i++) {
+            uint32_t k = _pick_key();
+            for (int tries = 0; STAMP && STAMP[k] == SERIAL && tries < 64; tries++)
+                k = _pick_key(); /* distinct keys within one multi-get */
+            if (STAMP)
+                STAMP[k] = SERIAL;
+            r->keys[i] = k;
+        }
+        if (set)
+            _compose_set(r->keys[0]);
+        else
+            _compose_get(r);
+    }
+    c->qlen++;
+    OUTSTANDING++;
+}
+
+static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+/* Write what the connection has pending; watch for writability if it stays. */
+static void _flush(struct conn *c)
+{
+    while (buf_len(&c->wbuf)) {
+        ssize_t n = write(c->fd, buf_rptr(&c->wbuf), buf_len(&c->wbuf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN) {
+            E.conn++;
+            _note(c, strerror(errno), "write", 5);
+            _close(c);
+            return;
+        }
+        if (n < 0)
+            break;
+        S.bytes_out += (uint64_t)n;
+        buf_consume(&c->wbuf, (size_t)n);
+    }
+    bool want = buf_len(&c->wbuf) > 0;
+    if (want != c->wantw) {
+        c->wantw = want;
+        ev_mod(L, c->fd, EV_READ | (want ? EV_WRITE : 0), _on_io, c);
+    }
+    if (!want)
+        buf_shrink(&c->wbuf);
+}
+
+static void _fill(struct conn *c)
+{
+    uint64_t now = _now_ns();
+    OUT.rpos = OUT.wpos = 0;
+    while (_can_issue(c, now))
+        _issue(c, now);
+    if (OUT.wpos == 0)
+        return;
+    if (buf_len(&c->wbuf) == 0) { /* the common case: write straight from OUT */
+        ssize_t n = write(c->fd, OUT.data, OUT.wpos);
+        if (n > 0) {
+            S.bytes_out += (uint64_t)n;
+            OUT.rpos = (size_t)n;
+        }
+    }
+    if (buf_len(&OUT)) {
+        buf_append(&c->wbuf, buf_rptr(&OUT), buf_len(&OUT), SIZE_MAX);
+        _flush(c);
+    }
+}
+
+/* ---- replies ---- */
+
+static void _complete(struct conn *c, uint64_t now)
+{
+    struct req *r = &c->q[c->qhead];
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    OUTSTANDING--;
+    T_PROGRESS = now;
+    c->served = true;
+    if (P == PH_PREFILL) {
+        PREFILL_DONE++;
+        return;
+    }
+    if (!r->counted || P != PH_RUN)
+        return;
+    S.ops++;
+    if (r->type == RQ_SET) {
+        S.sets++;
+    } else {
+        S.gets++;
+        S.keys += r->nkeys;
+        S.hits += c->matched;
+        S.misses += r->nkeys - c->matched;
+    }
+    hist_record(&S.lat, now - r->t0);
+}
+
+/* One reply unit for the request at the head. False: the stream is lost. */
+static bool _unit(struct conn *c, const struct reply *u, uint64_t now)
+{
+    if (c->qlen == 0) {
+        _note(c, "reply with no request pending", u->line, u->line_len);
+        return false;
+    }
+    struct req *r = &c->q[c->qhead];
+    if (u->kind == REPLY_ERROR) {
+        E.server++;
+        _note(c, r->type == RQ_SET ? "error reply to set" : "error reply to get", u->line,
+              u->line_len);
+        c->cursor = c->matched = 0;
+        _complete(c, now);
+        return true;
+    }
+    if (r->type == RQ_SET) {
+        if (u->kind != REPLY_STORED && u->kind != REPLY_NOT_STORED) {
+            _note(c, "unexpected reply to set", u->line, u->line_len);
+            return false;
+        }
+        if (u->kind == REPLY_NOT_STORED) {
+            E.notstored++;
+            _note(c, "set not stored", u->line, u->line_len);
+        }
+        _complete(c, now);
+        return true;
+    }
+    if (u->kind == REPLY_END) {
+        _complete(c, now);
+        c->cursor = c->matched = 0;
+        return true;
+    }
+    if (u->kind != REPLY_VALUE) {
+        _note(c, "unexpected reply to get", u->line, u->line_len);
+        return false;
+    }
+    enum check ck = reply_check_value(&KV, u, r->keys, r->nkeys, &c->cursor);
+    if (ck == CHECK_WRONG_KEY) {
+        E.key++;
+        _note(c, "VALUE of a key not asked (or out of order)", u->line, u->line_len);
+    } else if (ck == CHECK_WRONG_VALUE) {
+        E.value++;
+        _note(c, "wrong flags, length or bytes; header and data", u->line,
+              u->line_len + 2 + u->data_len);
+    } else {
+        c->matched++;
+    }
+    return true;
+}
+
+/* Parse and check every complete unit in p[0..n); returns bytes used or -1. */
+static ssize_t _replies(struct conn *c, const char *p, size_t n, uint64_t now)
+{
+    size_t used = 0;
+    size_t max_value = KV.vmax > (2u << 20) ? KV.vmax : (2u << 20);
+    struct reply u;
+    for (;;) {
+        enum reply_kind k = reply_parse(&u, p + used, n - used, MAX_LINE, max_value);
+        if (k == REPLY_AGAIN)
+            return (ssize_t)used;
+        if (k == REPLY_BAD) {
+            E.proto++;
+            _note(c, u.why, p + used, n - used);
+            return -1;
+        }
+        if (!_unit(c, &u, now)) {
+            E.proto++;
+            return -1;
+        }
+        used += u.consumed;
+    }
+}
+
+static void _read(struct conn *c)
+{
+    bool direct = buf_len(&c->rbuf) == 0; /* nothing pending: read into RD */
+    char *dst = RD;
+    size_t room = READ_CHUNK;
+    if (!direct) {
+        if (!buf_reserve(&c->rbuf, READ_CHUNK, SIZE_MAX)) {
+            E.conn++;
+            _note(c, "out of memory", "", 0);
+            _close(c);
+            return;
+        }
+        dst = buf_wptr(&c->rbuf);
+        room = buf_room(&c->rbuf);
+    }
+    ssize_t n = read(c->fd, dst, room);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        E.conn++;
+        _note(c, n == 0 ? "closed by the server" : strerror(errno), "", 0);
+        _close(c);
+        return;
+    }
+    S.bytes_in += (uint64_t)n;
+    uint64_t now = _now_ns();
+    const char *p = dst;
+    size_t len = (size_t)n;
+    if (!direct) {
+        c->rbuf.wpos += (size_t)n;
+        p = buf_rptr(&c->rbuf);
+        len = buf_len(&c->rbuf);
+    }
+    ssize_t used = _replies(c, p, len, now);
+    if (used < 0) {
+        _close(c);
+        return;
+    }
+    if (direct) {
+        if ((size_t)used < len)
+            buf_append(&c->rbuf, p + used, len - (size_t)used, SIZE_MAX);
+    } else {
+        buf_consume(&c->rbuf, (size_t)used);
+        buf_shrink(&c->rbuf);
+    }
+}
+
+static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    struct conn *c = arg;
+    if ((events & EV_WRITE) && !c->dead)
+        _flush(c);
+    if ((events & EV_READ) && !c->dead)
+        _read(c);
+    if (!c->dead)
+        _fill(c);
+}
+
+/* ---- phases ---- */
+
+static void _kick_all(void)
+{
+    for (int i = 0; i < O.conns; i++)
+        if (!C[i].dead)
+            _fill(&C[i]);
+}
+
+static void _enter(enum phase p, uint64_t now)
+{
+    P = p;
+    T_PHASE = now;
+    if (p == PH_WARMUP || (p == PH_RUN && O.warmup <= 0)) {
+        T_SCHED0 = now;
+        SCHED_N = 0;
+    }
+    if (p == PH_RUN) {
+        memset(&S, 0, sizeof(S));
+        hist_reset(&S.lat);
+        T_RUN0 = now;
+        if (O.server_pid) {
+            CPU0 = proc_cpu(O.server_pid);
+            RSS0 = proc_rss_kb(O.server_pid);
+        }
+    }
+    if (p == PH_DRAIN) {
+        T_RUN1 = now;
+        if (O.server_pid) {
+            CPU1 = proc_cpu(O.server_pid);
+            RSS1 = proc_rss_kb(O.server_pid);
+        }
+    }
+    if (p == PH_WARMUP || p == PH_RUN)
+        _kick_all();
+    if (p == PH_DONE)
+        ev_stop(L);
+}
+
+static void _report(void);
+
+static void _stall(uint64_t now)
+{
+    STALLED = 1;
+    for (int i = 0; i < O.conns; i++) {
+        struct conn *c = &C[i];
+        if (c->dead || c->qlen == 0)
+            continue;
+        struct req *r = &c->q[c->qhead];
+        char key[KV_KEY_MAX + 1];
+        key[kv_key(&KV, r->keys[0], key)] = 0;
+        fprintf(stderr,
+                "memg-bench: STALL: no reply for %.1fs; conn %d has %u request(s) pending, "
+                "the first a %s of %u key(s) (%s...), %zu byte(s) of reply unparsed, "
+                "%zu to send\n",
+                (double)(now - T_PROGRESS) / 1e9, c->id, c->qlen,
+                r->type == RQ_SET ? "set" : "get", r->nkeys, key, buf_len(&c->rbuf),
+                buf_len(&c->wbuf));
+        break;
+    }
+}
+
+static bool _run_over(uint64_t now)
+{
+    if (DEAD == O.conns)
+        return true;
+    if (O.duration > 0 && !O.ops && !O.conn_ops)
+        return now - T_PHASE >= (uint64_t)(O.duration * 1e9);
+    bool none_left = (O.ops && ISSUED >= O.ops) || EXHAUSTED == O.conns;
+    return none_left && OUTSTANDING == 0;
+}
+
+static void _on_rate(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)events;
+    (void)arg;
+    uint64_t expirations;
+    if (read(fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+        return;
+    RATE_ARMED = false;
+    int n = NWAIT;
+    NWAIT = 0;
+    for (int i = 0; i < n; i++) {
+        WAIT[i]->waiting = false;
+        if (!WAIT[i]->dead)
+            _fill(WAIT[i]);
+    }
+}
+
+static void _tick(struct ev_loop *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    uint64_t now = _now_ns();
+    if (OUTSTANDING && P != PH_HOLD && now - T_PROGRESS > (uint64_t)(O.stall * 1e9)) {
+        _stall(now);
+        if (P == PH_RUN)
+            _enter(PH_DRAIN, now);
+        _enter(PH_DONE, now);
+        return;
+    }
+    if (!OUTSTANDING)
+        T_PROGRESS = now;
+    switch (P) {
+    case PH_PREFILL:
+        if (DEAD == O.conns || (PREFILL_NEXT >= O.keys && OUTSTANDING == 0)) {
+            PREFILL_NS = now - T_PHASE;
+            if (O.duration <= 0 && !O.ops && !O.conn_ops)
+                _enter(PH_DONE, now);
+            else
+                _enter(O.warmup > 0 ? PH_WARMUP : PH_RUN, now);
+        }
+        break;
+    case PH_WARMUP:
+        if (now - T_PHASE >= (uint64_t)(O.warmup * 1e9))
+            _enter(PH_RUN, now);
+        break;
+    case PH_RUN:
+        if (_run_over(now))
+            _enter(PH_DRAIN, now);
+        break;
+    case PH_DRAIN:
+        if (OUTSTANDING == 0 || now - T_PHASE > DRAIN_NS) {
+            if (O.hold > 0) {
+                _report();
+                printf("HOLDING conns=%d alive=%d\n", O.conns, O.conns - DEAD);
+                fflush(stdout);
+                _enter(PH_HOLD, now);
+            } else {
+                _enter(PH_DONE, now);
+            }
+        }
+        break;
+    case PH_HOLD:
+        if (now - T_PHASE >= (uint64_t)(O.hold * 1e9))
+            _enter(PH_DONE, now);
+        break;
+    case PH_DONE:
+        break;
+    }
+}
+
+/* ---- setup ---- */
+
+static void _raise_nofile(int need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_max < (rlim_t)need) {
+        struct rlimit want = {(rlim_t)need, (rlim_t)need};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            return;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < (rlim_t)need)
+        fprintf(stderr, "memg-bench: open files limited to %lu, %d wanted (ulimit -n)\n",
+                (unsigned long)rl.rlim_cur, need);
+}
+
+/* flush_all on a connection of its own, before the run: values left by an
+ * earlier run with other sizes would otherwise count as wrong values. */
+static bool _flush_all(void)
+{
+    char err[NET_ERR_LEN] = "", rep[64];
+    int fd = net_tcp_connect(O.host, O.port, err);
+    if (fd < 0) {
+        fprintf(stderr, "memg-bench: flush_all: %s\n", err);
+        return false;
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t n = write(fd, "flush_all\r\n", 11) == 11 ? read(fd, rep, sizeof(rep) - 1) : -1;
+    close(fd);
+    if (n != 4 || memcmp(rep, "OK\r\n", 4) != 0) {
+        fprintf(stderr, "memg-bench: flush_all: no OK\n");
+        return false;
+    }
+    return true;
+}
+
+static int _connect_all(void)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char port[16];
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%d", O.port);
+    int rc = getaddrinfo(O.host, port, &hints, &ai);
+    if (rc != 0) {
+        fprintf(stderr, "memg-bench: %s: %s\n", O.host, gai_strerror(rc));
+        return -1;
+    }
+    int ok = 0;
+    for (int i = 0; i < O.conns; i++) {
+        struct conn *c = &C[i];
+        c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct timeval tv = {5, 0}; /* connect() honours the send timeout */
+        if (c->fd >= 0)
+            setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+            net_set_nonblock(c->fd) != 0 || net_set_nodelay(c->fd) != 0 ||
+            ev_add(L, c->fd, EV_READ, _on_io, c) != 0) {
+            E.connect++;
+            _note(c, "connect", strerror(errno), strlen(strerror(errno)));
+            if (c->fd >= 0)
+                close(c->fd);
+            c->fd = -1;
+            c->dead = c->exhausted = true;
+            DEAD++;
+            EXHAUSTED++;
+            continue;
+        }
+        ok++;
+    }
+    freeaddrinfo(ai);
+    return ok;
+}
+
+static bool _setup(void)
+{
+    char err[256];
+    if (!kv_setup(&KV, O.keys, O.kmin, O.kmax, O.vmin, O.vmax, err, sizeof(err))) {
+        fprintf(stderr, "memg-bench: %s\n", err);
+        return false;
+    }
+    if (O.zipf > 0)
+        zipf_setup(&Z, O.keys, O.zipf);
+    RNG = O.seed ? O.seed : 0x853c49e6748fea9bull;
+    buf_pool_setup(4096, 1024);
+    L = ev_create(1024);
+    C = calloc((size_t)O.conns, sizeof(*C));
+    WAIT = calloc((size_t)O.conns, sizeof(*WAIT));
+    RD = malloc(READ_CHUNK);
+    if (O.rate > 0) {
+        RATE_FD = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (RATE_FD < 0 || ev_add(L, RATE_FD, EV_READ, _on_rate, NULL) != 0)
+            return false;
+    }
+    STAMP = O.width > 1 ? calloc(O.keys, sizeof(*STAMP)) : NULL;
+    if (!L || !C || !WAIT || !RD || (O.width > 1 && !STAMP))
+        return false;
+    unsigned pdepth = (unsigned)(256 * 1024 / (O.vmax + 100));
+    pdepth = pdepth < 1 ? 1 : pdepth > 64 ? 64 : pdepth;
+    for (int i = 0; i < O.conns; i++) {
+        struct conn *c = &C[i];
+        c->id = i;
+        c->fd = -1;
+        c->qcap = (unsigned)O.depth;
+        if (O.prefill && i < PREFILL_CONNS && c->qcap < pdepth)
+            c->qcap = pdepth;
+        c->q = calloc(c->qcap, sizeof(*c->q));
+        c->keys = calloc((size_t)c->qcap * O.width, sizeof(*c->keys));
+        if (!c->q || !c->keys)
+            return false;
+    }
+    return true;
+}
+
+static void _report(void)
+{
+    double secs = (double)(T_RUN1 - T_RUN0) / 1e9;
+    double rps = secs > 0 ? (double)S.ops / secs : 0;
+    double cpu = (CPU0 >= 0 && CPU1 >= 0) ? CPU1 - CPU0 : -1;
+    int served = 0;
+    for (int i = 0; i < O.conns; i++)
+        served += C[i].served;
+    uint64_t errors = E.proto + E.key + E.value + E.server + E.notstored + E.conn + E.connect;
+    REPORTED = 1;
+    if (!O.quiet) {
+        printf("memg-bench %s:%d  conns %d depth %d  keys %u  value %u-%u  set:get %u:%u  "
+               "multiget %u%s\n",
+               O.host, O.port, O.conns, O.depth, O.keys, O.vmin, O.vmax, O.set_w, O.get_w,
+               O.width, O.zipf > 0 ? "  zipf" : "");
+        if (O.prefill)
+            printf("  prefill   %u keys in %.2fs\n", O.keys, (double)PREFILL_NS / 1e9);
+        printf("  requests  %llu in %.2fs = %.0f/s (gets %llu sets %llu); %.1f MB/s in\n",
+               (unsigned long long)S.ops, secs, rps, (unsigned long long)S.gets,
+               (unsigned long long)S.sets, secs > 0 ? (double)S.bytes_in / secs / 1e6 : 0);
+        printf("  keys got  %llu: hits %llu misses %llu\n", (unsigned long long)S.keys,
+               (unsigned long long)S.hits, (unsigned long long)S.misses);
+        printf("  latency   us p50 %.1f p99 %.1f p99.9 %.1f max %.1f mean %.1f\n",
+               hist_quantile(&S.lat, 0.5) / 1e3, hist_quantile(&S.lat, 0.99) / 1e3,
+               hist_quantile(&S.lat, 0.999) / 1e3, S.lat.max / 1e3, hist_mean(&S.lat) / 1e3);
+        printf("  conns     %d served, %d closed or failed\n", served, DEAD);
+        if (cpu >= 0)
+            printf("  server    cpu %.2fs = %.0f ns/request, rss %ld -> %ld kB\n", cpu,
+                   S.ops ? cpu * 1e9 / (double)S.ops : 0, RSS0, RSS1);
+        printf("  errors    %llu: protocol %llu wrong-key %llu wrong-value %llu server %llu "
+               "not-stored %llu conn %llu connect %llu%s\n",
+               (unsigned long long)errors, (unsigned long long)E.proto,
+               (unsigned long long)E.key, (unsigned long long)E.value,
+               (unsigned long long)E.server, (unsigned long long)E.notstored,
+               (unsigned long long)E.conn, (unsigned long long)E.connect,
+               STALLED ? "  STALLED" : "");
+        if (E.first[0])
+            printf("  first error: %s\n", E.first);
+    }
+    printf("RESULT conns=%d served=%d dead=%d secs=%.3f ops=%llu rps=%.1f gets=%llu sets=%llu "
+           "keys=%llu hits=%llu misses=%llu kps=%.1f in_mbps=%.2f out_mbps=%.2f "
+           "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
+           "prefill_s=%.3f srv_cpu_s=%.3f srv_ns_per_op=%.1f srv_rss_kb=%ld "
+           "errors=%llu err_proto=%llu err_key=%llu err_value=%llu err_server=%llu "
+           "err_notstored=%llu err_conn=%llu err_connect=%llu stalled=%d\n",
+           O.conns, served, DEAD, secs, (unsigned long long)S.ops, rps,
+           (unsigned long long)S.gets, (unsigned long long)S.sets, (unsigned long long)S.keys,
+           (unsigned long long)S.hits, (unsigned long long)S.misses,
+           secs > 0 ? (double)(S.keys + S.sets) / secs : 0,
+           secs > 0 ? (double)S.bytes_in / secs / 1e6 : 0,
+           secs > 0 ? (double)S.bytes_out / secs / 1e6 : 0, hist_quantile(&S.lat, 0.5) / 1e3,
+           hist_quantile(&S.lat, 0.9) / 1e3, hist_quantile(&S.lat, 0.99) / 1e3,
+           hist_quantile(&S.lat, 0.999) / 1e3, S.lat.max / 1e3, hist_mean(&S.lat) / 1e3,
+           (double)PREFILL_NS / 1e9, cpu, cpu >= 0 && S.ops ? cpu * 1e9 / (double)S.ops : -1,
+           RSS1, (unsigned long long)errors, (unsigned long long)E.proto,
+           (unsigned long long)E.key, (unsigned long long)E.value, (unsigned long long)E.server,
+           (unsigned long long)E.notstored, (unsigned long long)E.conn,
+           (unsigned long long)E.connect, STALLED);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = bench_options(argc, argv);
+    if (rc == 2)
+        return bench_selftest();
+    if (rc)
+        return rc < 0 ? 2 : 0;
+    signal(SIGPIPE, SIG_IGN);
+    _raise_nofile(O.conns + 64);
+    if (!_setup()) {
+        fprintf(stderr, "memg-bench: setup failed (bad sizes or out of memory)\n");
+        return 2;
+    }
+    CPU0 = CPU1 = -1;
+    if (O.flush && !_flush_all())
+        return 1;
+    int ok = _connect_all();
+    if (ok <= 0) {
+        fprintf(stderr, "memg-bench: no connection to %s:%d (%s)\n", O.host, O.port, E.first);
+        return 1;
+    }
+    ev_set_timer(L, 1, _tick, NULL);
+    uint64_t now = _now_ns();
+    T_PROGRESS = now;
+    if (O.prefill)
+        _enter(PH_PREFILL, now), _kick_all();
+    else
+        _enter(O.warmup > 0 ? PH_WARMUP : PH_RUN, now);
+    ev_run(L);
+    if (!REPORTED)
+        _report();
+    uint64_t errors = E.proto + E.key + E.value + E.server + E.notstored;
+    return STALLED ? 3 : errors ? 4 : 0;
+}

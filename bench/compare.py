@@ -1,0 +1,559 @@
+#!/usr/bin/python3
+"""memg vs memcached: run every workload against both servers, alternating,
+take medians over the rounds, print one table and write
+bench/results/latest.md and bench/results/latest.png.
+
+    bench/compare.py --memg build/memg --tool build/memg-bench [--quick]
+
+MEMG_BIN overrides --memg (point it at a second memcached to test the driver);
+MEMCACHED_BIN overrides the reference server (/usr/bin/memcached).
+Loopback only; every step has a time limit.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+HOST = "127.0.0.1"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class Server:
+    """One server process on a free loopback port, with its stderr kept."""
+
+    def __init__(self, name, binary, logdir, mem=1024, conns=1024, default_flags=False):
+        self.name, self.binary = name, binary
+        self.port = free_port()
+        args = [binary, "-p", str(self.port), "-l", HOST, "-U", "0"]
+        if not default_flags:
+            args += ["-t", "1", "-m", str(mem), "-c", str(conns)]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        self.args = args
+        self.logpath = os.path.join(logdir, f"{name}-{self.port}.log")
+        self.logf = open(self.logpath, "w")
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.ready = self._wait_ready()
+
+    def _wait_ready(self, limit=5.0):
+        end = time.time() + limit
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as s:
+                    s.sendall(b"version\r\n")
+                    if s.recv(100).startswith(b"VERSION "):
+                        return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def died(self):
+        rc = self.proc.poll()
+        if rc is None:
+            return None
+        return f"signal {-rc}" if rc < 0 else f"exit {rc}"
+
+    def log_tail(self, n=5):
+        self.logf.flush()
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return " | ".join(f.read().strip().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+
+
+def parse_result(out):
+    res, first = None, ""
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            res = {}
+            for kv in line.split()[1:]:
+                k, _, v = kv.partition("=")
+                try:
+                    res[k] = float(v)
+                except ValueError:
+                    res[k] = v
+        elif line.strip().startswith("first error:"):
+            first = line.strip()[len("first error:"):].strip()
+    return res, first
+
+
+class Runner:
+    def __init__(self, opts):
+        self.o = opts
+        self.logdir = tempfile.mkdtemp(prefix="memg-bench-")
+        self.anomalies = []  # (server, workload, text)
+        self.errors = {}     # (server, workload) -> validation errors, summed over rounds
+
+    def note(self, server, wl, text):
+        log(f"  !! {server} {wl}: {text}")
+        self.anomalies.append((server, wl, text))
+
+    def tool(self, srv, wl, args, limit):
+        cmd = [self.o.tool, "-s", HOST, "-p", str(srv.port), "--server-pid", str(srv.pid)] + args
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.note(srv.name, wl, f"load generator timed out after {limit:.0f}s (hang?)")
+            return None
+        res, first = parse_result(p.stdout)
+        if res is None:
+            self.note(srv.name, wl, f"no result (rc {p.returncode}): {p.stderr.strip()[-300:]}")
+            return None
+        errs = int(res.get("errors", 0))
+        key = (srv.name, wl)
+        self.errors[key] = self.errors.get(key, 0) + errs
+        if errs or res.get("stalled"):
+            kinds = " ".join(f"{k}={int(v)}" for k, v in res.items()
+                             if k.startswith("err_") and v)
+            self.note(srv.name, wl, f"{errs} error(s) {kinds}; first: {first} "
+                      f"{p.stderr.strip()[-300:]}")
+        d = srv.died()
+        if d:
+            self.note(srv.name, wl, f"server died ({d}); log: {srv.log_tail()}")
+        return res
+
+    def server(self, name, wl, **kw):
+        binary = self.o.memg if name == "memg" else self.o.memcached
+        s = Server(name, binary, self.logdir, **kw)
+        if not s.ready:
+            self.note(name, wl, f"server did not start/answer 'version': {' '.join(s.args)}; "
+                      f"log: {s.log_tail()}")
+            s.stop()
+            return None
+        return s
+
+    # ---- workloads: each returns a dict of metrics for one server ----
+
+    def load(self, name, wl, args, conns=1024):
+        s = self.server(name, wl, conns=conns)
+        if not s:
+            return {}
+        dur, warm = self.o.duration, self.o.warmup
+        r = self.tool(s, wl, ["-t", str(dur), "-w", str(warm), "--prefill"] + args,
+                      limit=dur + warm + 120)
+        s.stop()
+        if not r:
+            return {}
+        m = {"ops": r["rps"], "p50": r["p50_us"], "p99": r["p99_us"],
+             "p999": r["p999_us"], "cpu": r["srv_ns_per_op"], "kps": r["kps"],
+             "mbps": r["in_mbps"], "served": r["served"], "errors": r["errors"]}
+        if r.get("misses"):
+            m["misses"] = r["misses"]
+        return m
+
+    def mem_items(self, name):
+        s = self.server(name, "F-items", mem=1024)
+        if not s:
+            return {}
+        time.sleep(0.2)
+        before = rss_kb(s.pid)
+        r = self.tool(s, "F-items", ["-c", "16", "-k", "1000000", "--key-size", "14",
+                                     "-v", "32", "-t", "0", "--prefill"], limit=120)
+        time.sleep(0.2)
+        after = rss_kb(s.pid)
+        s.stop()
+        if not r or before is None or after is None:
+            return {}
+        return {"item": (after - before) * 1024 / 1e6, "errors": r["errors"]}
+
+    def mem_conns(self, name, n=5000):
+        s = self.server(name, "F-conns", mem=64, conns=n + 100)
+        if not s:
+            return {}
+        time.sleep(0.2)
+        before = rss_kb(s.pid)
+        cmd = [self.o.tool, "-s", HOST, "-p", str(s.port), "-c", str(n), "--conn-ops", "1",
+               "-r", "0:1", "-k", "1000", "--hold", "60"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, after, end = [], None, time.time() + 60
+        while time.time() < end:  # read until HOLDING (or the tool ends)
+            line = p.stdout.readline()
+            if not line:
+                break
+            out.append(line)
+            if line.startswith("HOLDING"):
+                time.sleep(0.5)
+                after = rss_kb(s.pid)
+                break
+        p.kill()
+        p.wait()
+        res, first = parse_result("".join(out))
+        if res and res.get("errors"):
+            self.note(name, "F-conns", f"{int(res['errors'])} error(s); first: {first}")
+        if after is None or res is None:
+            self.note(name, "F-conns", f"no HOLDING from the generator: {''.join(out)[-300:]}")
+            s.stop()
+            return {}
+        d = s.died()
+        s.stop()
+        if d:
+            self.note(name, "F-conns", f"server died ({d})")
+        return {"conn": (after - before) * 1024 / n, "served": res["served"]}
+
+    def mem_start(self, name):
+        binary = self.o.memg if name == "memg" else self.o.memcached
+        s = Server(name, binary, self.logdir, default_flags=True)
+        if not s.ready:
+            self.note(name, "F-start", f"server did not start: {s.log_tail()}")
+            s.stop()
+            return {}
+        time.sleep(0.5)
+        kb = rss_kb(s.pid)
+        s.stop()
+        return {"start": kb / 1024.0} if kb else {}
+
+    def memcaslap(self, name):
+        exe = shutil.which("memcaslap") or shutil.which("memaslap")
+        if not exe:
+            return {}
+        s = self.server(name, "memcaslap")
+        if not s:
+            return {}
+        secs = max(2, int(self.o.duration))
+        try:
+            p = subprocess.run([exe, "-s", f"{HOST}:{s.port}", "-t", f"{secs}s", "-c", "50",
+                                "-T", "1", "-X", "32"], capture_output=True, text=True,
+                               timeout=secs + 30)
+            out = p.stdout + p.stderr
+        except subprocess.TimeoutExpired:
+            out = ""
+            self.note(name, "memcaslap", "memcaslap timed out")
+        d = s.died()
+        s.stop()
+        if d:
+            self.note(name, "memcaslap", f"server died ({d})")
+        m = re.search(r"TPS:\s*(\d+)", out)
+        if not m:
+            self.note(name, "memcaslap", f"no TPS in output: {out.strip()[-200:]}")
+            return {}
+        return {"tps": float(m.group(1))}
+
+
+WORKLOADS = [  # name, generator arguments, server -c
+    ("A", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 1024),
+    ("B", ["-c", "50", "-d", "16", "-r", "1:10", "-v", "32", "-k", "100000"], 1024),
+    ("C", ["-c", "50", "-d", "1", "-r", "0:1", "-m", "100", "-v", "32", "-k", "100000"], 1024),
+    ("D", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "102400", "-k", "1000"], 1024),
+    ("E", ["-c", "10000", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 11000),
+]
+
+
+def med(rounds, name, wl, key):
+    vals = [r[name][wl][key] for r in rounds if key in r[name].get(wl, {})]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.2f}M{unit}"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.1f}k{unit}"
+    if abs(v) >= 100:
+        return f"{v:.0f}{unit}"
+    return f"{v:.2f}{unit}"
+
+
+def build_rows(rounds):
+    """(workload, metric, memg, memcached, target text, met?)"""
+    rows = []
+
+    def g(n, wl, k):
+        return med(rounds, n, wl, k)
+
+    def ratio_row(wl, metric, key, target=None, op=None, unit=""):
+        a, b = g("memg", wl, key), g("memcached", wl, key)
+        r = a / b if a is not None and b else None
+        ok = None
+        if target is not None and r is not None:
+            ok = r >= target if op == ">=" else r <= target
+        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r,
+                     f"{op} {target:.1f}x" if target is not None else "", ok))
+
+    def abs_row(wl, metric, key, limit, unit, scale=1.0):
+        a, b = g("memg", wl, key), g("memcached", wl, key)
+        r = a / b if a is not None and b else None
+        ok = a <= limit if a is not None else None
+        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r, f"<= {limit:g}{unit}", ok))
+
+    ratio_row("A", "requests/s (50 conns, 1:10 set:get)", "ops")
+    ratio_row("A", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
+    ratio_row("A", "p99 latency", "p99", 1.0, "<=", "us")
+    ratio_row("A", "p50 latency", "p50", None, None, "us")
+    ratio_row("B", "requests/s (pipeline 16)", "ops", 2.0, ">=")
+    ratio_row("B", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("B", "p99 latency", "p99", None, None, "us")
+    ratio_row("C", "keys/s (get of 100 keys)", "kps", 1.2, ">=")
+    ratio_row("C", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("D", "requests/s (100 KB values)", "ops", 1.0, ">=")
+    ratio_row("D", "MB/s received", "mbps", None, None)
+    ratio_row("E", "requests/s (10,000 conns)", "ops")
+    served = [g(n, "E", "served") for n in ("memg", "memcached")]
+    rows.append(("E", "connections served", fmt(served[0]), fmt(served[1]),
+                 served[0] / served[1] if served[0] is not None and served[1] else None,
+                 "= 10000", served[0] == 10000 if served[0] is not None else None))
+    ea = []
+    for n in ("memg", "memcached"):
+        e, a = g(n, "E", "ops"), g(n, "A", "ops")
+        ea.append(e / a if e is not None and a else None)
+    rows.append(("E", "throughput E / A (same server)", fmt(ea[0]), fmt(ea[1]),
+                 ea[0] / ea[1] if ea[0] is not None and ea[1] else None, ">= 0.80 (memg)",
+                 ea[0] >= 0.8 if ea[0] is not None else None))
+    abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
+    abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
+    abs_row("F", "RSS at start, default flags", "start", 1, " MB")
+    ratio_row("memcaslap", "TPS (50 conc, 1 thread, 32 B)", "tps")
+    return rows
+
+
+def table_md(rows):
+    out = ["| Workload | Metric | memg | memcached | memg/memcached | Target | Met |",
+           "|---|---|---:|---:|---:|---|:---:|"]
+    for wl, metric, a, b, r, target, ok in rows:
+        rs = f"{r:.2f}x" if r is not None else "n/a"
+        mk = "" if ok is None else ("yes" if ok else "**NO**")
+        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} |")
+    return "\n".join(out)
+
+
+def chart(rows, rounds, path, logdir):
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found: no chart (apt-get install gnuplot-nox)")
+        return False
+    dat = os.path.join(logdir, "ratios.dat")
+    with open(dat, "w") as f:
+        for wl, metric, a, b, r, target, ok in rows:
+            if r is None:
+                continue
+            label = f"{wl}: {metric.split(' (')[0]}"
+            m = re.search(r"([\d.]+)x", target)
+            t = m.group(1) if m else "NaN"
+            f.write(f"\"{label}\" {r:.4f} {t}\n")
+    ops = os.path.join(logdir, "ops.dat")
+    with open(ops, "w") as f:
+        for wl, key in (("A", "ops"), ("B", "ops"), ("C", "ops"), ("D", "ops"), ("E", "ops")):
+            a, b = med(rounds, "memg", wl, key), med(rounds, "memcached", wl, key)
+            f.write(f"{wl} {a or 0:.0f} {b or 0:.0f}\n")
+    script = f"""
+set terminal pngcairo size 1200,900 font ",10" noenhanced
+set output "{path}"
+set multiplot layout 2,1 title "memg vs memcached (-t 1), {datetime.date.today()}"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set grid ytics
+set key top right
+set title "ratio memg/memcached (bars); target (x); 1.0 = parity. Lower is better for CPU, latency, bytes"
+set xtics rotate by -35 scale 0
+set yrange [0:*]
+plot "{dat}" using 2:xtic(1) title "memg/memcached" lc rgb "#3b75af", \
+     "" using 0:3 with points pt 2 ps 2 lw 2 lc rgb "#c03030" title "target", \
+     1 with lines dt 2 lc rgb "black" notitle
+set title "requests/s per workload (median, log scale)"
+set xtics rotate by 0
+set xrange [-0.6:4.6]
+set yrange [1000:*]
+set logscale y
+set format y "%.0s%c"
+plot "{ops}" using 2:xtic(1) title "memg" lc rgb "#3b75af", \
+     "" using 3 title "memcached" lc rgb "#e08a2c"
+unset multiplot
+"""
+    p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)
+    if p.returncode:
+        log("gnuplot: " + p.stderr.strip()[-500:])
+    return p.returncode == 0
+
+
+def busy_cpus(secs=1.0):
+    """CPUs' worth of time others spend while we sit idle (0.0 .. ncpu)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(secs)
+    t1, i1 = sample()
+    total = t1 - t0
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / total) if total else 0.0
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.node()}, Linux {platform.release()}, {os.cpu_count()} x {cpu}, {mem:.0f} GiB"
+
+
+def commit():
+    try:
+        c = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (c or "no commit yet") + (" (+ uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def version(binary):
+    try:
+        p = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=5)
+        return (p.stdout + p.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--memg", default=os.path.join(ROOT, "build/memg"))
+    ap.add_argument("--memcached", default="/usr/bin/memcached")
+    ap.add_argument("--tool", default=os.path.join(ROOT, "build/memg-bench"))
+    ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--duration", type=float)
+    ap.add_argument("--only", default="ABCDEFM", help="subset of workloads, e.g. AB (M: memcaslap)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    o = ap.parse_args()
+    o.memg = os.environ.get("MEMG_BIN", o.memg)
+    o.memcached = os.environ.get("MEMCACHED_BIN", o.memcached)
+    o.rounds = o.rounds or (1 if o.quick else 3)
+    o.duration = o.duration or (2.0 if o.quick else 5.0)
+    o.warmup = 0.3 if o.quick else 1.0
+    for b in (o.memg, o.memcached, o.tool):
+        if not os.access(b, os.X_OK):
+            sys.exit(f"compare: {b} is not executable (build it, or apt-get install memcached)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:  # 10,000 connections: the servers and the generator inherit this
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, 20000), max(hard, 20000)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    run = Runner(o)
+    load0 = busy_cpus()
+    if load0 > 0.15:
+        log(f"compare: WARNING: other processes keep {load0:.2f} CPUs busy; "
+            "results will be noisy")
+    log(f"compare: memg={o.memg} memcached={o.memcached} rounds={o.rounds} "
+        f"duration={o.duration}s logs={run.logdir}")
+    t0 = time.time()
+    rounds = []
+    for i in range(o.rounds):
+        order = ["memg", "memcached"] if i % 2 == 0 else ["memcached", "memg"]
+        res = {n: {} for n in order}
+        for wl, args, conns in WORKLOADS:
+            if wl not in o.only:
+                continue
+            for n in order:
+                log(f"round {i + 1}/{o.rounds} {wl} {n}")
+                res[n][wl] = run.load(n, wl, args, conns)
+        for n in order:
+            if "F" in o.only:
+                log(f"round {i + 1}/{o.rounds} F {n}")
+                f = run.mem_items(n)
+                f.update(run.mem_conns(n))
+                f.update(run.mem_start(n))
+                res[n]["F"] = f
+            if "M" in o.only:
+                log(f"round {i + 1}/{o.rounds} memcaslap {n}")
+                res[n]["memcaslap"] = run.memcaslap(n)
+        rounds.append(res)
+    load1 = busy_cpus()
+    rows = build_rows(rounds)
+    table = table_md(rows)
+    os.makedirs(o.out, exist_ok=True)
+    png = os.path.join(o.out, "latest.png")
+    have_png = chart(rows, rounds, png, run.logdir)
+    errs = {}
+    for (srv, wl), n in run.errors.items():
+        errs[srv] = errs.get(srv, 0) + n
+    lines = [
+        f"# memg vs memcached — {'quick' if o.quick else 'full'} run",
+        "",
+        f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
+        f"- machine: {machine()} (generator and server share these cores)",
+        f"- commit: {commit()}",
+        f"- memg: `{o.memg}` ({version(o.memg)}); memcached: `{o.memcached}` "
+        f"({version(o.memcached)}), both `-t 1 -U 0 -m 1024 -l 127.0.0.1`",
+        f"- rounds: {o.rounds} (medians), {o.duration:g} s measured per run after "
+        f"{o.warmup:g} s warmup; servers alternate first; fresh server per run; "
+        f"wall time {time.time() - t0:.0f} s",
+        f"- other load on the machine: {load0:.2f} CPUs busy before, {load1:.2f} after"
+        + (" — **noisy: other processes competed for the CPUs**"
+           if max(load0, load1) > 0.15 else " (quiet)"),
+        f"- reply validation errors (all runs): memg {errs.get('memg', 0)}, "
+        f"memcached {errs.get('memcached', 0)}",
+        "",
+        table,
+        "",
+    ]
+    if run.anomalies:
+        lines += ["## Anomalies", ""]
+        lines += [f"- {s} {w}: {t}" for s, w, t in run.anomalies]
+        lines.append("")
+    if have_png:
+        lines += ["![ratios and requests/s](latest.png)", ""]
+    lines += ["How to read this: bench/README.md.", ""]
+    md = "\n".join(lines)
+    with open(os.path.join(o.out, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"compare: wrote {os.path.join(o.out, 'latest.md')}"
+        + (f" and {png}" if have_png else ""))
+
+
+if __name__ == "__main__":
+    main()

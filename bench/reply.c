@@ -1,0 +1,250 @@
+/* reply: derived keys and values, the reply parser and the value check. */
+#include "reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAT_SHIFTS 64
+
+static unsigned _digits(uint32_t v)
+{
+    unsigned d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+bool kv_setup(struct kv_spec *s, uint32_t nkeys, unsigned kmin, unsigned kmax, uint32_t vmin,
+              uint32_t vmax, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    unsigned need = 1 + _digits(nkeys ? nkeys - 1 : 0);
+    if (nkeys == 0 || kmax < kmin || vmax < vmin) {
+        snprintf(err, errlen, "empty key space or size range");
+        return false;
+    }
+    if (kmin < need || kmax > KV_KEY_MAX) {
+        snprintf(err, errlen, "keys must be %u..%d bytes for %u keys", need, KV_KEY_MAX, nkeys);
+        return false;
+    }
+    s->nkeys = nkeys;
+    s->kmin = kmin;
+    s->kmax = kmax;
+    s->vmin = vmin;
+    s->vmax = vmax;
+    s->pat = malloc((size_t)vmax + PAT_SHIFTS);
+    if (!s->pat) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < (size_t)vmax + PAT_SHIFTS; i++)
+        s->pat[i] = (char)('!' + i % 89); /* printable, period prime to 64 */
+    return true;
+}
+
+void kv_teardown(struct kv_spec *s)
+{
+    free(s->pat);
+    s->pat = NULL;
+}
+
+uint64_t kv_hash(uint32_t idx)
+{
+    uint64_t z = (uint64_t)idx + 0x9e3779b97f4a7c15ull; /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static unsigned _klen(const struct kv_spec *s, uint64_t h)
+{
+    return s->kmin + (unsigned)((h >> 8) % (s->kmax - s->kmin + 1));
+}
+
+unsigned kv_key(const struct kv_spec *s, uint32_t idx, char *out)
+{
+    unsigned len = _klen(s, kv_hash(idx));
+    out[0] = 'k';
+    for (unsigned i = len - 1; i >= 1; i--) {
+        out[i] = (char)('0' + idx % 10);
+        idx /= 10;
+    }
+    return len;
+}
+
+uint32_t kv_vlen(const struct kv_spec *s, uint32_t idx)
+{
+    uint64_t h = kv_hash(idx);
+    return s->vmin + (uint32_t)((h >> 20) % ((uint64_t)s->vmax - s->vmin + 1));
+}
+
+uint32_t kv_flags(uint32_t idx)
+{
+    return (uint32_t)(kv_hash(idx) >> 16);
+}
+
+static const char *_vpat(const struct kv_spec *s, uint32_t idx)
+{
+    return s->pat + (kv_hash(idx) >> 40) % PAT_SHIFTS;
+}
+
+void kv_value(const struct kv_spec *s, uint32_t idx, char *out)
+{
+    char key[KV_KEY_MAX];
+    unsigned klen = kv_key(s, idx, key);
+    uint32_t vlen = kv_vlen(s, idx);
+    unsigned n = klen < vlen ? klen : vlen;
+    memcpy(out, key, n);
+    memcpy(out + n, _vpat(s, idx) + n, vlen - n);
+}
+
+bool kv_parse_key(const struct kv_spec *s, const char *key, size_t klen, uint32_t *idx)
+{
+    if (klen < 2 || klen > s->kmax || key[0] != 'k')
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 1; i < klen; i++) {
+        if (key[i] < '0' || key[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(key[i] - '0');
+        if (v >= s->nkeys)
+            return false;
+    }
+    if (_klen(s, kv_hash((uint32_t)v)) != klen)
+        return false;
+    *idx = (uint32_t)v;
+    return true;
+}
+
+/* ---- reply parser ---- */
+
+static bool _is(const char *line, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    return len == n && memcmp(line, word, n) == 0;
+}
+
+static bool _starts(const char *line, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    return len >= n && memcmp(line, word, n) == 0;
+}
+
+/* Decimal number at *p (before end), at least one digit, up to max. */
+static bool _number(const char **p, const char *end, uint64_t max, uint64_t *out)
+{
+    const char *q = *p;
+    uint64_t v = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+        uint64_t d = (uint64_t)(*q - '0');
+        if (v > (max - d) / 10)
+            return false; /* past max, overflow included */
+        v = v * 10 + d;
+        q++;
+    }
+    if (q == *p)
+        return false;
+    *p = q;
+    *out = v;
+    return true;
+}
+
+static enum reply_kind _bad(struct reply *r, const char *why)
+{
+    r->kind = REPLY_BAD;
+    r->why = why;
+    return REPLY_BAD;
+}
+
+static enum reply_kind _value(struct reply *r, const char *buf, size_t len, size_t max_value)
+{
+    const char *p = r->line + 6, *end = r->line + r->line_len;
+    const char *k = p;
+    while (p < end && *p != ' ' && (unsigned char)*p > ' ' && *p != 0x7f)
+        p++;
+    if (p == k || p - k > KV_KEY_MAX || p == end)
+        return _bad(r, "VALUE: bad key");
+    r->key = k;
+    r->key_len = (size_t)(p - k);
+    uint64_t flags, bytes, cas;
+    p++;
+    if (!_number(&p, end, UINT32_MAX, &flags) || p == end || *p++ != ' ')
+        return _bad(r, "VALUE: bad flags");
+    if (!_number(&p, end, UINT64_MAX / 2, &bytes))
+        return _bad(r, "VALUE: bad length");
+    if (p < end && (*p++ != ' ' || !_number(&p, end, UINT64_MAX, &cas) || p != end))
+        return _bad(r, "VALUE: bad cas or trailing bytes");
+    if (bytes > max_value)
+        return _bad(r, "VALUE: longer than any value stored");
+    r->flags = (uint32_t)flags;
+    r->data_len = (size_t)bytes;
+    r->data = end + 2;
+    size_t total = r->line_len + 2 + r->data_len + 2;
+    if (len < total) {
+        r->kind = REPLY_AGAIN;
+        return REPLY_AGAIN;
+    }
+    if (buf[total - 2] != '\r' || buf[total - 1] != '\n')
+        return _bad(r, "VALUE: data not followed by \\r\\n");
+    r->consumed = total;
+    r->kind = REPLY_VALUE;
+    return REPLY_VALUE;
+}
+
+enum reply_kind reply_parse(struct reply *r, const char *buf, size_t len, size_t max_line,
+                            size_t max_value)
+{
+    memset(r, 0, sizeof(*r));
+    size_t scan = len < max_line + 2 ? len : max_line + 2;
+    const char *nl = memchr(buf, '\n', scan);
+    if (!nl) {
+        if (len >= max_line + 2)
+            return _bad(r, "line too long");
+        return REPLY_AGAIN;
+    }
+    if (nl == buf || nl[-1] != '\r')
+        return _bad(r, "line not ended by \\r\\n");
+    r->line = buf;
+    r->line_len = (size_t)(nl - 1 - buf);
+    r->consumed = r->line_len + 2;
+    const char *l = r->line;
+    size_t n = r->line_len;
+    if (_starts(l, n, "VALUE "))
+        return _value(r, buf, len, max_value);
+    if (_is(l, n, "END"))
+        r->kind = REPLY_END;
+    else if (_is(l, n, "STORED"))
+        r->kind = REPLY_STORED;
+    else if (_is(l, n, "NOT_STORED") || _is(l, n, "EXISTS") || _is(l, n, "NOT_FOUND"))
+        r->kind = REPLY_NOT_STORED;
+    else if (_is(l, n, "ERROR") || _starts(l, n, "ERROR ") || _starts(l, n, "CLIENT_ERROR ") ||
+             _starts(l, n, "SERVER_ERROR "))
+        r->kind = REPLY_ERROR;
+    else
+        return _bad(r, "unexpected line");
+    return r->kind;
+}
+
+enum check reply_check_value(const struct kv_spec *s, const struct reply *r,
+                             const uint32_t *keys, unsigned n, unsigned *cursor)
+{
+    uint32_t idx;
+    if (!kv_parse_key(s, r->key, r->key_len, &idx))
+        return CHECK_WRONG_KEY;
+    unsigned j = *cursor;
+    while (j < n && keys[j] != idx)
+        j++;
+    if (j == n)
+        return CHECK_WRONG_KEY;
+    *cursor = j + 1;
+    if (r->flags != kv_flags(idx) || r->data_len != kv_vlen(s, idx))
+        return CHECK_WRONG_VALUE;
+    size_t kn = r->key_len < r->data_len ? r->key_len : r->data_len;
+    if (memcmp(r->data, r->key, kn) != 0 ||
+        memcmp(r->data + kn, _vpat(s, idx) + kn, r->data_len - kn) != 0)
+        return CHECK_WRONG_VALUE;
+    return CHECK_OK;
+}

@@ -1,0 +1,56 @@
+/* config: defaults, memcached-compatible command-line flags, usage text. */
+#ifndef MEMG_CONFIG_H
+#define MEMG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MEMG_VERSION "1.6.18"   /* the protocol level we answer as (memcached's) */
+#define MEMG_RELEASE "0.1.0"   /* memg's own version, printed by -V */
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_LISTEN_BUF 1024  /* bytes for the -l strings, NULs included */
+
+struct config {
+    int port;                        /* -p, default 11211 */
+    int udp_port;                    /* -U, only 0 is accepted */
+    const char *listen[CONFIG_MAX_LISTEN]; /* -l (comma lists and repeats) */
+    int nlisten;                     /* 0: 127.0.0.1 */
+    const char *unix_socket;         /* -s */
+    int unix_mask;                   /* -a, octal, default 0700 */
+    int max_conns;                   /* -c, default 1024 */
+    uint64_t mem_limit;              /* -m in bytes, default 64 MB */
+    uint64_t item_size_max;          /* -I in bytes, default 1 MB */
+    bool evict;                      /* false with -M */
+    int verbose;                     /* -v count */
+    int threads;                     /* -t, accepted, memg uses one */
+    bool daemonize;                  /* -d */
+    const char *pidfile;             /* -P */
+    const char *user;                /* -u */
+    bool enable_shutdown;            /* -A */
+    int idle_timeout;                /* -o idle_timeout=N seconds, 0 = off */
+    int backlog;                     /* -b, default 1024 */
+    bool cas_enabled;                /* false with -C */
+    int reqs_per_event;              /* -R, default 20 */
+    uint64_t out_limit;              /* pending output before reads pause,
+                                        default 1 MiB, -o out_limit=SIZE */
+    /* Storage the listen[] strings point into (comma lists are split here):
+     * a parsed config must not be copied by value. */
+    char listen_buf[CONFIG_LISTEN_BUF];
+};
+
+/* Outcome of parsing the command line. */
+enum config_result {
+    CONFIG_OK = 0,     /* run the server */
+    CONFIG_EXIT = 1,   /* -h or -V printed; exit 0 */
+    CONFIG_ERROR = 2,  /* message printed to err; exit 2 */
+};
+
+void config_defaults(struct config *cfg);
+/* Parse argv into cfg. Messages for -h/-V go to out, errors (one line that
+ * names the flag) to err. */
+enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE *out, FILE *err);
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,39 @@
+/* conn: one client connection's cycle: read -> parse -> execute -> write,
+ * values received straight into their items, back-pressure, close. */
+#ifndef MEMG_CONN_H
+#define MEMG_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cmd_ctx;
+struct ev_loop;
+struct out;
+struct stats;
+
+/* What every connection shares: set up by server, read by conn. */
+struct conn_shared {
+    struct ev_loop *loop;
+    struct cmd_ctx *cmd;
+    struct stats *stats;
+    size_t out_limit;      /* pending output that pauses reading */
+    size_t max_line;       /* longest request line (big multi-gets) */
+    struct conn *head;     /* every open connection, newest first */
+    uint32_t count;
+};
+
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix);
+void conn_close(struct conn *c);
+/* Close connections idle for at least idle_ms (idle_ms > 0). */
+void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);
+/* Stop reading everywhere and report whether output is still pending
+ * (used on shutdown: finish writing, then exit). */
+bool conn_drain_all(struct conn_shared *sh);
+void conn_close_all(struct conn_shared *sh);
+/* `stats conns` lines for every connection. */
+void conn_list_stats(struct conn_shared *sh, struct out *out);
+/* Size of the connection structure, for the benchmark's figure. */
+size_t conn_struct_size(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* ht: open-addressing hash table of 32-bit item references. Linear probing,
+ * power-of-two capacity, deletion by backward shift (no tombstones), and
+ * incremental growth: a 2x table is filled a few old slots per insert while
+ * lookups look in both. The table stores only refs; hashing and key
+ * comparison go through callbacks into the owner (the store). */
+#ifndef MEMG_HT_H
+#define MEMG_HT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HT_EMPTY 0u          /* never a valid ref */
+#define HT_TOMB 0xffffffffu  /* never a valid ref; used only in the old table */
+
+/* Hash of the key of the item at ref (must equal the hash given at insert). */
+typedef uint64_t ht_hash_fn(void *ctx, uint32_t ref);
+/* Whether the item at ref has this key. */
+typedef bool ht_match_fn(void *ctx, uint32_t ref, const char *key, size_t nkey);
+
+struct ht;
+
+struct ht *ht_create(unsigned power, ht_hash_fn *hash, ht_match_fn *match, void *ctx);
+void ht_destroy(struct ht *ht);
+
+/* The slot holding key, or NULL. The pointer may be written (same key, new
+ * ref) or passed to ht_remove, until the next insert/remove/grow/step. */
+uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey);
+/* Insert a ref whose key is absent. False when the table is too full and
+ * was not grown (see ht_grow_bytes). */
+bool ht_insert(struct ht *ht, uint64_t hash, uint32_t ref);
+void ht_remove(struct ht *ht, uint32_t *slot);
+/* Same by ref, for an owner walking its items (eviction, expiry, moves). */
+bool ht_remove_ref(struct ht *ht, uint64_t hash, uint32_t ref);
+bool ht_replace_ref(struct ht *ht, uint64_t hash, uint32_t old_ref, uint32_t new_ref);
+
+/* Bytes a growth would add now, 0 if none is wanted; the owner makes room
+ * under its memory limit and then calls ht_grow. */
+size_t ht_grow_bytes(const struct ht *ht);
+bool ht_grow(struct ht *ht);
+/* Migrate up to nslots old slots (the loop's idle work). */
+void ht_step(struct ht *ht, size_t nslots);
+/* Drop every entry and go back to 2^power slots, returning the memory. */
+bool ht_clear(struct ht *ht, unsigned power);
+
+size_t ht_count(const struct ht *ht);
+size_t ht_capacity(const struct ht *ht);
+size_t ht_bytes(const struct ht *ht); /* both tables while expanding */
+unsigned ht_power(const struct ht *ht);
+bool ht_expanding(const struct ht *ht);
+
+#endif

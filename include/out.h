@@ -1,0 +1,53 @@
+/* out: a connection's pending output. Small pieces are copied into one
+ * buffer; large values are referenced where they live (pinned) and sent
+ * with writev, so a big value is never copied on its way out. */
+#ifndef MEMG_OUT_H
+#define MEMG_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define OUT_NO_PIN UINT32_MAX
+
+/* One piece in send order: a range of the copy buffer, or outside bytes. */
+struct out_piece {
+    const char *ext; /* NULL: bytes [off, off+len) of the copy buffer */
+    size_t off;
+    size_t len;
+    uint32_t pin;    /* released through the unpin callback once sent */
+};
+
+typedef void out_unpin_fn(void *arg, uint32_t pin);
+
+struct out {
+    struct buf copy;
+    struct out_piece *pieces;
+    uint32_t npieces, cap_pieces, first; /* pieces[first..npieces) are pending */
+    size_t pending;  /* bytes not yet sent */
+    out_unpin_fn *unpin;
+    void *unpin_arg;
+};
+
+void out_init(struct out *o, out_unpin_fn *unpin, void *arg);
+/* Drop everything pending (releasing pins) and free memory. */
+void out_reset(struct out *o);
+
+/* Append bytes by copy; false when out of memory. */
+bool out_copy(struct out *o, const void *p, size_t n);
+/* Room for n bytes to be written in place, then out_commit(n). */
+char *out_reserve(struct out *o, size_t n);
+void out_commit(struct out *o, size_t n);
+/* Append outside bytes that stay valid until released through pin. */
+bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin);
+
+static inline size_t out_pending(const struct out *o) { return o->pending; }
+
+/* writev as much as the socket takes. Returns bytes sent, or -1 with errno
+ * (EAGAIN when the socket is full). */
+ssize_t out_write(struct out *o, int fd);
+
+#endif

@@ -1,0 +1,242 @@
+/* seg: the store's internals shared by store.c (commands) and seg.c
+ * (segments: allocation, eviction by in-place compaction, expiry sweep,
+ * flush). Not a public interface: only store.c and seg.c include it.
+ *
+ * Item record, one contiguous run of bytes inside a segment, no alignment:
+ *   [0]      bits   R_LIVE R_RESV R_ACC R_FETCH R_FLAGS R_EXP
+ *   [1]      nkey   1..255
+ *   [2..9]   cas    uint64, memcpy'ed
+ *   [10..]   key    nkey bytes (fixed offset: compare/hash touch one line)
+ *            flags  LEB128, only if R_FLAGS (flags != 0)
+ *            exp    LEB128 unix time, only if R_EXP (may be padded)
+ *            nval   LEB128
+ *            value  nval bytes, no trailing \r\n
+ * A ref is (segment index << off_bits) | (offset >> unit_shift); index 0 is
+ * never used, so ref 0 means empty. */
+#ifndef MEMG_SEG_H
+#define MEMG_SEG_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct ht;
+struct stats;
+#include "stats.h"
+
+enum {
+    R_LIVE = 1,   /* linked in the table */
+    R_RESV = 2,   /* reserved, value still arriving (not linked) */
+    R_ACC = 4,    /* read since its segment was last compacted (CLOCK bit) */
+    R_FETCH = 8,  /* ever read (for *_unfetched stats) */
+    R_FLAGS = 16, /* a flags varint is present */
+    R_EXP = 32,   /* an exptime varint is present */
+};
+
+enum { REC_BITS = 0, REC_NKEY = 1, REC_CAS = 2, REC_KEY = 10 };
+#define REC_FIXED 10 /* bits + nkey + cas */
+static_assert(REC_KEY == REC_CAS + sizeof(uint64_t), "cas is 8 bytes before the key");
+static_assert(REC_FIXED == REC_KEY, "fixed header ends where the key starts");
+
+struct rec {
+    char *p;
+    char *val;
+    uint64_t cas;
+    int64_t exp; /* unix time, 0 never */
+    uint32_t len; /* whole record */
+    uint32_t nval;
+    uint32_t flags;
+    uint32_t exp_off; /* offset of the exp varint when R_EXP */
+    uint8_t exp_len;
+    uint8_t bits;
+    uint8_t nkey;
+};
+
+enum { SEG_NEW = 0, SEG_FREE, SEG_USED };
+
+struct seg {
+    char *mem;      /* mapping, NULL until first use */
+    int64_t born;   /* unix time it became head */
+    uint32_t wpos;  /* bytes written */
+    uint32_t live;  /* bytes of live and reserved records */
+    uint32_t pins;  /* replies and reservations that need the bytes in place */
+    uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
+    uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
+    uint8_t state;
+};
+
+struct store {
+    struct stats *stats;
+    struct stats own_stats; /* when the caller gives none */
+    struct ht *ht;
+    struct seg *segs;
+    uint32_t nsegs;     /* array size; index 0 unused */
+    uint32_t hiwater;   /* next never-mapped index */
+    uint32_t fifo_head, fifo_tail, head, free_head;
+    uint32_t used, nfree;
+    uint32_t mmap_cap;  /* lowered after an mmap failure */
+    uint32_t seg_size;
+    unsigned seg_shift, unit_shift, off_bits;
+    uint32_t off_mask;
+    uint64_t limit, item_max;
+    bool evict;
+    uint64_t cas;
+    int64_t now;
+    int64_t flush_at;
+    uint64_t seed;
+    uint32_t sw_seg, sw_gen, sw_off; /* expiry sweep cursor */
+};
+
+#define STORE_HT_POWER 12 /* 16 KB of table at start */
+
+/* --- records ------------------------------------------------------------ */
+
+static inline unsigned rec_vlen(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* LEB128 in exactly width bytes (width >= rec_vlen(v)): padding keeps
+ * continuation bits set on zero groups, so an exptime can shrink in place. */
+static inline unsigned char *rec_vput(unsigned char *q, uint64_t v, unsigned width)
+{
+    for (unsigned i = 1; i < width; i++, v >>= 7)
+        *q++ = (unsigned char)((v & 0x7f) | 0x80);
+    *q++ = (unsigned char)v;
+    return q;
+}
+
+static inline unsigned char *rec_vget(unsigned char *q, uint64_t *v)
+{
+    uint64_t x = 0;
+    unsigned s = 0;
+    unsigned char b;
+    do {
+        b = *q++;
+        if (s < 64)
+            x |= (uint64_t)(b & 0x7f) << s;
+        s += 7;
+    } while (b & 0x80);
+    *v = x;
+    return q;
+}
+
+static inline uint64_t rec_size(size_t nkey, uint32_t flags, int64_t exp, uint64_t nval)
+{
+    return REC_FIXED + nkey + (flags ? rec_vlen(flags) : 0) + (exp ? rec_vlen((uint64_t)exp) : 0) +
+           rec_vlen(nval) + nval;
+}
+
+/* Write a header and key; returns where the value goes. */
+static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey, uint32_t flags,
+                              int64_t exp, uint32_t nval, uint64_t cas)
+{
+    unsigned char *q = (unsigned char *)p;
+    bits |= (flags ? R_FLAGS : 0) | (exp ? R_EXP : 0);
+    q[REC_BITS] = (unsigned char)bits;
+    q[REC_NKEY] = (unsigned char)nkey;
+    memcpy(q + REC_CAS, &cas, sizeof cas);
+    memcpy(q + REC_KEY, key, nkey);
+    q += REC_KEY + nkey;
+    if (flags)
+        q = rec_vput(q, flags, rec_vlen(flags));
+    if (exp)
+        q = rec_vput(q, (uint64_t)exp, rec_vlen((uint64_t)exp));
+    q = rec_vput(q, nval, rec_vlen(nval));
+    return (char *)q;
+}
+
+static inline void rec_decode(char *p, struct rec *r)
+{
+    unsigned char *base = (unsigned char *)p, *q;
+    uint64_t v = 0;
+    r->p = p;
+    r->bits = base[REC_BITS];
+    r->nkey = base[REC_NKEY];
+    memcpy(&r->cas, base + REC_CAS, sizeof r->cas);
+    q = base + REC_KEY + r->nkey;
+    r->flags = 0;
+    if (r->bits & R_FLAGS) {
+        q = rec_vget(q, &v);
+        r->flags = (uint32_t)v;
+    }
+    r->exp = 0;
+    r->exp_len = 0;
+    r->exp_off = 0;
+    if (r->bits & R_EXP) {
+        r->exp_off = (uint32_t)(q - base);
+        q = rec_vget(q, &v);
+        r->exp = (int64_t)v;
+        r->exp_len = (uint8_t)(q - base - r->exp_off);
+    }
+    q = rec_vget(q, &v);
+    r->nval = (uint32_t)v;
+    r->val = (char *)q;
+    r->len = (uint32_t)(q - base) + r->nval;
+}
+
+static inline void rec_set_cas(char *p, uint64_t cas)
+{
+    memcpy(p + REC_CAS, &cas, sizeof cas);
+}
+
+static inline bool rec_expired(const struct store *st, const struct rec *r)
+{
+    return r->exp != 0 && r->exp <= st->now;
+}
+
+/* --- refs ----------------------------------------------------------------- */
+
+static inline uint32_t seg_ref(const struct store *st, uint32_t idx, uint32_t off)
+{
+    return (idx << st->off_bits) | (off >> st->unit_shift);
+}
+
+static inline uint32_t seg_idx(const struct store *st, uint32_t ref)
+{
+    return ref >> st->off_bits;
+}
+
+static inline char *seg_ptr(const struct store *st, uint32_t ref)
+{
+    return st->segs[ref >> st->off_bits].mem + ((size_t)(ref & st->off_mask) << st->unit_shift);
+}
+
+/* Bytes a record of len takes in its segment (records start on a unit). */
+static inline uint32_t seg_span(const struct store *st, uint32_t len)
+{
+    uint32_t u = ((uint32_t)1 << st->unit_shift) - 1;
+    return (len + u) & ~u;
+}
+
+/* --- seg.c ---------------------------------------------------------------- */
+
+enum unlink_why { UNLINK_DELETE, UNLINK_EXPIRED, UNLINK_EVICTED };
+
+bool seg_setup(struct store *st, uint64_t limit, uint64_t item_max);
+void seg_teardown(struct store *st);
+/* Room for size bytes, evicting if needed; NULL when none can be made. The
+ * caller writes a record there before its next store call. */
+char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
+/* A record at ref stops being live or reserved: its bytes become dead. */
+void seg_kill(struct store *st, uint32_t ref, const struct rec *r);
+/* Unlink a live record from the table, count it, kill it. */
+void seg_unlink(struct store *st, uint32_t ref, struct rec *r, uint64_t hash, enum unlink_why why);
+void seg_pin(struct store *st, uint32_t idx);
+void seg_unpin(struct store *st, uint32_t idx);
+/* Make the limit hold the table grown by extra bytes (evicts segments). */
+bool seg_table_room(struct store *st, size_t extra);
+uint32_t seg_budget(const struct store *st);
+void seg_flush(struct store *st);
+void seg_sweep(struct store *st, unsigned budget);
+void seg_gauges(struct store *st);
+uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
+
+#endif

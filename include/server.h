@@ -1,0 +1,22 @@
+/* server: listening sockets, accepting within -c, signals, the periodic
+ * timer (clock, store upkeep, idle timeout) and an orderly shutdown. */
+#ifndef MEMG_SERVER_H
+#define MEMG_SERVER_H
+
+#include <stdio.h>
+
+struct config;
+struct server;
+struct stats;
+struct store;
+
+/* Open the sockets named by cfg. NULL with a one-line reason in err. */
+struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
+                             char *err, size_t errlen);
+/* Serve until SIGTERM/SIGINT or `shutdown`; returns the exit status. */
+int server_run(struct server *srv);
+void server_destroy(struct server *srv);
+/* The TCP port actually bound (for -p 0). */
+int server_port(const struct server *srv);
+
+#endif

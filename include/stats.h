@@ -1,0 +1,70 @@
+/* stats: the server's counters and the text of the `stats` family of
+ * replies. A leaf module: others increment fields, stats only prints. */
+#ifndef MEMG_STATS_H
+#define MEMG_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Field names are memcached's stat names: the printer relies on it.
+ * A new field is a counter (zeroed by stats_reset) unless stats_reset
+ * keeps it as a gauge; tests/test_stats.c checks every field is one or
+ * the other. */
+struct stats {
+    /* connections (conn) */
+    uint64_t curr_connections;
+    uint64_t total_connections;
+    uint64_t rejected_connections;
+    uint64_t connection_structures;
+    uint64_t listen_disabled_num;
+    uint64_t conn_yields;
+    uint64_t time_in_listen_disabled_us; /* total time accept was paused */
+    uint64_t listen_disabled;    /* gauge: 1 while accept is paused (accepting_conns 0) */
+    uint64_t read_buf_count, read_buf_bytes, read_buf_bytes_free; /* gauges, buffer pool */
+    uint64_t read_buf_oom;       /* buffer wanted but the pool/cap refused it */
+    /* commands (cmd) */
+    uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
+    uint64_t get_hits, get_misses, get_expired, get_flushed;
+    uint64_t delete_hits, delete_misses;
+    uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
+    uint64_t cas_hits, cas_misses, cas_badval;
+    uint64_t touch_hits, touch_misses;
+    uint64_t bytes_read, bytes_written;
+    uint64_t store_too_large;    /* storage command refused: value over -I */
+    uint64_t store_no_memory;    /* storage command refused: out of memory (-M or no victim) */
+    /* storage (store) */
+    uint64_t curr_items, total_items;
+    uint64_t bytes;              /* bytes of live items (header+key+value) */
+    uint64_t evictions, reclaimed;
+    uint64_t expired_unfetched, evicted_unfetched;
+    uint64_t crawler_reclaimed;      /* expired items freed by the background sweep */
+    uint64_t crawler_items_checked;  /* items the background sweep looked at */
+    uint64_t hash_bytes, hash_power_level, hash_is_expanding;
+    uint64_t segments_total, segments_free, segment_size;
+    uint64_t malloc_fails;
+};
+
+/* Zero the counters that `stats reset` resets (not the gauges). */
+void stats_reset(struct stats *s);
+
+/* Process-level facts the printer needs, gathered by the caller. */
+struct stats_env {
+    long pid;
+    int64_t started;        /* unix time the server started */
+    int64_t now;            /* unix time now */
+    const char *version;
+    uint64_t limit_maxbytes;
+    int threads;
+    uint64_t max_connections;
+};
+
+/* Append the body of `stats` (STAT lines, then END) to out. A writer
+ * callback keeps this module free of buffers. */
+typedef void stats_emit_fn(void *arg, const char *text, size_t len);
+void stats_print_general(const struct stats *s, const struct stats_env *env,
+                         stats_emit_fn *emit, void *arg);
+/* One "STAT name value\r\n" line. */
+void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

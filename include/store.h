@@ -1,0 +1,112 @@
+/* store: item layout, CAS, expiry, the memory limit and eviction. It owns
+ * the hash table; callers see items only through item_view and store_txn. */
+#ifndef MEMG_STORE_H
+#define MEMG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct stats;
+struct store;
+
+struct store_config {
+    uint64_t mem_limit;     /* bytes for items and the hash table together (-m) */
+    uint64_t item_size_max; /* largest item, header + key + value (-I) */
+    bool evict;             /* false (-M): refuse with STORE_NO_MEMORY when full */
+};
+
+enum store_status {
+    STORE_OK = 0,      /* stored / deleted / touched / found */
+    STORE_NOT_STORED,  /* add on a present key, replace/append/prepend on a missing one */
+    STORE_EXISTS,      /* cas: the item changed since gets */
+    STORE_NOT_FOUND,   /* cas/delete/incr/touch on a missing key */
+    STORE_TOO_LARGE,   /* item bigger than item_size_max */
+    STORE_NO_MEMORY,   /* full and eviction impossible or disabled */
+    STORE_NON_NUMERIC, /* incr/decr on a value that is not a number */
+};
+
+enum store_mode { STORE_SET, STORE_ADD, STORE_REPLACE, STORE_APPEND, STORE_PREPEND, STORE_CAS };
+
+/* A found item. Pointers stay valid until the next store call, or until
+ * store_unpin when the caller pinned it to write the value out later. */
+struct item_view {
+    const char *key;
+    size_t nkey;
+    const char *value;
+    size_t nvalue;
+    uint32_t flags;
+    uint64_t cas;
+    uint32_t pin; /* opaque handle for store_pin */
+};
+
+/* A value being received: the caller writes nvalue bytes at value (possibly
+ * over many reads, with other store calls in between) and then commits or
+ * aborts. Until then the item is invisible and its memory cannot move. */
+struct store_txn {
+    char *value;
+    size_t nvalue;
+    uint32_t ref;  /* opaque: where the reserved item lives */
+    uint32_t pin;  /* opaque: what the reservation holds */
+};
+
+/* Memory picture for `stats`, `stats slabs` and `stats items`. */
+struct store_usage {
+    uint64_t mem_limit;
+    uint64_t segment_size;
+    uint64_t segments_max;    /* how many segments the limit allows now */
+    uint64_t segments_used;
+    uint64_t segments_free;   /* allocated but empty, ready for reuse */
+    uint64_t items;
+    uint64_t bytes_live;      /* header + key + value of live items */
+    uint64_t bytes_dead;      /* overwritten/deleted/expired, not yet reclaimed */
+    uint64_t table_bytes;
+    uint64_t table_capacity;
+    uint64_t item_header_bytes; /* fixed part of an item header */
+    int64_t oldest_age;       /* seconds since the oldest live item was written */
+};
+
+struct store *store_create(const struct store_config *cfg, struct stats *stats);
+void store_destroy(struct store *st);
+
+/* The clock: the loop sets unix time every tick; tests set it by hand.
+ * Protocol exptimes are converted inside: 0 never, <= 30 days relative,
+ * larger an absolute unix time, negative already expired. */
+void store_set_time(struct store *st, int64_t unix_now);
+int64_t store_time(const struct store *st);
+
+/* Lookup; counts get_expired/get_flushed when a dead item is met. Marks the
+ * item as read (it survives eviction ahead of unread items). */
+bool store_get(struct store *st, const char *key, size_t nkey, struct item_view *out);
+/* touch / gat: new exptime (protocol form); out may be NULL. */
+bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime,
+                 struct item_view *out);
+
+/* Storage in two steps so that a large value is received straight into its
+ * item. STORE_OK, STORE_TOO_LARGE or STORE_NO_MEMORY. */
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+                                int64_t exptime, size_t nvalue, struct store_txn *txn);
+/* Make the value visible according to mode (cas_in is used by STORE_CAS).
+ * The txn is finished whatever the answer. */
+enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
+                               uint64_t cas_in);
+void store_abort(struct store *st, struct store_txn *txn);
+
+enum store_status store_delete(struct store *st, const char *key, size_t nkey);
+/* incr/decr with memcached's rules: 64-bit unsigned, incr wraps, decr stops
+ * at 0, a shorter result is padded with spaces to the old length. */
+enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
+                             uint64_t delta, uint64_t *result);
+
+/* flush_all [delay]: delay 0 (or <= 0) now, else at that protocol exptime. */
+void store_flush(struct store *st, int64_t exptime);
+/* Bounded background work for the loop's timer: expiry sweep, due flush. */
+void store_tick(struct store *st);
+
+/* Keep an item's bytes in place while a reply still points at them. */
+void store_pin(struct store *st, uint32_t pin);
+void store_unpin(struct store *st, uint32_t pin);
+
+void store_usage(const struct store *st, struct store_usage *u);
+
+#endif

@@ -1,0 +1,97 @@
+# Fuzzing, sanitizers, valgrind and soak (included by the top Makefile).
+#   make fuzz [FUZZ_SECONDS=60]   libFuzzer targets under ASan+UBSan, each N seconds
+#   make fuzz-build               just build build/fuzz/fuzz_{proto,conn}
+#   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
+#                                 part of `make unit`, hence of `make test`
+#   make valgrind                 e2e smoke of build/memg under valgrind, no leak at exit
+#   make soak [SOAK_SECONDS=60]   mixed hostile load against build/san/memg (ASan+UBSan)
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# FUZZ_EXTRA: extra flags, e.g. -fno-sanitize=... to fuzz past a known finding
+# (then rm -rf build/fuzz/obj: objects do not track flags).
+FUZZ_EXTRA ?=
+FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra $(FUZZ_SAN) $(FUZZ_EXTRA)
+FUZZ_TARGETS := proto conn
+FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_OPTS = -dict=fuzz/memcached.dict -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            -max_total_time=$(FUZZ_SECONDS)
+# Per target: the longest input (fuzz_conn's small read blocks make short
+# inputs reach the large-value paths).
+FUZZ_MAXLEN_proto := 4096
+FUZZ_MAXLEN_conn := 16384
+
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-regress valgrind soak
+
+fuzz-deps:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' \
+		> /tmp/memg-fuzzcheck.c
+	@if ! $(FUZZ_CC) -fsanitize=fuzzer /tmp/memg-fuzzcheck.c -o /tmp/memg-fuzzcheck 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "fuzz: installing clang and libFuzzer"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				clang libclang-rt-dev >/dev/null || \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				clang libclang-rt-14-dev >/dev/null; \
+		fi; \
+		$(FUZZ_CC) -fsanitize=fuzzer /tmp/memg-fuzzcheck.c -o /tmp/memg-fuzzcheck || \
+			{ echo "fuzz: $(FUZZ_CC) -fsanitize=fuzzer does not work (install clang)"; exit 1; }; \
+	fi
+	@rm -f /tmp/memg-fuzzcheck /tmp/memg-fuzzcheck.c
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/*.h) | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+
+$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+# Each target fuzzes into build/fuzz/corpus-NAME (new inputs) from the seeds
+# in fuzz/corpus/NAME; a crash leaves build/fuzz/crash-NAME-* and fails make.
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/fuzz_$$t.log)"; \
+		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
+		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -max_len=$$maxlen \
+			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+			$(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t > $(FUZZ_DIR)/fuzz_$$t.log 2>&1 || rc=$$?; \
+		grep -E '^(stat::|Done|==[0-9]+==ERROR|SUMMARY|fuzz_|.*runtime error)' \
+			$(FUZZ_DIR)/fuzz_$$t.log || true; \
+		if [ $$rc != 0 ]; then tail -60 $(FUZZ_DIR)/fuzz_$$t.log; \
+			echo "fuzz_$$t FAILED (reproducer: $(FUZZ_DIR)/crash-$$t-*)"; exit 1; fi; \
+	done
+
+# Replay: the targets linked with a plain main() and this build's CC and
+# SANITIZE, run once over every seed and reproducer.
+$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(BUILD)/obj/proto.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+
+fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
+	@set -e; for t in $(FUZZ_TARGETS); do ./$(BUILD)/fuzz/regress_$$t fuzz/corpus/$$t; done
+
+unit: fuzz-regress
+
+# valgrind needs the plain build (not SANITIZE's).
+valgrind:
+	$(MAKE) SANITIZE= build/memg
+	MEMG_BIN=$(CURDIR)/build/memg timeout 300 $(PY) fuzz/valgrind_smoke.py
+
+soak:
+	$(MAKE) SANITIZE=address,undefined build/san/memg
+	timeout $$(( $(SOAK_SECONDS) + 120 )) $(PY) fuzz/soak.py --bin $(CURDIR)/build/san/memg \
+		--seconds $(SOAK_SECONDS)

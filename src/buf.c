@@ -1,0 +1,123 @@
+/* buf: contiguous byte buffers and the pool of default-sized blocks. */
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t pool_block;   /* size of a pool block */
+static size_t pool_max;     /* blocks kept when returned */
+static size_t pool_count;
+static void **pool_free;    /* stack of free blocks */
+
+void buf_pool_setup(size_t block_size, size_t max_free)
+{
+    pool_block = block_size;
+    pool_max = max_free;
+    pool_count = 0;
+    pool_free = max_free ? calloc(max_free, sizeof(void *)) : NULL;
+    if (!pool_free)
+        pool_max = 0;
+}
+
+void buf_pool_teardown(void)
+{
+    while (pool_count)
+        free(pool_free[--pool_count]);
+    free(pool_free);
+    pool_free = NULL;
+    pool_max = 0;
+}
+
+bool buf_acquire(struct buf *b)
+{
+    if (b->data)
+        return true;
+    size_t size = pool_block ? pool_block : 16384;
+    b->data = pool_count ? pool_free[--pool_count] : malloc(size);
+    b->rpos = b->wpos = 0;
+    b->cap = b->data ? size : 0;
+    return b->data != NULL;
+}
+
+void buf_release(struct buf *b)
+{
+    if (!b->data)
+        return;
+    if (b->cap == pool_block && pool_count < pool_max)
+        pool_free[pool_count++] = b->data;
+    else
+        free(b->data);
+    b->data = NULL;
+    b->rpos = b->wpos = b->cap = 0;
+}
+
+void buf_compact(struct buf *b)
+{
+    if (b->rpos == 0)
+        return;
+    size_t n = buf_len(b);
+    if (n)
+        memmove(b->data, b->data + b->rpos, n);
+    b->rpos = 0;
+    b->wpos = n;
+}
+
+bool buf_reserve(struct buf *b, size_t n, size_t max_cap)
+{
+    if (!b->data && !buf_acquire(b))
+        return false;
+    if (buf_room(b) >= n)
+        return true;
+    buf_compact(b);
+    if (buf_room(b) >= n)
+        return true;
+    size_t need = b->wpos + n;
+    if (need > max_cap)
+        return false;
+    size_t cap = b->cap;
+    while (cap < need)
+        cap *= 2;
+    if (cap > max_cap)
+        cap = max_cap;
+    char *p;
+    if (b->cap == pool_block) { /* pool blocks are not realloc'ed in place: copy out */
+        p = malloc(cap);
+        if (p) {
+            memcpy(p, b->data, b->wpos);
+            char *old = b->data;
+            b->data = p; /* hand the old block back to the pool */
+            struct buf tmp = {old, 0, 0, pool_block};
+            buf_release(&tmp);
+        }
+    } else {
+        p = realloc(b->data, cap);
+        if (p)
+            b->data = p;
+    }
+    if (!p)
+        return false;
+    b->cap = cap;
+    return true;
+}
+
+bool buf_append(struct buf *b, const void *p, size_t n, size_t max_cap)
+{
+    if (!buf_reserve(b, n, max_cap))
+        return false;
+    memcpy(b->data + b->wpos, p, n);
+    b->wpos += n;
+    return true;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+    b->rpos += n;
+    if (b->rpos >= b->wpos)
+        b->rpos = b->wpos = 0;
+}
+
+void buf_shrink(struct buf *b)
+{
+    if (b->data && buf_len(b) == 0 && b->cap != pool_block)
+        buf_release(b);
+}

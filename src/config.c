@@ -1,0 +1,506 @@
+/* config: defaults, memcached 1.6's command line (getopt_long), usage text.
+ *
+ * Every error is one line on `err` that names the flag, and parsing stops at
+ * the first one. Numbers are strict: digits only, no trailing junk, range
+ * checked. Nothing is allocated: strings point into argv, except the -l
+ * list, which is split into cfg->listen_buf. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIB (UINT64_C(1) << 10)
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+
+#define ITEM_SIZE_MIN KIB          /* memcached's -I bounds */
+#define ITEM_SIZE_MAX (1024 * MIB)
+#define MEM_LIMIT_MAX_MB (UINT64_MAX >> 20)
+
+/* Long names, as memcached 1.6 spells them. */
+static const struct option _longopts[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"udp-port", required_argument, NULL, 'U'},
+    {"unix-socket", required_argument, NULL, 's'},
+    {"unix-mask", required_argument, NULL, 'a'},
+    {"enable-shutdown", no_argument, NULL, 'A'},
+    {"listen", required_argument, NULL, 'l'},
+    {"daemon", no_argument, NULL, 'd'},
+    {"enable-coredumps", no_argument, NULL, 'r'},
+    {"user", required_argument, NULL, 'u'},
+    {"memory-limit", required_argument, NULL, 'm'},
+    {"disable-evictions", no_argument, NULL, 'M'},
+    {"conn-limit", required_argument, NULL, 'c'},
+    {"lock-memory", no_argument, NULL, 'k'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"license", no_argument, NULL, 'i'},
+    {"version", no_argument, NULL, 'V'},
+    {"pidfile", required_argument, NULL, 'P'},
+    {"pid-file", required_argument, NULL, 'P'},
+    {"slab-growth-factor", required_argument, NULL, 'f'},
+    {"slab-min-size", required_argument, NULL, 'n'},
+    {"enable-largepages", no_argument, NULL, 'L'},
+    {"threads", required_argument, NULL, 't'},
+    {"max-reqs-per-event", required_argument, NULL, 'R'},
+    {"disable-cas", no_argument, NULL, 'C'},
+    {"listen-backlog", required_argument, NULL, 'b'},
+    {"protocol", required_argument, NULL, 'B'},
+    {"max-item-size", required_argument, NULL, 'I'},
+    {"enable-sasl", no_argument, NULL, 'S'},
+    {"disable-flush-all", no_argument, NULL, 'F'},
+    {"disable-dumping", no_argument, NULL, 'X'},
+    {"disable-watch", no_argument, NULL, 'W'},
+    {"auth-file", required_argument, NULL, 'Y'},
+    {"memory-file", required_argument, NULL, 'e'},
+    {"enable-ssl", no_argument, NULL, 'Z'},
+    {"extended", required_argument, NULL, 'o'},
+    {"napi_ids", required_argument, NULL, 'N'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Leading ':' so a missing argument returns ':' instead of '?'. */
+static const char _shortopts[] = ":p:U:s:a:Al:dru:m:Mc:kvhiVP:f:n:LD:t:R:Cb:B:I:SFXWY:e:Zo:N:";
+
+/* memcached -o keys that tune machinery memg does not have: accepted with or
+ * without a value and ignored, so memcached command lines keep working. */
+static const char *const _ignored_ext[] = {
+    "maxconns_fast", "no_maxconns_fast", "hashpower", "hash_algorithm",
+    "tail_repair_time", "lru_crawler", "no_lru_crawler", "lru_crawler_sleep",
+    "lru_crawler_tocrawl", "lru_maintainer", "no_lru_maintainer",
+    "lru_segmented", "no_lru_segmented", "hot_lru_pct", "warm_lru_pct",
+    "hot_max_factor", "warm_max_factor", "temporary_ttl", "slab_reassign",
+    "no_slab_reassign", "slab_automove", "slab_automove_ratio",
+    "slab_automove_window", "slab_automove_freeratio", "slab_chunk_max",
+    "watcher_logbuf_size", "worker_logbuf_size", "track_sizes",
+    "no_hashexpand", "modern", "no_modern", "read_buf_mem_limit",
+    "inline_ascii_response", "no_inline_ascii_response", "expirezero_does_not_evict",
+    "resp_obj_mem_limit", "sock_cookie_id",
+    NULL,
+};
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->port = 11211;
+    cfg->udp_port = 0;
+    cfg->nlisten = 0;
+    cfg->unix_mask = 0700;
+    cfg->max_conns = 1024;
+    cfg->mem_limit = 64 * MIB;
+    cfg->item_size_max = 1 * MIB;
+    cfg->evict = true;
+    cfg->threads = 1;
+    cfg->idle_timeout = 0;
+    cfg->backlog = 1024;
+    cfg->cas_enabled = true;
+    cfg->reqs_per_event = 20;
+    cfg->out_limit = 1 * MIB;
+}
+
+/* The flag as the user wrote it, for messages: "-p/--port". */
+static void _flag_name(int c, char *buf, size_t len)
+{
+    for (const struct option *o = _longopts; o->name != NULL; o++) {
+        if (o->val == c) {
+            snprintf(buf, len, "-%c/--%s", c, o->name);
+            return;
+        }
+    }
+    snprintf(buf, len, "-%c", c);
+}
+
+static enum config_result _fail(FILE *err, int c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line on err: "memg: -p/--port: <message>". */
+static enum config_result _fail(FILE *err, int c, const char *fmt, ...)
+{
+    char name[48];
+    va_list ap;
+    _flag_name(c, name, sizeof(name));
+    fprintf(err, "memg: %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+    fputc('\n', err);
+    return CONFIG_ERROR;
+}
+
+/* Strict unsigned decimal (or octal with base 8) over [s, s+len). */
+static bool _parse_un(const char *s, size_t len, int base, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+    char tmp[32];
+    if (len == 0 || len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        if (tmp[i] < '0' || tmp[i] > (base == 8 ? '7' : '9'))
+            return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(tmp, &end, base);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool _parse_u(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    return _parse_un(s, strlen(s), 10, min, max, out);
+}
+
+/* A size: digits with an optional k/m/g suffix (binary multiples). The
+ * suffixes allowed are given as a lowercase string, e.g. "km". */
+static bool _parse_size(const char *s, size_t len, const char *suffixes, uint64_t unit,
+                        uint64_t *out)
+{
+    uint64_t mult = unit;
+    if (len > 0) {
+        char c = s[len - 1];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c < '0' || c > '9') {
+            if (c == '\0' || strchr(suffixes, c) == NULL)
+                return false;
+            mult = c == 'k' ? KIB : c == 'm' ? MIB : GIB;
+            len--;
+        }
+    }
+    uint64_t v;
+    if (!_parse_un(s, len, 10, 0, UINT64_MAX / mult, &v))
+        return false;
+    *out = v * mult;
+    return true;
+}
+
+/* Append the comma-separated addresses in arg to cfg->listen. */
+static enum config_result _add_listen(struct config *cfg, const char *arg, FILE *err)
+{
+    size_t used = 0;
+    if (cfg->nlisten > 0) {
+        const char *last = cfg->listen[cfg->nlisten - 1];
+        used = (size_t)(last - cfg->listen_buf) + strlen(last) + 1;
+    }
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0)
+            return _fail(err, 'l', "empty address in \"%s\"", arg);
+        if (cfg->nlisten == CONFIG_MAX_LISTEN)
+            return _fail(err, 'l', "too many addresses (at most %d)", CONFIG_MAX_LISTEN);
+        if (used + n + 1 > sizeof(cfg->listen_buf))
+            return _fail(err, 'l', "addresses too long (%d bytes in all)", CONFIG_LISTEN_BUF);
+        char *dst = cfg->listen_buf + used;
+        memcpy(dst, p, n);
+        dst[n] = '\0';
+        cfg->listen[cfg->nlisten++] = dst;
+        used += n + 1;
+        if (p[n] == '\0')
+            return CONFIG_OK;
+        p += n + 1;
+    }
+}
+
+static bool _ignored_ext_key(const char *key, size_t len)
+{
+    for (const char *const *k = _ignored_ext; *k != NULL; k++) {
+        if (strlen(*k) == len && memcmp(*k, key, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One -o item: key[=value], not NUL-terminated. */
+static enum config_result _ext_one(struct config *cfg, const char *item, size_t len, FILE *err)
+{
+    char shown[128];
+    snprintf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), item);
+    const char *eq = memchr(item, '=', len);
+    size_t klen = eq ? (size_t)(eq - item) : len;
+    const char *val = eq ? eq + 1 : NULL;
+    size_t vlen = eq ? len - klen - 1 : 0;
+
+    if (klen == 12 && memcmp(item, "idle_timeout", 12) == 0) {
+        uint64_t v;
+        if (val == NULL || vlen == 0)
+            return _fail(err, 'o', "missing numeric argument for %s", "idle_timeout");
+        if (!_parse_un(val, vlen, 10, 0, INT_MAX, &v))
+            return _fail(err, 'o', "invalid value in \"%s\" (seconds, 0 = off)", shown);
+        cfg->idle_timeout = (int)v;
+        return CONFIG_OK;
+    }
+    if (klen == 9 && memcmp(item, "out_limit", 9) == 0) {
+        uint64_t v;
+        if (val == NULL || vlen == 0)
+            return _fail(err, 'o', "missing size argument for %s", "out_limit");
+        if (!_parse_size(val, vlen, "kmg", 1, &v) || v < KIB)
+            return _fail(err, 'o', "invalid value in \"%s\" (bytes, k/m/g suffix, min 1k)",
+                         shown);
+        cfg->out_limit = v;
+        return CONFIG_OK;
+    }
+    if (klen > 0 && _ignored_ext_key(item, klen))
+        return CONFIG_OK;
+    return _fail(err, 'o', "illegal suboption \"%s\"", shown);
+}
+
+static enum config_result _extended(struct config *cfg, const char *arg, FILE *err)
+{
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {   /* memcached skips empty items ("a,,b") */
+            enum config_result r = _ext_one(cfg, p, n, err);
+            if (r != CONFIG_OK)
+                return r;
+        }
+        if (p[n] == '\0')
+            return CONFIG_OK;
+        p += n + 1;
+    }
+}
+
+/* Numeric flags: value in [min, max] into an int field. */
+static enum config_result _int_opt(int c, const char *arg, uint64_t min, uint64_t max,
+                                   int *dst, FILE *err)
+{
+    uint64_t v;
+    if (!_parse_u(arg, min, max, &v)) {
+        return _fail(err, c, "invalid value \"%s\" (a number from %" PRIu64 " to %" PRIu64 ")",
+                     arg, min, max);
+    }
+    *dst = (int)v;
+    return CONFIG_OK;
+}
+
+static enum config_result _unsupported(int c, FILE *err)
+{
+    return _fail(err, c, "not supported by memg");
+}
+
+/* Checks that involve several flags, done once all are read (as memcached). */
+static enum config_result _check(const struct config *cfg, FILE *err)
+{
+    if (cfg->item_size_max > cfg->mem_limit / 2)
+        return _fail(err, 'I',
+                     "cannot set item size limit (%" PRIu64 " bytes) higher than 1/2 of "
+                     "memory max (-m %" PRIu64 " MB)",
+                     cfg->item_size_max, cfg->mem_limit / MIB);
+    return CONFIG_OK;
+}
+
+static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE *out,
+                               FILE *err)
+{
+    uint64_t v;
+    int tmp;
+    enum config_result r;
+
+    switch (c) {
+    case 'p':
+        return _int_opt(c, arg, 0, 65535, &cfg->port, err);
+    case 'U':
+        if (!_parse_u(arg, 0, 65535, &v))
+            return _fail(err, c, "invalid port \"%s\"", arg);
+        if (v != 0)
+            return _fail(err, c, "memg does not serve UDP; only -U 0 is accepted (got %s)",
+                         arg);
+        cfg->udp_port = 0;
+        return CONFIG_OK;
+    case 's':
+        if (arg[0] == '\0')
+            return _fail(err, c, "empty path");
+        cfg->unix_socket = arg;
+        return CONFIG_OK;
+    case 'a':
+        if (!_parse_un(arg, strlen(arg), 8, 0, 0777, &v))
+            return _fail(err, c, "invalid mask \"%s\" (octal, 0 to 777)", arg);
+        cfg->unix_mask = (int)v;
+        return CONFIG_OK;
+    case 'A':
+        cfg->enable_shutdown = true;
+        return CONFIG_OK;
+    case 'l':
+        return _add_listen(cfg, arg, err);
+    case 'd':
+        cfg->daemonize = true;
+        return CONFIG_OK;
+    case 'u':
+        cfg->user = arg;
+        return CONFIG_OK;
+    case 'm':
+        /* Megabytes, as memcached; an explicit m or g suffix is also read. */
+        if (!_parse_size(arg, strlen(arg), "mg", MIB, &v) || v == 0 ||
+            v / MIB > MEM_LIMIT_MAX_MB)
+            return _fail(err, c, "invalid size \"%s\" (megabytes, at least 1)", arg);
+        cfg->mem_limit = v;
+        return CONFIG_OK;
+    case 'M':
+        cfg->evict = false;
+        return CONFIG_OK;
+    case 'c':
+        return _int_opt(c, arg, 1, INT_MAX, &cfg->max_conns, err);
+    case 'v':
+        cfg->verbose++;
+        return CONFIG_OK;
+    case 'h':
+        config_usage(out);
+        return CONFIG_EXIT;
+    case 'V':
+        fprintf(out, "memg %s (memcached %s compatible)\n", MEMG_RELEASE, MEMG_VERSION);
+        return CONFIG_EXIT;
+    case 'P':
+        cfg->pidfile = arg;
+        return CONFIG_OK;
+    case 't':
+        if ((r = _int_opt(c, arg, 1, INT_MAX, &tmp, err)) != CONFIG_OK)
+            return r;
+        if (tmp > 1)
+            fprintf(err, "memg: -t %d: memg is single-threaded and runs one thread\n", tmp);
+        cfg->threads = 1;
+        return CONFIG_OK;
+    case 'R':
+        return _int_opt(c, arg, 1, INT_MAX, &cfg->reqs_per_event, err);
+    case 'C':
+        cfg->cas_enabled = false;
+        return CONFIG_OK;
+    case 'b':
+        return _int_opt(c, arg, 0, INT_MAX, &cfg->backlog, err);
+    case 'I':
+        if (!_parse_size(arg, strlen(arg), "km", 1, &v))
+            return _fail(err, c, "invalid size \"%s\" (bytes, or with k/m suffix)", arg);
+        if (v < ITEM_SIZE_MIN)
+            return _fail(err, c, "item max size cannot be less than 1024 bytes (got %s)", arg);
+        if (v > ITEM_SIZE_MAX)
+            return _fail(err, c, "cannot set item size limit higher than a gigabyte (got %s)",
+                         arg);
+        cfg->item_size_max = v;
+        return CONFIG_OK;
+    case 'o':
+        return _extended(cfg, arg, err);
+    /* memcached flags for machinery memg lacks: accepted, no effect. */
+    case 'r': case 'k': case 'L':
+        return CONFIG_OK;
+    case 'f': {
+        char *end;
+        errno = 0;
+        double f = strtod(arg, &end);
+        if (errno != 0 || end == arg || *end != '\0' || !(f > 1.0))
+            return _fail(err, c, "invalid factor \"%s\" (greater than 1.0)", arg);
+        return CONFIG_OK;
+    }
+    case 'n':
+        if (!_parse_u(arg, 1, INT_MAX, &v))
+            return _fail(err, c, "invalid size \"%s\"", arg);
+        return CONFIG_OK;
+    case 'B':
+        if (strcmp(arg, "ascii") == 0 || strcmp(arg, "auto") == 0)
+            return CONFIG_OK;
+        return _fail(err, c, "memg speaks only the ascii protocol (got \"%s\")", arg);
+    /* Features whose silent absence would mislead: refused. */
+    case 'i': case 'D': case 'S': case 'F': case 'X': case 'W': case 'Y':
+    case 'e': case 'Z': case 'N':
+        return _unsupported(c, err);
+    default:
+        return _fail(err, c, "unhandled option");
+    }
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+    opterr = 0;   /* our own messages, to err */
+    optind = 0;   /* glibc: full re-initialisation, parse may run again */
+    for (;;) {
+        int prev = optind ? optind : 1;
+        int c = getopt_long(argc, argv, _shortopts, _longopts, NULL);
+        if (c == -1)
+            break;
+        const char *bad = prev < argc ? argv[prev] : "?";
+        if (c == '?') {
+            if (strncmp(bad, "--", 2) == 0)
+                fprintf(err, "memg: unknown or malformed option %s\n", bad);
+            else if (optopt != 0)
+                fprintf(err, "memg: unknown option -%c\n", optopt);
+            else
+                fprintf(err, "memg: unknown option %s\n", bad);
+            return CONFIG_ERROR;
+        }
+        if (c == ':') {
+            char name[48];
+            _flag_name(optopt, name, sizeof(name));
+            fprintf(err, "memg: %s: missing argument\n", name);
+            return CONFIG_ERROR;
+        }
+        enum config_result r = _opt(cfg, c, optarg, out, err);
+        if (r != CONFIG_OK)
+            return r;
+    }
+    if (optind < argc) {
+        fprintf(err, "memg: unexpected argument \"%s\"\n", argv[optind]);
+        return CONFIG_ERROR;
+    }
+    return _check(cfg, err);
+}
+
+void config_usage(FILE *out)
+{
+    fputs(
+        "memg " MEMG_RELEASE " (memcached " MEMG_VERSION " compatible)\n"
+        "-p, --port=<num>          TCP port to listen on (default: 11211; 0: any free port)\n"
+        "-U, --udp-port=<num>      only 0 is accepted: memg does not serve UDP\n"
+        "-s, --unix-socket=<file>  UNIX socket to listen on\n"
+        "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
+        "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
+        "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1, unlike\n"
+        "                          memcached's INADDR_ANY); repeatable and comma\n"
+        "                          separated, IPv4 and IPv6: -l 127.0.0.1,::1\n"
+        "-d, --daemon              run as a daemon\n"
+        "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
+        "-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
+        "-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
+        "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+        "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
+        "-vv                       very verbose (also print client commands/responses)\n"
+        "-vvv                      extremely verbose (internal state transitions)\n"
+        "-h, --help                print this help and exit\n"
+        "-V, --version             print version and exit\n"
+        "-P, --pidfile=<file>      save PID in <file>, only used with -d option\n"
+        "-t, --threads=<num>       accepted for compatibility: memg is single-threaded\n"
+        "                          and always runs one thread\n"
+        "-R, --max-reqs-per-event  maximum number of requests per event, limits the\n"
+        "                          requests processed per connection to prevent\n"
+        "                          starvation (default: 20)\n"
+        "-C, --disable-cas         disable use of CAS\n"
+        "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
+        "-B, --protocol=<name>     ascii or auto (memg speaks only the ascii protocol)\n"
+        "-I, --max-item-size=<num> adjusts max item size\n"
+        "                          (default: 1m, min: 1k, max: 1024m)\n"
+        "-r, -k, -L, -f <num>, -n <bytes>\n"
+        "                          accepted for compatibility, no effect in memg\n"
+        "-o, --extended            comma separated list of extended options\n"
+        "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
+        "   - out_limit:           bytes of pending output per connection before memg\n"
+        "                          stops reading from it (default: 1m)\n"
+        "   - accepted and ignored (no such machinery in memg): maxconns_fast,\n"
+        "     hashpower, hash_algorithm, tail_repair_time, [no_]lru_crawler,\n"
+        "     lru_crawler_sleep, lru_crawler_tocrawl, [no_]lru_maintainer,\n"
+        "     [no_]lru_segmented, hot_lru_pct, warm_lru_pct, hot_max_factor,\n"
+        "     warm_max_factor, temporary_ttl, [no_]slab_reassign, slab_automove*,\n"
+        "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
+        "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
+        "\n"
+        "Not supported, refused: -i, -D, -S (SASL), -F, -X, -W, -Y (auth file),\n"
+        "-e (memory file), -Z (TLS), -N, -o ext_* (extstore), -o ssl_*, binary protocol.\n"
+        "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n",
+        out);
+}

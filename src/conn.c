@@ -1,0 +1,363 @@
+/* conn: per-connection state machine over the epoll loop.
+ *   CMD     parse complete requests from rbuf and execute them
+ *   VALUE   a storage request's data goes straight into its reserved item
+ *   SWALLOW discard the data of a refused storage request
+ * Output is written after each batch; past out_limit reading pauses. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "ev.h"
+#include "out.h"
+#include "proto.h"
+#include "stats.h"
+#include "store.h"
+
+enum conn_state { CONN_CMD = 0, CONN_VALUE, CONN_SWALLOW };
+
+/* A storage request whose data is still arriving: just the scalars
+ * cmd_value_end needs (the line's tokens are gone by then). */
+struct pending_value {
+    struct store_txn txn;
+    uint64_t cas;
+    size_t got;
+    uint8_t cmd;
+    bool noreply;
+};
+
+struct conn {
+    struct conn_shared *sh;
+    struct conn *prev, *next;
+    int fd;
+    uint8_t state;
+    bool is_unix;
+    bool paused;      /* EV_READ off: too much output pending */
+    bool want_write;  /* EV_WRITE on */
+    bool closing;     /* close once output is sent (quit) */
+    bool blocked;     /* requests wait in rbuf until output drains */
+    uint64_t last_ms; /* last request, for idle_timeout and stats conns */
+    uint64_t swallow;
+    struct pending_value pv;
+    struct buf rbuf;
+    struct out out;
+};
+
+static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+size_t conn_struct_size(void) { return sizeof(struct conn); }
+
+static void _unpin(void *arg, uint32_t pin)
+{
+    struct conn *c = arg;
+    store_unpin(c->sh->cmd->store, pin);
+}
+
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->sh = sh;
+    c->fd = fd;
+    c->is_unix = is_unix;
+    c->last_ms = ev_now_ms(sh->loop);
+    out_init(&c->out, _unpin, c);
+    if (ev_add(sh->loop, fd, EV_READ, _on_event, c) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = sh->head;
+    if (sh->head)
+        sh->head->prev = c;
+    sh->head = c;
+    sh->count++;
+    return c;
+}
+
+void conn_close(struct conn *c)
+{
+    struct conn_shared *sh = c->sh;
+    if (c->state == CONN_VALUE) /* a value cut off mid-way is never stored */
+        store_abort(sh->cmd->store, &c->pv.txn);
+    ev_del(sh->loop, c->fd);
+    close(c->fd);
+    out_reset(&c->out);
+    buf_release(&c->rbuf);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        sh->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    sh->count--;
+    sh->stats->curr_connections--;
+    free(c);
+}
+
+/* Tell the loop what this connection waits for, when that changed. */
+static void _set_events(struct conn *c)
+{
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing;
+    /* A writable socket also wakes a connection whose buffered requests
+     * wait: that is how it yields to others and resumes next turn. */
+    bool want_write = out_pending(&c->out) > 0 || c->blocked;
+    if (paused == c->paused && want_write == c->want_write)
+        return;
+    c->paused = paused;
+    c->want_write = want_write;
+    unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
+    ev_mod(c->sh->loop, c->fd, mask, _on_event, c);
+}
+
+/* The data of a value: copy what the command's read brought along, then
+ * check the two bytes after it. */
+static bool _value_step(struct conn *c)
+{
+    struct pending_value *pv = &c->pv;
+    size_t avail = buf_len(&c->rbuf);
+    if (pv->got < pv->txn.nvalue) {
+        size_t n = pv->txn.nvalue - pv->got;
+        if (n > avail)
+            n = avail;
+        memcpy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
+        pv->got += n;
+        buf_consume(&c->rbuf, n);
+        avail -= n;
+        if (pv->got < pv->txn.nvalue)
+            return false;
+    }
+    if (avail < 2)
+        return false;
+    const char *p = buf_rptr(&c->rbuf);
+    bool ok = p[0] == '\r' && p[1] == '\n';
+    buf_consume(&c->rbuf, 2);
+    struct request req = {.cmd = pv->cmd, .noreply = pv->noreply, .cas = pv->cas};
+    cmd_value_end(c->sh->cmd, &req, &pv->txn, ok, &c->out);
+    c->state = CONN_CMD;
+    return true;
+}
+
+/* A storage line whose data is not all here. Small values wait in rbuf;
+ * larger ones are received into their item. */
+static bool _value_start(struct conn *c, const struct request *req)
+{
+    size_t need = req->line_len + (size_t)req->vlen + 2;
+    if (need <= c->rbuf.cap)
+        return false; /* fits the buffer: wait for the rest */
+    buf_consume(&c->rbuf, req->line_len);
+    if (cmd_value_begin(c->sh->cmd, req, &c->pv.txn, &c->out)) {
+        c->pv.cas = req->cas;
+        c->pv.got = 0;
+        c->pv.cmd = (uint8_t)req->cmd;
+        c->pv.noreply = req->noreply;
+        c->state = CONN_VALUE;
+    } else {
+        c->swallow = (uint64_t)req->vlen + 2;
+        c->state = CONN_SWALLOW;
+    }
+    return true;
+}
+
+/* Returns false when the connection must be closed. */
+static bool _process(struct conn *c)
+{
+    struct conn_shared *sh = c->sh;
+    c->blocked = false;
+    for (;;) {
+        if (out_pending(&c->out) >= sh->out_limit) {
+            c->blocked = buf_len(&c->rbuf) > 0 || c->state == CONN_VALUE;
+            break;
+        }
+        if (c->state == CONN_VALUE) {
+            if (!_value_step(c))
+                break;
+            continue;
+        }
+        size_t avail = buf_len(&c->rbuf);
+        if (c->state == CONN_SWALLOW) {
+            size_t n = avail < c->swallow ? avail : (size_t)c->swallow;
+            buf_consume(&c->rbuf, n);
+            c->swallow -= n;
+            if (c->swallow)
+                break;
+            c->state = CONN_CMD;
+            continue;
+        }
+        if (avail == 0 || c->closing)
+            break;
+        struct request req;
+        ssize_t n = proto_parse(&req, buf_rptr(&c->rbuf), avail);
+        if (n == PROTO_CLOSE)
+            return false;
+        if (n == PROTO_AGAIN) {
+            if (req.line_len && _value_start(c, &req))
+                continue;
+            break;
+        }
+        c->last_ms = ev_now_ms(sh->loop);
+        enum cmd_result r = cmd_execute(sh->cmd, &req, &c->out);
+        buf_consume(&c->rbuf, (size_t)n);
+        if (r == CMD_NOMEM)
+            return false;
+        if (r == CMD_CLOSE) {
+            c->closing = true;
+            break;
+        }
+    }
+    return true;
+}
+
+/* Room to read into: the value's item, or rbuf (grown for long lines). */
+static ssize_t _read(struct conn *c)
+{
+    if (c->state == CONN_VALUE && buf_len(&c->rbuf) == 0 && c->pv.got < c->pv.txn.nvalue) {
+        ssize_t n = read(c->fd, c->pv.txn.value + c->pv.got, c->pv.txn.nvalue - c->pv.got);
+        if (n > 0)
+            c->pv.got += (size_t)n;
+        return n;
+    }
+    if (!buf_acquire(&c->rbuf))
+        return -1;
+    if (buf_room(&c->rbuf) == 0) {
+        buf_compact(&c->rbuf);
+        if (buf_room(&c->rbuf) == 0 && !buf_reserve(&c->rbuf, c->rbuf.cap, c->sh->max_line)) {
+            errno = E2BIG; /* a line longer than any request may be */
+            return -1;
+        }
+    }
+    ssize_t n = read(c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf));
+    if (n > 0)
+        c->rbuf.wpos += (size_t)n;
+    return n;
+}
+
+static bool _flush(struct conn *c)
+{
+    while (out_pending(&c->out)) {
+        ssize_t w = out_write(&c->out, c->fd);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        if (w == 0)
+            return true;
+        c->sh->stats->bytes_written += (uint64_t)w;
+    }
+    return true;
+}
+
+static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct conn *c = arg;
+    (void)loop;
+    (void)fd;
+    bool ok = true;
+    if ((events & EV_READ) && !c->paused) {
+        ssize_t n = _read(c);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            ok = false;
+        else if (n > 0)
+            c->sh->stats->bytes_read += (uint64_t)n;
+    }
+    if (ok)
+        ok = _process(c) && _flush(c);
+    if (ok && c->closing && out_pending(&c->out) == 0)
+        ok = false;
+    if (!ok) {
+        conn_close(c);
+        return;
+    }
+    if (buf_len(&c->rbuf) == 0)
+        buf_release(&c->rbuf); /* idle connections hold no buffers */
+    _set_events(c);
+}
+
+void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
+{
+    struct conn *c = sh->head;
+    while (c) {
+        struct conn *next = c->next;
+        if (now_ms - c->last_ms >= idle_ms && out_pending(&c->out) == 0)
+            conn_close(c);
+        c = next;
+    }
+}
+
+bool conn_drain_all(struct conn_shared *sh)
+{
+    bool pending = false;
+    struct conn *c = sh->head;
+    while (c) {
+        struct conn *next = c->next;
+        if (out_pending(&c->out) == 0) {
+            conn_close(c);
+        } else {
+            c->closing = true;
+            _set_events(c);
+            pending = true;
+        }
+        c = next;
+    }
+    return pending;
+}
+
+void conn_close_all(struct conn_shared *sh)
+{
+    while (sh->head)
+        conn_close(sh->head);
+}
+
+static const char *_state_name(const struct conn *c)
+{
+    if (c->state == CONN_VALUE)
+        return "conn_nread";
+    if (c->state == CONN_SWALLOW)
+        return "conn_swallow";
+    if (out_pending(&c->out))
+        return "conn_mwrite";
+    return "conn_parse_cmd";
+}
+
+void conn_list_stats(struct conn_shared *sh, struct out *out)
+{
+    uint64_t now = ev_now_ms(sh->loop);
+    for (struct conn *c = sh->head; c; c = c->next) {
+        char addr[INET6_ADDRSTRLEN + 16] = "unix";
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+            char host[INET6_ADDRSTRLEN] = "?";
+            int port = 0;
+            if (ss.ss_family == AF_INET) {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+                inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+                port = ntohs(s4->sin_port);
+                snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
+            } else if (ss.ss_family == AF_INET6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+                inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+                port = ntohs(s6->sin6_port);
+                snprintf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
+            }
+        }
+        char line[256];
+        int n = snprintf(line, sizeof(line),
+                         "STAT %d:addr %s\r\nSTAT %d:state %s\r\nSTAT %d:secs_since_last_cmd %llu\r\n",
+                         c->fd, addr, c->fd, _state_name(c), c->fd,
+                         (unsigned long long)((now - c->last_ms) / 1000));
+        if (n > 0)
+            out_copy(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}

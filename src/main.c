@@ -1,0 +1,108 @@
+/* main: set the modules up in dependency order, run, tear down in reverse. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "server.h"
+#include "stats.h"
+#include "store.h"
+
+#define RBUF_BLOCK 16384 /* read/write buffer size; pooled */
+
+/* Room for -c connections plus listeners and a margin. */
+static void _raise_nofile(int conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)conns + 64;
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int _drop_privileges(const char *user)
+{
+    if (getuid() != 0 && geteuid() != 0)
+        return 0; /* nothing to drop */
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "can't find the user %s to switch to\n", user);
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "failed to assume identity of user %s: %s\n", user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int _write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "Could not open the pid file %s for writing: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    config_defaults(&cfg);
+    enum config_result cr = config_parse(&cfg, argc, argv, stdout, stderr);
+    if (cr == CONFIG_EXIT)
+        return 0;
+    if (cr == CONFIG_ERROR)
+        return 2;
+
+    _raise_nofile(cfg.max_conns);
+    struct stats stats;
+    memset(&stats, 0, sizeof(stats));
+    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict};
+    struct store *store = store_create(&scfg, &stats);
+    if (!store) {
+        fprintf(stderr, "failed to set up the store (-m %llu MB, -I %llu)\n",
+                (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
+        return 1;
+    }
+    buf_pool_setup(RBUF_BLOCK, 64);
+    char err[256];
+    struct server *srv = server_create(&cfg, store, &stats, err, sizeof(err));
+    int rc = 1;
+    if (!srv) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
+    if (cfg.user && _drop_privileges(cfg.user) < 0)
+        goto out;
+    if (cfg.daemonize && daemon(0, 0) < 0) {
+        fprintf(stderr, "failed to daemonize: %s\n", strerror(errno));
+        goto out;
+    }
+    if (cfg.pidfile && _write_pidfile(cfg.pidfile) < 0)
+        goto out;
+    if (cfg.verbose)
+        fprintf(stderr, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
+                server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
+    rc = server_run(srv);
+    if (cfg.pidfile)
+        unlink(cfg.pidfile);
+out:
+    server_destroy(srv);
+    buf_pool_teardown();
+    store_destroy(store);
+    return rc;
+}

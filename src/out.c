@@ -1,0 +1,157 @@
+/* out: pending output as ordered pieces of a copy buffer and pinned refs. */
+#include "out.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define OUT_IOV 64 /* pieces per writev; plenty for one loop turn */
+#define OUT_COPY_MAX ((size_t)1 << 30)
+
+void out_init(struct out *o, out_unpin_fn *unpin, void *arg)
+{
+    memset(o, 0, sizeof(*o));
+    o->unpin = unpin;
+    o->unpin_arg = arg;
+}
+
+static void _release_from(struct out *o, uint32_t i)
+{
+    for (; i < o->npieces; i++)
+        if (o->pieces[i].pin != OUT_NO_PIN && o->unpin)
+            o->unpin(o->unpin_arg, o->pieces[i].pin);
+}
+
+void out_reset(struct out *o)
+{
+    _release_from(o, o->first);
+    free(o->pieces);
+    buf_release(&o->copy);
+    out_unpin_fn *unpin = o->unpin;
+    void *arg = o->unpin_arg;
+    out_init(o, unpin, arg);
+}
+
+static struct out_piece *_push(struct out *o)
+{
+    if (o->first == o->npieces)
+        o->first = o->npieces = 0;
+    if (o->npieces == o->cap_pieces) {
+        if (o->first) { /* slide pending pieces down before growing */
+            memmove(o->pieces, o->pieces + o->first, (o->npieces - o->first) * sizeof(*o->pieces));
+            o->npieces -= o->first;
+            o->first = 0;
+        }
+        if (o->npieces == o->cap_pieces) {
+            uint32_t cap = o->cap_pieces ? o->cap_pieces * 2 : 8;
+            struct out_piece *p = realloc(o->pieces, cap * sizeof(*p));
+            if (!p)
+                return NULL;
+            o->pieces = p;
+            o->cap_pieces = cap;
+        }
+    }
+    return &o->pieces[o->npieces++];
+}
+
+char *out_reserve(struct out *o, size_t n)
+{
+    /* The copy buffer may only be compacted when no piece points into it. */
+    if (o->first == o->npieces) {
+        o->first = o->npieces = 0;
+        o->copy.rpos = o->copy.wpos = 0;
+    }
+    if (buf_room(&o->copy) < n) {
+        size_t keep = o->copy.rpos;
+        o->copy.rpos = 0; /* offsets in pieces stay valid: never compact */
+        bool ok = buf_reserve(&o->copy, n, OUT_COPY_MAX);
+        o->copy.rpos = keep;
+        if (!ok)
+            return NULL;
+    }
+    return buf_wptr(&o->copy);
+}
+
+void out_commit(struct out *o, size_t n)
+{
+    size_t off = o->copy.wpos;
+    o->copy.wpos += n;
+    o->pending += n;
+    if (o->npieces > o->first) {
+        struct out_piece *last = &o->pieces[o->npieces - 1];
+        if (!last->ext && last->off + last->len == off) {
+            last->len += n; /* grow the last copy piece */
+            return;
+        }
+    }
+    struct out_piece *p = _push(o);
+    if (!p) { /* cannot happen for a merged piece; undo */
+        o->copy.wpos -= n;
+        o->pending -= n;
+        return;
+    }
+    *p = (struct out_piece){NULL, off, n, OUT_NO_PIN};
+}
+
+bool out_copy(struct out *o, const void *p, size_t n)
+{
+    char *dst = out_reserve(o, n);
+    if (!dst)
+        return false;
+    memcpy(dst, p, n);
+    out_commit(o, n);
+    return true;
+}
+
+bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin)
+{
+    struct out_piece *pc = _push(o);
+    if (!pc)
+        return false;
+    *pc = (struct out_piece){p, 0, n, pin};
+    o->pending += n;
+    return true;
+}
+
+ssize_t out_write(struct out *o, int fd)
+{
+    struct iovec iov[OUT_IOV];
+    int n = 0;
+    for (uint32_t i = o->first; i < o->npieces && n < OUT_IOV; i++, n++) {
+        const struct out_piece *p = &o->pieces[i];
+        iov[n].iov_base = (void *)(p->ext ? p->ext : o->copy.data + p->off);
+        iov[n].iov_len = p->len;
+    }
+    if (n == 0)
+        return 0;
+    ssize_t w = writev(fd, iov, n);
+    if (w <= 0)
+        return w < 0 ? -1 : 0;
+    size_t left = (size_t)w;
+    o->pending -= left;
+    while (left && o->first < o->npieces) {
+        struct out_piece *p = &o->pieces[o->first];
+        if (left < p->len) {
+            if (p->ext)
+                p->ext += left;
+            else
+                p->off += left;
+            p->len -= left;
+            break;
+        }
+        left -= p->len;
+        if (p->pin != OUT_NO_PIN && o->unpin)
+            o->unpin(o->unpin_arg, p->pin);
+        o->first++;
+    }
+    if (o->first == o->npieces) {
+        o->first = o->npieces = 0;
+        buf_release(&o->copy); /* idle connections hold no buffers */
+        free(o->pieces);
+        o->pieces = NULL;
+        o->cap_pieces = 0;
+    }
+    return w;
+}

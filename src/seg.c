@@ -1,0 +1,373 @@
+/* seg: segments of the store. Items are appended to the head segment (a
+ * log); segments form a FIFO, oldest first. When the limit is reached the
+ * oldest unpinned segment is compacted in place: items read since its last
+ * pass (R_ACC) slide down and stay, the rest are evicted, and the segment
+ * becomes the new head. That is CLOCK at segment granularity, with the work
+ * per allocation bounded by one segment. Empty segments go back to the
+ * kernel (MADV_DONTNEED) and wait on a free list. */
+#include "seg.h"
+#include "ht.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* --- FIFO and free list ---------------------------------------------------- */
+
+static void _fifo_remove(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    if (s->prev)
+        st->segs[s->prev].next = s->next;
+    else
+        st->fifo_head = s->next;
+    if (s->next)
+        st->segs[s->next].prev = s->prev;
+    else
+        st->fifo_tail = s->prev;
+    s->prev = s->next = 0;
+}
+
+static void _fifo_push(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    s->prev = st->fifo_tail;
+    s->next = 0;
+    if (st->fifo_tail)
+        st->segs[st->fifo_tail].next = idx;
+    else
+        st->fifo_head = idx;
+    st->fifo_tail = idx;
+}
+
+void seg_gauges(struct store *st)
+{
+    struct stats *s = st->stats;
+    s->hash_bytes = ht_bytes(st->ht);
+    s->hash_power_level = ht_power(st->ht);
+    s->hash_is_expanding = ht_expanding(st->ht);
+    s->segments_total = st->used + st->nfree;
+    s->segments_free = st->nfree;
+    s->segment_size = st->seg_size;
+}
+
+/* Give an empty segment's pages back; keep the mapping for reuse. */
+static void _release(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    _fifo_remove(st, idx);
+    if (st->head == idx)
+        st->head = 0;
+    madvise(s->mem, st->seg_size, MADV_DONTNEED);
+    s->state = SEG_FREE;
+    s->wpos = s->live = 0;
+    s->gen++;
+    s->next = st->free_head;
+    st->free_head = idx;
+    st->used--;
+    st->nfree++;
+    seg_gauges(st);
+}
+
+/* Segments the limit allows next to the table now; at least two so that a
+ * tiny -m still works (the table may then push slightly past it). */
+uint32_t seg_budget(const struct store *st)
+{
+    uint64_t tb = ht_bytes(st->ht);
+    uint64_t n = st->limit > tb ? (st->limit - tb) / st->seg_size : 0;
+    if (n < 2)
+        n = 2;
+    if (n > st->nsegs - 1)
+        n = st->nsegs - 1;
+    if (n > st->mmap_cap)
+        n = st->mmap_cap;
+    return (uint32_t)n;
+}
+
+static uint32_t _take(struct store *st)
+{
+    uint32_t idx = st->free_head;
+    if (idx) {
+        st->free_head = st->segs[idx].next;
+        st->nfree--;
+    } else {
+        if (st->hiwater >= st->nsegs)
+            return 0;
+        void *m = mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (m == MAP_FAILED) { /* 32-bit address space or overcommit: live with fewer */
+            st->stats->malloc_fails++;
+            st->mmap_cap = st->used > 2 ? st->used : 2;
+            return 0;
+        }
+        idx = st->hiwater++;
+        st->segs[idx].mem = m;
+    }
+    struct seg *s = &st->segs[idx];
+    s->state = SEG_USED;
+    s->wpos = s->live = s->pins = 0;
+    s->gen++;
+    st->used++;
+    return idx;
+}
+
+/* --- unlinking and killing -------------------------------------------------- */
+
+/* Table and stats side of an item leaving: no segment accounting. */
+static void _unlink_only(struct store *st, uint32_t ref, struct rec *r, uint64_t hash,
+                         enum unlink_why why)
+{
+    struct stats *s = st->stats;
+    ht_remove_ref(st->ht, hash, ref);
+    r->p[REC_BITS] = (char)(r->bits & ~(R_LIVE | R_ACC));
+    s->curr_items--;
+    s->bytes -= r->len;
+    bool unfetched = !(r->bits & R_FETCH);
+    if (why == UNLINK_EXPIRED) {
+        s->reclaimed++;
+        s->expired_unfetched += unfetched;
+    } else if (why == UNLINK_EVICTED) {
+        s->evictions++;
+        s->evicted_unfetched += unfetched;
+    }
+}
+
+void seg_kill(struct store *st, uint32_t ref, const struct rec *r)
+{
+    uint32_t idx = seg_idx(st, ref);
+    struct seg *s = &st->segs[idx];
+    r->p[REC_BITS] = (char)(r->bits & ~(R_LIVE | R_RESV | R_ACC));
+    s->live -= seg_span(st, r->len);
+    if (s->live || s->pins)
+        return;
+    if (idx == st->head) { /* reuse the head from its start: no syscall */
+        s->wpos = 0;
+        s->gen++;
+    } else {
+        _release(st, idx);
+    }
+}
+
+void seg_unlink(struct store *st, uint32_t ref, struct rec *r, uint64_t hash, enum unlink_why why)
+{
+    _unlink_only(st, ref, r, hash, why);
+    seg_kill(st, ref, r);
+}
+
+void seg_pin(struct store *st, uint32_t idx)
+{
+    st->segs[idx].pins++;
+}
+
+void seg_unpin(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    if (s->pins == 0 || --s->pins || s->live || s->state != SEG_USED)
+        return;
+    if (idx == st->head) {
+        s->wpos = 0;
+        s->gen++;
+    } else {
+        _release(st, idx);
+    }
+}
+
+/* --- eviction ---------------------------------------------------------------- */
+
+/* Compact segment idx in place so that need bytes fit after what is kept:
+ * expired and unread items go, read ones slide down (second chance). */
+static void _compact(struct store *st, uint32_t idx, uint32_t need)
+{
+    struct seg *s = &st->segs[idx];
+    uint32_t off = 0, keep = 0;
+    while (off < s->wpos) {
+        struct rec r;
+        rec_decode(s->mem + off, &r);
+        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, off);
+        if (r.bits & R_LIVE) {
+            uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
+            if (rec_expired(st, &r)) {
+                _unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
+            } else if ((r.bits & R_ACC) && (uint64_t)keep + span + need <= st->seg_size) {
+                memmove(s->mem + keep, r.p, r.len);
+                s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
+                ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));
+                keep += span;
+            } else {
+                _unlink_only(st, ref, &r, h, UNLINK_EVICTED);
+            }
+        }
+        off += span;
+    }
+    s->wpos = s->live = keep;
+    s->gen++;
+}
+
+static uint32_t _oldest_unpinned(const struct store *st)
+{
+    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next)
+        if (st->segs[i].pins == 0)
+            return i;
+    return 0;
+}
+
+static uint32_t _new_head(struct store *st, uint32_t need)
+{
+    uint32_t idx = 0;
+    if (st->used < seg_budget(st))
+        idx = _take(st);
+    if (idx) {
+        _fifo_push(st, idx);
+    } else {
+        if (!st->evict || !(idx = _oldest_unpinned(st)))
+            return 0;
+        _compact(st, idx, need);
+        _fifo_remove(st, idx);
+        _fifo_push(st, idx);
+    }
+    st->segs[idx].born = st->now;
+    st->head = idx;
+    seg_gauges(st);
+    return idx;
+}
+
+char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
+{
+    size = seg_span(st, size);
+    if (size > st->seg_size)
+        return NULL;
+    uint32_t idx = st->head;
+    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
+        idx = _new_head(st, size);
+    if (!idx)
+        return NULL;
+    struct seg *s = &st->segs[idx];
+    *ref = seg_ref(st, idx, s->wpos);
+    char *p = s->mem + s->wpos;
+    s->wpos += size;
+    s->live += size;
+    return p;
+}
+
+bool seg_table_room(struct store *st, size_t extra)
+{
+    while ((uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + extra > st->limit) {
+        uint32_t idx;
+        if (!st->evict || st->used <= 2 || !(idx = _oldest_unpinned(st)))
+            return false;
+        _compact(st, idx, st->seg_size); /* keeps nothing */
+        _release(st, idx);
+    }
+    return true;
+}
+
+/* --- flush and sweep ------------------------------------------------------------ */
+
+void seg_flush(struct store *st)
+{
+    uint32_t next;
+    for (uint32_t idx = st->fifo_head; idx; idx = next) {
+        struct seg *s = &st->segs[idx];
+        next = s->next;
+        if (s->pins == 0) {
+            _release(st, idx);
+            continue;
+        }
+        /* Pinned: bytes stay for the reply or reservation; items die. */
+        for (uint32_t off = 0; off < s->wpos;) {
+            struct rec r;
+            rec_decode(s->mem + off, &r);
+            if (r.bits & R_LIVE) {
+                r.p[REC_BITS] = (char)(r.bits & ~(R_LIVE | R_ACC));
+                s->live -= seg_span(st, r.len);
+            }
+            off += seg_span(st, r.len);
+        }
+        s->gen++;
+    }
+    st->head = 0;
+    st->sw_seg = 0;
+    st->stats->curr_items = 0;
+    st->stats->bytes = 0;
+    ht_clear(st->ht, STORE_HT_POWER);
+    seg_gauges(st);
+}
+
+/* Walk up to budget records from the cursor, unlinking expired items. */
+void seg_sweep(struct store *st, unsigned budget)
+{
+    uint32_t idx = st->sw_seg, off = st->sw_off;
+    if (!idx || st->segs[idx].state != SEG_USED) {
+        idx = st->fifo_head;
+        off = 0;
+    } else if (st->segs[idx].gen != st->sw_gen) {
+        off = 0;
+    }
+    while (idx && budget--) {
+        struct seg *s = &st->segs[idx];
+        if (off >= s->wpos) {
+            idx = s->next; /* 0 at the end: the next call starts a new pass */
+            off = 0;
+            continue;
+        }
+        struct rec r;
+        rec_decode(s->mem + off, &r);
+        uint32_t next = s->next, gen = s->gen;
+        if ((r.bits & R_LIVE) && rec_expired(st, &r)) {
+            uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
+            seg_unlink(st, seg_ref(st, idx, off), &r, h, UNLINK_EXPIRED);
+            if (s->state != SEG_USED || s->gen != gen) { /* released or reset */
+                idx = s->state == SEG_USED ? idx : next;
+                off = s->state == SEG_USED ? s->wpos : 0;
+                continue;
+            }
+        }
+        off += seg_span(st, r.len);
+    }
+    st->sw_seg = idx;
+    st->sw_gen = idx ? st->segs[idx].gen : 0;
+    st->sw_off = off;
+}
+
+/* --- setup --------------------------------------------------------------------- */
+
+bool seg_setup(struct store *st, uint64_t limit, uint64_t item_max)
+{
+    unsigned shift = 20; /* 1 MiB at least */
+    while (((uint64_t)1 << shift) < item_max)
+        shift++;
+    if (shift > 31)
+        return false;
+    uint64_t want = limit / ((uint64_t)1 << shift) + 2;
+    /* Smallest record alignment whose refs still reach every segment. */
+    unsigned unit = 0;
+    while (unit < 8 && ((uint64_t)1 << (32 - (shift - unit))) - 2 < want)
+        unit++;
+    st->seg_shift = shift;
+    st->seg_size = (uint32_t)1 << shift;
+    st->unit_shift = unit;
+    st->off_bits = shift - unit;
+    st->off_mask = ((uint32_t)1 << st->off_bits) - 1;
+    uint64_t maxn = ((uint64_t)1 << (32 - st->off_bits)) - 2;
+    if (want > maxn)
+        want = maxn; /* beyond what 32-bit refs reach: the limit is capped */
+    if (want + 1 > SIZE_MAX / sizeof(struct seg))
+        return false;
+    st->nsegs = (uint32_t)want + 1;
+    st->segs = calloc(st->nsegs, sizeof *st->segs);
+    st->hiwater = 1;
+    st->mmap_cap = UINT32_MAX;
+    st->limit = limit;
+    st->item_max = item_max;
+    return st->segs != NULL;
+}
+
+void seg_teardown(struct store *st)
+{
+    if (!st->segs)
+        return;
+    for (uint32_t i = 1; i < st->hiwater; i++)
+        if (st->segs[i].mem)
+            munmap(st->segs[i].mem, st->seg_size);
+    free(st->segs);
+    st->segs = NULL;
+}

@@ -1,0 +1,262 @@
+/* server: listeners, accept within the connection limit, signals and the
+ * periodic upkeep timer. Connections themselves live in conn.c. */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "conn.h"
+#include "ev.h"
+#include "net.h"
+#include "stats.h"
+#include "store.h"
+
+#define TICK_MS 100
+#define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
+#define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
+#define MAX_LISTENERS (CONFIG_MAX_LISTEN * 2 + 1)
+
+struct listener {
+    int fd;
+    bool is_unix;
+};
+
+struct server {
+    const struct config *cfg;
+    struct ev_loop *loop;
+    struct stats *stats;
+    struct store *store;
+    struct cmd_ctx cmd;
+    struct conn_shared sh;
+    struct listener ls[MAX_LISTENERS];
+    int nls;
+    int sigfd;
+    int port;
+    bool accept_paused;
+    bool stopping;
+    uint64_t resume_ms;
+    uint64_t stop_deadline_ms;
+    uint64_t last_idle_sweep_ms;
+};
+
+static const char too_many[] = "ERROR Too many open connections\r\n";
+
+static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+static void _listeners_enable(struct server *srv, bool on)
+{
+    for (int i = 0; i < srv->nls; i++) {
+        if (on)
+            ev_add(srv->loop, srv->ls[i].fd, EV_READ, _on_accept, srv);
+        else
+            ev_del(srv->loop, srv->ls[i].fd);
+    }
+}
+
+static void _accept_one(struct server *srv, int fd, bool is_unix)
+{
+    struct stats *s = srv->stats;
+    if (srv->sh.count >= (uint32_t)srv->cfg->max_conns) {
+        ssize_t w = write(fd, too_many, sizeof(too_many) - 1); /* memcached's answer */
+        (void)w;
+        close(fd);
+        s->rejected_connections++;
+        return;
+    }
+    if (!conn_open(&srv->sh, fd, is_unix)) {
+        close(fd);
+        return;
+    }
+    s->curr_connections++;
+    s->total_connections++;
+    if (s->curr_connections > s->connection_structures)
+        s->connection_structures = s->curr_connections;
+}
+
+static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct server *srv = arg;
+    (void)events;
+    bool is_unix = false;
+    for (int i = 0; i < srv->nls; i++)
+        if (srv->ls[i].fd == fd)
+            is_unix = srv->ls[i].is_unix;
+    for (int n = 0; n < 256; n++) { /* bounded: other clients wait too */
+        int cfd = net_accept(fd);
+        if (cfd >= 0) {
+            _accept_one(srv, cfd, is_unix);
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            _listeners_enable(srv, false); /* back off instead of spinning */
+            srv->accept_paused = true;
+            srv->resume_ms = ev_now_ms(loop) + ACCEPT_BACKOFF_MS;
+            srv->stats->listen_disabled_num++;
+        }
+        break;
+    }
+}
+
+static void _begin_stop(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    for (int i = 0; i < srv->nls; i++) { /* stop accepting at once */
+        if (!srv->accept_paused)
+            ev_del(srv->loop, srv->ls[i].fd);
+        close(srv->ls[i].fd);
+        if (srv->ls[i].is_unix && srv->cfg->unix_socket)
+            unlink(srv->cfg->unix_socket);
+    }
+    srv->nls = 0;
+    srv->stop_deadline_ms = ev_now_ms(srv->loop) + DRAIN_MS;
+    if (!conn_drain_all(&srv->sh))
+        ev_stop(srv->loop);
+}
+
+static void _on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct signalfd_siginfo si;
+    (void)loop;
+    (void)events;
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        ;
+    _begin_stop(arg);
+}
+
+static void _on_tick(struct ev_loop *loop, void *arg)
+{
+    struct server *srv = arg;
+    uint64_t now = ev_now_ms(loop);
+    store_set_time(srv->store, (int64_t)time(NULL));
+    store_tick(srv->store);
+    if (srv->cmd.shutdown)
+        _begin_stop(srv);
+    if (srv->stopping) {
+        if (!conn_drain_all(&srv->sh) || now >= srv->stop_deadline_ms)
+            ev_stop(loop);
+        return;
+    }
+    if (srv->accept_paused && now >= srv->resume_ms) {
+        srv->accept_paused = false;
+        _listeners_enable(srv, true);
+    }
+    if (srv->cfg->idle_timeout > 0 && now - srv->last_idle_sweep_ms >= 1000) {
+        srv->last_idle_sweep_ms = now;
+        conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
+    }
+}
+
+static void _conns_stats(void *arg, struct out *out)
+{
+    struct server *srv = arg;
+    conn_list_stats(&srv->sh, out);
+}
+
+static bool _open_listeners(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *cfg = srv->cfg;
+    char nerr[NET_ERR_LEN] = "";
+    if (cfg->unix_socket) { /* memcached: a unix socket replaces TCP */
+        int fd = net_unix_listen(cfg->unix_socket, cfg->unix_mask, cfg->backlog, nerr);
+        if (fd < 0)
+            goto fail;
+        srv->ls[srv->nls++] = (struct listener){fd, true};
+        return true;
+    }
+    int nhosts = cfg->nlisten ? cfg->nlisten : 1;
+    int port = cfg->port;
+    for (int i = 0; i < nhosts; i++) {
+        const char *host = cfg->nlisten ? cfg->listen[i] : "127.0.0.1";
+        int fds[4];
+        int room = MAX_LISTENERS - srv->nls < 4 ? MAX_LISTENERS - srv->nls : 4;
+        int n = net_tcp_listen(host, port, cfg->backlog, fds, room, nerr);
+        if (n < 0)
+            goto fail;
+        for (int j = 0; j < n; j++)
+            srv->ls[srv->nls++] = (struct listener){fds[j], false};
+        if (port == 0) /* -p 0: every address shares the port first bound */
+            port = net_local_port(fds[0]);
+    }
+    srv->port = port;
+    return true;
+fail:
+    snprintf(err, errlen, "failed to listen: %s", nerr);
+    return false;
+}
+
+struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
+                             char *err, size_t errlen)
+{
+    struct server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = cfg;
+    srv->store = store;
+    srv->stats = stats;
+    srv->sigfd = -1;
+    srv->loop = ev_create(1024);
+    if (!srv->loop || !_open_listeners(srv, err, errlen)) {
+        if (!srv->loop)
+            snprintf(err, errlen, "epoll: %s", strerror(errno));
+        server_destroy(srv);
+        return NULL;
+    }
+    srv->cmd = (struct cmd_ctx){
+        .store = store, .stats = stats, .cfg = cfg, .verbose = cfg->verbose,
+        .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
+    };
+    srv->sh = (struct conn_shared){
+        .loop = srv->loop, .cmd = &srv->cmd, .stats = stats,
+        .out_limit = cfg->out_limit ? (size_t)cfg->out_limit : (1u << 20),
+        .max_line = 2u << 20,
+    };
+    return srv;
+}
+
+int server_port(const struct server *srv) { return srv->port; }
+
+int server_run(struct server *srv)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an EPIPE, not a death */
+    srv->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (srv->sigfd >= 0)
+        ev_add(srv->loop, srv->sigfd, EV_READ, _on_signal, srv);
+    _listeners_enable(srv, true);
+    store_set_time(srv->store, (int64_t)time(NULL));
+    ev_set_timer(srv->loop, TICK_MS, _on_tick, srv);
+    int rc = ev_run(srv->loop);
+    conn_close_all(&srv->sh);
+    return rc < 0 ? 1 : 0;
+}
+
+void server_destroy(struct server *srv)
+{
+    if (!srv)
+        return;
+    conn_close_all(&srv->sh);
+    for (int i = 0; i < srv->nls; i++) {
+        close(srv->ls[i].fd);
+        if (srv->ls[i].is_unix && srv->cfg->unix_socket)
+            unlink(srv->cfg->unix_socket);
+    }
+    if (srv->sigfd >= 0)
+        close(srv->sigfd);
+    ev_destroy(srv->loop);
+    free(srv);
+}

@@ -1,0 +1,465 @@
+/* store: the commands on items (see store.h). Memory layout, eviction and
+ * sweeping live in seg.c; the record format is described in seg.h. */
+#include "store.h"
+#include "hash.h"
+#include "ht.h"
+#include "seg.h"
+#include "stats.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#define REL_MAX 2592000 /* memcached: exptimes up to 30 days are relative */
+#define SWEEP_BUDGET 16384
+#define TICK_HT_STEP 65536
+
+uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
+{
+    return hash64(key, nkey, st->seed);
+}
+
+static uint64_t _ht_hash(void *ctx, uint32_t ref)
+{
+    struct store *st = ctx;
+    const char *p = seg_ptr(st, ref);
+    return store_key_hash(st, p + REC_KEY, (unsigned char)p[REC_NKEY]);
+}
+
+static bool _ht_match(void *ctx, uint32_t ref, const char *key, size_t nkey)
+{
+    const char *p = seg_ptr(ctx, ref);
+    return (unsigned char)p[REC_NKEY] == nkey && memcmp(p + REC_KEY, key, nkey) == 0;
+}
+
+struct store *store_create(const struct store_config *cfg, struct stats *stats)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->stats = stats ? stats : &st->own_stats;
+    st->evict = cfg->evict;
+    st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
+    st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
+    uint64_t item_max = cfg->item_size_max ? cfg->item_size_max : 1024 * 1024;
+    if (!seg_setup(st, cfg->mem_limit, item_max) ||
+        !(st->ht = ht_create(STORE_HT_POWER, _ht_hash, _ht_match, st))) {
+        store_destroy(st);
+        return NULL;
+    }
+    seg_gauges(st);
+    return st;
+}
+
+void store_destroy(struct store *st)
+{
+    if (!st)
+        return;
+    ht_destroy(st->ht);
+    seg_teardown(st);
+    free(st);
+}
+
+void store_set_time(struct store *st, int64_t unix_now)
+{
+    st->now = unix_now < 1 ? 1 : unix_now; /* exp == now means expired; 0 means never */
+}
+
+int64_t store_time(const struct store *st)
+{
+    return st->now;
+}
+
+/* Protocol exptime -> unix time; 0 never; "now" is already expired. */
+static int64_t _exptime(const struct store *st, int64_t e)
+{
+    if (e == 0)
+        return 0;
+    if (e < 0)
+        return st->now;
+    int64_t t = e <= REL_MAX ? st->now + e : e;
+    return t <= st->now ? st->now : t;
+}
+
+/* A delayed flush_all is due: memcached invalidates from one second early. */
+static void _begin(struct store *st)
+{
+    if (st->flush_at && st->now >= st->flush_at) {
+        st->flush_at = 0;
+        seg_flush(st);
+    }
+}
+
+/* Live, unexpired item for key, or NULL; an expired one is unlinked. */
+static uint32_t *_find(struct store *st, const char *key, size_t nkey, uint64_t h, struct rec *r,
+                       bool *expired)
+{
+    if (nkey == 0 || nkey > 255)
+        return NULL;
+    uint32_t *slot = ht_find(st->ht, h, key, nkey);
+    if (!slot)
+        return NULL;
+    rec_decode(seg_ptr(st, *slot), r);
+    if (!rec_expired(st, r))
+        return slot;
+    seg_unlink(st, *slot, r, h, UNLINK_EXPIRED);
+    if (expired)
+        *expired = true;
+    return NULL;
+}
+
+static void _view(const struct store *st, uint32_t ref, const struct rec *r, struct item_view *out)
+{
+    out->key = r->p + REC_KEY;
+    out->nkey = r->nkey;
+    out->value = r->val;
+    out->nvalue = r->nval;
+    out->flags = r->flags;
+    out->cas = r->cas;
+    out->pin = seg_idx(st, ref);
+}
+
+bool store_get(struct store *st, const char *key, size_t nkey, struct item_view *out)
+{
+    _begin(st);
+    struct rec r;
+    bool expired = false;
+    uint32_t *slot = _find(st, key, nkey, store_key_hash(st, key, nkey), &r, &expired);
+    if (!slot) {
+        st->stats->get_expired += expired;
+        return false;
+    }
+    if ((r.bits & (R_ACC | R_FETCH)) != (R_ACC | R_FETCH)) /* keep hot lines clean */
+        r.p[REC_BITS] = (char)(r.bits | R_ACC | R_FETCH);
+    _view(st, *slot, &r, out);
+    return true;
+}
+
+/* --- linking ----------------------------------------------------------------- */
+
+static bool _table_insert(struct store *st, uint64_t h, uint32_t ref)
+{
+    size_t extra = ht_grow_bytes(st->ht);
+    if (extra && seg_table_room(st, extra) && !ht_grow(st->ht))
+        st->stats->malloc_fails++;
+    bool ok = ht_insert(st->ht, h, ref);
+    seg_gauges(st);
+    return ok;
+}
+
+/* Make the record at ref (r) the item for its key, replacing *slot's item
+ * when slot is set. cas 0 means a fresh one. */
+static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, uint64_t h,
+                               uint32_t *slot, uint64_t cas)
+{
+    struct stats *s = st->stats;
+    r->cas = cas ? cas : ++st->cas;
+    rec_set_cas(r->p, r->cas);
+    r->bits = (uint8_t)((r->bits & ~R_RESV) | R_LIVE);
+    r->p[REC_BITS] = (char)r->bits;
+    if (slot) {
+        struct rec old;
+        uint32_t oref = *slot;
+        rec_decode(seg_ptr(st, oref), &old);
+        *slot = ref;
+        s->bytes -= old.len;
+        seg_kill(st, oref, &old);
+    } else {
+        uint32_t idx = seg_idx(st, ref);
+        seg_pin(st, idx); /* growing the table may evict: not this record */
+        bool ok = _table_insert(st, h, ref);
+        seg_unpin(st, idx);
+        if (!ok) {
+            seg_kill(st, ref, r);
+            return STORE_NO_MEMORY;
+        }
+        s->curr_items++;
+    }
+    s->bytes += r->len;
+    s->total_items++;
+    return STORE_OK;
+}
+
+/* Write a new version of the item in *slot (record o) with other exptime
+ * and/or value pieces a+b, keeping key and flags; the old bytes stay pinned
+ * while the new ones are allocated (allocation may compact segments). */
+static enum store_status _rewrite(struct store *st, uint64_t h, struct rec *o, int64_t exp,
+                                  const char *a, size_t na, const char *b, size_t nb, uint64_t cas)
+{
+    uint64_t size = rec_size(o->nkey, o->flags, exp, (uint64_t)na + nb);
+    uint32_t *slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
+    uint32_t oref = *slot, oidx = seg_idx(st, oref), ref;
+    if (size > st->seg_size)
+        return STORE_NO_MEMORY;
+    seg_pin(st, oidx);
+    char *p = seg_alloc(st, (uint32_t)size, &ref);
+    enum store_status rc = STORE_NO_MEMORY;
+    if (p) {
+        rec_decode(seg_ptr(st, oref), o); /* pinned: still there */
+        char *v = rec_write(p, R_RESV, o->p + REC_KEY, o->nkey, o->flags, exp,
+                            (uint32_t)(na + nb), 0);
+        memcpy(v, a, na);
+        if (nb)
+            memcpy(v + na, b, nb);
+        struct rec r;
+        rec_decode(p, &r);
+        r.bits |= o->bits & (R_ACC | R_FETCH);
+        slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
+        rc = _link(st, ref, &r, h, slot, cas);
+        *o = r;
+    }
+    seg_unpin(st, oidx);
+    return rc;
+}
+
+/* --- touch ----------------------------------------------------------------------- */
+
+static bool _set_exp(struct store *st, uint64_t h, struct rec *r, int64_t exp)
+{
+    if (exp == 0 && !(r->bits & R_EXP))
+        return true;
+    if ((r->bits & R_EXP) && rec_vlen((uint64_t)exp) <= r->exp_len) {
+        rec_vput((unsigned char *)r->p + r->exp_off, (uint64_t)exp, r->exp_len);
+        r->exp = exp;
+        return true;
+    }
+    return _rewrite(st, h, r, exp, r->val, r->nval, NULL, 0, r->cas) == STORE_OK;
+}
+
+bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime,
+                 struct item_view *out)
+{
+    _begin(st);
+    struct rec r;
+    uint64_t h = store_key_hash(st, key, nkey);
+    if (!_find(st, key, nkey, h, &r, NULL) || !_set_exp(st, h, &r, _exptime(st, exptime)))
+        return false;
+    r.p[REC_BITS] = (char)(r.bits | R_ACC | (out ? R_FETCH : 0));
+    if (out) {
+        uint32_t *slot = ht_find(st->ht, h, key, nkey);
+        _view(st, *slot, &r, out);
+    }
+    return true;
+}
+
+/* --- reserve / commit ------------------------------------------------------------- */
+
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+                                int64_t exptime, size_t nvalue, struct store_txn *txn)
+{
+    _begin(st);
+    int64_t exp = _exptime(st, exptime);
+    if (nkey == 0 || nkey > 255 || /* item_max < 2^32: also bounds nvalue */
+        rec_size(nkey, flags, exp, nvalue) > st->item_max)
+        return STORE_TOO_LARGE;
+    uint32_t ref;
+    char *p = seg_alloc(st, (uint32_t)rec_size(nkey, flags, exp, nvalue), &ref);
+    if (!p)
+        return STORE_NO_MEMORY;
+    txn->value = rec_write(p, R_RESV, key, nkey, flags, exp, (uint32_t)nvalue, 0);
+    txn->nvalue = nvalue;
+    txn->ref = ref;
+    txn->pin = seg_idx(st, ref);
+    seg_pin(st, txn->pin);
+    return STORE_OK;
+}
+
+static void _txn_end(struct store *st, struct store_txn *txn, bool kill)
+{
+    if (kill) {
+        struct rec r;
+        rec_decode(seg_ptr(st, txn->ref), &r);
+        seg_kill(st, txn->ref, &r);
+    }
+    seg_unpin(st, txn->pin);
+    txn->ref = txn->pin = 0;
+    txn->value = NULL;
+}
+
+void store_abort(struct store *st, struct store_txn *txn)
+{
+    if (txn->ref)
+        _txn_end(st, txn, true);
+}
+
+/* append/prepend: a new record old+new or new+old with the old flags and
+ * exptime; memcached answers "out of memory" when it is too big. */
+static enum store_status _concat(struct store *st, struct store_txn *txn, struct rec *n,
+                                 struct rec *o, uint64_t h, bool append)
+{
+    enum store_status rc = STORE_NO_MEMORY;
+    if (rec_size(o->nkey, o->flags, o->exp, (uint64_t)o->nval + n->nval) <= st->item_max) {
+        const char *a = append ? o->val : n->val, *b = append ? n->val : o->val;
+        size_t na = append ? o->nval : n->nval, nb = append ? n->nval : o->nval;
+        rc = _rewrite(st, h, o, o->exp, a, na, b, nb, 0);
+    }
+    _txn_end(st, txn, true);
+    return rc;
+}
+
+enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
+                               uint64_t cas_in)
+{
+    _begin(st);
+    struct rec n, o;
+    rec_decode(seg_ptr(st, txn->ref), &n);
+    uint64_t h = store_key_hash(st, n.p + REC_KEY, n.nkey);
+    uint32_t *slot = _find(st, n.p + REC_KEY, n.nkey, h, &o, NULL);
+    enum store_status rc = STORE_OK;
+    if (mode == STORE_ADD && slot)
+        rc = STORE_NOT_STORED;
+    else if ((mode == STORE_REPLACE || mode == STORE_APPEND || mode == STORE_PREPEND) && !slot)
+        rc = STORE_NOT_STORED;
+    else if (mode == STORE_CAS && !slot)
+        rc = STORE_NOT_FOUND;
+    else if (mode == STORE_CAS && o.cas != cas_in)
+        rc = STORE_EXISTS;
+    if (rc != STORE_OK) {
+        _txn_end(st, txn, true);
+        return rc;
+    }
+    if (mode == STORE_APPEND || mode == STORE_PREPEND)
+        return _concat(st, txn, &n, &o, h, mode == STORE_APPEND);
+    if (rec_expired(st, &n)) { /* negative exptime: stored, invisible, old one gone */
+        if (slot)
+            seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
+        _txn_end(st, txn, true);
+        return STORE_OK;
+    }
+    rc = _link(st, txn->ref, &n, h, slot, 0);
+    _txn_end(st, txn, false);
+    return rc;
+}
+
+enum store_status store_delete(struct store *st, const char *key, size_t nkey)
+{
+    _begin(st);
+    struct rec r;
+    uint64_t h = store_key_hash(st, key, nkey);
+    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    if (!slot)
+        return STORE_NOT_FOUND;
+    seg_unlink(st, *slot, &r, h, UNLINK_DELETE);
+    return STORE_OK;
+}
+
+/* --- incr / decr ------------------------------------------------------------------- */
+
+static bool _space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* memcached's safe_strtoull over a value followed by "\r\n". */
+static bool _parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    size_t i = 0;
+    bool neg = false, digits = false;
+    uint64_t v = 0;
+    if (n == 0)
+        return false;
+    while (i < n && _space(s[i]))
+        i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits = true) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false; /* ERANGE */
+        v = v * 10 + d;
+    }
+    if (!digits) { /* strtoull's end is the start: ok only if that is a space */
+        *out = 0;
+        return _space(s[0]);
+    }
+    if (i < n && !_space(s[i]))
+        return false;
+    if (neg) {
+        v = (uint64_t)0 - v;
+        if (v > (uint64_t)INT64_MAX) /* memcached refuses what looks negative */
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
+                             uint64_t delta, uint64_t *result)
+{
+    _begin(st);
+    struct rec r;
+    uint64_t h = store_key_hash(st, key, nkey), v;
+    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    if (!slot)
+        return STORE_NOT_FOUND;
+    if (!_parse_u64(r.val, r.nval, &v))
+        return STORE_NON_NUMERIC;
+    v = incr ? v + delta : (delta > v ? 0 : v - delta);
+    char buf[24];
+    int n = 0;
+    uint64_t t = v;
+    do
+        buf[sizeof buf - 1 - n++] = (char)('0' + t % 10);
+    while ((t /= 10) != 0);
+    const char *digits = buf + sizeof buf - n;
+    *result = v;
+    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0) {
+        memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
+        memset(r.val + n, ' ', r.nval - (uint32_t)n);
+        rec_set_cas(r.p, ++st->cas);
+        return STORE_OK;
+    }
+    return _rewrite(st, h, &r, r.exp, digits, (size_t)n, NULL, 0, 0);
+}
+
+/* --- flush, tick, pins, usage --------------------------------------------------------- */
+
+void store_flush(struct store *st, int64_t exptime)
+{
+    st->flush_at = 0;
+    if (exptime > 0) {
+        int64_t t = _exptime(st, exptime) - 1;
+        if (t > st->now) {
+            st->flush_at = t;
+            return;
+        }
+    }
+    seg_flush(st);
+}
+
+void store_tick(struct store *st)
+{
+    _begin(st);
+    ht_step(st->ht, TICK_HT_STEP);
+    seg_sweep(st, SWEEP_BUDGET);
+    seg_gauges(st);
+}
+
+void store_pin(struct store *st, uint32_t pin)
+{
+    if (pin && pin < st->hiwater)
+        seg_pin(st, pin);
+}
+
+void store_unpin(struct store *st, uint32_t pin)
+{
+    if (pin && pin < st->hiwater)
+        seg_unpin(st, pin);
+}
+
+void store_usage(const struct store *st, struct store_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    u->mem_limit = st->limit;
+    u->segment_size = st->seg_size;
+    u->segments_max = seg_budget(st);
+    u->segments_used = st->used;
+    u->segments_free = st->nfree;
+    u->items = ht_count(st->ht);
+    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next)
+        u->bytes_dead += st->segs[i].wpos - st->segs[i].live;
+    u->bytes_live = st->stats->bytes;
+    u->table_bytes = ht_bytes(st->ht);
+    u->table_capacity = ht_capacity(st->ht);
+    u->item_header_bytes = REC_FIXED;
+    u->oldest_age = st->fifo_head ? st->now - st->segs[st->fifo_head].born : 0;
+}

@@ -1,0 +1,189 @@
+"""Fixtures that start the server under test on a free loopback port.
+
+E2E_SERVER=memcached runs the suite against Debian's /usr/bin/memcached
+(reference behaviour); otherwise MEMG_BIN (default <repo>/build/memg) is used.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from mcraw import Raw  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MEMCACHED = "/usr/bin/memcached"
+HOST = "127.0.0.1"
+
+SERVER_KIND = os.environ.get("E2E_SERVER", "memg")
+IS_MEMCACHED = SERVER_KIND == "memcached"
+
+
+def memg_bin():
+    return os.environ.get("MEMG_BIN") or os.path.join(ROOT, "build", "memg")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running server process; stop() is bounded in time."""
+
+    def __init__(self, kind, argv, port, log_path, unix_path=None):
+        self.kind, self.argv, self.port, self.host = kind, argv, port, HOST
+        self.unix_path = unix_path
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-4000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout=5.0):
+        """True once the port accepts connections; False if the process died."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if self.unix_path:
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.settimeout(0.5)
+                        s.connect(self.unix_path)
+                else:
+                    with socket.create_connection(self.addr, timeout=0.5):
+                        pass
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def raw(self, timeout=5.0):
+        return Raw(self.host, self.port, timeout, self.unix_path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            # memcached exits on SIGTERM only at its next 1 s clock tick: it is
+            # the reference, not under test, so it is killed outright.
+            if self.kind == "memcached":
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(3)
+        self.log.close()
+
+
+def _argv(kind, port, args):
+    if kind == "memcached":
+        argv = [MEMCACHED]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]
+        return argv + ["-U", "0", "-l", HOST, "-p", str(port)] + list(args)
+    return [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + list(args)
+
+
+def start_server(kind, args=(), logdir=None, unix_path=None):
+    """Start `kind` ("memg" or "memcached") with extra flags; retry on a port
+    race. With unix_path, serve that unix socket (-s) instead of TCP."""
+    if kind == "memcached" and not os.access(MEMCACHED, os.X_OK):
+        pytest.skip("no %s" % MEMCACHED)
+    if kind == "memg" and not os.access(memg_bin(), os.X_OK):
+        pytest.fail("server binary %s does not exist (build it, or set E2E_SERVER=memcached)"
+                    % memg_bin())
+    logdir = logdir or tempfile.mkdtemp(prefix="memg-e2e-")
+    last = ""
+    for attempt in range(5):
+        port = free_port()
+        log = os.path.join(logdir, "%s-%d.log" % (kind, port))
+        argv = _argv(kind, port, args)
+        if unix_path:
+            argv += ["-s", unix_path]
+        srv = Server(kind, argv, port, log, unix_path)
+        if srv.wait_ready():
+            return srv
+        srv.stop()
+        last = srv.log_text()
+    pytest.fail("could not start %s %s:\n%s" % (kind, " ".join(args), last))
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """start(*flags, memcached_args=None, kind=None) -> Server.
+
+    Flags are memcached's (-m, -I, -c, -M, -A, ...). memcached_args replaces
+    the flags when the server under test is memcached (for flags whose
+    meaning differs there)."""
+    started = []
+
+    def start(*args, memcached_args=None, kind=None, unix_path=None):
+        kind = kind or SERVER_KIND
+        if kind == "memcached" and memcached_args is not None:
+            args = memcached_args
+        srv = start_server(kind, args, str(tmp_path), unix_path)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def server(server_factory):
+    """A server under test with default flags."""
+    return server_factory()
+
+
+@pytest.fixture
+def addr(server):
+    return server.addr
+
+
+@pytest.fixture
+def raw(server):
+    r = server.raw()
+    yield r
+    r.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "memg_only: memg's documented (stricter) behaviour; skipped against memcached")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not IS_MEMCACHED:
+        return
+    skip = pytest.mark.skip(reason="memg-only behaviour (E2E_SERVER=memcached)")
+    for item in items:
+        if "memg_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return "e2e server: %s" % (MEMCACHED if IS_MEMCACHED else memg_bin())

@@ -1,0 +1,110 @@
+"""Command-line options beyond the defaults, and memg's documented
+differences from memcached (marked memg_only)."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import _argv, free_port, memg_bin, SERVER_KIND, MEMCACHED
+
+
+def test_unix_socket(server_factory):
+    d = tempfile.mkdtemp(prefix="memg-e2e-sock-")
+    os.chmod(d, 0o777)  # memcached drops to nobody before creating it
+    try:
+        path = os.path.join(d, "mc.sock")
+        srv = server_factory(unix_path=path)
+        with srv.raw() as r:
+            assert r.set(b"u", b"unix") == b"STORED\r\n"
+            assert r.get(b"u") == b"unix"
+        with srv.raw() as r:
+            assert r.get(b"u") == b"unix"
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_verbose_flag_still_serves(server_factory):
+    srv = server_factory("-v")
+    with srv.raw() as r:
+        assert r.set(b"k", b"v") == b"STORED\r\n"
+        assert r.get(b"k") == b"v"
+
+
+def test_memory_and_item_size_show_in_stats(server_factory):
+    srv = server_factory("-m", "5", "-I", "2m", "-c", "77")
+    with srv.raw() as r:
+        reply = r.cmd(b"stats\r\n")
+        assert b"STAT limit_maxbytes 5242880\r\n" in reply
+        assert b"STAT max_connections 77\r\n" in reply
+        reply = r.cmd(b"stats settings\r\n")
+        assert b"STAT item_size_max 2097152\r\n" in reply
+        assert b"STAT maxconns 77\r\n" in reply
+
+
+@pytest.mark.memg_only
+def test_flags_above_32_bits_refused(raw):
+    # documented: memg refuses flags > 2^32-1 (64-bit memcached truncates)
+    assert raw.cmd(b"set k 4294967296 0 1\r\n") == b"CLIENT_ERROR bad command line format\r\n"
+    assert raw.get(b"k") is None
+    assert raw.set(b"k", b"v", flags=4294967295) == b"STORED\r\n"
+
+
+@pytest.mark.memg_only
+def test_meta_commands_unknown(raw):
+    # documented: no meta commands
+    for line in (b"mn", b"mg foo v", b"ms foo 1", b"md foo", b"ma foo"):
+        assert raw.cmd(line + b"\r\n") == b"ERROR\r\n", line
+    assert raw.cmd(b"version\r\n").startswith(b"VERSION ")
+
+
+@pytest.mark.memg_only
+def test_udp_port_other_than_zero_refused():
+    argv = [memg_bin(), "-p", str(free_port()), "-l", "127.0.0.1", "-U", "11211"]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
+    assert r.returncode != 0
+    assert r.stdout or r.stderr  # it says why
+
+
+@pytest.mark.memg_only
+def test_bad_flag_refused():
+    argv = [memg_bin(), "-p", str(free_port()), "-m", "lots"]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
+    assert r.returncode == 2
+    assert b"-m" in r.stderr
+
+
+@pytest.mark.memg_only
+def test_version_and_help():
+    r = subprocess.run([memg_bin(), "-V"], capture_output=True, timeout=5)
+    assert r.returncode == 0 and r.stdout.strip()
+    r = subprocess.run([memg_bin(), "-h"], capture_output=True, timeout=5)
+    assert r.returncode == 0
+    for flag in (b"-p", b"-l", b"-m", b"-I", b"-c", b"-M", b"-A", b"-U"):
+        assert flag in r.stdout, flag
+
+
+@pytest.mark.memg_only
+def test_idle_timeout(server_factory):
+    # documented: -o idle_timeout=N closes connections idle for N seconds
+    srv = server_factory("-o", "idle_timeout=1")
+    with srv.raw() as idle, srv.raw() as busy:
+        assert idle.cmd(b"version\r\n").startswith(b"VERSION ")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 4:
+            assert busy.cmd(b"version\r\n").startswith(b"VERSION ")
+            time.sleep(0.3)
+        assert idle.is_closed(timeout=0.5)
+        assert busy.cmd(b"version\r\n").startswith(b"VERSION ")
+
+
+@pytest.mark.memg_only
+def test_sigterm_exits_zero(server_factory):
+    # documented: SIGTERM finishes pending replies and exits 0
+    srv = server_factory()
+    with srv.raw() as r:
+        assert r.set(b"k", b"v") == b"STORED\r\n"
+    srv.proc.terminate()
+    assert srv.proc.wait(6) == 0

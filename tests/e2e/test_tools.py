@@ -1,0 +1,85 @@
+"""libmemcached-tools against the server (text protocol, their default)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+
+def tool(name):
+    for cand in (name, name.replace("memc", "mem", 1)):
+        p = shutil.which(cand) or (os.path.exists("/usr/bin/" + cand) and "/usr/bin/" + cand)
+        if p:
+            return p
+    pytest.skip("%s not installed (libmemcached-tools)" % name)
+
+
+def run(name, server, *args, cwd=None):
+    argv = [tool(name), "--servers=%s:%d" % server.addr] + list(args)
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                          cwd=cwd)
+
+
+def test_copy_cat_exist_touch_rm_flush(server, tmp_path):
+    data = bytes(range(256)) * 40 + b"\r\nEND\r\n" + os.urandom(3000)
+    src = tmp_path / "blob.bin"
+    src.write_bytes(data)
+    r = run("memccp", server, str(src))
+    assert r.returncode == 0, r.stderr
+    # memccat prints the value (plus a newline) to stdout; -f writes it exactly
+    r = run("memccat", server, "blob.bin")
+    assert r.returncode == 0 and r.stdout in (data, data + b"\n"), r.stderr
+    out = tmp_path / "out.bin"
+    r = run("memccat", server, "-f", str(out), "blob.bin", cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == data
+    with server.raw() as raw:
+        assert raw.get(b"blob.bin") == data
+    assert run("memccat", server, "no-such-key").returncode != 0
+
+    assert run("memcexist", server, "blob.bin").returncode == 0
+    assert run("memcexist", server, "no-such-key").returncode != 0
+    assert run("memctouch", server, "-e", "1000", "blob.bin").returncode == 0
+    assert run("memctouch", server, "-e", "1000", "no-such-key").returncode != 0
+
+    assert run("memcrm", server, "blob.bin").returncode == 0
+    assert run("memcexist", server, "blob.bin").returncode != 0
+    assert run("memcrm", server, "blob.bin").returncode != 0
+
+    # flags survive memccp --flags / memccat -F
+    r = run("memccp", server, "--flags=5", str(src))
+    assert r.returncode == 0, r.stderr
+    r = run("memccat", server, "-F", "blob.bin")
+    assert r.returncode == 0 and r.stdout.startswith(b"5\n" + data[:100])
+
+    r = run("memcflush", server)
+    assert r.returncode == 0, r.stderr
+    assert run("memcexist", server, "blob.bin").returncode != 0
+    assert run("memccat", server, "blob.bin").returncode != 0
+
+
+def test_memcstat(server):
+    with server.raw() as raw:
+        raw.set(b"x", b"1")
+    r = run("memcstat", server)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.startswith("Server: 127.0.0.1 (%d)" % server.port)
+    for name in ("pid", "uptime", "version", "curr_items", "total_items", "bytes",
+                 "curr_connections", "get_hits", "get_misses", "limit_maxbytes"):
+        assert "\t%s: " % name in out, name
+    assert "\tcurr_items: 1\n" in out
+    r = run("memcstat", server, "-S")
+    # (this libmemcached prints the version line on stderr)
+    both = (r.stdout + r.stderr).decode()
+    assert r.returncode == 0 and both.startswith("127.0.0.1:%d 1." % server.port), both
+
+
+def test_memccapable_ascii(server):
+    argv = [tool("memccapable"), "-a", "-h", "127.0.0.1", "-p", str(server.port), "-t", "5"]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert "All tests passed" in out, out
+    assert "[FAIL]" not in out and "[fail]" not in out
+    assert out.count("[pass]") >= 27, out

@@ -1,0 +1,225 @@
+/* Unit tests of the command layer: requests through a real store, replies
+ * read back from the output queue. No socket, no loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "out.h"
+#include "proto.h"
+#include "stats.h"
+#include "store.h"
+
+struct fixture {
+    struct config cfg;
+    struct stats stats;
+    struct store *store;
+    struct cmd_ctx ctx;
+    struct out out;
+    char reply[1 << 21];
+};
+
+static void unpin(void *arg, uint32_t pin)
+{
+    struct fixture *f = arg;
+    store_unpin(f->store, pin);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    config_defaults(&f->cfg);
+    f->cfg.mem_limit = 8u << 20;
+    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true};
+    f->store = store_create(&sc, &f->stats);
+    assert_non_null(f->store);
+    store_set_time(f->store, 1700000000);
+    f->ctx = (struct cmd_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
+                              .started = 1700000000};
+    out_init(&f->out, unpin, f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    out_reset(&f->out);
+    store_destroy(f->store);
+    free(f);
+    return 0;
+}
+
+/* Run every request in `in`; return everything replied, NUL-terminated. */
+static const char *run(struct fixture *f, const char *in, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        struct request req;
+        ssize_t n = proto_parse(&req, in + pos, len - pos);
+        assert_true(n > 0);
+        cmd_execute(&f->ctx, &req, &f->out);
+        pos += (size_t)n;
+    }
+    size_t got = 0;
+    for (uint32_t i = f->out.first; i < f->out.npieces; i++) {
+        const struct out_piece *p = &f->out.pieces[i];
+        memcpy(f->reply + got, p->ext ? p->ext : f->out.copy.data + p->off, p->len);
+        got += p->len;
+    }
+    f->reply[got] = '\0';
+    out_reset(&f->out);
+    return f->reply;
+}
+
+#define RUN(f, s) run(f, s, sizeof(s) - 1)
+
+static void test_set_get(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(RUN(f, "set greeting 0 0 11\r\nHello World\r\n"), "STORED\r\n");
+    assert_string_equal(RUN(f, "get greeting\r\n"), "VALUE greeting 0 11\r\nHello World\r\nEND\r\n");
+    assert_string_equal(RUN(f, "get nope greeting nope\r\n"),
+                        "VALUE greeting 0 11\r\nHello World\r\nEND\r\n");
+    assert_int_equal(f->stats.get_hits, 2);
+    assert_int_equal(f->stats.get_misses, 2);
+    assert_int_equal(f->stats.cmd_get, 4);
+}
+
+static void test_storage_modes(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(RUN(f, "add k 1 0 1\r\na\r\n"), "STORED\r\n");
+    assert_string_equal(RUN(f, "add k 1 0 1\r\nb\r\n"), "NOT_STORED\r\n");
+    assert_string_equal(RUN(f, "replace nope 0 0 1\r\nb\r\n"), "NOT_STORED\r\n");
+    assert_string_equal(RUN(f, "append k 9 0 2\r\nzz\r\n"), "STORED\r\n");
+    assert_string_equal(RUN(f, "prepend k 9 0 2\r\nyy\r\n"), "STORED\r\n");
+    assert_string_equal(RUN(f, "get k\r\n"), "VALUE k 1 5\r\nyyazz\r\nEND\r\n");
+    assert_string_equal(RUN(f, "append nope 0 0 1\r\nx\r\n"), "NOT_STORED\r\n");
+    assert_string_equal(RUN(f, "set q 0 0 1 noreply\r\nx\r\n"), "");
+}
+
+static void test_cas(void **state)
+{
+    struct fixture *f = *state;
+    RUN(f, "set c 0 0 1\r\nx\r\n");
+    const char *r = RUN(f, "gets c\r\n");
+    unsigned long long cas = 0;
+    assert_int_equal(sscanf(r, "VALUE c 0 1 %llu", &cas), 1);
+    char line[128];
+    int n = snprintf(line, sizeof(line), "cas c 0 0 1 %llu\r\ny\r\n", cas + 1000);
+    assert_string_equal(run(f, line, (size_t)n), "EXISTS\r\n");
+    n = snprintf(line, sizeof(line), "cas c 0 0 1 %llu\r\ny\r\n", cas);
+    assert_string_equal(run(f, line, (size_t)n), "STORED\r\n");
+    assert_string_equal(run(f, line, (size_t)n), "EXISTS\r\n"); /* the unique changed */
+    assert_string_equal(RUN(f, "cas nope 0 0 1 1\r\ny\r\n"), "NOT_FOUND\r\n");
+    assert_int_equal(f->stats.cas_hits, 1);
+    assert_int_equal(f->stats.cas_badval, 2);
+    assert_int_equal(f->stats.cas_misses, 1);
+}
+
+static void test_incr_decr(void **state)
+{
+    struct fixture *f = *state;
+    RUN(f, "set n 0 0 3\r\n100\r\n");
+    assert_string_equal(RUN(f, "decr n 95\r\n"), "5\r\n");
+    assert_string_equal(RUN(f, "get n\r\n"), "VALUE n 0 3\r\n5  \r\nEND\r\n");
+    assert_string_equal(RUN(f, "decr n 100\r\n"), "0\r\n");
+    assert_string_equal(RUN(f, "incr n 18446744073709551615\r\n"), "18446744073709551615\r\n");
+    assert_string_equal(RUN(f, "incr n 1\r\n"), "0\r\n"); /* wraps at 2^64 */
+    assert_string_equal(RUN(f, "incr nope 1\r\n"), "NOT_FOUND\r\n");
+    RUN(f, "set s 0 0 3\r\nabc\r\n");
+    assert_string_equal(RUN(f, "incr s 1\r\n"),
+                        "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    assert_string_equal(RUN(f, "incr s x\r\n"), "CLIENT_ERROR invalid numeric delta argument\r\n");
+}
+
+static void test_delete_touch_flush(void **state)
+{
+    struct fixture *f = *state;
+    RUN(f, "set d 0 0 1\r\nx\r\n");
+    assert_string_equal(RUN(f, "touch d 100\r\n"), "TOUCHED\r\n");
+    assert_string_equal(RUN(f, "delete d\r\n"), "DELETED\r\n");
+    assert_string_equal(RUN(f, "delete d\r\n"), "NOT_FOUND\r\n");
+    assert_string_equal(RUN(f, "touch d 100\r\n"), "NOT_FOUND\r\n");
+    RUN(f, "set e 0 0 1\r\nx\r\n");
+    assert_string_equal(RUN(f, "flush_all\r\n"), "OK\r\n");
+    assert_string_equal(RUN(f, "get e\r\n"), "END\r\n");
+    assert_int_equal(f->stats.cmd_flush, 1);
+}
+
+static void test_errors_and_noreply(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(RUN(f, "bogus\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "set a 0 x 1\r\n"), "CLIENT_ERROR bad command line format\r\n");
+    assert_string_equal(RUN(f, "set a 0 x 1 noreply\r\n"), ""); /* memcached silences it */
+    assert_string_equal(RUN(f, "set a 0 0 1\r\nxyz\r\n"), "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    assert_string_equal(RUN(f, "version\r\n"), "VERSION " MEMG_VERSION "\r\n");
+    assert_string_equal(RUN(f, "verbosity 1\r\n"), "OK\r\n");
+    assert_string_equal(RUN(f, "shutdown\r\n"), "ERROR: shutdown not enabled\r\n");
+    assert_string_equal(RUN(f, "stats reset\r\n"), "RESET\r\n");
+    assert_string_equal(RUN(f, "stats nonsense\r\n"), "ERROR\r\n");
+}
+
+static void test_too_large_removes_old(void **state)
+{
+    struct fixture *f = *state;
+    RUN(f, "set big 0 0 1\r\nx\r\n");
+    size_t n = 2u << 20;
+    char *in = malloc(n + 64);
+    int h = sprintf(in, "set big 0 0 %zu\r\n", n);
+    memset(in + h, 'v', n);
+    memcpy(in + h + n, "\r\n", 2);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "SERVER_ERROR object too large for cache\r\n");
+    free(in);
+    assert_string_equal(RUN(f, "get big\r\n"), "END\r\n");
+}
+
+static void test_large_value_zero_copy(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 100000;
+    char *in = malloc(n + 64);
+    int h = sprintf(in, "set v 0 0 %zu\r\n", n);
+    for (size_t i = 0; i < n; i++)
+        in[h + i] = (char)('a' + i % 26);
+    memcpy(in + h + n, "\r\n", 2);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "STORED\r\n");
+    struct request req;
+    const char *get = "get v\r\n";
+    assert_true(proto_parse(&req, get, strlen(get)) > 0);
+    cmd_execute(&f->ctx, &req, &f->out);
+    int refs = 0;
+    for (uint32_t i = f->out.first; i < f->out.npieces; i++)
+        if (f->out.pieces[i].ext) {
+            refs++;
+            assert_int_equal(f->out.pieces[i].len, n);
+            assert_memory_equal(f->out.pieces[i].ext, in + h, n); /* the item itself */
+        }
+    assert_int_equal(refs, 1);
+    out_reset(&f->out);
+    free(in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_set_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incr_decr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_touch_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_and_noreply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_large_removes_old, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_value_zero_copy, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
+}

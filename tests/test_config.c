@@ -1,0 +1,591 @@
+/* Tests for config: defaults, every flag in short and long form, -l lists,
+ * -o options, and one-line errors that name the flag. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#define MIB (UINT64_C(1) << 20)
+
+struct run {
+    struct config cfg;
+    enum config_result r;
+    char *out, *err;
+    size_t outlen, errlen;
+};
+
+static void _run(struct run *t, int argc, char **argv)
+{
+    FILE *out = open_memstream(&t->out, &t->outlen);
+    FILE *err = open_memstream(&t->err, &t->errlen);
+    assert_non_null(out);
+    assert_non_null(err);
+    config_defaults(&t->cfg);
+    t->r = config_parse(&t->cfg, argc, argv, out, err);
+    fclose(out);
+    fclose(err);
+}
+
+static void _done(struct run *t)
+{
+    free(t->out);
+    free(t->err);
+    free(t);
+}
+
+/* PARSE(t, "-p", "1") runs `memg -p 1` into a fresh struct run *t. */
+#define PARSE(t, ...)                                                        \
+    do {                                                                     \
+        char *argv_[] = {"memg", __VA_ARGS__, NULL};                         \
+        t = calloc(1, sizeof(*t));                                           \
+        assert_non_null(t);                                                  \
+        _run(t, (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_);         \
+    } while (0)
+
+static void _assert_ok(const struct run *t)
+{
+    if (t->r != CONFIG_OK)
+        fail_msg("unexpected failure: %s", t->err);
+    assert_int_equal(t->errlen, 0);
+    assert_int_equal(t->outlen, 0);
+}
+
+/* Exactly one line on err, mentioning `needle` (the flag), nothing on out. */
+static void _assert_error(const struct run *t, const char *needle)
+{
+    assert_int_equal(t->r, CONFIG_ERROR);
+    assert_int_equal(t->outlen, 0);
+    assert_true(t->errlen > 0);
+    assert_int_equal(t->err[t->errlen - 1], '\n');
+    assert_ptr_equal(strchr(t->err, '\n'), t->err + t->errlen - 1);
+    if (strstr(t->err, needle) == NULL)
+        fail_msg("error \"%s\" does not mention \"%s\"", t->err, needle);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct run *t;
+    char *argv[] = {"memg", NULL};
+    t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    _run(t, 1, argv);
+    _assert_ok(t);
+    const struct config *c = &t->cfg;
+    assert_int_equal(c->port, 11211);
+    assert_int_equal(c->udp_port, 0);
+    assert_int_equal(c->nlisten, 0);
+    assert_null(c->unix_socket);
+    assert_int_equal(c->unix_mask, 0700);
+    assert_int_equal(c->max_conns, 1024);
+    assert_int_equal(c->mem_limit, 64 * MIB);
+    assert_int_equal(c->item_size_max, 1 * MIB);
+    assert_true(c->evict);
+    assert_int_equal(c->verbose, 0);
+    assert_int_equal(c->threads, 1);
+    assert_false(c->daemonize);
+    assert_null(c->pidfile);
+    assert_null(c->user);
+    assert_false(c->enable_shutdown);
+    assert_int_equal(c->idle_timeout, 0);
+    assert_int_equal(c->backlog, 1024);
+    assert_true(c->cas_enabled);
+    assert_int_equal(c->reqs_per_event, 20);
+    assert_int_equal(c->out_limit, 1 * MIB);
+    _done(t);
+}
+
+static void test_port(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-p", "1234");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.port, 1234);
+    _done(t);
+    PARSE(t, "--port=1235");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.port, 1235);
+    _done(t);
+    PARSE(t, "--port", "65535");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.port, 65535);
+    _done(t);
+    PARSE(t, "-p0");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.port, 0);
+    _done(t);
+}
+
+static void test_listen_lists(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-l", "127.0.0.1,::1");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.nlisten, 2);
+    assert_string_equal(t->cfg.listen[0], "127.0.0.1");
+    assert_string_equal(t->cfg.listen[1], "::1");
+    _done(t);
+
+    PARSE(t, "-l", "10.0.0.1", "--listen=::1,fe80::1", "--listen", "0.0.0.0");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.nlisten, 4);
+    assert_string_equal(t->cfg.listen[0], "10.0.0.1");
+    assert_string_equal(t->cfg.listen[1], "::1");
+    assert_string_equal(t->cfg.listen[2], "fe80::1");
+    assert_string_equal(t->cfg.listen[3], "0.0.0.0");
+    _done(t);
+
+    PARSE(t, "-l", "127.0.0.1,,::1");
+    _assert_error(t, "-l");
+    _done(t);
+    PARSE(t, "-l", "::1,");
+    _assert_error(t, "-l");
+    _done(t);
+
+    /* CONFIG_MAX_LISTEN addresses fit; one more is an error. */
+    char many[CONFIG_MAX_LISTEN * 4 + 8] = "";
+    for (int i = 0; i < CONFIG_MAX_LISTEN; i++)
+        strcat(many, i ? ",::1" : "::1");
+    PARSE(t, "-l", many);
+    _assert_ok(t);
+    assert_int_equal(t->cfg.nlisten, CONFIG_MAX_LISTEN);
+    assert_string_equal(t->cfg.listen[CONFIG_MAX_LISTEN - 1], "::1");
+    _done(t);
+    PARSE(t, "-l", many, "-l", "127.0.0.1");
+    _assert_error(t, "-l");
+    _done(t);
+}
+
+static void test_unix_socket_and_mask(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-s", "/tmp/memg.sock", "-a", "0755");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.unix_socket, "/tmp/memg.sock");
+    assert_int_equal(t->cfg.unix_mask, 0755);
+    _done(t);
+    PARSE(t, "--unix-socket=/run/m.sock", "--unix-mask=600");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.unix_socket, "/run/m.sock");
+    assert_int_equal(t->cfg.unix_mask, 0600);
+    _done(t);
+    PARSE(t, "-a", "778");
+    _assert_error(t, "-a/--unix-mask");
+    _done(t);
+    PARSE(t, "-a", "1000");
+    _assert_error(t, "-a/--unix-mask");
+    _done(t);
+}
+
+static void test_udp(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-U", "0");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.udp_port, 0);
+    _done(t);
+    PARSE(t, "--udp-port=0");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-U", "1");
+    _assert_error(t, "-U/--udp-port");
+    assert_non_null(strstr(t->err, "UDP"));
+    _done(t);
+    PARSE(t, "--udp-port=11211");
+    _assert_error(t, "UDP");
+    _done(t);
+    PARSE(t, "-U", "x");
+    _assert_error(t, "-U/--udp-port");
+    _done(t);
+}
+
+static void test_conn_limit_backlog_reqs(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-c", "5", "-b", "64", "-R", "7");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.max_conns, 5);
+    assert_int_equal(t->cfg.backlog, 64);
+    assert_int_equal(t->cfg.reqs_per_event, 7);
+    _done(t);
+    PARSE(t, "--conn-limit=6", "--listen-backlog=0", "--max-reqs-per-event=1");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.max_conns, 6);
+    assert_int_equal(t->cfg.backlog, 0);
+    assert_int_equal(t->cfg.reqs_per_event, 1);
+    _done(t);
+    PARSE(t, "-c", "0");
+    _assert_error(t, "-c/--conn-limit");
+    _done(t);
+    PARSE(t, "-R", "0");
+    _assert_error(t, "-R/--max-reqs-per-event");
+    _done(t);
+    PARSE(t, "-b", "-1");
+    _assert_error(t, "-b/--listen-backlog");
+    _done(t);
+}
+
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-m", "128");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.mem_limit, 128 * MIB);
+    _done(t);
+    /* 3 GB must not wrap, whatever the word size. */
+    PARSE(t, "--memory-limit=3072");
+    _assert_ok(t);
+    assert_true(t->cfg.mem_limit == UINT64_C(3221225472));
+    _done(t);
+    PARSE(t, "--memory-limit", "2g");
+    _assert_ok(t);
+    assert_true(t->cfg.mem_limit == UINT64_C(2147483648));
+    _done(t);
+    PARSE(t, "-m", "256M");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.mem_limit, 256 * MIB);
+    _done(t);
+    PARSE(t, "-m", "0");
+    _assert_error(t, "-m/--memory-limit");
+    _done(t);
+    PARSE(t, "-m", "abc");
+    _assert_error(t, "-m/--memory-limit");
+    _done(t);
+    PARSE(t, "-m", "64k");
+    _assert_error(t, "-m/--memory-limit");
+    _done(t);
+    PARSE(t, "-m", "99999999999999999999");
+    _assert_error(t, "-m/--memory-limit");
+    _done(t);
+}
+
+static void test_item_size(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-I", "2k");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.item_size_max, 2048);
+    _done(t);
+    PARSE(t, "--max-item-size=4m");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.item_size_max, 4 * MIB);
+    _done(t);
+    PARSE(t, "-I", "1024");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.item_size_max, 1024);
+    _done(t);
+    PARSE(t, "-I", "1024m", "-m", "2048");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.item_size_max, 1024 * MIB);
+    _done(t);
+    /* Exactly half of -m is allowed (memcached: -m 2 -I 1m runs). */
+    PARSE(t, "-m", "2", "-I", "1m");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-I", "1023");
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+    PARSE(t, "-I", "1025m", "-m", "4096");
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+    PARSE(t, "-I", "1g");
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+    PARSE(t, "-I", "5x");
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+    PARSE(t, "-I", "33m");   /* more than half of the default 64 MB */
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+    PARSE(t, "-m", "1");     /* the default 1m item is over half of 1 MB */
+    _assert_error(t, "-I/--max-item-size");
+    _done(t);
+}
+
+static void test_bool_flags(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-M", "-d", "-A", "-C");
+    _assert_ok(t);
+    assert_false(t->cfg.evict);
+    assert_true(t->cfg.daemonize);
+    assert_true(t->cfg.enable_shutdown);
+    assert_false(t->cfg.cas_enabled);
+    _done(t);
+    PARSE(t, "--disable-evictions", "--daemon", "--enable-shutdown", "--disable-cas");
+    _assert_ok(t);
+    assert_false(t->cfg.evict);
+    assert_true(t->cfg.daemonize);
+    assert_true(t->cfg.enable_shutdown);
+    assert_false(t->cfg.cas_enabled);
+    _done(t);
+    PARSE(t, "-MdAC");   /* bundled */
+    _assert_ok(t);
+    assert_false(t->cfg.evict);
+    assert_true(t->cfg.daemonize);
+    assert_true(t->cfg.enable_shutdown);
+    assert_false(t->cfg.cas_enabled);
+    _done(t);
+}
+
+static void test_pidfile_user(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-P", "/tmp/m.pid", "-u", "nobody");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.pidfile, "/tmp/m.pid");
+    assert_string_equal(t->cfg.user, "nobody");
+    _done(t);
+    PARSE(t, "--pidfile=/a.pid", "--user=daemon");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.pidfile, "/a.pid");
+    assert_string_equal(t->cfg.user, "daemon");
+    _done(t);
+    PARSE(t, "--pid-file", "/b.pid");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.pidfile, "/b.pid");
+    _done(t);
+}
+
+static void test_verbose(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-v");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.verbose, 1);
+    _done(t);
+    PARSE(t, "-vv");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.verbose, 2);
+    _done(t);
+    PARSE(t, "-vvv", "--verbose", "-v");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.verbose, 5);
+    _done(t);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-t", "1");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.threads, 1);
+    _done(t);
+    /* More than one: accepted, one line to err, still one thread. */
+    PARSE(t, "--threads=4");
+    assert_int_equal(t->r, CONFIG_OK);
+    assert_int_equal(t->cfg.threads, 1);
+    assert_non_null(strstr(t->err, "single-threaded"));
+    assert_ptr_equal(strchr(t->err, '\n'), t->err + t->errlen - 1);
+    _done(t);
+    PARSE(t, "-t", "0");
+    _assert_error(t, "-t/--threads");
+    _done(t);
+}
+
+static void test_extended(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-o", "idle_timeout=30");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.idle_timeout, 30);
+    _done(t);
+    PARSE(t, "--extended=hashpower=20,modern,idle_timeout=5,slab_reassign,slab_automove=1,"
+             "lru_crawler,lru_maintainer,no_lru_crawler,no_modern,maxconns_fast,"
+             "tail_repair_time=5",
+          "-o", "out_limit=64k");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.idle_timeout, 5);
+    assert_int_equal(t->cfg.out_limit, 64 * 1024);
+    _done(t);
+    PARSE(t, "-o", "out_limit=2097152");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.out_limit, 2 * MIB);
+    _done(t);
+    PARSE(t, "-o", "bogus_key=1");
+    _assert_error(t, "bogus_key");
+    assert_non_null(strstr(t->err, "-o"));
+    _done(t);
+    PARSE(t, "-o", "modern,ext_path=/tmp/x:1G");
+    _assert_error(t, "ext_path");
+    _done(t);
+    PARSE(t, "-o", "idle_timeout");
+    _assert_error(t, "idle_timeout");
+    _done(t);
+    PARSE(t, "-o", "idle_timeout=abc");
+    _assert_error(t, "idle_timeout");
+    _done(t);
+    PARSE(t, "-o", "idle_timeout=-5");
+    _assert_error(t, "idle_timeout");
+    _done(t);
+    PARSE(t, "-o", "out_limit=1");
+    _assert_error(t, "out_limit");
+    _done(t);
+}
+
+static void test_strict_numbers(void **state)
+{
+    (void)state;
+    struct run *t;
+    const char *bad[] = {"abc", "", "12x", "-1", "+5", " 5", "70000", "65536", "0x10", "1.5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"memg", "-p", (char *)bad[i], NULL};
+        t = calloc(1, sizeof(*t));
+        assert_non_null(t);
+        _run(t, 3, argv);
+        _assert_error(t, "-p/--port");
+        _done(t);
+    }
+}
+
+static void test_getopt_errors(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-c");
+    _assert_error(t, "-c/--conn-limit");
+    assert_non_null(strstr(t->err, "missing argument"));
+    _done(t);
+    PARSE(t, "--port");
+    _assert_error(t, "-p/--port");
+    _done(t);
+    PARSE(t, "-Q");
+    _assert_error(t, "-Q");
+    _done(t);
+    PARSE(t, "--bogus");
+    _assert_error(t, "--bogus");
+    _done(t);
+    PARSE(t, "--daemon=yes");
+    _assert_error(t, "--daemon=yes");
+    _done(t);
+    PARSE(t, "-p", "1", "stray");
+    _assert_error(t, "stray");
+    _done(t);
+    PARSE(t, "-S");
+    _assert_error(t, "-S/--enable-sasl");
+    _done(t);
+    PARSE(t, "-B", "binary");
+    _assert_error(t, "-B/--protocol");
+    _done(t);
+}
+
+static void test_compat_noops(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-r", "-k", "-L", "-f", "1.25", "-n", "48", "-B", "ascii");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-f", "1.0");
+    _assert_error(t, "-f/--slab-growth-factor");
+    _done(t);
+}
+
+static void test_help_version(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-h");
+    assert_int_equal(t->r, CONFIG_EXIT);
+    assert_int_equal(t->errlen, 0);
+    assert_non_null(strstr(t->out, "-p, --port=<num>"));
+    assert_non_null(strstr(t->out, "127.0.0.1"));
+    assert_non_null(strstr(t->out, "single-threaded"));
+    assert_non_null(strstr(t->out, "UDP"));
+    _done(t);
+    PARSE(t, "-p", "1", "--help");
+    assert_int_equal(t->r, CONFIG_EXIT);
+    _done(t);
+    PARSE(t, "-V");
+    assert_int_equal(t->r, CONFIG_EXIT);
+    assert_int_equal(t->errlen, 0);
+    assert_string_equal(t->out, "memg " MEMG_RELEASE " (memcached " MEMG_VERSION " compatible)\n");
+    _done(t);
+    PARSE(t, "--version");
+    assert_int_equal(t->r, CONFIG_EXIT);
+    assert_non_null(strstr(t->out, "memcached 1.6.18 compatible"));
+    _done(t);
+}
+
+static void test_usage_lists_flags(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    config_usage(f);
+    fclose(f);
+    const char *flags[] = {
+        "-p, --port", "-U, --udp-port", "-s, --unix-socket", "-a, --unix-mask",
+        "-A, --enable-shutdown", "-l, --listen", "-d, --daemon", "-u, --user",
+        "-m, --memory-limit", "-M, --disable-evictions", "-c, --conn-limit",
+        "-v, --verbose", "-vv", "-vvv", "-h, --help", "-V, --version", "-P, --pidfile",
+        "-t, --threads", "-R, --max-reqs-per-event", "-C, --disable-cas",
+        "-b, --listen-backlog", "-I, --max-item-size", "-o, --extended", "idle_timeout",
+        "out_limit",
+    };
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (strstr(text, flags[i]) == NULL)
+            fail_msg("usage lacks %s", flags[i]);
+    }
+    free(text);
+}
+
+static void test_reparse(void **state)
+{
+    (void)state;
+    struct run *t;
+    /* getopt state is reset per call: a second parse sees all its flags. */
+    PARSE(t, "-vv", "-p", "1");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-v", "-p", "2");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.verbose, 1);
+    assert_int_equal(t->cfg.port, 2);
+    _done(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_port),
+        cmocka_unit_test(test_listen_lists),
+        cmocka_unit_test(test_unix_socket_and_mask),
+        cmocka_unit_test(test_udp),
+        cmocka_unit_test(test_conn_limit_backlog_reqs),
+        cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_item_size),
+        cmocka_unit_test(test_bool_flags),
+        cmocka_unit_test(test_pidfile_user),
+        cmocka_unit_test(test_verbose),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_extended),
+        cmocka_unit_test(test_strict_numbers),
+        cmocka_unit_test(test_getopt_errors),
+        cmocka_unit_test(test_compat_noops),
+        cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_usage_lists_flags),
+        cmocka_unit_test(test_reparse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

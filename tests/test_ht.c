@@ -1,0 +1,217 @@
+/* test_ht: the item table alone, with keys kept in an array indexed by ref. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hash.h"
+#include "ht.h"
+
+/* ref r (>= 1) holds key keys[r]; keys are 8-byte numbers. */
+struct fix {
+    uint64_t *keys;
+    size_t n;
+    struct ht *ht;
+};
+
+static uint64_t _h(const uint64_t *k)
+{
+    return hash64(k, sizeof *k, 42);
+}
+
+static uint64_t _hash(void *ctx, uint32_t ref)
+{
+    struct fix *f = ctx;
+    return _h(&f->keys[ref]);
+}
+
+static bool _match(void *ctx, uint32_t ref, const char *key, size_t nkey)
+{
+    struct fix *f = ctx;
+    return nkey == 8 && memcmp(&f->keys[ref], key, 8) == 0;
+}
+
+static struct fix *_fix(size_t n)
+{
+    struct fix *f = calloc(1, sizeof *f);
+    f->keys = calloc(n + 1, sizeof *f->keys);
+    f->n = n;
+    for (size_t i = 1; i <= n; i++)
+        f->keys[i] = i * 0x9e3779b97f4a7c15ull;
+    f->ht = ht_create(4, _hash, _match, f);
+    assert_non_null(f->ht);
+    return f;
+}
+
+static void _free(struct fix *f)
+{
+    ht_destroy(f->ht);
+    free(f->keys);
+    free(f);
+}
+
+static uint32_t *_find(struct fix *f, uint32_t ref)
+{
+    return ht_find(f->ht, _h(&f->keys[ref]), (const char *)&f->keys[ref], 8);
+}
+
+static void _insert(struct fix *f, uint32_t ref)
+{
+    if (ht_grow_bytes(f->ht))
+        assert_true(ht_grow(f->ht));
+    assert_true(ht_insert(f->ht, _h(&f->keys[ref]), ref));
+}
+
+static void test_basic(void **state)
+{
+    (void)state;
+    struct fix *f = _fix(100);
+    for (uint32_t r = 1; r <= 50; r++)
+        _insert(f, r);
+    assert_int_equal(ht_count(f->ht), 50);
+    for (uint32_t r = 1; r <= 100; r++) {
+        uint32_t *s = _find(f, r);
+        if (r <= 50) {
+            assert_non_null(s);
+            assert_int_equal(*s, r);
+        } else {
+            assert_null(s);
+        }
+    }
+    /* Replace: key 60 takes over ref 10's slot (same key bytes) */
+    f->keys[60] = f->keys[10];
+    assert_true(ht_replace_ref(f->ht, _h(&f->keys[10]), 10, 60));
+    assert_int_equal(*_find(f, 60), 60);
+    for (uint32_t r = 1; r <= 50; r += 2)
+        ht_remove(f->ht, _find(f, r));
+    assert_int_equal(ht_count(f->ht), 25);
+    for (uint32_t r = 2; r <= 50; r += 2)
+        assert_non_null(_find(f, r));
+    assert_false(ht_remove_ref(f->ht, _h(&f->keys[3]), 3));
+    assert_true(ht_remove_ref(f->ht, _h(&f->keys[2]), 2));
+    assert_null(_find(f, 2));
+    _free(f);
+}
+
+static void test_growth_1m(void **state)
+{
+    (void)state;
+    size_t n = 1000000;
+    struct fix *f = _fix(n);
+    bool saw_expanding = false;
+    for (uint32_t r = 1; r <= n; r++) {
+        _insert(f, r);
+        saw_expanding |= ht_expanding(f->ht);
+    }
+    assert_true(saw_expanding);
+    assert_int_equal(ht_count(f->ht), n);
+    for (uint32_t r = 1; r <= n; r++)
+        assert_int_equal(*_find(f, r), r);
+    ht_step(f->ht, (size_t)-1);
+    assert_false(ht_expanding(f->ht));
+    /* 1M entries at <= 3/4 load: 2^21 slots */
+    assert_int_equal(ht_capacity(f->ht), (size_t)1 << 21);
+    assert_int_equal(ht_bytes(f->ht), (size_t)4 << 21);
+    assert_true(ht_clear(f->ht, 4));
+    assert_int_equal(ht_count(f->ht), 0);
+    assert_null(_find(f, 1));
+    _free(f);
+}
+
+/* Millions of insert/delete with a steady live set: no tombstones pile up,
+ * the table does not grow, everything live stays findable. */
+static void test_churn(void **state)
+{
+    (void)state;
+    size_t live = 20000, total = 3000000;
+    struct fix *f = _fix(total);
+    for (uint32_t r = 1; r <= total; r++) {
+        _insert(f, r);
+        if (r > live)
+            assert_true(ht_remove_ref(f->ht, _h(&f->keys[r - live]), r - live));
+    }
+    assert_int_equal(ht_count(f->ht), live);
+    assert_true(ht_capacity(f->ht) <= 32768 * 2);
+    for (uint32_t r = (uint32_t)(total - live + 1); r <= total; r++)
+        assert_non_null(_find(f, r));
+    assert_null(_find(f, 1));
+    _free(f);
+}
+
+/* Everything works while half migrated: finds in both tables, removes,
+ * replaces, inserts; then migration finishes and all is still right. */
+static void test_midway(void **state)
+{
+    (void)state;
+    size_t n = 200000; /* refs above n are replacements */
+    struct fix *f = _fix(2 * n);
+    uint32_t r = 1;
+    for (; r <= 100000; r++)
+        _insert(f, r);
+    while (!ht_expanding(f->ht))
+        _insert(f, r++);
+    uint32_t grown_at = r;
+    for (int i = 0; i < 100 && ht_expanding(f->ht); i++)
+        _insert(f, r++); /* migration is under way, not finished */
+    assert_true(ht_expanding(f->ht));
+    for (uint32_t k = 1; k < r; k++)
+        assert_int_equal(*_find(f, k), k);
+    for (uint32_t k = 1; k < grown_at; k += 3) /* mostly still in the old table */
+        ht_remove(f->ht, _find(f, k));
+    for (uint32_t k = 2; k < grown_at; k += 3) {
+        f->keys[n + k] = f->keys[k];
+        assert_true(ht_replace_ref(f->ht, _h(&f->keys[k]), k, (uint32_t)(n + k)));
+    }
+    uint32_t end = r + 5000;
+    for (; r < end; r++)
+        _insert(f, r);
+    ht_step(f->ht, (size_t)-1);
+    assert_false(ht_expanding(f->ht));
+    for (uint32_t k = 1; k < end; k++) {
+        uint32_t *s = _find(f, k);
+        if (k < grown_at && k % 3 == 1)
+            assert_null(s);
+        else if (k < grown_at && k % 3 == 2)
+            assert_int_equal(*s, n + k);
+        else
+            assert_int_equal(*s, k);
+    }
+    _free(f);
+}
+
+static void test_hash(void **state)
+{
+    (void)state;
+    char buf[64];
+    memset(buf, 'a', sizeof buf);
+    /* every length gives a different hash; unaligned input gives the same */
+    for (size_t n = 0; n < 40; n++) {
+        assert_int_not_equal(hash64(buf, n, 1), hash64(buf, n + 1, 1));
+        char copy[48];
+        memcpy(copy + 1, buf, n);
+        assert_true(hash64(buf, n, 7) == hash64(copy + 1, n, 7));
+    }
+    /* low bits spread: 64K sequential keys into 2^16 buckets */
+    static unsigned char seen[1 << 16];
+    unsigned used = 0;
+    for (uint32_t i = 0; i < (1u << 16); i++) {
+        size_t b = hash64(&i, sizeof i, 0) & 0xffff;
+        used += !seen[b];
+        seen[b] = 1;
+    }
+    assert_true(used > 40000); /* random would be ~41400 */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic),  cmocka_unit_test(test_growth_1m),
+        cmocka_unit_test(test_churn),  cmocka_unit_test(test_midway),
+        cmocka_unit_test(test_hash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,294 @@
+/* Tests for stats: line format, memcached 1.6.18's order of `stats` names,
+ * true values where memg has them, and `stats reset` keeping the gauges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stats.h"
+
+struct sink {
+    char text[16384];
+    size_t len;
+    int calls;
+};
+
+static void _emit(void *arg, const char *text, size_t len)
+{
+    struct sink *k = arg;
+    assert_true(k->len + len < sizeof(k->text));
+    memcpy(k->text + k->len, text, len);
+    k->len += len;
+    k->text[k->len] = '\0';
+    k->calls++;
+}
+
+/* The names `stats` prints on Debian's memcached 1.6.18, in its order,
+ * without "libevent" (memg has none). Captured from the real server. */
+static const char *const memcached_names[] = {
+    "pid", "uptime", "time", "version", "pointer_size", "rusage_user",
+    "rusage_system", "max_connections", "curr_connections", "total_connections",
+    "rejected_connections", "connection_structures", "response_obj_oom",
+    "response_obj_count", "response_obj_bytes", "read_buf_count", "read_buf_bytes",
+    "read_buf_bytes_free", "read_buf_oom", "reserved_fds", "cmd_get", "cmd_set",
+    "cmd_flush", "cmd_touch", "cmd_meta", "get_hits", "get_misses", "get_expired",
+    "get_flushed", "delete_misses", "delete_hits", "incr_misses", "incr_hits",
+    "decr_misses", "decr_hits", "cas_misses", "cas_hits", "cas_badval", "touch_hits",
+    "touch_misses", "store_too_large", "store_no_memory", "auth_cmds", "auth_errors",
+    "bytes_read", "bytes_written", "limit_maxbytes", "accepting_conns",
+    "listen_disabled_num", "time_in_listen_disabled_us", "threads", "conn_yields",
+    "hash_power_level", "hash_bytes", "hash_is_expanding", "slab_reassign_rescues",
+    "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+    "slab_reassign_inline_reclaim", "slab_reassign_busy_items",
+    "slab_reassign_busy_deletes", "slab_reassign_running", "slabs_moved",
+    "lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
+    "malloc_fails", "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
+    "log_watcher_sent", "log_watchers", "unexpected_napi_ids", "round_robin_fallback",
+    "bytes", "curr_items", "total_items", "slab_global_page_pool", "expired_unfetched",
+    "evicted_unfetched", "evicted_active", "evictions", "reclaimed",
+    "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+    "moves_to_warm", "moves_within_lru", "direct_reclaims", "lru_bumps_dropped",
+};
+#define N_MC (sizeof(memcached_names) / sizeof(memcached_names[0]))
+
+/* memg's own names, printed after memcached's. */
+static const char *const memg_names[] = {"segments_total", "segments_free", "segment_size"};
+#define N_MEMG (sizeof(memg_names) / sizeof(memg_names[0]))
+
+static const struct stats_env env = {
+    .pid = 4242,
+    .started = 1700000000,
+    .now = 1700000100,
+    .version = "1.6.18",
+    .limit_maxbytes = UINT64_C(3221225472),
+    .threads = 1,
+    .max_connections = 1024,
+};
+
+/* Value of "STAT name <value>\r\n" in text, copied into buf; NULL if absent. */
+static const char *_value(const char *text, const char *name, char *buf, size_t len)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "STAT %s ", name);
+    const char *p = strstr(text, key);
+    while (p != NULL && p != text && p[-1] != '\n')
+        p = strstr(p + 1, key);
+    if (p == NULL)
+        return NULL;
+    p += strlen(key);
+    size_t n = strcspn(p, "\r");
+    assert_true(n < len);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void _assert_stat(const char *text, const char *name, const char *want)
+{
+    char buf[64];
+    const char *got = _value(text, name, buf, sizeof(buf));
+    if (got == NULL)
+        fail_msg("no STAT %s", name);
+    if (strcmp(got, want) != 0)
+        fail_msg("STAT %s is \"%s\", want \"%s\"", name, got, want);
+}
+
+static void test_line_format(void **state)
+{
+    (void)state;
+    struct sink k = {.len = 0};
+    stats_line(_emit, &k, "cmd_get", "%d", 42);
+    assert_string_equal(k.text, "STAT cmd_get 42\r\n");
+    assert_int_equal(k.len, strlen("STAT cmd_get 42\r\n"));
+    assert_int_equal(k.calls, 1);
+    stats_line(_emit, &k, "version", "%s", "1.6.18");
+    assert_string_equal(k.text, "STAT cmd_get 42\r\nSTAT version 1.6.18\r\n");
+    assert_int_equal(k.calls, 2);
+}
+
+static void test_line_truncates_safely(void **state)
+{
+    (void)state;
+    struct sink k = {.len = 0};
+    char big[1000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    stats_line(_emit, &k, "long", "%s", big);
+    assert_true(k.len <= 256);
+    assert_memory_equal(k.text, "STAT long xxx", 13);
+    assert_memory_equal(k.text + k.len - 2, "\r\n", 2);
+    assert_null(memchr(k.text, '\0', k.len));
+
+    struct sink k2 = {.len = 0};
+    stats_line(_emit, &k2, big, "%d", 1);   /* a huge name, too */
+    assert_true(k2.len <= 256);
+    assert_memory_equal(k2.text + k2.len - 2, "\r\n", 2);
+    assert_null(memchr(k2.text, '\0', k2.len));
+}
+
+static void test_general_order_and_format(void **state)
+{
+    (void)state;
+    struct stats s;
+    memset(&s, 0, sizeof(s));
+    static struct sink k;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &env, _emit, &k);
+
+    /* Every line is "STAT <name> <value>\r\n" and the reply ends with END. */
+    size_t i = 0;
+    const char *p = k.text;
+    while (strncmp(p, "STAT ", 5) == 0) {
+        const char *name = p + 5;
+        size_t nlen = strcspn(name, " \r\n");
+        assert_int_equal(name[nlen], ' ');
+        const char *val = name + nlen + 1;
+        size_t vlen = strcspn(val, " \r\n");
+        assert_true(vlen > 0);
+        assert_memory_equal(val + vlen, "\r\n", 2);
+        const char *want = i < N_MC ? memcached_names[i]
+                           : i < N_MC + N_MEMG ? memg_names[i - N_MC] : "(none)";
+        if (strlen(want) != nlen || memcmp(name, want, nlen) != 0)
+            fail_msg("line %zu is %.*s, want %s", i, (int)nlen, name, want);
+        i++;
+        p = val + vlen + 2;
+    }
+    assert_int_equal(i, N_MC + N_MEMG);
+    assert_string_equal(p, "END\r\n");
+    assert_int_equal(k.calls, (int)(N_MC + N_MEMG + 1));   /* one emit a line */
+    assert_null(strstr(k.text, "libevent"));
+}
+
+static void test_general_values(void **state)
+{
+    (void)state;
+    struct stats s;
+    memset(&s, 0, sizeof(s));
+    s.curr_connections = 3;
+    s.total_connections = 10;
+    s.cmd_get = 7;
+    s.cmd_set = 8;
+    s.cmd_meta = 2;
+    s.get_hits = 5;
+    s.get_misses = 2;
+    s.store_too_large = 1;
+    s.bytes_read = UINT64_C(5000000000);   /* past 32 bits */
+    s.curr_items = 99;
+    s.bytes = 12345;
+    s.hash_power_level = 16;
+    s.evictions = 4;
+    s.crawler_reclaimed = 6;
+    s.segment_size = 1048576;
+    static struct sink k;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &env, _emit, &k);
+
+    _assert_stat(k.text, "pid", "4242");
+    _assert_stat(k.text, "uptime", "100");
+    _assert_stat(k.text, "time", "1700000100");
+    _assert_stat(k.text, "version", "1.6.18");
+    _assert_stat(k.text, "pointer_size", sizeof(void *) == 8 ? "64" : "32");
+    _assert_stat(k.text, "max_connections", "1024");
+    _assert_stat(k.text, "curr_connections", "3");
+    _assert_stat(k.text, "total_connections", "10");
+    _assert_stat(k.text, "cmd_get", "7");
+    _assert_stat(k.text, "cmd_set", "8");
+    _assert_stat(k.text, "cmd_meta", "2");
+    _assert_stat(k.text, "get_hits", "5");
+    _assert_stat(k.text, "get_misses", "2");
+    _assert_stat(k.text, "store_too_large", "1");
+    _assert_stat(k.text, "bytes_read", "5000000000");
+    _assert_stat(k.text, "limit_maxbytes", "3221225472");
+    _assert_stat(k.text, "accepting_conns", "1");
+    _assert_stat(k.text, "threads", "1");
+    _assert_stat(k.text, "hash_power_level", "16");
+    _assert_stat(k.text, "bytes", "12345");
+    _assert_stat(k.text, "curr_items", "99");
+    _assert_stat(k.text, "evictions", "4");
+    _assert_stat(k.text, "crawler_reclaimed", "6");
+    _assert_stat(k.text, "segment_size", "1048576");
+    _assert_stat(k.text, "auth_cmds", "0");
+    _assert_stat(k.text, "reserved_fds", "0");
+
+    /* rusage: seconds with six decimals, as memcached prints it. */
+    const char *names[] = {"rusage_user", "rusage_system"};
+    for (size_t i = 0; i < 2; i++) {
+        char buf[64];
+        const char *v = _value(k.text, names[i], buf, sizeof(buf));
+        assert_non_null(v);
+        const char *dot = strchr(v, '.');
+        assert_non_null(dot);
+        assert_true(dot > v);
+        assert_int_equal(strlen(dot + 1), 6);
+        assert_int_equal(strspn(v, "0123456789"), (size_t)(dot - v));
+        assert_int_equal(strspn(dot + 1, "0123456789"), 6);
+    }
+
+    /* accept paused: accepting_conns 0. */
+    s.listen_disabled = 1;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &env, _emit, &k);
+    _assert_stat(k.text, "accepting_conns", "0");
+}
+
+static void test_reset_keeps_gauges(void **state)
+{
+    (void)state;
+    struct stats s;
+    /* Every field nonzero (0x0101... pattern). */
+    memset(&s, 1, sizeof(s));
+    const uint64_t one = UINT64_C(0x0101010101010101);
+    stats_reset(&s);
+
+    /* Gauges: what exists now. */
+    assert_true(s.curr_connections == one);
+    assert_true(s.connection_structures == one);
+    assert_true(s.listen_disabled == one);
+    assert_true(s.read_buf_count == one);
+    assert_true(s.read_buf_bytes == one);
+    assert_true(s.read_buf_bytes_free == one);
+    assert_true(s.curr_items == one);
+    assert_true(s.bytes == one);
+    assert_true(s.hash_bytes == one);
+    assert_true(s.hash_power_level == one);
+    assert_true(s.hash_is_expanding == one);
+    assert_true(s.segments_total == one);
+    assert_true(s.segments_free == one);
+    assert_true(s.segment_size == one);
+
+    /* Counters: what memcached 1.6.18's `stats reset` zeroes. */
+    const uint64_t counters[] = {
+        s.total_connections, s.rejected_connections, s.listen_disabled_num,
+        s.conn_yields, s.time_in_listen_disabled_us, s.read_buf_oom,
+        s.cmd_get, s.cmd_set, s.cmd_flush, s.cmd_touch, s.cmd_meta,
+        s.get_hits, s.get_misses, s.get_expired, s.get_flushed,
+        s.delete_hits, s.delete_misses, s.incr_hits, s.incr_misses,
+        s.decr_hits, s.decr_misses, s.cas_hits, s.cas_misses, s.cas_badval,
+        s.touch_hits, s.touch_misses, s.bytes_read, s.bytes_written,
+        s.store_too_large, s.store_no_memory, s.total_items, s.evictions,
+        s.reclaimed, s.expired_unfetched, s.evicted_unfetched,
+        s.crawler_reclaimed, s.crawler_items_checked, s.malloc_fails,
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        if (counters[i] != 0)
+            fail_msg("counter #%zu not reset", i);
+    }
+    /* Nothing else: gauges (14 fields) + counters cover the struct. */
+    assert_int_equal(sizeof(s), (14 + sizeof(counters) / sizeof(counters[0])) * 8);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_format),
+        cmocka_unit_test(test_line_truncates_safely),
+        cmocka_unit_test(test_general_order_and_format),
+        cmocka_unit_test(test_general_values),
+        cmocka_unit_test(test_reset_keeps_gauges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
