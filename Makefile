@@ -11,6 +11,12 @@ WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
 CFLAGS ?= $(OPT) -g
 CFLAGS += $(WARN)
+# MUSL=1: a static binary against musl (Debian's musl-tools): ~150 KB, ~0.2 MB RSS at start.
+ifneq ($(MUSL),)
+CC := musl-gcc
+LDFLAGS += -static
+BUILD ?= build/musl
+endif
 ifneq ($(SANITIZE),)
 BUILD ?= build/san
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

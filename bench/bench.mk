@@ -20,5 +20,6 @@ bench-selftest: $(BUILD)/memg-bench
 	./$(BUILD)/memg-bench --selftest
 
 bench: $(BUILD)/memg $(BUILD)/memg-bench
+	@sh bench/deps.sh
 	$(PY) bench/compare.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BUILD)/memg-bench \
 		$(if $(QUICK),--quick)

@@ -183,8 +183,10 @@ class Runner:
         m = {"ops": r["rps"], "p50": r["p50_us"], "p99": r["p99_us"],
              "p999": r["p999_us"], "cpu": r["srv_ns_per_op"], "kps": r["kps"],
              "mbps": r["in_mbps"], "served": r["served"], "errors": r["errors"]}
-        if r.get("misses"):
+        if r.get("misses"):  # every key was set and -m 1024 holds them all
             m["misses"] = r["misses"]
+            self.note(name, wl, f"{int(r['misses'])} miss(es) of {int(r['keys'])} keys asked, "
+                      "after every key was set (items lost or evicted early)")
         return m
 
     def mem_items(self, name):
@@ -308,6 +310,14 @@ def build_rows(rounds):
     def g(n, wl, k):
         return med(rounds, n, wl, k)
 
+    def spread(wl, key):
+        rs = []
+        for rd in rounds:
+            a, b = rd["memg"].get(wl, {}).get(key), rd["memcached"].get(wl, {}).get(key)
+            if a is not None and b:
+                rs.append(a / b)
+        return f"{min(rs):.2f}-{max(rs):.2f}" if len(rs) > 1 else ""
+
     def ratio_row(wl, metric, key, target=None, op=None, unit=""):
         a, b = g("memg", wl, key), g("memcached", wl, key)
         r = a / b if a is not None and b else None
@@ -315,13 +325,14 @@ def build_rows(rounds):
         if target is not None and r is not None:
             ok = r >= target if op == ">=" else r <= target
         rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r,
-                     f"{op} {target:.1f}x" if target is not None else "", ok))
+                     f"{op} {target:.1f}x" if target is not None else "", ok, spread(wl, key)))
 
     def abs_row(wl, metric, key, limit, unit, scale=1.0):
         a, b = g("memg", wl, key), g("memcached", wl, key)
         r = a / b if a is not None and b else None
         ok = a <= limit if a is not None else None
-        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r, f"<= {limit:g}{unit}", ok))
+        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r, f"<= {limit:g}{unit}", ok,
+                     spread(wl, key)))
 
     ratio_row("A", "requests/s (50 conns, 1:10 set:get)", "ops")
     ratio_row("A", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
@@ -334,18 +345,21 @@ def build_rows(rounds):
     ratio_row("C", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("D", "requests/s (100 KB values)", "ops", 1.0, ">=")
     ratio_row("D", "MB/s received", "mbps", None, None)
+    ratio_row("D", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("E", "requests/s (10,000 conns)", "ops")
+    ratio_row("E", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("E", "p99 latency", "p99", None, None, "us")
     served = [g(n, "E", "served") for n in ("memg", "memcached")]
     rows.append(("E", "connections served", fmt(served[0]), fmt(served[1]),
                  served[0] / served[1] if served[0] is not None and served[1] else None,
-                 "= 10000", served[0] == 10000 if served[0] is not None else None))
+                 "= 10000", served[0] == 10000 if served[0] is not None else None, ""))
     ea = []
     for n in ("memg", "memcached"):
         e, a = g(n, "E", "ops"), g(n, "A", "ops")
         ea.append(e / a if e is not None and a else None)
     rows.append(("E", "throughput E / A (same server)", fmt(ea[0]), fmt(ea[1]),
                  ea[0] / ea[1] if ea[0] is not None and ea[1] else None, ">= 0.80 (memg)",
-                 ea[0] >= 0.8 if ea[0] is not None else None))
+                 ea[0] >= 0.8 if ea[0] is not None else None, ""))
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
     abs_row("F", "RSS at start, default flags", "start", 1, " MB")
@@ -354,12 +368,13 @@ def build_rows(rounds):
 
 
 def table_md(rows):
-    out = ["| Workload | Metric | memg | memcached | memg/memcached | Target | Met |",
-           "|---|---|---:|---:|---:|---|:---:|"]
-    for wl, metric, a, b, r, target, ok in rows:
+    out = ["| Workload | Metric | memg | memcached | memg/memcached | Target | Met | "
+           "ratio per round |",
+           "|---|---|---:|---:|---:|---|:---:|---|"]
+    for wl, metric, a, b, r, target, ok, spr in rows:
         rs = f"{r:.2f}x" if r is not None else "n/a"
         mk = "" if ok is None else ("yes" if ok else "**NO**")
-        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} |")
+        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} | {spr} |")
     return "\n".join(out)
 
 
@@ -369,7 +384,7 @@ def chart(rows, rounds, path, logdir):
         return False
     dat = os.path.join(logdir, "ratios.dat")
     with open(dat, "w") as f:
-        for wl, metric, a, b, r, target, ok in rows:
+        for wl, metric, a, b, r, target, ok, _ in rows:
             if r is None:
                 continue
             label = f"{wl}: {metric.split(' (')[0]}"
@@ -392,6 +407,7 @@ set grid ytics
 set key top right
 set title "ratio memg/memcached (bars); target (x); 1.0 = parity. Lower is better for CPU, latency, bytes"
 set xtics rotate by -35 scale 0
+set rmargin 10
 set yrange [0:*]
 plot "{dat}" using 2:xtic(1) title "memg/memcached" lc rgb "#3b75af", \
      "" using 0:3 with points pt 2 ps 2 lw 2 lc rgb "#c03030" title "target", \

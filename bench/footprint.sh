@@ -24,7 +24,7 @@ strip_size() {
 }
 
 # Start "$@" -p PORT -l 127.0.0.1, wait (10 s at most) until it listens, write
-# "VmRSS VmHWM RssAnon RssFile" in kB to $TMP/rss, stop it with SIGTERM.
+# "VmRSS RssAnon RssFile Pss Private" in kB to $TMP/rss, stop it with SIGTERM.
 rss_at_start() {
     port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$@" -p "$port" -l 127.0.0.1 </dev/null >"$TMP/log" 2>&1 &
@@ -41,8 +41,10 @@ while time.monotonic() < end:
 sys.exit(1)
 EOF
     sleep 0.3 # the connection above has been closed and freed
-    awk '/^(VmRSS|VmHWM|RssAnon|RssFile):/ {v[$1]=$2}
-         END {print v["VmRSS:"], v["VmHWM:"], v["RssAnon:"], v["RssFile:"]}' "/proc/$PID/status" >"$TMP/rss"
+    cat "/proc/$PID/status" "/proc/$PID/smaps_rollup" | awk '
+        /^(VmRSS|RssAnon|RssFile|Pss|Private_Clean|Private_Dirty):/ {v[$1]=$2}
+        END {print v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["Pss:"],
+                   v["Private_Clean:"] + v["Private_Dirty:"]}' >"$TMP/rss"
     kill -TERM "$PID"
     wait "$PID" || true
     PID=
@@ -64,7 +66,7 @@ row_rss() { # label command...
     rss_at_start "$@"
     set -- $(cat "$TMP/rss")
     ok=no; [ "$1" -lt 1024 ] && ok=yes
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$1" "$2" "$3" "$4" "$ok"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$1" "$2" "$3" "$4" "$5" "$ok"
 }
 
 {
@@ -82,6 +84,7 @@ row_rss() { # label command...
     row_size x86-64 strip "$NATIVE"
     row_size aarch64 aarch64-linux-gnu-strip build/aarch64/memg
     row_size armhf arm-linux-gnueabihf-strip build/armhf/memg
+    if [ -x build/musl/memg ]; then row_size "x86-64 static musl" strip build/musl/memg; fi
     echo
     echo "The aarch64 file is larger than its code (see \`aarch64-linux-gnu-size\`):"
     echo "the linker aligns its segments to 64 KiB so that one binary runs on 4, 16"
@@ -90,11 +93,12 @@ row_rss() { # label command...
     echo
     echo "## RSS at start (kB, from /proc/PID/status, listening, no client)"
     echo
-    echo "| process | VmRSS | VmHWM | RssAnon | RssFile | VmRSS < 1024 |"
-    echo "|---------|------:|------:|--------:|--------:|:------------:|"
+    echo "| process | VmRSS | RssAnon | RssFile | Pss | Private | VmRSS < 1024 |"
+    echo "|---------|------:|--------:|--------:|----:|--------:|:------------:|"
     row_rss "x86-64 native, -m 64" "$NATIVE" -m 64
     row_rss "x86-64 native, -m 768" "$NATIVE" -m 768
     row_rss "x86-64 native, -m 3072" "$NATIVE" -m 3072
+    if [ -x build/musl/memg ]; then row_rss "x86-64 static musl, -m 64" build/musl/memg -m 64; fi
     if [ -x build/aarch64/memg ] && command -v ${QEMU_aarch64%% *} >/dev/null 2>&1; then
         row_rss "qemu-aarch64 + memg, -m 64" $QEMU_aarch64 build/aarch64/memg -m 64
     fi
@@ -102,13 +106,21 @@ row_rss() { # label command...
         row_rss "qemu-arm + memg, -m 64" $QEMU_armhf build/armhf/memg -m 64
     fi
     echo
-    echo "The x86-64 rows are the honest figure: memg's own pages, most of them"
-    echo "shared libc pages (RssFile). Under qemu-user the process is the emulator:"
-    echo "its RSS adds qemu's own code, its translated-code cache and the guest's"
-    echo "libc, so the qemu rows measure qemu, not memg. On a Pi, memg's RSS at start"
-    echo "is expected to be close to the x86-64 row (same code, same lazily mapped"
-    echo "1 MiB segments; armhf's 32-bit pointers make its tables smaller)."
-    echo "\`-m\` does not move RSS at start: item memory is mapped one segment at a"
+    echo "VmRSS counts every resident page mapped, shared or not; Pss divides shared"
+    echo "pages among the processes mapping them; Private is memg's alone (USS)."
+    echo "The x86-64 rows are the honest figure for memg. Nearly all of their VmRSS"
+    echo "is glibc's and ld.so's code (RssFile, shared clean pages every dynamically"
+    echo "linked process on the machine already has); memg's own memory at start is"
+    echo "the Private column. The static musl build (\`make footprint\` builds it"
+    echo "when musl-gcc is installed: Debian package musl-tools) shows what a binary"
+    echo "without glibc costs: its VmRSS is under 1 MiB."
+    echo
+    echo "Under qemu-user the process is the emulator: its RSS adds qemu's own code,"
+    echo "its translated-code cache and the guest's libc, so the qemu rows measure"
+    echo "qemu, not memg. On a Pi, memg's own memory at start should be close to the"
+    echo "x86-64 Private figure (same code, same lazily mapped 1 MiB segments; armhf's"
+    echo "32-bit pointers make its tables smaller)."
+    echo "\`-m\` barely moves RSS at start: item memory is mapped one segment at a"
     echo "time as items arrive; only the segment table (a few bytes per MiB of -m)"
     echo "and the initial hash table are allocated up front."
 } >"$OUT.tmp"

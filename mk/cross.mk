@@ -61,6 +61,9 @@ test-cross: cross-deps
 	@$(MAKE) --no-print-directory cross-unit-armhf cross-smoke-armhf
 	@echo "test-cross: aarch64 and armhf passed"
 
+# Also a static musl build (build/musl/memg) when musl-gcc (musl-tools) is installed.
 footprint: cross-deps-build
 	@$(MAKE) --no-print-directory cross $(BUILD)/memg
+	$(if $(shell command -v musl-gcc),+timeout $(CROSS_BUILD_TIMEOUT) $(MAKE) --no-print-directory \
+		CC=musl-gcc BUILD=build/musl LDFLAGS=-static SANITIZE= build/musl/memg)
 	timeout $(CROSS_TEST_TIMEOUT) sh bench/footprint.sh $(BUILD)/memg

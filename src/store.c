@@ -367,11 +367,9 @@ static bool _parse_u64(const char *s, size_t n, uint64_t *out)
             return false; /* ERANGE */
         v = v * 10 + d;
     }
-    if (!digits) { /* strtoull's end is the start: ok only if that is a space */
-        *out = 0;
-        return _space(s[0]);
-    }
-    if (i < n && !_space(s[i]))
+    if (!digits) /* strtoull's end is its start: memcached refuses */
+        return false;
+    if (i < n && !_space(s[i]) && s[i] != '\0') /* memcached reads a C string */
         return false;
     if (neg) {
         v = (uint64_t)0 - v;

@@ -209,7 +209,7 @@ static void test_incr_decr(void **state)
         assert_int_equal(store_incr(f->st, "n", 1, true, 1, &v), STORE_OK);
         assert_int_equal(v, strtoull(ok[i][1], NULL, 10));
     }
-    const char *bad[] = {"-12", "", "abc", "12abc", "18446744073709551616", "1.5"};
+    const char *bad[] = {"-12", "", " ", "\r", "\t\n\r", "abc", "12abc", "18446744073709551616", "1.5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(_set(f, "n", bad[i]), STORE_OK);
         assert_int_equal(store_incr(f->st, "n", 1, true, 1, &v), STORE_NON_NUMERIC);

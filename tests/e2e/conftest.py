@@ -38,6 +38,8 @@ def free_port():
 class Server:
     """A running server process; stop() is bounded in time."""
 
+    unix_path = None  # class default: subclasses may skip __init__
+
     def __init__(self, kind, argv, port, log_path, unix_path=None):
         self.kind, self.argv, self.port, self.host = kind, argv, port, HOST
         self.unix_path = unix_path
@@ -124,7 +126,12 @@ def start_server(kind, args=(), logdir=None, unix_path=None):
         if unix_path:
             argv += ["-s", unix_path]
         srv = Server(kind, argv, port, log, unix_path)
-        if srv.wait_ready():
+        try:
+            ready = srv.wait_ready()
+        except BaseException:
+            srv.stop()  # never leak a server process
+            raise
+        if ready:
             return srv
         srv.stop()
         last = srv.log_text()

@@ -1,7 +1,6 @@
 """-m (memory bound with eviction) and -M (no eviction)."""
 import re
 
-import pytest
 
 OOM = b"SERVER_ERROR out of memory storing object\r\n"
 VALUE = bytes(range(256)) * 4  # 1024 bytes
