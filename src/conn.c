@@ -258,21 +258,35 @@ static bool _flush(struct conn *c)
     return true;
 }
 
+/* Read and execute. A value being received keeps reading until it is
+ * complete or the socket is empty (its size bounds the work); requests
+ * get one buffer per turn so that no client starves the others. */
+static bool _read_and_process(struct conn *c, bool readable)
+{
+    for (int turn = 0; readable && !c->paused && turn < 256; turn++) {
+        ssize_t n = _read(c);
+        if (n == 0)
+            return false;
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            return false;
+        }
+        c->sh->stats->bytes_read += (uint64_t)n;
+        if (!_process(c))
+            return false;
+        if (c->state != CONN_VALUE)
+            return true;
+    }
+    return _process(c);
+}
+
 static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct conn *c = arg;
     (void)loop;
     (void)fd;
-    bool ok = true;
-    if ((events & EV_READ) && !c->paused) {
-        ssize_t n = _read(c);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            ok = false;
-        else if (n > 0)
-            c->sh->stats->bytes_read += (uint64_t)n;
-    }
-    if (ok)
-        ok = _process(c) && _flush(c);
+    bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
     if (ok && c->closing && out_pending(&c->out) == 0)
         ok = false;
     if (!ok) {

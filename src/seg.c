@@ -50,14 +50,20 @@ void seg_gauges(struct store *st)
     s->segment_size = st->seg_size;
 }
 
-/* Give an empty segment's pages back; keep the mapping for reuse. */
-static void _release(struct store *st, uint32_t idx)
+/* Empty segments kept resident for reuse: churn (overwrites, deletes) would
+ * otherwise pay a page fault per 4 KB of every new segment. */
+#define SEG_WARM_SPARES 2
+
+/* An empty segment goes on the free list; its pages go back to the kernel
+ * unless it is one of the few warm spares (flush gives everything back). */
+static void _release(struct store *st, uint32_t idx, bool give_back)
 {
     struct seg *s = &st->segs[idx];
     _fifo_remove(st, idx);
     if (st->head == idx)
         st->head = 0;
-    madvise(s->mem, st->seg_size, MADV_DONTNEED);
+    if (give_back || st->nfree >= SEG_WARM_SPARES)
+        madvise(s->mem, st->seg_size, MADV_DONTNEED);
     s->state = SEG_FREE;
     s->wpos = s->live = 0;
     s->gen++;
@@ -143,7 +149,7 @@ void seg_kill(struct store *st, uint32_t ref, const struct rec *r)
         s->wpos = 0;
         s->gen++;
     } else {
-        _release(st, idx);
+        _release(st, idx, false);
     }
 }
 
@@ -167,7 +173,7 @@ void seg_unpin(struct store *st, uint32_t idx)
         s->wpos = 0;
         s->gen++;
     } else {
-        _release(st, idx);
+        _release(st, idx, false);
     }
 }
 
@@ -255,7 +261,7 @@ bool seg_table_room(struct store *st, size_t extra)
         if (!st->evict || st->used <= 2 || !(idx = _oldest_unpinned(st)))
             return false;
         _compact(st, idx, st->seg_size); /* keeps nothing */
-        _release(st, idx);
+        _release(st, idx, true); /* the table takes its memory */
     }
     return true;
 }
@@ -269,7 +275,7 @@ void seg_flush(struct store *st)
         struct seg *s = &st->segs[idx];
         next = s->next;
         if (s->pins == 0) {
-            _release(st, idx);
+            _release(st, idx, true);
             continue;
         }
         /* Pinned: bytes stay for the reply or reservation; items die. */

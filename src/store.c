@@ -10,7 +10,10 @@
 #include <time.h>
 
 #define REL_MAX 2592000 /* memcached: exptimes up to 30 days are relative */
-#define SWEEP_BUDGET 16384
+/* Records the expiry sweep visits per tick: enough to pass over every item
+ * about once a minute at 10 ticks a second, never less than a floor. */
+#define SWEEP_FLOOR 1024
+#define SWEEP_TICKS_PER_PASS 600
 #define TICK_HT_STEP 65536
 
 uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
@@ -428,7 +431,8 @@ void store_tick(struct store *st)
 {
     _begin(st);
     ht_step(st->ht, TICK_HT_STEP);
-    seg_sweep(st, SWEEP_BUDGET);
+    uint64_t budget = st->stats->curr_items / SWEEP_TICKS_PER_PASS;
+    seg_sweep(st, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
     seg_gauges(st);
 }
 

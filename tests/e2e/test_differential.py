@@ -20,7 +20,7 @@ from conftest import SERVER_KIND
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-FIRST_BYTE_WAIT = 0.15   # no reply at all within this: the command answers nothing
+FIRST_BYTE_WAIT = 0.5    # no reply at all within this: the command answers nothing (generous: CI may be loaded)
 QUIET_AFTER_REPLY = 0.015  # a complete reply, then this long quiet: it is over
 PARTIAL_WAIT = 3.0       # an incomplete reply gets this long to complete
 
