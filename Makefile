@@ -60,9 +60,14 @@ unit: $(UNIT_BINS)
 e2e: $(BUILD)/memg
 	MEMG_BIN=$(CURDIR)/$(BUILD)/memg timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
+# CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).
+CROSS ?= 1
 test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
+ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
+	$(MAKE) test-cross
+endif
 
 clean:
 	rm -rf build

@@ -83,7 +83,8 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
 {
     struct sockaddr_un sa = {0};
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, NET_ERR_LEN, "unix socket path too long: %s", path);
+        snprintf(err, NET_ERR_LEN, "unix socket path too long (%zu bytes, at most %zu)",
+                 strlen(path), sizeof(sa.sun_path) - 1);
         return -1;
     }
     sa.sun_family = AF_UNIX;
