@@ -375,7 +375,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--chaos", type=int, default=2)
-    ap.add_argument("--mem", default="16")
+    ap.add_argument("--mem", default="16", help="-m; >= 128: no eviction, so a miss is wrong")
     ap.add_argument("--seed", type=int, default=int(time.time()))
     a = ap.parse_args()
 
@@ -458,7 +458,8 @@ def main():
     print(json.dumps(summary, indent=1, default=str))
     ok = (alive and exit_code == 0 and not san and tot.get("wrong", 1) == 0
           and tot.get("malformed_wrong", 0) == 0 and len(results) == len(procs)
-          and (summary["rss_growth_after_warmup_kb"] or 0) < 16 * 1024)
+          and (summary["rss_growth_after_warmup_kb"] or 0) < 16 * 1024
+          and (int(a.mem) < 128 or tot.get("misses", 0) == 0))  # no eviction: no miss
     print("SOAK %s (log %s)" % ("OK" if ok else "FAILED", log_path))
     return 0 if ok else 1
 

@@ -128,10 +128,12 @@ static bool _value_step(struct conn *c)
         size_t n = pv->txn.nvalue - pv->got;
         if (n > avail)
             n = avail;
-        memcpy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
-        pv->got += n;
-        buf_consume(&c->rbuf, n);
-        avail -= n;
+        if (n) { /* rbuf may hold no buffer at all while the value is read directly */
+            memcpy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
+            pv->got += n;
+            buf_consume(&c->rbuf, n);
+            avail -= n;
+        }
         if (pv->got < pv->txn.nvalue)
             return false;
     }
