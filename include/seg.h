@@ -5,8 +5,9 @@
  * Item record, one contiguous run of bytes inside a segment, no alignment:
  *   [0]      bits   R_LIVE R_RESV R_ACC R_FETCH R_FLAGS R_EXP
  *   [1]      nkey   1..255
- *   [2..9]   cas    uint64, memcpy'ed
- *   [10..]   key    nkey bytes (fixed offset: compare/hash touch one line)
+ *   [2..]    key    nkey bytes (fixed offset: compare/hash touch one line)
+ *            cas    LEB128 padded to a width fixed at write time, room for
+ *                   the next 2^32 uniques (5 bytes until 2^35, not 8)
  *            flags  LEB128, only if R_FLAGS (flags != 0)
  *            exp    LEB128 unix time, only if R_EXP (may be padded)
  *            nval   LEB128
@@ -35,9 +36,8 @@ enum {
     R_EXP = 32,   /* an exptime varint is present */
 };
 
-enum { REC_BITS = 0, REC_NKEY = 1, REC_CAS = 2, REC_KEY = 10 };
-#define REC_FIXED 10 /* bits + nkey + cas */
-static_assert(REC_KEY == REC_CAS + sizeof(uint64_t), "cas is 8 bytes before the key");
+enum { REC_BITS = 0, REC_NKEY = 1, REC_KEY = 2 };
+#define REC_FIXED 2 /* bits + nkey; the cas follows the key */
 static_assert(REC_FIXED == REC_KEY, "fixed header ends where the key starts");
 
 struct rec {
@@ -50,6 +50,8 @@ struct rec {
     uint32_t flags;
     uint32_t exp_off; /* offset of the exp varint when R_EXP */
     uint8_t exp_len;
+    uint8_t cas_off;  /* the cas varint: right after the key */
+    uint8_t cas_len;
     uint8_t bits;
     uint8_t nkey;
 };
@@ -128,23 +130,33 @@ static inline unsigned char *rec_vget(unsigned char *q, uint64_t *v)
     return q;
 }
 
-static inline uint64_t rec_size(size_t nkey, uint32_t flags, int64_t exp, uint64_t nval)
+/* Width of the cas varint of a record written when the counter is at
+ * cas_now: every unique the next 2^32 modifications can give it fits. */
+static inline unsigned rec_cas_width(uint64_t cas_now)
 {
-    return REC_FIXED + nkey + (flags ? rec_vlen(flags) : 0) + (exp ? rec_vlen((uint64_t)exp) : 0) +
-           rec_vlen(nval) + nval;
+    uint64_t top = cas_now + ((uint64_t)1 << 32);
+    return rec_vlen(top < cas_now ? UINT64_MAX : top);
+}
+
+static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int64_t exp,
+                                uint64_t nval)
+{
+    return REC_FIXED + nkey + cas_w + (flags ? rec_vlen(flags) : 0) +
+           (exp ? rec_vlen((uint64_t)exp) : 0) + rec_vlen(nval) + nval;
 }
 
 /* Write a header and key; returns where the value goes. */
-static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey, uint32_t flags,
-                              int64_t exp, uint32_t nval, uint64_t cas)
+static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey,
+                              unsigned cas_w, uint32_t flags, int64_t exp, uint32_t nval,
+                              uint64_t cas)
 {
     unsigned char *q = (unsigned char *)p;
     bits |= (flags ? R_FLAGS : 0) | (exp ? R_EXP : 0);
     q[REC_BITS] = (unsigned char)bits;
     q[REC_NKEY] = (unsigned char)nkey;
-    memcpy(q + REC_CAS, &cas, sizeof cas);
     memcpy(q + REC_KEY, key, nkey);
     q += REC_KEY + nkey;
+    q = rec_vput(q, cas, cas_w);
     if (flags)
         q = rec_vput(q, flags, rec_vlen(flags));
     if (exp)
@@ -160,8 +172,10 @@ static inline void rec_decode(char *p, struct rec *r)
     r->p = p;
     r->bits = base[REC_BITS];
     r->nkey = base[REC_NKEY];
-    memcpy(&r->cas, base + REC_CAS, sizeof r->cas);
     q = base + REC_KEY + r->nkey;
+    r->cas_off = (uint8_t)(q - base);
+    q = rec_vget(q, &r->cas);
+    r->cas_len = (uint8_t)(q - base - r->cas_off);
     r->flags = 0;
     if (r->bits & R_FLAGS) {
         q = rec_vget(q, &v);
@@ -182,9 +196,16 @@ static inline void rec_decode(char *p, struct rec *r)
     r->len = (uint32_t)(q - base) + r->nval;
 }
 
-static inline void rec_set_cas(char *p, uint64_t cas)
+static inline bool rec_cas_fits(const struct rec *r, uint64_t cas)
 {
-    memcpy(p + REC_CAS, &cas, sizeof cas);
+    return rec_vlen(cas) <= r->cas_len;
+}
+
+/* Rewrite the cas in place (the caller checked rec_cas_fits). */
+static inline void rec_set_cas(struct rec *r, uint64_t cas)
+{
+    rec_vput((unsigned char *)r->p + r->cas_off, cas, r->cas_len);
+    r->cas = cas;
 }
 
 static inline bool rec_expired(const struct store *st, const struct rec *r)

@@ -155,8 +155,14 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
                                uint32_t *slot, uint64_t cas)
 {
     struct stats *s = st->stats;
-    r->cas = cas ? cas : ++st->cas;
-    rec_set_cas(r->p, r->cas);
+    uint64_t c = cas ? cas : st->cas + 1;
+    if (!rec_cas_fits(r, c)) { /* 2^32 modifications while it was reserved */
+        seg_kill(st, ref, r);
+        return STORE_NO_MEMORY;
+    }
+    rec_set_cas(r, c);
+    if (!cas)
+        st->cas++;
     r->bits = (uint8_t)((r->bits & ~R_RESV) | R_LIVE);
     r->p[REC_BITS] = (char)r->bits;
     if (slot) {
@@ -188,7 +194,8 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
 static enum store_status _rewrite(struct store *st, uint64_t h, struct rec *o, int64_t exp,
                                   const char *a, size_t na, const char *b, size_t nb, uint64_t cas)
 {
-    uint64_t size = rec_size(o->nkey, o->flags, exp, (uint64_t)na + nb);
+    unsigned cas_w = rec_cas_width(st->cas);
+    uint64_t size = rec_size(o->nkey, cas_w, o->flags, exp, (uint64_t)na + nb);
     uint32_t *slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
     uint32_t oref = *slot, oidx = seg_idx(st, oref), ref;
     if (size > st->seg_size)
@@ -198,7 +205,7 @@ static enum store_status _rewrite(struct store *st, uint64_t h, struct rec *o, i
     enum store_status rc = STORE_NO_MEMORY;
     if (p) {
         rec_decode(seg_ptr(st, oref), o); /* pinned: still there */
-        char *v = rec_write(p, R_RESV, o->p + REC_KEY, o->nkey, o->flags, exp,
+        char *v = rec_write(p, R_RESV, o->p + REC_KEY, o->nkey, cas_w, o->flags, exp,
                             (uint32_t)(na + nb), 0);
         memcpy(v, a, na);
         if (nb)
@@ -246,19 +253,28 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
 
 /* --- reserve / commit ------------------------------------------------------------- */
 
+/* What is "too large" is decided by memcached's (64-bit) accounting, so that
+ * memg refuses exactly the values memcached refuses: a 48-byte item header,
+ * the key and its NUL, flags when set, the value with \r\n, an 8-byte cas.
+ * memg's own record is always smaller, so it fits a segment. */
+static uint64_t _mc_size(size_t nkey, uint32_t flags, uint64_t nvalue)
+{
+    return 48 + (uint64_t)nkey + 1 + (flags ? 4 : 0) + nvalue + 2 + 8;
+}
+
 enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn)
 {
     _begin(st);
     int64_t exp = _exptime(st, exptime);
-    if (nkey == 0 || nkey > 255 || /* item_max < 2^32: also bounds nvalue */
-        rec_size(nkey, flags, exp, nvalue) > st->item_max)
+    unsigned cas_w = rec_cas_width(st->cas);
+    if (nkey == 0 || nkey > 255 || _mc_size(nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
     uint32_t ref;
-    char *p = seg_alloc(st, (uint32_t)rec_size(nkey, flags, exp, nvalue), &ref);
+    char *p = seg_alloc(st, (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue), &ref);
     if (!p)
         return STORE_NO_MEMORY;
-    txn->value = rec_write(p, R_RESV, key, nkey, flags, exp, (uint32_t)nvalue, 0);
+    txn->value = rec_write(p, R_RESV, key, nkey, cas_w, flags, exp, (uint32_t)nvalue, 0);
     txn->nvalue = nvalue;
     txn->ref = ref;
     txn->pin = seg_idx(st, ref);
@@ -290,7 +306,7 @@ static enum store_status _concat(struct store *st, struct store_txn *txn, struct
                                  struct rec *o, uint64_t h, bool append)
 {
     enum store_status rc = STORE_NO_MEMORY;
-    if (rec_size(o->nkey, o->flags, o->exp, (uint64_t)o->nval + n->nval) <= st->item_max) {
+    if (_mc_size(o->nkey, o->flags, (uint64_t)o->nval + n->nval) <= st->item_max) {
         const char *a = append ? o->val : n->val, *b = append ? n->val : o->val;
         size_t na = append ? o->nval : n->nval, nb = append ? n->nval : o->nval;
         rc = _rewrite(st, h, o, o->exp, a, na, b, nb, 0);
@@ -403,10 +419,11 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     while ((t /= 10) != 0);
     const char *digits = buf + sizeof buf - n;
     *result = v;
-    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0) {
+    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0 &&
+        rec_cas_fits(&r, st->cas + 1)) {
         memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
         memset(r.val + n, ' ', r.nval - (uint32_t)n);
-        rec_set_cas(r.p, ++st->cas);
+        rec_set_cas(&r, ++st->cas);
         return STORE_OK;
     }
     return _rewrite(st, h, &r, r.exp, digits, (size_t)n, NULL, 0, 0);

@@ -23,7 +23,7 @@
 #define T0 1700000000 /* unix time the tests start at */
 #define MB (1024u * 1024u)
 
-static_assert(REC_FIXED == 10, "bits, nkey and an 8-byte cas");
+static_assert(REC_FIXED == 2, "bits and nkey; the cas is a varint after the key");
 
 struct fx {
     struct store *st;
@@ -97,7 +97,7 @@ static void test_set_get(void **state)
     assert_int_equal(it.flags, 123456);
     assert_int_equal(f->stats.curr_items, 1);
     assert_int_equal(f->stats.total_items, 1);
-    assert_int_equal(f->stats.bytes, REC_FIXED + 1 + 3 + 1 + 5); /* flags varint: 3 */
+    assert_int_equal(f->stats.bytes, REC_FIXED + 1 + 5 + 3 + 1 + 5); /* cas 5, flags 3 */
     uint64_t c1 = it.cas;
     assert_int_equal(_set(f, "a", "world!"), STORE_OK);
     assert_string_equal(_get(f, "a"), "world!");
@@ -479,14 +479,15 @@ static void test_too_large(void **state)
     struct fx *f = _fx(64 * MB, true);
     struct store_txn txn;
     assert_int_equal(store_reserve(f->st, "k", 1, 0, 0, MB, &txn), STORE_TOO_LARGE);
-    assert_int_equal(store_reserve(f->st, "k", 1, 0, 0, MB - 13, &txn), STORE_TOO_LARGE);
-    /* header 10 + key 1 + nval varint 3 = 14 bytes: the largest value fits */
-    assert_int_equal(store_reserve(f->st, "k", 1, 0, 0, MB - 14, &txn), STORE_OK);
+    /* memcached's accounting: 48 + key 1 + NUL + \r\n + cas 8 = 60 bytes */
+    assert_int_equal(store_reserve(f->st, "k", 1, 0, 0, MB - 59, &txn), STORE_TOO_LARGE);
+    assert_int_equal(store_reserve(f->st, "k", 1, 7, 0, MB - 63, &txn), STORE_TOO_LARGE);
+    assert_int_equal(store_reserve(f->st, "k", 1, 0, 0, MB - 60, &txn), STORE_OK);
     memset(txn.value, 'z', txn.nvalue);
     assert_int_equal(store_commit(f->st, &txn, STORE_SET, 0), STORE_OK);
     struct item_view it;
     assert_true(store_get(f->st, "k", 1, &it));
-    assert_int_equal(it.nvalue, MB - 14);
+    assert_int_equal(it.nvalue, MB - 60);
     _done(f);
 }
 
