@@ -180,8 +180,9 @@ void seg_unpin(struct store *st, uint32_t idx)
 /* --- eviction ---------------------------------------------------------------- */
 
 /* Compact segment idx in place so that need bytes fit after what is kept:
- * expired and unread items go, read ones slide down (second chance). */
-static void _compact(struct store *st, uint32_t idx, uint32_t need)
+ * expired items go; read ones slide down (second chance) and unread ones are
+ * evicted, unless keep_all (garbage collection: every live item stays). */
+static void _compact(struct store *st, uint32_t idx, uint32_t need, bool keep_all)
 {
     struct seg *s = &st->segs[idx];
     uint32_t off = 0, keep = 0;
@@ -193,9 +194,11 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need)
             uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
             if (rec_expired(st, &r)) {
                 _unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
-            } else if ((r.bits & R_ACC) && (uint64_t)keep + span + need <= st->seg_size) {
+            } else if ((keep_all || (r.bits & R_ACC)) &&
+                       (uint64_t)keep + span + need <= st->seg_size) {
                 memmove(s->mem + keep, r.p, r.len);
-                s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
+                if (!keep_all)
+                    s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
                 ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));
                 keep += span;
             } else {
@@ -216,17 +219,44 @@ static uint32_t _oldest_unpinned(const struct store *st)
     return 0;
 }
 
+/* Segments of slack before dead bytes are collected rather than grown past. */
+#define GC_SLACK_SEGS 8
+/* Collect once the segments in use hold this many times the live bytes. */
+#define GC_RATIO_NUM 3 /* 3/2 */
+#define GC_RATIO_DEN 2
+
+/* Overwrites and deletes leave dead bytes behind. Before growing, reclaim
+ * them when the segments in use hold GC_RATIO times the live bytes and the
+ * oldest segment is at least half dead: compacting it (copying what lives)
+ * is cheaper than faulting in a fresh segment, and RSS follows the data
+ * rather than -m. Returns the segment to collect, or 0. */
+static uint32_t _gc_victim(struct store *st, uint32_t need)
+{
+    uint64_t in_use = (uint64_t)st->used * st->seg_size;
+    if (in_use * GC_RATIO_DEN < GC_RATIO_NUM * st->stats->bytes + (uint64_t)GC_SLACK_SEGS * st->seg_size * GC_RATIO_DEN)
+        return 0;
+    uint32_t idx = _oldest_unpinned(st);
+    if (!idx || idx == st->head)
+        return 0;
+    const struct seg *s = &st->segs[idx];
+    if (s->live > st->seg_size / 2 || (uint64_t)s->live + need > st->seg_size)
+        return 0;
+    return idx;
+}
+
 static uint32_t _new_head(struct store *st, uint32_t need)
 {
-    uint32_t idx = 0;
-    if (st->used < seg_budget(st))
-        idx = _take(st);
+    uint32_t idx = _gc_victim(st, need);
     if (idx) {
+        _compact(st, idx, need, true);
+        _fifo_remove(st, idx);
+        _fifo_push(st, idx);
+    } else if (st->used < seg_budget(st) && (idx = _take(st)) != 0) {
         _fifo_push(st, idx);
     } else {
         if (!st->evict || !(idx = _oldest_unpinned(st)))
             return 0;
-        _compact(st, idx, need);
+        _compact(st, idx, need, false);
         _fifo_remove(st, idx);
         _fifo_push(st, idx);
     }
@@ -260,7 +290,7 @@ bool seg_table_room(struct store *st, size_t extra)
         uint32_t idx;
         if (!st->evict || st->used <= 2 || !(idx = _oldest_unpinned(st)))
             return false;
-        _compact(st, idx, st->seg_size); /* keeps nothing */
+        _compact(st, idx, st->seg_size, false); /* keeps nothing */
         _release(st, idx, true); /* the table takes its memory */
     }
     return true;

@@ -320,6 +320,38 @@ static void test_tick_reclaim(void **state)
     _done(f);
 }
 
+/* Overwrites leave dead bytes; they are collected before the store grows,
+ * so memory follows the live data, not -m, and nothing is evicted. */
+static void test_gc_keeps_memory_near_live(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(512 * MB, true);
+    static char val[3001];
+    char key[32];
+    memset(val, 'v', 3000);
+    uint32_t rnd = 12345;
+    for (int i = 0; i < 200000; i++) { /* 20000 x 3 KB, then random overwrites: 600 MB */
+        rnd = rnd * 1103515245u + 12345u;
+        snprintf(key, sizeof key, "gc:%u", i < 20000 ? (unsigned)i : (rnd >> 8) % 20000);
+        assert_int_equal(_set(f, key, val), STORE_OK);
+    }
+    assert_int_equal(f->stats.evictions, 0);
+    assert_int_equal(f->stats.curr_items, 20000);
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(key, sizeof key, "gc:%d", i);
+        assert_string_equal(_get(f, key), val);
+    }
+    struct store_usage u;
+    store_usage(f->st, &u);
+    /* collection starts at 1.5x live and takes segments at least half dead:
+     * memory settles below twice the live bytes plus the slack (without it:
+     * all 512 segments) */
+    if (u.segments_used > 2 * u.bytes_live / MB + 8 + 2)
+        fail_msg("segments %llu for %llu live bytes", (unsigned long long)u.segments_used,
+                 (unsigned long long)u.bytes_live);
+    _done(f);
+}
+
 static void _fill(struct fx *f, const char *prefix, int n, size_t vlen)
 {
     char key[40], val[2048];
@@ -659,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_append_prepend), cmocka_unit_test(test_cas),
         cmocka_unit_test(test_incr_decr),      cmocka_unit_test(test_touch),
         cmocka_unit_test(test_expiry),         cmocka_unit_test(test_tick_reclaim),
+        cmocka_unit_test(test_gc_keeps_memory_near_live),
         cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
