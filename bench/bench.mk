@@ -21,5 +21,8 @@ bench-selftest: $(BUILD)/memg-bench
 
 bench: $(BUILD)/memg $(BUILD)/memg-bench
 	@sh bench/deps.sh
+	@# the static musl build's start-up RSS is reported beside the default one
+	@if command -v musl-gcc >/dev/null; then $(MAKE) --no-print-directory MUSL=1 BUILD=$(BUILD)/musl $(BUILD)/musl/memg; \
+	 else echo "bench: no musl-gcc (Debian musl-tools): the MUSL=1 row stays empty"; fi
 	$(PY) bench/compare.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BUILD)/memg-bench \
 		$(if $(QUICK),--quick)

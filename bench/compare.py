@@ -50,6 +50,20 @@ def rss_kb(pid):
     return None
 
 
+def uss_kb(pid):
+    """Memory only this process holds (private pages): RSS less the shared C
+    library pages every process on the machine maps anyway."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
 class Server:
     """One server process on a free loopback port, with its stderr kept."""
 
@@ -246,9 +260,21 @@ class Runner:
             s.stop()
             return {}
         time.sleep(0.5)
-        kb = rss_kb(s.pid)
+        kb, uss = rss_kb(s.pid), uss_kb(s.pid)
         s.stop()
-        return {"start": kb / 1024.0} if kb else {}
+        m = {"start": kb / 1024.0} if kb else {}
+        if uss:
+            m["uss"] = uss / 1024.0
+        musl = os.path.join(os.path.dirname(binary), "musl", "memg")
+        if name == "memg" and os.access(musl, os.X_OK):  # make MUSL=1: static, no shared libc
+            s = Server(name, musl, self.logdir, default_flags=True)
+            if s.ready:
+                time.sleep(0.5)
+                kb = rss_kb(s.pid)
+                if kb:
+                    m["start_musl"] = kb / 1024.0
+            s.stop()
+        return m
 
     def memcaslap(self, name):
         exe = shutil.which("memcaslap") or shutil.which("memaslap")
@@ -363,6 +389,8 @@ def build_rows(rounds):
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
     abs_row("F", "RSS at start, default flags", "start", 1, " MB")
+    ratio_row("F", "private memory at start (RSS less shared libc)", "uss", None, None, " MB")
+    abs_row("F", "RSS at start, static musl build (make MUSL=1)", "start_musl", 1, " MB")
     ratio_row("memcaslap", "TPS (50 conc, 1 thread, 32 B)", "tps")
     return rows
 

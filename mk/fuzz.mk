@@ -32,6 +32,7 @@ fuzz-deps:
 	@if ! $(FUZZ_CC) -fsanitize=fuzzer /tmp/memg-fuzzcheck.c -o /tmp/memg-fuzzcheck 2>/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "fuzz: installing clang and libFuzzer"; \
+			apt-get update -qq >/dev/null 2>&1 || true; \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 				clang libclang-rt-dev >/dev/null || \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -226,22 +226,28 @@ static uint32_t _oldest_unpinned(const struct store *st)
 #define GC_RATIO_DEN 2
 
 /* Overwrites and deletes leave dead bytes behind. Before growing, reclaim
- * them when the segments in use hold GC_RATIO times the live bytes and the
- * oldest segment is at least half dead: compacting it (copying what lives)
- * is cheaper than faulting in a fresh segment, and RSS follows the data
- * rather than -m. Returns the segment to collect, or 0. */
+ * them once the segments in use hold GC_RATIO times the live bytes: the
+ * emptiest unpinned segment (greedy cleaning: least to copy), if at least
+ * half dead, is compacted in place keeping what lives. Cheaper than faulting
+ * in a fresh segment, and RSS follows the data rather than -m. The scan is
+ * over segments, once per segment filled. Returns the segment, or 0. */
 static uint32_t _gc_victim(struct store *st, uint32_t need)
 {
     uint64_t in_use = (uint64_t)st->used * st->seg_size;
-    if (in_use * GC_RATIO_DEN < GC_RATIO_NUM * st->stats->bytes + (uint64_t)GC_SLACK_SEGS * st->seg_size * GC_RATIO_DEN)
+    if (in_use * GC_RATIO_DEN <
+        GC_RATIO_NUM * st->stats->bytes + (uint64_t)GC_SLACK_SEGS * st->seg_size * GC_RATIO_DEN)
         return 0;
-    uint32_t idx = _oldest_unpinned(st);
-    if (!idx || idx == st->head)
+    uint32_t best = 0, best_live = st->seg_size / 2 + 1;
+    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next) {
+        const struct seg *s = &st->segs[i];
+        if (s->pins == 0 && i != st->head && s->live < best_live) {
+            best = i;
+            best_live = s->live;
+        }
+    }
+    if (!best || (uint64_t)best_live + need > st->seg_size)
         return 0;
-    const struct seg *s = &st->segs[idx];
-    if (s->live > st->seg_size / 2 || (uint64_t)s->live + need > st->seg_size)
-        return 0;
-    return idx;
+    return best;
 }
 
 static uint32_t _new_head(struct store *st, uint32_t need)
