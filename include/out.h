@@ -28,6 +28,7 @@ struct out {
     struct out_piece *pieces;
     uint32_t npieces, cap_pieces, first; /* pieces[first..npieces) are pending */
     size_t pending;  /* bytes not yet sent */
+    bool oom;        /* a piece could not be queued: the reply is incomplete */
     out_unpin_fn *unpin;
     void *unpin_arg;
 };

@@ -175,6 +175,8 @@ static bool _process(struct conn *c)
     struct conn_shared *sh = c->sh;
     c->blocked = false;
     for (;;) {
+        if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
+            return false;
         if (out_pending(&c->out) >= sh->out_limit) {
             c->blocked = buf_len(&c->rbuf) > 0 || c->state == CONN_VALUE;
             break;
@@ -215,7 +217,7 @@ static bool _process(struct conn *c)
             break;
         }
     }
-    return true;
+    return !c->out.oom;
 }
 
 /* Room to read into: the value's item, or rbuf (grown for long lines). */

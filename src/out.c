@@ -68,8 +68,10 @@ char *out_reserve(struct out *o, size_t n)
         o->copy.rpos = 0; /* offsets in pieces stay valid: never compact */
         bool ok = buf_reserve(&o->copy, n, OUT_COPY_MAX);
         o->copy.rpos = keep;
-        if (!ok)
+        if (!ok) {
+            o->oom = true;
             return NULL;
+        }
     }
     return buf_wptr(&o->copy);
 }
@@ -87,9 +89,10 @@ void out_commit(struct out *o, size_t n)
         }
     }
     struct out_piece *p = _push(o);
-    if (!p) { /* cannot happen for a merged piece; undo */
+    if (!p) { /* out of memory: undo, and say so */
         o->copy.wpos -= n;
         o->pending -= n;
+        o->oom = true;
         return;
     }
     *p = (struct out_piece){NULL, off, n, OUT_NO_PIN};
@@ -108,8 +111,10 @@ bool out_copy(struct out *o, const void *p, size_t n)
 bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin)
 {
     struct out_piece *pc = _push(o);
-    if (!pc)
+    if (!pc) {
+        o->oom = true;
         return false;
+    }
     *pc = (struct out_piece){p, 0, n, pin};
     o->pending += n;
     return true;

@@ -119,6 +119,19 @@ static void test_out_reset_releases_pins(void **state)
     assert_int_equal(nunpinned, 2);
 }
 
+static void test_out_oom_is_remembered(void **state)
+{
+    (void)state;
+    struct out o;
+    out_init(&o, NULL, NULL);
+    assert_true(out_copy(&o, "ok", 2));
+    assert_false(o.oom);
+    assert_null(out_reserve(&o, (size_t)2 << 30)); /* past the copy buffer's cap */
+    assert_true(o.oom); /* the connection must hang up, not send a reply with a hole */
+    out_reset(&o);
+    assert_false(o.oom);
+}
+
 static void test_out_many_pieces(void **state)
 {
     (void)state;
@@ -155,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_out_order_and_pins),
         cmocka_unit_test(test_out_reset_releases_pins),
+        cmocka_unit_test(test_out_oom_is_remembered),
         cmocka_unit_test(test_out_many_pieces),
     };
     return cmocka_run_group_tests_name("buf", tests, setup, teardown);
