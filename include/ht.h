@@ -34,6 +34,9 @@ void ht_remove(struct ht *ht, uint32_t *slot);
 bool ht_remove_ref(struct ht *ht, uint64_t hash, uint32_t ref);
 bool ht_replace_ref(struct ht *ht, uint64_t hash, uint32_t old_ref, uint32_t new_ref);
 
+/* Start loading the slot a hash maps to (walks over many items). */
+void ht_prefetch(const struct ht *ht, uint64_t hash);
+
 /* Bytes a growth would add now, 0 if none is wanted; the owner makes room
  * under its memory limit and then calls ht_grow. */
 size_t ht_grow_bytes(const struct ht *ht);

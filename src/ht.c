@@ -89,6 +89,11 @@ static uint32_t *_find_ref(struct ht *ht, uint64_t hash, uint32_t ref)
     return ht->old ? _old_ref(ht, hash, ref) : NULL;
 }
 
+void ht_prefetch(const struct ht *ht, uint64_t hash)
+{
+    __builtin_prefetch(&ht->tab[(size_t)hash & ht->mask], 1);
+}
+
 uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)
 {
     for (size_t i = (size_t)hash & ht->mask;; i = (i + 1) & ht->mask) {
