@@ -89,6 +89,7 @@ struct store {
     int64_t flush_at;
     uint64_t seed;
     uint32_t sw_seg, sw_gen, sw_off; /* expiry sweep cursor */
+    uint32_t ev_seg, ev_gen, ev_off; /* evict-ahead cursor (next victim) */
 };
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */

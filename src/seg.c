@@ -288,11 +288,52 @@ static uint32_t _new_head(struct store *st, uint32_t need)
     return idx;
 }
 
+/* Eviction ahead, a little per allocation. When the next head can only come
+ * from evicting the oldest segment, its unread and expired items are
+ * unlinked a few at a time while the current head fills (records worth
+ * about twice each allocation), so that compacting it then only moves the
+ * survivors: no single request pays for a whole segment of unlinks. */
+static void _evict_ahead(struct store *st, uint32_t budget)
+{
+    if (!st->evict || st->free_head || st->used < seg_budget(st))
+        return;
+    uint32_t idx = st->ev_seg;
+    if (!idx || idx == st->head || st->segs[idx].state != SEG_USED ||
+        st->segs[idx].gen != st->ev_gen) {
+        idx = _oldest_unpinned(st);
+        if (!idx || idx == st->head)
+            return;
+        st->ev_seg = idx;
+        st->ev_gen = st->segs[idx].gen;
+        st->ev_off = 0;
+    }
+    struct seg *s = &st->segs[idx];
+    for (uint32_t done = 0; st->ev_off < s->wpos && done < budget;) {
+        struct rec r;
+        rec_decode(s->mem + st->ev_off, &r);
+        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, st->ev_off);
+        st->ev_off += span;
+        done += span;
+        if (!(r.bits & R_LIVE))
+            continue;
+        bool expired = rec_expired(st, &r);
+        if (!expired && (r.bits & R_ACC))
+            continue; /* read since: compaction keeps it */
+        seg_unlink(st, ref, &r, store_key_hash(st, r.p + REC_KEY, r.nkey),
+                   expired ? UNLINK_EXPIRED : UNLINK_EVICTED);
+        if (s->state != SEG_USED || s->gen != st->ev_gen) { /* emptied and released */
+            st->ev_seg = 0;
+            return;
+        }
+    }
+}
+
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
 {
     size = seg_span(st, size);
     if (size > st->seg_size)
         return NULL;
+    _evict_ahead(st, 2 * size);
     uint32_t idx = st->head;
     if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
         idx = _new_head(st, size);
@@ -344,6 +385,7 @@ void seg_flush(struct store *st)
     }
     st->head = 0;
     st->sw_seg = 0;
+    st->ev_seg = 0;
     st->stats->curr_items = 0;
     st->stats->bytes = 0;
     ht_clear(st->ht, STORE_HT_POWER);

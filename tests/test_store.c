@@ -432,6 +432,29 @@ static void test_eviction(void **state)
     _done(f);
 }
 
+/* Eviction is spread over allocations: no single set evicts a segment's
+ * worth of items at once (each unlinks about twice what it allocates). */
+static void test_eviction_is_incremental(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(4 * MB, true);
+    char key[32], val[101];
+    memset(val, 'x', 100);
+    val[100] = 0;
+    uint64_t worst = 0;
+    for (int i = 0; i < 200000; i++) { /* ~25 segments of 100-byte items */
+        snprintf(key, sizeof key, "inc:%d", i);
+        uint64_t before = f->stats.evictions;
+        assert_int_equal(_set(f, key, val), STORE_OK);
+        if (f->stats.evictions - before > worst)
+            worst = f->stats.evictions - before;
+    }
+    assert_true(f->stats.evictions > 150000);
+    if (worst > 64) /* a whole segment holds ~8000 of these */
+        fail_msg("one set evicted %llu items", (unsigned long long)worst);
+    _done(f);
+}
+
 /* The small-item case: the table is a large share of the limit. */
 static void test_limit_includes_table(void **state)
 {
@@ -691,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_append_prepend), cmocka_unit_test(test_cas),
         cmocka_unit_test(test_incr_decr),      cmocka_unit_test(test_touch),
         cmocka_unit_test(test_expiry),         cmocka_unit_test(test_tick_reclaim),
+        cmocka_unit_test(test_eviction_is_incremental),
         cmocka_unit_test(test_gc_keeps_memory_near_live),
         cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
