@@ -222,12 +222,12 @@ static void _touch(struct cmd_ctx *ctx, const struct request *req, struct out *o
 
 static void _memlimit(const struct request *req, struct out *out)
 {
-    struct request r = *req;
+    const struct proto_token *a = &req->arg;
     uint64_t mb = 0;
     size_t i = 0;
-    for (; i < r.arg.len && r.arg.p[i] >= '0' && r.arg.p[i] <= '9' && mb < 100000000000ull; i++)
-        mb = mb * 10 + (uint64_t)(r.arg.p[i] - '0');
-    if (r.arg.len == 0 || i != r.arg.len)
+    for (; i < a->len && a->p[i] >= '0' && a->p[i] <= '9' && mb < 100000000000ull; i++)
+        mb = mb * 10 + (uint64_t)(a->p[i] - '0');
+    if (a->len == 0 || i != a->len)
         _reply(out, req, "ERROR");
     else if (mb < 8)
         _reply(out, req, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
