@@ -35,6 +35,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_accepting(proc, addr, timeout=5.0, unix_path=None):
+    """True once addr (or unix_path) accepts a connection; False if proc died
+    first or the time ran out. Shared by every test that starts a server."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if unix_path:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(0.5)
+                    s.connect(unix_path)
+            else:
+                with socket.create_connection(addr, timeout=0.5):
+                    pass
+            return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
 class Server:
     """A running server process; stop() is bounded in time."""
 
@@ -61,22 +82,7 @@ class Server:
 
     def wait_ready(self, timeout=5.0):
         """True once the port accepts connections; False if the process died."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                if self.unix_path:
-                    with socket.socket(socket.AF_UNIX) as s:
-                        s.settimeout(0.5)
-                        s.connect(self.unix_path)
-                else:
-                    with socket.create_connection(self.addr, timeout=0.5):
-                        pass
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
+        return wait_accepting(self.proc, self.addr, timeout, self.unix_path)
 
     def alive(self):
         return self.proc.poll() is None

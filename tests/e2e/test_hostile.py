@@ -122,16 +122,7 @@ class Proc:
         return (self.host, self.port)
 
     def wait_ready(self, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                socket.create_connection(self.addr, timeout=0.5).close()
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
+        return conftest.wait_accepting(self.proc, self.addr, timeout)
 
     def alive(self):
         return self.proc.poll() is None
