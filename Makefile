@@ -1,22 +1,33 @@
 # memg — `make` builds build/memg; `make test` runs every test; `make run` serves.
-CC ?= cc
+# Which libc the server links (docs/DESIGN.md, "Build"): musl, statically, when
+# Debian's musl-tools is installed and CC is not chosen (0.2 MB RSS at start,
+# no shared library to map); otherwise glibc, dynamically. LIBC=glibc or
+# LIBC=musl chooses. Whatever needs glibc (the cmocka unit tests, the bench
+# client, valgrind) builds with GLIBC_CC in $(BUILD)/glibc.
 ifeq ($(origin CC),default)
 CC := cc
+AUTO_CC := 1
 endif
+GLIBC_CC ?= cc
 OPT ?= -O2
 WERROR ?=
 SANITIZE ?=
+ifeq ($(LIBC),)
+LIBC := $(if $(and $(AUTO_CC),$(if $(SANITIZE),,1),$(shell command -v musl-gcc 2>/dev/null)),musl,glibc)
+endif
+ifeq ($(LIBC),musl)
+ifneq ($(AUTO_CC),)
+CC := musl-gcc
+endif
+LDFLAGS += -static
+endif
+# Link flags a caller adds without replacing LDFLAGS (mk/cross.mk).
+LDFLAGS += $(EXTRA_LDFLAGS)
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wcast-align -Wformat=2 $(if $(WERROR),-Werror)
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
 CFLAGS ?= $(OPT) -g
 CFLAGS += $(WARN)
-# MUSL=1: a static binary against musl (Debian's musl-tools): ~150 KB, ~0.2 MB RSS at start.
-ifneq ($(MUSL),)
-CC := musl-gcc
-LDFLAGS += -static
-BUILD ?= build/musl
-endif
 ifneq ($(SANITIZE),)
 BUILD ?= build/san
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -24,6 +35,8 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 else
 BUILD ?= build
 endif
+# The same tree again, built against glibc in $(BUILD)/glibc.
+GLIBC_MAKE = $(MAKE) --no-print-directory LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/glibc
 PY := /usr/bin/python3
 
 SRCS := $(wildcard src/*.c)
@@ -38,9 +51,18 @@ all: $(BUILD)/memg
 
 $(BUILD)/memg: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+ifeq ($(LIBC)$(AUTO_CC)$(SANITIZE),glibc1)
+	@echo "memg: linked against glibc; install musl-tools for the static musl build (0.2 MB RSS at start)"
+endif
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Objects depend on the compiler and flags that made them: switching libc or
+# flags in the same build directory rebuilds instead of mixing.
+BUILD_ID := $(CC) $(CPPFLAGS) $(filter-out $(WARN),$(CFLAGS)) $(LDFLAGS)
+$(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
+	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 
 $(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
@@ -54,11 +76,30 @@ run: $(BUILD)/memg
 deps:
 	@sh tests/deps.sh
 
+ifeq ($(LIBC),musl)
+# cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
+# replays the corpus against the musl objects too.
+unit:
+	+@$(GLIBC_MAKE) unit
+else
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
+endif
 
-e2e: $(BUILD)/memg
-	MEMG_BIN=$(CURDIR)/$(BUILD)/memg timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+# The musl build is static; valgrind watches malloc only in a dynamic one.
+ifeq ($(LIBC),musl)
+GLIBC_MEMG := $(BUILD)/glibc/memg
+$(GLIBC_MEMG): FORCE
+	+@$(GLIBC_MAKE) $@
+else
+GLIBC_MEMG :=
+endif
+
+.PHONY: FORCE
+FORCE:
+
+e2e: $(BUILD)/memg $(GLIBC_MEMG)
+	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).
 CROSS ?= 1

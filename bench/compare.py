@@ -265,14 +265,13 @@ class Runner:
         m = {"start": kb / 1024.0} if kb else {}
         if uss:
             m["uss"] = uss / 1024.0
-        musl = os.path.join(os.path.dirname(binary), "musl", "memg")
-        if name == "memg" and os.access(musl, os.X_OK):  # make MUSL=1: static, no shared libc
-            s = Server(name, musl, self.logdir, default_flags=True)
+        if name == "memg" and self.o.glibc_memg:  # the same code linked against glibc
+            s = Server(name, self.o.glibc_memg, self.logdir, default_flags=True)
             if s.ready:
                 time.sleep(0.5)
                 kb = rss_kb(s.pid)
                 if kb:
-                    m["start_musl"] = kb / 1024.0
+                    m["start_glibc"] = kb / 1024.0
             s.stop()
         return m
 
@@ -389,8 +388,11 @@ def build_rows(rounds):
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
     abs_row("F", "RSS at start, default flags", "start", 1, " MB")
-    ratio_row("F", "private memory at start (RSS less shared libc)", "uss", None, None, " MB")
-    abs_row("F", "RSS at start, static musl build (make MUSL=1)", "start_musl", 1, " MB")
+    ratio_row("F", "private memory at start (USS: RSS less shared pages)", "uss", None, None, " MB")
+    glibc = g("memg", "F", "start_glibc")
+    if glibc is not None:
+        rows.append(("F", "RSS at start, memg linked against glibc (LIBC=glibc)",
+                     fmt(glibc, " MB"), "n/a", None, "", None, ""))
     ratio_row("memcaslap", "TPS (50 conc, 1 thread, 32 B)", "tps")
     return rows
 
@@ -507,6 +509,7 @@ def main():
     ap.add_argument("--memg", default=os.path.join(ROOT, "build/memg"))
     ap.add_argument("--memcached", default="/usr/bin/memcached")
     ap.add_argument("--tool", default=os.path.join(ROOT, "build/memg-bench"))
+    ap.add_argument("--glibc-memg", help="memg linked against glibc: its RSS at start is a row too")
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Footprint of memg: stripped binary sizes (x86-64, aarch64, armhf) and RSS at
 # start, written to bench/results/footprint.md. Run by `make footprint`, which
-# builds the binaries first.   usage: bench/footprint.sh [native-memg]
+# builds the binaries first.   usage: bench/footprint.sh [native-memg [glibc-memg]]
 # Targets: stripped binary < 150 KB, RSS at start < 1 MB.
 set -eu
 cd "$(dirname "$0")/.."
 NATIVE=${1:-build/memg}
+GLIBC=${2:-}
 OUT=bench/results/footprint.md
 PY=/usr/bin/python3
 QEMU_aarch64=${QEMU_aarch64-qemu-aarch64 -L /usr/aarch64-linux-gnu}
@@ -45,6 +46,12 @@ EOF
         /^(VmRSS|RssAnon|RssFile|Pss|Private_Clean|Private_Dirty):/ {v[$1]=$2}
         END {print v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["Pss:"],
                    v["Private_Clean:"] + v["Private_Dirty:"]}' >"$TMP/rss"
+    # Under qemu-user the guest's memory lies below the emulator's own binary
+    # (guest_base 0: the guest's addresses are the host's): the resident pages
+    # of the mappings before the first qemu-* one are memg's.
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {if ($6 ~ /\/qemu-[a-z0-9_]+$/) stop = 1}
+         /^Rss:/ {if (!stop) g += $2}
+         END {print g + 0}' "/proc/$PID/smaps" >"$TMP/guest"
     kill -TERM "$PID"
     wait "$PID" || true
     PID=
@@ -69,6 +76,18 @@ row_rss() { # label command...
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$1" "$2" "$3" "$4" "$5" "$ok"
 }
 
+row_guest() { # label command...
+    label=$1; shift
+    rss_at_start "$@"
+    set -- $(cat "$TMP/rss") $(cat "$TMP/guest")
+    ok=no; [ "$6" -lt 1024 ] && ok=yes
+    printf '| %s | %s | %s | %s |\n' "$label" "$1" "$6" "$ok"
+}
+
+libc_of() { # binary: "static" or "dynamic"
+    if readelf -lW "$1" 2>/dev/null | grep -q INTERP; then echo dynamic; else echo static; fi
+}
+
 {
     echo "# memg footprint"
     echo
@@ -81,48 +100,51 @@ row_rss() { # label command...
     echo
     echo "| arch | binary | unstripped bytes | stripped bytes | < 150 KiB |"
     echo "|------|--------|-----------------:|---------------:|:---------:|"
-    row_size x86-64 strip "$NATIVE"
-    row_size aarch64 aarch64-linux-gnu-strip build/aarch64/memg
-    row_size armhf arm-linux-gnueabihf-strip build/armhf/memg
-    if [ -x build/musl/memg ]; then row_size "x86-64 static musl" strip build/musl/memg; fi
+    row_size "x86-64 ($(libc_of "$NATIVE"))" strip "$NATIVE"
+    if [ -n "$GLIBC" ]; then row_size "x86-64 (glibc, dynamic)" strip "$GLIBC"; fi
+    row_size "aarch64 ($(libc_of build/aarch64/memg))" aarch64-linux-gnu-strip build/aarch64/memg
+    row_size "armhf ($(libc_of build/armhf/memg))" arm-linux-gnueabihf-strip build/armhf/memg
     echo
-    echo "The aarch64 file is larger than its code (see \`aarch64-linux-gnu-size\`):"
-    echo "the linker aligns its segments to 64 KiB so that one binary runs on 4, 16"
-    echo "and 64 KiB page kernels (the Pi 5's kernel uses 16 KiB pages). That padding"
-    echo "is file size only; it is not loaded or resident."
+    echo "static: linked against musl (the default when Debian's musl-tools, or"
+    echo "musl-dev:arm64/armhf for the cross builds, is installed); dynamic: glibc."
+    echo "A dynamic aarch64 file is larger than its code: the linker aligns its"
+    echo "segments to 64 KiB so that one binary runs on 4, 16 and 64 KiB page kernels."
     echo
     echo "## RSS at start (kB, from /proc/PID/status, listening, no client)"
     echo
     echo "| process | VmRSS | RssAnon | RssFile | Pss | Private | VmRSS < 1024 |"
     echo "|---------|------:|--------:|--------:|----:|--------:|:------------:|"
-    row_rss "x86-64 native, -m 64" "$NATIVE" -m 64
-    row_rss "x86-64 native, -m 768" "$NATIVE" -m 768
-    row_rss "x86-64 native, -m 3072" "$NATIVE" -m 3072
-    if [ -x build/musl/memg ]; then row_rss "x86-64 static musl, -m 64" build/musl/memg -m 64; fi
-    if [ -x build/aarch64/memg ] && command -v ${QEMU_aarch64%% *} >/dev/null 2>&1; then
-        row_rss "qemu-aarch64 + memg, -m 64" $QEMU_aarch64 build/aarch64/memg -m 64
-    fi
-    if [ -x build/armhf/memg ] && command -v ${QEMU_armhf%% *} >/dev/null 2>&1; then
-        row_rss "qemu-arm + memg, -m 64" $QEMU_armhf build/armhf/memg -m 64
-    fi
+    row_rss "x86-64 $(libc_of "$NATIVE"), -m 64" "$NATIVE" -m 64
+    row_rss "x86-64 $(libc_of "$NATIVE"), -m 768" "$NATIVE" -m 768
+    row_rss "x86-64 $(libc_of "$NATIVE"), -m 3072" "$NATIVE" -m 3072
+    if [ -n "$GLIBC" ]; then row_rss "x86-64 glibc (dynamic), -m 64" "$GLIBC" -m 64; fi
     echo
     echo "VmRSS counts every resident page mapped, shared or not; Pss divides shared"
     echo "pages among the processes mapping them; Private is memg's alone (USS)."
-    echo "The x86-64 rows are the honest figure for memg. Nearly all of their VmRSS"
-    echo "is glibc's and ld.so's code (RssFile, shared clean pages every dynamically"
-    echo "linked process on the machine already has); memg's own memory at start is"
-    echo "the Private column. The static musl build (\`make footprint\` builds it"
-    echo "when musl-gcc is installed: Debian package musl-tools) shows what a binary"
-    echo "without glibc costs: its VmRSS is under 1 MiB."
-    echo
-    echo "Under qemu-user the process is the emulator: its RSS adds qemu's own code,"
-    echo "its translated-code cache and the guest's libc, so the qemu rows measure"
-    echo "qemu, not memg. On a Pi, memg's own memory at start should be close to the"
-    echo "x86-64 Private figure (same code, same lazily mapped 1 MiB segments; armhf's"
-    echo "32-bit pointers make its tables smaller)."
+    echo "Linked against glibc, most of VmRSS is glibc's and ld.so's code (RssFile,"
+    echo "clean pages shared with every dynamically linked process); the static musl"
+    echo "binary maps no shared library, so its VmRSS is its own memory."
     echo "\`-m\` barely moves RSS at start: item memory is mapped one segment at a"
     echo "time as items arrive; only the segment table (a few bytes per MiB of -m)"
     echo "and the initial hash table are allocated up front."
+    echo
+    echo "## RSS at start on ARM, under qemu-user (kB)"
+    echo
+    echo "| process | qemu VmRSS | memg (guest) RSS | guest < 1024 |"
+    echo "|---------|-----------:|-----------------:|:------------:|"
+    if [ -x build/aarch64/memg ] && command -v ${QEMU_aarch64%% *} >/dev/null 2>&1; then
+        row_guest "aarch64 $(libc_of build/aarch64/memg), -m 64" $QEMU_aarch64 build/aarch64/memg -m 64
+    fi
+    if [ -x build/armhf/memg ] && command -v ${QEMU_armhf%% *} >/dev/null 2>&1; then
+        row_guest "armhf $(libc_of build/armhf/memg), -m 64" $QEMU_armhf build/armhf/memg -m 64
+    fi
+    echo
+    echo "The emulator's own VmRSS (its code, translation cache, host libraries)"
+    echo "says nothing about memg. qemu-user places the guest at the host's"
+    echo "addresses, below the emulator's binary: the guest column sums the resident"
+    echo "pages of those mappings (memg's binary, its stack, heap and mmaps, and for"
+    echo "a dynamic build the guest's ld.so and libc). Guest pages are 4 KiB, as on a"
+    echo "Pi 3 under Raspberry Pi OS."
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"

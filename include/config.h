@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #define MEMG_VERSION "1.6.18"   /* the protocol level we answer as (memcached's) */
 #define MEMG_RELEASE "0.1.0"   /* memg's own version, printed by -V */
@@ -48,9 +47,9 @@ enum config_result {
 };
 
 void config_defaults(struct config *cfg);
-/* Parse argv into cfg. Messages for -h/-V go to out, errors (one line that
- * names the flag) to err. */
-enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE *out, FILE *err);
-void config_usage(FILE *out);
+/* Parse argv into cfg. Messages for -h/-V go to the file descriptor out,
+ * errors (one line that names the flag) to err. */
+enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err);
+void config_usage(int out);
 
 #endif

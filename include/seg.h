@@ -25,6 +25,7 @@
 
 struct ht;
 struct stats;
+#include "mem.h"
 #include "stats.h"
 
 enum {
@@ -155,7 +156,7 @@ static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nk
     bits |= (flags ? R_FLAGS : 0) | (exp ? R_EXP : 0);
     q[REC_BITS] = (unsigned char)bits;
     q[REC_NKEY] = (unsigned char)nkey;
-    memcpy(q + REC_KEY, key, nkey);
+    mem_copy(q + REC_KEY, key, nkey);
     q += REC_KEY + nkey;
     q = rec_vput(q, cas, cas_w);
     if (flags)

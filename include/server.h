@@ -3,7 +3,7 @@
 #ifndef MEMG_SERVER_H
 #define MEMG_SERVER_H
 
-#include <stdio.h>
+#include <stddef.h>
 
 struct config;
 struct server;

@@ -3,7 +3,7 @@
 #   make fuzz-build               just build build/fuzz/fuzz_{proto,conn}
 #   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
 #                                 part of `make unit`, hence of `make test`
-#   make valgrind                 e2e smoke of build/memg under valgrind, no leak at exit
+#   make valgrind                 e2e smoke of build/glibc/memg under valgrind, no leak at exit
 #   make soak [SOAK_SECONDS=60]   mixed hostile load against build/san/memg (ASan+UBSan)
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
@@ -87,10 +87,11 @@ fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
 
 unit: fuzz-regress
 
-# valgrind needs the plain build (not SANITIZE's).
+# valgrind needs the plain build (not SANITIZE's), dynamically linked so that
+# it can watch malloc.
 valgrind:
-	$(MAKE) SANITIZE= build/memg
-	MEMG_BIN=$(CURDIR)/build/memg timeout 300 $(PY) fuzz/valgrind_smoke.py
+	$(MAKE) SANITIZE= LIBC=glibc CC=$(GLIBC_CC) BUILD=build/glibc build/glibc/memg
+	MEMG_BIN=$(CURDIR)/build/glibc/memg timeout 300 $(PY) fuzz/valgrind_smoke.py
 
 soak:
 	$(MAKE) SANITIZE=address,undefined build/san/memg

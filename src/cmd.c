@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "mem.h"
 #include "out.h"
 #include "proto.h"
 #include "stats.h"
@@ -35,7 +36,7 @@ static bool _emit_value(struct cmd_ctx *ctx, struct out *out, const struct item_
         return false;
     size_t n = proto_value_header(p, it->key, it->nkey, it->flags, it->nvalue, cas ? &it->cas : NULL);
     if (inline_value) {
-        memcpy(p + n, it->value, it->nvalue);
+        mem_copy(p + n, it->value, it->nvalue);
         memcpy(p + n + it->nvalue, "\r\n", 2);
         out_commit(out, n + it->nvalue + 2);
         return true;
@@ -160,7 +161,7 @@ static void _storage(struct cmd_ctx *ctx, const struct request *req, struct out 
     struct store_txn txn;
     if (!cmd_value_begin(ctx, req, &txn, out))
         return;
-    memcpy(txn.value, req->value, req->vlen);
+    mem_copy(txn.value, req->value, req->vlen);
     cmd_value_end(ctx, req, &txn, !req->bad_chunk, out);
 }
 

@@ -1,12 +1,12 @@
 /* cmd_stats: the `stats` family. General stats are printed by the stats
  * module; the groups that describe settings and memory live here. */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
+#include "fmt.h"
 #include "out.h"
 #include "proto.h"
 #include "stats.h"
@@ -42,7 +42,7 @@ static void _settings(struct cmd_ctx *ctx, struct out *out)
     char inter[256] = "";
     for (int i = 0; i < c->nlisten; i++) {
         size_t n = strlen(inter);
-        snprintf(inter + n, sizeof(inter) - n, "%s%s", i ? "," : "", c->listen[i]);
+        fmt_buf(inter + n, sizeof(inter) - n, "%s%s", i ? "," : "", c->listen[i]);
     }
     stats_line(_emit, out, "maxbytes", "%llu", (unsigned long long)c->mem_limit);
     stats_line(_emit, out, "maxconns", "%d", c->max_conns);

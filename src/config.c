@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -21,6 +23,32 @@
 #define ITEM_SIZE_MIN KIB          /* memcached's -I bounds */
 #define ITEM_SIZE_MAX (1024 * MIB)
 #define MEM_LIMIT_MAX_MB (UINT64_MAX >> 20)
+
+/* -f: a decimal "D[.D]" above 1.0, checked as text (strtod would add 8 KB of
+ * float parsing to a static binary for a flag memg ignores). */
+static bool _factor_above_one(const char *s)
+{
+    const char *p = s;
+    while (*p == '0')
+        p++;
+    const char *int_start = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    size_t int_digits = (size_t)(p - int_start);
+    bool any_digit = int_digits > 0 || p > s;
+    bool frac_nonzero = false;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            any_digit = true;
+            frac_nonzero |= *p != '0';
+        }
+    }
+    if (*p != '\0' || !any_digit)
+        return false;
+    if (int_digits > 1 || (int_digits == 1 && *int_start > '1'))
+        return true;
+    return int_digits == 1 && frac_nonzero; /* 1.x with x > 0 */
+}
 
 /* Long names, as memcached 1.6 spells them. */
 static const struct option _longopts[] = {
@@ -108,27 +136,27 @@ static void _flag_name(int c, char *buf, size_t len)
 {
     for (const struct option *o = _longopts; o->name != NULL; o++) {
         if (o->val == c) {
-            snprintf(buf, len, "-%c/--%s", c, o->name);
+            fmt_buf(buf, len, "-%c/--%s", c, o->name);
             return;
         }
     }
-    snprintf(buf, len, "-%c", c);
+    fmt_buf(buf, len, "-%c", c);
 }
 
-static enum config_result _fail(FILE *err, int c, const char *fmt, ...)
+static enum config_result _fail(int err, int c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* One line on err: "memg: -p/--port: <message>". */
-static enum config_result _fail(FILE *err, int c, const char *fmt, ...)
+static enum config_result _fail(int err, int c, const char *fmt, ...)
 {
     char name[48];
     va_list ap;
     _flag_name(c, name, sizeof(name));
-    fprintf(err, "memg: %s: ", name);
+    fmt_fd(err, "memg: %s: ", name);
     va_start(ap, fmt);
-    vfprintf(err, fmt, ap);
+    fmt_vfd(err, fmt, ap);
     va_end(ap);
-    fputc('\n', err);
+    fmt_write(err, "\n", 1);
     return CONFIG_ERROR;
 }
 
@@ -184,7 +212,7 @@ static bool _parse_size(const char *s, size_t len, const char *suffixes, uint64_
 }
 
 /* Append the comma-separated addresses in arg to cfg->listen. */
-static enum config_result _add_listen(struct config *cfg, const char *arg, FILE *err)
+static enum config_result _add_listen(struct config *cfg, const char *arg, int err)
 {
     size_t used = 0;
     if (cfg->nlisten > 0) {
@@ -221,10 +249,10 @@ static bool _ignored_ext_key(const char *key, size_t len)
 }
 
 /* One -o item: key[=value], not NUL-terminated. */
-static enum config_result _ext_one(struct config *cfg, const char *item, size_t len, FILE *err)
+static enum config_result _ext_one(struct config *cfg, const char *item, size_t len, int err)
 {
     char shown[128];
-    snprintf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), item);
+    fmt_buf(shown, sizeof(shown), "%.*s", (int)(len < 100 ? len : 100), item);
     const char *eq = memchr(item, '=', len);
     size_t klen = eq ? (size_t)(eq - item) : len;
     const char *val = eq ? eq + 1 : NULL;
@@ -254,7 +282,7 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
     return _fail(err, 'o', "illegal suboption \"%s\"", shown);
 }
 
-static enum config_result _extended(struct config *cfg, const char *arg, FILE *err)
+static enum config_result _extended(struct config *cfg, const char *arg, int err)
 {
     const char *p = arg;
     for (;;) {
@@ -272,7 +300,7 @@ static enum config_result _extended(struct config *cfg, const char *arg, FILE *e
 
 /* Numeric flags: value in [min, max] into an int field. */
 static enum config_result _int_opt(int c, const char *arg, uint64_t min, uint64_t max,
-                                   int *dst, FILE *err)
+                                   int *dst, int err)
 {
     uint64_t v;
     if (!_parse_u(arg, min, max, &v)) {
@@ -283,13 +311,13 @@ static enum config_result _int_opt(int c, const char *arg, uint64_t min, uint64_
     return CONFIG_OK;
 }
 
-static enum config_result _unsupported(int c, FILE *err)
+static enum config_result _unsupported(int c, int err)
 {
     return _fail(err, c, "not supported by memg");
 }
 
 /* Checks that involve several flags, done once all are read (as memcached). */
-static enum config_result _check(const struct config *cfg, FILE *err)
+static enum config_result _check(const struct config *cfg, int err)
 {
     if (cfg->item_size_max > cfg->mem_limit / 2)
         return _fail(err, 'I',
@@ -299,8 +327,7 @@ static enum config_result _check(const struct config *cfg, FILE *err)
     return CONFIG_OK;
 }
 
-static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE *out,
-                               FILE *err)
+static enum config_result _opt(struct config *cfg, int c, const char *arg, int out, int err)
 {
     uint64_t v;
     int tmp;
@@ -357,7 +384,7 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE 
         config_usage(out);
         return CONFIG_EXIT;
     case 'V':
-        fprintf(out, "memg %s (memcached %s compatible)\n", MEMG_RELEASE, MEMG_VERSION);
+        fmt_fd(out, "memg %s (memcached %s compatible)\n", MEMG_RELEASE, MEMG_VERSION);
         return CONFIG_EXIT;
     case 'P':
         cfg->pidfile = arg;
@@ -366,7 +393,7 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE 
         if ((r = _int_opt(c, arg, 1, INT_MAX, &tmp, err)) != CONFIG_OK)
             return r;
         if (tmp > 1)
-            fprintf(err, "memg: -t %d: memg is single-threaded and runs one thread\n", tmp);
+            fmt_fd(err, "memg: -t %d: memg is single-threaded and runs one thread\n", tmp);
         cfg->threads = 1;
         return CONFIG_OK;
     case 'R':
@@ -391,14 +418,10 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE 
     /* memcached flags for machinery memg lacks: accepted, no effect. */
     case 'r': case 'k': case 'L':
         return CONFIG_OK;
-    case 'f': {
-        char *end;
-        errno = 0;
-        double f = strtod(arg, &end);
-        if (errno != 0 || end == arg || *end != '\0' || !(f > 1.0))
+    case 'f':
+        if (!_factor_above_one(arg))
             return _fail(err, c, "invalid factor \"%s\" (greater than 1.0)", arg);
         return CONFIG_OK;
-    }
     case 'n':
         if (!_parse_u(arg, 1, INT_MAX, &v))
             return _fail(err, c, "invalid size \"%s\"", arg);
@@ -416,7 +439,7 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, FILE 
     }
 }
 
-enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
+enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err)
 {
     opterr = 0;   /* our own messages, to err */
     optind = 0;   /* glibc: full re-initialisation, parse may run again */
@@ -428,17 +451,17 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE 
         const char *bad = prev < argc ? argv[prev] : "?";
         if (c == '?') {
             if (strncmp(bad, "--", 2) == 0)
-                fprintf(err, "memg: unknown or malformed option %s\n", bad);
+                fmt_fd(err, "memg: unknown or malformed option %s\n", bad);
             else if (optopt != 0)
-                fprintf(err, "memg: unknown option -%c\n", optopt);
+                fmt_fd(err, "memg: unknown option -%c\n", optopt);
             else
-                fprintf(err, "memg: unknown option %s\n", bad);
+                fmt_fd(err, "memg: unknown option %s\n", bad);
             return CONFIG_ERROR;
         }
         if (c == ':') {
             char name[48];
             _flag_name(optopt, name, sizeof(name));
-            fprintf(err, "memg: %s: missing argument\n", name);
+            fmt_fd(err, "memg: %s: missing argument\n", name);
             return CONFIG_ERROR;
         }
         enum config_result r = _opt(cfg, c, optarg, out, err);
@@ -446,15 +469,15 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, FILE 
             return r;
     }
     if (optind < argc) {
-        fprintf(err, "memg: unexpected argument \"%s\"\n", argv[optind]);
+        fmt_fd(err, "memg: unexpected argument \"%s\"\n", argv[optind]);
         return CONFIG_ERROR;
     }
     return _check(cfg, err);
 }
 
-void config_usage(FILE *out)
+void config_usage(int out)
 {
-    fputs(
+    static const char usage[] =
         "memg " MEMG_RELEASE " (memcached " MEMG_VERSION " compatible)\n"
         "-p, --port=<num>          TCP port to listen on (default: 11211; 0: any free port)\n"
         "-U, --udp-port=<num>      only 0 is accepted: memg does not serve UDP\n"
@@ -501,6 +524,6 @@ void config_usage(FILE *out)
         "\n"
         "Not supported, refused: -i, -D, -S (SASL), -F, -X, -W, -Y (auth file),\n"
         "-e (memory file), -Z (TLS), -N, -o ext_* (extstore), -o ssl_*, binary protocol.\n"
-        "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n",
-        out);
+        "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n";
+    fmt_write(out, usage, sizeof(usage) - 1);
 }

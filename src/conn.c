@@ -10,13 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <stdio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include "buf.h"
 #include "cmd.h"
+#include "mem.h"
 #include "ev.h"
+#include "fmt.h"
 #include "out.h"
 #include "proto.h"
 #include "stats.h"
@@ -129,7 +130,7 @@ static bool _value_step(struct conn *c)
         if (n > avail)
             n = avail;
         if (n) { /* rbuf may hold no buffer at all while the value is read directly */
-            memcpy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
+            mem_copy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
             pv->got += n;
             buf_consume(&c->rbuf, n);
             avail -= n;
@@ -352,30 +353,30 @@ void conn_list_stats(struct conn_shared *sh, struct out *out)
 {
     uint64_t now = ev_now_ms(sh->loop);
     for (struct conn *c = sh->head; c; c = c->next) {
-        char addr[INET6_ADDRSTRLEN + 16] = "unix";
+        char addr[FMT_INET_LEN + 16] = "unix";
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-            char host[INET6_ADDRSTRLEN] = "?";
+            char host[FMT_INET_LEN];
             int port = 0;
             if (ss.ss_family == AF_INET) {
                 struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-                inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+                fmt_inet(host, AF_INET, &s4->sin_addr);
                 port = ntohs(s4->sin_port);
-                snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
+                fmt_buf(addr, sizeof(addr), "tcp:%s:%d", host, port);
             } else if (ss.ss_family == AF_INET6) {
                 struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-                inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+                fmt_inet(host, AF_INET6, &s6->sin6_addr);
                 port = ntohs(s6->sin6_port);
-                snprintf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
+                fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
             }
         }
         char line[256];
-        int n = snprintf(line, sizeof(line),
-                         "STAT %d:addr %s\r\nSTAT %d:state %s\r\nSTAT %d:secs_since_last_cmd %llu\r\n",
-                         c->fd, addr, c->fd, _state_name(c), c->fd,
-                         (unsigned long long)((now - c->last_ms) / 1000));
-        if (n > 0)
-            out_copy(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        size_t n = fmt_buf(line, sizeof(line),
+                           "STAT %d:addr %s\r\nSTAT %d:state %s\r\n"
+                           "STAT %d:secs_since_last_cmd %llu\r\n",
+                           c->fd, addr, c->fd, _state_name(c), c->fd,
+                           (unsigned long long)((now - c->last_ms) / 1000));
+        out_copy(out, line, n < sizeof(line) ? n : sizeof(line) - 1);
     }
 }

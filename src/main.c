@@ -1,8 +1,8 @@
 /* main: set the modules up in dependency order, run, tear down in reverse. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "fmt.h"
 #include "server.h"
 #include "stats.h"
 #include "store.h"
@@ -37,11 +38,12 @@ static int _drop_privileges(const char *user)
         return 0; /* nothing to drop */
     struct passwd *pw = getpwnam(user);
     if (!pw) {
-        fprintf(stderr, "can't find the user %s to switch to\n", user);
+        fmt_fd(STDERR_FILENO, "can't find the user %s to switch to\n", user);
         return -1;
     }
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fprintf(stderr, "failed to assume identity of user %s: %s\n", user, strerror(errno));
+        fmt_fd(STDERR_FILENO, "failed to assume identity of user %s: %s\n", user,
+               strerror(errno));
         return -1;
     }
     return 0;
@@ -49,20 +51,23 @@ static int _drop_privileges(const char *user)
 
 static int _write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "Could not open the pid file %s for writing: %s\n", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666); /* fopen's "w" */
+    if (fd < 0) {
+        fmt_fd(STDERR_FILENO, "Could not open the pid file %s for writing: %s\n", path,
+               strerror(errno));
         return -1;
     }
-    fprintf(f, "%ld\n", (long)getpid());
-    return fclose(f);
+    char line[32];
+    size_t len = fmt_buf(line, sizeof(line), "%ld\n", (long)getpid());
+    bool written = fmt_write(fd, line, len);
+    return close(fd) == 0 && written ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
     struct config cfg;
     config_defaults(&cfg);
-    enum config_result cr = config_parse(&cfg, argc, argv, stdout, stderr);
+    enum config_result cr = config_parse(&cfg, argc, argv, STDOUT_FILENO, STDERR_FILENO);
     if (cr == CONFIG_EXIT)
         return 0;
     if (cr == CONFIG_ERROR)
@@ -74,8 +79,8 @@ int main(int argc, char **argv)
     struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict};
     struct store *store = store_create(&scfg, &stats);
     if (!store) {
-        fprintf(stderr, "failed to set up the store (-m %llu MB, -I %llu)\n",
-                (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
+        fmt_fd(STDERR_FILENO, "failed to set up the store (-m %llu MB, -I %llu)\n",
+               (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
         return 1;
     }
     buf_pool_setup(RBUF_BLOCK, 64);
@@ -83,20 +88,20 @@ int main(int argc, char **argv)
     struct server *srv = server_create(&cfg, store, &stats, err, sizeof(err));
     int rc = 1;
     if (!srv) {
-        fprintf(stderr, "%s\n", err);
+        fmt_fd(STDERR_FILENO, "%s\n", err);
         goto out;
     }
     if (cfg.user && _drop_privileges(cfg.user) < 0)
         goto out;
     if (cfg.daemonize && daemon(0, 0) < 0) {
-        fprintf(stderr, "failed to daemonize: %s\n", strerror(errno));
+        fmt_fd(STDERR_FILENO, "failed to daemonize: %s\n", strerror(errno));
         goto out;
     }
     if (cfg.pidfile && _write_pidfile(cfg.pidfile) < 0)
         goto out;
     if (cfg.verbose)
-        fprintf(stderr, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
-                server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
+        fmt_fd(STDERR_FILENO, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
+               server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
     rc = server_run(srv);
     if (cfg.pidfile)
         unlink(cfg.pidfile);

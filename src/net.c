@@ -6,12 +6,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "fmt.h"
 
 int net_set_nonblock(int fd)
 {
@@ -29,7 +30,7 @@ static int _listen_addr(const struct addrinfo *ai, int backlog, char *err)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
-        snprintf(err, NET_ERR_LEN, "socket: %s", strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "socket: %s", strerror(errno));
         return -1;
     }
     int on = 1;
@@ -37,7 +38,7 @@ static int _listen_addr(const struct addrinfo *ai, int backlog, char *err)
     if (ai->ai_family == AF_INET6) /* v4 and v6 wildcards are separate sockets */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
-        snprintf(err, NET_ERR_LEN, "bind: %s", strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "bind: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -53,10 +54,10 @@ int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, c
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     if (host && (!*host || strcmp(host, "*") == 0))
         host = NULL;
-    snprintf(portstr, sizeof(portstr), "%d", port);
+    fmt_buf(portstr, sizeof(portstr), "%d", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        snprintf(err, NET_ERR_LEN, "%s: %s", host ? host : "*", gai_strerror(rc));
+        fmt_buf(err, NET_ERR_LEN, "%s: %s", host ? host : "*", gai_strerror(rc));
         return -1;
     }
     int n = 0;
@@ -75,7 +76,7 @@ int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, c
     }
     freeaddrinfo(res);
     if (n == 0 && !err[0])
-        snprintf(err, NET_ERR_LEN, "%s: no address to listen on", host ? host : "*");
+        fmt_buf(err, NET_ERR_LEN, "%s: no address to listen on", host ? host : "*");
     return n ? n : -1;
 }
 
@@ -83,7 +84,7 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
 {
     struct sockaddr_un sa = {0};
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, NET_ERR_LEN, "unix socket path too long (%zu bytes, at most %zu)",
+        fmt_buf(err, NET_ERR_LEN, "unix socket path too long (%zu bytes, at most %zu)",
                  strlen(path), sizeof(sa.sun_path) - 1);
         return -1;
     }
@@ -91,7 +92,7 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        snprintf(err, NET_ERR_LEN, "socket: %s", strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "socket: %s", strerror(errno));
         return -1;
     }
     unlink(path); /* a stale socket file from an earlier run */
@@ -99,7 +100,7 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0 || listen(fd, backlog) < 0) {
-        snprintf(err, NET_ERR_LEN, "%s: %s", path, strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -113,10 +114,10 @@ int net_tcp_connect(const char *host, int port, char *err)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
+    fmt_buf(portstr, sizeof(portstr), "%d", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        snprintf(err, NET_ERR_LEN, "%s: %s", host, gai_strerror(rc));
+        fmt_buf(err, NET_ERR_LEN, "%s: %s", host, gai_strerror(rc));
         return -1;
     }
     int fd = -1;
@@ -126,7 +127,7 @@ int net_tcp_connect(const char *host, int port, char *err)
             continue;
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             break;
-        snprintf(err, NET_ERR_LEN, "connect %s:%d: %s", host, port, strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "connect %s:%d: %s", host, port, strerror(errno));
         close(fd);
         fd = -1;
     }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "mem.h"
+
 #define OUT_IOV 64 /* pieces per writev; plenty for one loop turn */
 #define OUT_COPY_MAX ((size_t)1 << 30)
 
@@ -103,7 +105,7 @@ bool out_copy(struct out *o, const void *p, size_t n)
     char *dst = out_reserve(o, n);
     if (!dst)
         return false;
-    memcpy(dst, p, n);
+    mem_copy(dst, p, n);
     out_commit(o, n);
     return true;
 }

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "mem.h"
+
 #define TOK_MAX (PROTO_MAX_TOKENS - 1) /* real tokens; memcached counts one more */
 
 struct line {
@@ -433,7 +435,7 @@ size_t proto_value_header(char *out, const char *key, size_t nkey, uint32_t flag
     char *p = out;
     memcpy(p, "VALUE ", 6);
     p += 6;
-    memcpy(p, key, nkey);
+    mem_copy(p, key, nkey);
     p += nkey;
     *p++ = ' ';
     p += proto_u64(p, flags);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "ev.h"
+#include "fmt.h"
 #include "net.h"
 #include "stats.h"
 #include "store.h"
@@ -189,7 +190,7 @@ static bool _open_listeners(struct server *srv, char *err, size_t errlen)
     srv->port = port;
     return true;
 fail:
-    snprintf(err, errlen, "failed to listen: %s", nerr);
+    fmt_buf(err, errlen, "failed to listen: %s", nerr);
     return false;
 }
 
@@ -198,7 +199,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
 {
     struct server *srv = calloc(1, sizeof(*srv));
     if (!srv) {
-        snprintf(err, errlen, "out of memory");
+        fmt_buf(err, errlen, "out of memory");
         return NULL;
     }
     srv->cfg = cfg;
@@ -208,7 +209,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
     srv->loop = ev_create(1024);
     if (!srv->loop || !_open_listeners(srv, err, errlen)) {
         if (!srv->loop)
-            snprintf(err, errlen, "epoll: %s", strerror(errno));
+            fmt_buf(err, errlen, "epoll: %s", strerror(errno));
         server_destroy(srv);
         return NULL;
     }

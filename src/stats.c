@@ -5,9 +5,10 @@
 #include "stats.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+
+#include "fmt.h"
 
 #define STATS_LINE_MAX 256
 
@@ -38,14 +39,13 @@ void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fm
 {
     char line[STATS_LINE_MAX];
     const size_t room = sizeof(line) - 2;   /* keep space for "\r\n" */
-    int n = snprintf(line, room, "STAT %s ", name);
-    size_t len = n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+    size_t n = fmt_buf(line, room, "STAT %s ", name);
+    size_t len = n < room ? n : room - 1;
     va_list ap;
     va_start(ap, fmt);
-    n = vsnprintf(line + len, room - len, fmt, ap);
+    n = fmt_vbuf(line + len, room - len, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        len += (size_t)n < room - len ? (size_t)n : room - len - 1;   /* truncated */
+    len += n < room - len ? n : room - len - 1;   /* truncated */
     line[len++] = '\r';
     line[len++] = '\n';
     emit(arg, line, len);

@@ -2,6 +2,7 @@
  * sweeping live in seg.c; the record format is described in seg.h. */
 #include "store.h"
 #include "hash.h"
+#include "mem.h"
 #include "ht.h"
 #include "seg.h"
 #include "stats.h"
@@ -31,7 +32,7 @@ static uint64_t _ht_hash(void *ctx, uint32_t ref)
 static bool _ht_match(void *ctx, uint32_t ref, const char *key, size_t nkey)
 {
     const char *p = seg_ptr(ctx, ref);
-    return (unsigned char)p[REC_NKEY] == nkey && memcmp(p + REC_KEY, key, nkey) == 0;
+    return (unsigned char)p[REC_NKEY] == nkey && mem_equal(p + REC_KEY, key, nkey);
 }
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats)

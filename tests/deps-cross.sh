@@ -1,13 +1,15 @@
 #!/bin/sh
 # What `make cross` / `make test-cross` need on a Debian/Ubuntu amd64 host:
-#   build: the aarch64 and armhf cross compilers (and their libc headers)
+#   build: the aarch64 and armhf cross compilers (and their libc headers), and
+#          musl for both targets (multiarch musl-dev:arm64 and :armhf: the
+#          server links statically against it, as natively)
 #   test:  + qemu-user, and cmocka for both targets (multiarch libcmocka-dev:arm64
 #          and :armhf, which needs `dpkg --add-architecture`)
 # As root with apt-get, installs what is missing; otherwise prints the exact
 # commands. Idempotent and quiet when all is present. Every apt call is bounded.
 # usage: tests/deps-cross.sh [build|test]
 MODE=${1:-test}
-BUILD_PKGS="make gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross"
+BUILD_PKGS="make gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross musl-dev:arm64 musl-dev:armhf"
 TEST_PKGS="qemu-user libcmocka-dev libcmocka-dev:arm64 libcmocka-dev:armhf"
 FOREIGN="arm64 armhf"
 APT_TIMEOUT=600

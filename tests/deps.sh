@@ -4,7 +4,9 @@
 # are present. Usage: deps.sh [LABEL PKG...]; no arguments: the test packages.
 label=${1:-deps}
 [ $# -gt 0 ] && shift
-PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools"}
+# musl-tools: `make` then links the server statically against musl, the build
+# the tests should see (Makefile, LIBC).
+PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools"}
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -19,16 +21,37 @@ struct run {
     size_t outlen, errlen;
 };
 
+/* A file in memory for config to write to, as its fd. */
+static int _memfile(void)
+{
+    int fd = memfd_create("test_config", 0);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* What was written to a _memfile, NUL-terminated in a malloc'd copy;
+ * closes fd. */
+static char *_contents(int fd, size_t *len)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    assert_true(end >= 0);
+    char *text = malloc((size_t)end + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fd, text, (size_t)end, 0), end);
+    text[end] = '\0';
+    *len = (size_t)end;
+    close(fd);
+    return text;
+}
+
 static void _run(struct run *t, int argc, char **argv)
 {
-    FILE *out = open_memstream(&t->out, &t->outlen);
-    FILE *err = open_memstream(&t->err, &t->errlen);
-    assert_non_null(out);
-    assert_non_null(err);
+    int out = _memfile();
+    int err = _memfile();
     config_defaults(&t->cfg);
     t->r = config_parse(&t->cfg, argc, argv, out, err);
-    fclose(out);
-    fclose(err);
+    t->out = _contents(out, &t->outlen);
+    t->err = _contents(err, &t->errlen);
 }
 
 static void _done(struct run *t)
@@ -493,9 +516,18 @@ static void test_compat_noops(void **state)
     PARSE(t, "-r", "-k", "-L", "-f", "1.25", "-n", "48", "-B", "ascii");
     _assert_ok(t);
     _done(t);
-    PARSE(t, "-f", "1.0");
-    _assert_error(t, "-f/--slab-growth-factor");
-    _done(t);
+    static char *const factor_ok[] = {"1.01", "2", "01.5", "10", "1.25000", "3.", "1.000001"};
+    for (size_t i = 0; i < sizeof factor_ok / sizeof *factor_ok; i++) {
+        PARSE(t, "-f", factor_ok[i]);
+        _assert_ok(t);
+        _done(t);
+    }
+    static char *const factor_bad[] = {"1.0", "1", "0.5", ".5", "", ".", "1e3", "-2", "1.2x", "01"};
+    for (size_t i = 0; i < sizeof factor_bad / sizeof *factor_bad; i++) {
+        PARSE(t, "-f", factor_bad[i]);
+        _assert_error(t, "-f/--slab-growth-factor");
+        _done(t);
+    }
 }
 
 static void test_help_version(void **state)
@@ -527,12 +559,10 @@ static void test_help_version(void **state)
 static void test_usage_lists_flags(void **state)
 {
     (void)state;
-    char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    config_usage(f);
-    fclose(f);
+    int fd = _memfile();
+    config_usage(fd);
+    char *text = _contents(fd, &len);
     const char *flags[] = {
         "-p, --port", "-U, --udp-port", "-s, --unix-socket", "-a, --unix-mask",
         "-A, --enable-shutdown", "-l, --listen", "-d, --daemon", "-u, --user",
