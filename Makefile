@@ -13,6 +13,7 @@ OPT ?= -O2
 WERROR ?=
 SANITIZE ?=
 ifeq ($(LIBC),)
+LIBC_AUTO := $(AUTO_CC)
 LIBC := $(if $(and $(AUTO_CC),$(if $(SANITIZE),,1),$(shell command -v musl-gcc 2>/dev/null)),musl,glibc)
 endif
 ifeq ($(LIBC),musl)
@@ -51,7 +52,7 @@ all: $(BUILD)/memg
 
 $(BUILD)/memg: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS)
-ifeq ($(LIBC)$(AUTO_CC)$(SANITIZE),glibc1)
+ifeq ($(LIBC)$(LIBC_AUTO)$(SANITIZE),glibc1)
 	@echo "memg: linked against glibc; install musl-tools for the static musl build (0.2 MB RSS at start)"
 endif
 
