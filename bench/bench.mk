@@ -34,3 +34,8 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(GLIBC_MEMG)
 	@sh bench/deps.sh
 	$(PY) bench/compare.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		$(if $(GLIBC_MEMG),--glibc-memg $(CURDIR)/$(GLIBC_MEMG)) $(if $(QUICK),--quick)
+
+# The client's own checks run with the unit tests (once: in the glibc tree).
+ifeq ($(LIBC),glibc)
+unit: bench-selftest
+endif

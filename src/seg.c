@@ -212,7 +212,8 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, bool keep_al
                 _unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
             } else if ((keep_all || (r.bits & R_ACC)) &&
                        (uint64_t)keep + span + need <= st->seg_size) {
-                memmove(s->mem + keep, r.p, r.len);
+                if (keep != off) /* keep < off: the record slides down */
+                    mem_move_down(s->mem + keep, r.p, r.len);
                 if (!keep_all)
                     s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
                 ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));

@@ -1,5 +1,6 @@
 /* Unit tests of the inline short copy and compare (mem.h): every length
- * through the short paths and past them, at every alignment, against libc. */
+ * through the short paths and past them, at every alignment, against libc;
+ * overlapping moves down. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,11 +55,31 @@ static void test_equal_finds_any_differing_byte(void **state)
         }
 }
 
+static void test_move_down_overlapping(void **state)
+{
+    (void)state;
+    static unsigned char buf[3 * LEN_MAX], want[sizeof buf];
+    static const size_t lens[] = {0, 1, 15, 16, 17, 300, MEM_SHORT_MAX, MEM_SHORT_MAX + 1, 3000, 2 * LEN_MAX};
+    static const size_t gaps[] = {1, 3, 8, 63, 64, 65, 1000, LEN_MAX};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
+        for (size_t j = 0; j < sizeof gaps / sizeof *gaps; j++) {
+            size_t n = lens[i], gap = gaps[j];
+            if (n + gap + 5 > sizeof buf)
+                continue;
+            fill(buf, sizeof buf, (unsigned)(n + gap));
+            memcpy(want, buf, sizeof buf);
+            memmove(want + 5, want + 5 + gap, n);
+            mem_move_down(buf + 5, buf + 5 + gap, n);
+            assert_memory_equal(buf, want, sizeof buf);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_every_length_and_alignment),
         cmocka_unit_test(test_equal_finds_any_differing_byte),
+        cmocka_unit_test(test_move_down_overlapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
