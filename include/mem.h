@@ -17,12 +17,28 @@
  * mem_copy_long. Compares this long and shorter run inline. */
 #define MEM_SHORT_MAX 2048
 
+/* AddressSanitizer sees libc's memcpy but not an asm copy: keep libc then. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_ASM_COPY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_ASM_COPY 0
+#endif
+#endif
+#ifndef MEM_ASM_COPY
+#if defined(__x86_64__)
+#define MEM_ASM_COPY 1
+#else
+#define MEM_ASM_COPY 0
+#endif
+#endif
+
 /* A long forward copy: rep movsb on x86-64 (fast on every CPU with ERMS,
- * since 2012, whatever the alignment), libc's memcpy elsewhere. Forward
- * byte order makes it safe for overlapping buffers when dst < src too. */
+ * since 2012, whatever the alignment), libc's memcpy elsewhere. Its forward
+ * byte order also makes it a memmove for dst < src (mem_move_down). */
 static inline void mem_copy_long(void *dst, const void *src, size_t n)
 {
-#if defined(__x86_64__)
+#if MEM_ASM_COPY
     __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 #else
     memcpy(dst, src, n);
@@ -32,7 +48,7 @@ static inline void mem_copy_long(void *dst, const void *src, size_t n)
 /* memmove for dst below src (compaction slides records down). */
 static inline void mem_move_down(void *dst, const void *src, size_t n)
 {
-#if defined(__x86_64__)
+#if MEM_ASM_COPY
     mem_copy_long(dst, src, n);
 #else
     memmove(dst, src, n);
