@@ -45,9 +45,16 @@ static inline void mem_copy_long(void *dst, const void *src, size_t n)
 #endif
 }
 
-/* memmove for dst below src (compaction slides records down). */
+static inline void mem_copy(void *dst, const void *src, size_t n);
+
+/* memmove for dst below src (compaction slides records and partial requests
+ * down). */
 static inline void mem_move_down(void *dst, const void *src, size_t n)
 {
+    if (n <= MEM_SHORT_MAX && (size_t)((const char *)src - (char *)dst) >= n) {
+        mem_copy(dst, src, n); /* apart: the short copy */
+        return;
+    }
 #if MEM_ASM_COPY
     mem_copy_long(dst, src, n);
 #else
@@ -116,6 +123,28 @@ static inline bool mem_equal(const void *a, const void *b, size_t n)
         if (p[i] != q[i])
             return false;
     return true;
+}
+
+/* memchr for a byte usually found near the start (a request line's end):
+ * the first MEM_FIND_INLINE bytes are scanned 8 at a time inline (musl's
+ * memchr spends longer aligning than that takes), the rest by libc. */
+#define MEM_FIND_INLINE 64
+static inline const char *mem_find(const char *p, char c, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const uint64_t pattern = ones * (unsigned char)c;
+    size_t head = n < MEM_FIND_INLINE ? n : MEM_FIND_INLINE, i = 0;
+    for (; i + 8 <= head; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= pattern; /* a zero byte where c is */
+        if ((w - ones) & ~w & highs)
+            break;
+    }
+    for (; i < head; i++)
+        if (p[i] == c)
+            return p + i;
+    return n > head ? memchr(p + head, c, n - head) : NULL;
 }
 
 #endif

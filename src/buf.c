@@ -1,5 +1,6 @@
 /* buf: contiguous byte buffers and the pool of default-sized blocks. */
 #include "buf.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ void buf_compact(struct buf *b)
         return;
     size_t n = buf_len(b);
     if (n)
-        memmove(b->data, b->data + b->rpos, n);
+        mem_move_down(b->data, b->data + b->rpos, n);
     b->rpos = 0;
     b->wpos = n;
 }

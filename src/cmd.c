@@ -14,17 +14,24 @@
 
 /* A fixed reply line, unless the request said noreply (memcached's
  * out_string: errors are silenced by noreply too). */
-static void _reply(struct out *out, const struct request *req, const char *line)
+static void _reply_n(struct out *out, const struct request *req, const char *line, size_t n)
 {
     if (req->noreply)
         return;
-    size_t n = strlen(line);
     char *p = out_reserve(out, n + 2);
     if (!p)
         return;
-    memcpy(p, line, n);
+    mem_copy(p, line, n);
     memcpy(p + n, "\r\n", 2);
     out_commit(out, n + 2);
+}
+
+/* A string literal's length is known when compiling: no strlen per reply. */
+#define REPLY_LIT(out, req, lit) _reply_n((out), (req), "" lit, sizeof(lit) - 1)
+
+static void _reply(struct out *out, const struct request *req, const char *line)
+{
+    _reply_n(out, req, line, strlen(line));
 }
 
 static bool _emit_value(struct cmd_ctx *ctx, struct out *out, const struct item_view *it, bool cas)
@@ -107,10 +114,10 @@ bool cmd_value_begin(struct cmd_ctx *ctx, const struct request *req, struct stor
         return true;
     if (st == STORE_TOO_LARGE) {
         ctx->stats->store_too_large++;
-        _reply(out, req, "SERVER_ERROR object too large for cache");
+        REPLY_LIT(out, req, "SERVER_ERROR object too large for cache");
     } else {
         ctx->stats->store_no_memory++;
-        _reply(out, req, "SERVER_ERROR out of memory storing object");
+        REPLY_LIT(out, req, "SERVER_ERROR out of memory storing object");
     }
     if (req->cmd == PROTO_SET) /* no stale value may survive a failed set */
         store_delete(ctx->store, req->key.p, req->key.len);
@@ -124,7 +131,7 @@ void cmd_value_end(struct cmd_ctx *ctx, const struct request *req, struct store_
     s->cmd_set++;
     if (!chunk_ok) {
         store_abort(ctx->store, txn);
-        _reply(out, req, "CLIENT_ERROR bad data chunk");
+        REPLY_LIT(out, req, "CLIENT_ERROR bad data chunk");
         return;
     }
     enum store_status st = store_commit(ctx->store, txn, _mode(req->cmd), req->cas);
@@ -138,20 +145,20 @@ void cmd_value_end(struct cmd_ctx *ctx, const struct request *req, struct store_
     }
     switch (st) {
     case STORE_OK:
-        _reply(out, req, "STORED");
+        REPLY_LIT(out, req, "STORED");
         break;
     case STORE_EXISTS:
-        _reply(out, req, "EXISTS");
+        REPLY_LIT(out, req, "EXISTS");
         break;
     case STORE_NOT_FOUND:
-        _reply(out, req, "NOT_FOUND");
+        REPLY_LIT(out, req, "NOT_FOUND");
         break;
     case STORE_NOT_STORED:
-        _reply(out, req, "NOT_STORED");
+        REPLY_LIT(out, req, "NOT_STORED");
         break;
     default:
         s->store_no_memory++;
-        _reply(out, req, "SERVER_ERROR out of memory storing object");
+        REPLY_LIT(out, req, "SERVER_ERROR out of memory storing object");
         break;
     }
 }
@@ -187,13 +194,13 @@ static void _arith(struct cmd_ctx *ctx, const struct request *req, struct out *o
             s->incr_misses++;
         else
             s->decr_misses++;
-        _reply(out, req, "NOT_FOUND");
+        REPLY_LIT(out, req, "NOT_FOUND");
         break;
     case STORE_NON_NUMERIC:
-        _reply(out, req, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        REPLY_LIT(out, req, "CLIENT_ERROR cannot increment or decrement non-numeric value");
         break;
     default:
-        _reply(out, req, "SERVER_ERROR out of memory");
+        REPLY_LIT(out, req, "SERVER_ERROR out of memory");
         break;
     }
 }
@@ -202,10 +209,10 @@ static void _delete(struct cmd_ctx *ctx, const struct request *req, struct out *
 {
     if (store_delete(ctx->store, req->key.p, req->key.len) == STORE_OK) {
         ctx->stats->delete_hits++;
-        _reply(out, req, "DELETED");
+        REPLY_LIT(out, req, "DELETED");
     } else {
         ctx->stats->delete_misses++;
-        _reply(out, req, "NOT_FOUND");
+        REPLY_LIT(out, req, "NOT_FOUND");
     }
 }
 
@@ -214,10 +221,10 @@ static void _touch(struct cmd_ctx *ctx, const struct request *req, struct out *o
     ctx->stats->cmd_touch++;
     if (store_touch(ctx->store, req->key.p, req->key.len, req->exptime, NULL)) {
         ctx->stats->touch_hits++;
-        _reply(out, req, "TOUCHED");
+        REPLY_LIT(out, req, "TOUCHED");
     } else {
         ctx->stats->touch_misses++;
-        _reply(out, req, "NOT_FOUND");
+        REPLY_LIT(out, req, "NOT_FOUND");
     }
 }
 
@@ -229,26 +236,26 @@ static void _memlimit(const struct request *req, struct out *out)
     for (; i < a->len && a->p[i] >= '0' && a->p[i] <= '9' && mb < 100000000000ull; i++)
         mb = mb * 10 + (uint64_t)(a->p[i] - '0');
     if (a->len == 0 || i != a->len)
-        _reply(out, req, "ERROR");
+        REPLY_LIT(out, req, "ERROR");
     else if (mb < 8)
-        _reply(out, req, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
+        REPLY_LIT(out, req, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
     else if (mb > 1000000000)
-        _reply(out, req, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
+        REPLY_LIT(out, req, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
     else /* memg's limit is set at start (-m) */
-        _reply(out, req, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust");
+        REPLY_LIT(out, req, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust");
 }
 
 static void _shutdown(struct cmd_ctx *ctx, const struct request *req, struct out *out)
 {
     if (!ctx->cfg->enable_shutdown) {
-        _reply(out, req, "ERROR: shutdown not enabled");
+        REPLY_LIT(out, req, "ERROR: shutdown not enabled");
         return;
     }
     if (req->ntokens == 2 ||
         (req->ntokens == 3 && req->arg.len == 8 && memcmp(req->arg.p, "graceful", 8) == 0))
         ctx->shutdown = true;
     else
-        _reply(out, req, "CLIENT_ERROR invalid shutdown mode");
+        REPLY_LIT(out, req, "CLIENT_ERROR invalid shutdown mode");
 }
 
 static enum cmd_result _misc(struct cmd_ctx *ctx, const struct request *req, struct out *out)
@@ -257,14 +264,14 @@ static enum cmd_result _misc(struct cmd_ctx *ctx, const struct request *req, str
     case PROTO_FLUSH_ALL:
         ctx->stats->cmd_flush++;
         store_flush(ctx->store, req->exptime);
-        _reply(out, req, "OK");
+        REPLY_LIT(out, req, "OK");
         break;
     case PROTO_VERSION:
-        _reply(out, req, "VERSION " MEMG_VERSION);
+        REPLY_LIT(out, req, "VERSION " MEMG_VERSION);
         break;
     case PROTO_VERBOSITY:
         ctx->verbose = req->level > MAX_VERBOSITY ? MAX_VERBOSITY : (int)req->level;
-        _reply(out, req, "OK");
+        REPLY_LIT(out, req, "OK");
         break;
     case PROTO_QUIT:
         return CMD_CLOSE;

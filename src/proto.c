@@ -43,11 +43,13 @@ static void _tokenize(struct line *l, const char *p, const char *end)
     }
 }
 
-static bool _is(const struct proto_token *t, const char *word)
+static bool _is_n(const struct proto_token *t, const char *word, size_t n)
 {
-    size_t n = strlen(word);
-    return t->len == n && memcmp(t->p, word, n) == 0;
+    return t->len == n && mem_equal(t->p, word, n);
 }
+
+/* Words are literals: their lengths are known when compiling. */
+#define IS_WORD(t, lit) _is_n((t), "" lit, sizeof(lit) - 1)
 
 /* Digits as strtoull reads them: leading white space, a sign, base 10.
  * False when there are no digits, on overflow, or when something other
@@ -132,7 +134,7 @@ static bool _parse_i32(const struct proto_token *t, int32_t *out)
 /* The last real token is "noreply" (memcached's set_noreply_maybe). */
 static bool _noreply(const struct line *l)
 {
-    return l->n > 0 && _is(&l->tok[l->n - 1], "noreply");
+    return l->n > 0 && IS_WORD(&l->tok[l->n - 1], "noreply");
 }
 
 static ssize_t _error(struct request *req, enum proto_error e)
@@ -211,7 +213,7 @@ static ssize_t _delete(struct request *req, const struct line *l)
     if (l->n < 2 || l->n > 4)
         return _error(req, PROTO_ERR_UNKNOWN);
     if (l->n > 2) { /* legacy "delete <key> 0" and noreply */
-        bool zero = _is(&l->tok[2], "0");
+        bool zero = IS_WORD(&l->tok[2], "0");
         req->noreply = _noreply(l);
         bool valid = (l->n == 3 && (zero || req->noreply)) || (l->n == 4 && zero && req->noreply);
         if (!valid)
@@ -266,24 +268,27 @@ static ssize_t _with_arg(struct request *req, const struct line *l)
     return (ssize_t)req->line_len;
 }
 
+#define CMD(word, cmd) {word, sizeof(word) - 1, cmd}
 static const struct {
     const char *word;
+    size_t len;
     enum proto_cmd cmd;
 } commands[] = {
-    {"get", PROTO_GET},         {"gets", PROTO_GETS},       {"gat", PROTO_GAT},
-    {"gats", PROTO_GATS},       {"bget", PROTO_GET},        {"set", PROTO_SET},
-    {"add", PROTO_ADD},         {"replace", PROTO_REPLACE}, {"append", PROTO_APPEND},
-    {"prepend", PROTO_PREPEND}, {"cas", PROTO_CAS},         {"incr", PROTO_INCR},
-    {"decr", PROTO_DECR},       {"delete", PROTO_DELETE},   {"touch", PROTO_TOUCH},
-    {"flush_all", PROTO_FLUSH_ALL}, {"version", PROTO_VERSION},
-    {"verbosity", PROTO_VERBOSITY}, {"quit", PROTO_QUIT},   {"shutdown", PROTO_SHUTDOWN},
-    {"stats", PROTO_STATS},     {"cache_memlimit", PROTO_CACHE_MEMLIMIT},
+    CMD("get", PROTO_GET),         CMD("gets", PROTO_GETS),       CMD("gat", PROTO_GAT),
+    CMD("gats", PROTO_GATS),       CMD("bget", PROTO_GET),        CMD("set", PROTO_SET),
+    CMD("add", PROTO_ADD),         CMD("replace", PROTO_REPLACE), CMD("append", PROTO_APPEND),
+    CMD("prepend", PROTO_PREPEND), CMD("cas", PROTO_CAS),         CMD("incr", PROTO_INCR),
+    CMD("decr", PROTO_DECR),       CMD("delete", PROTO_DELETE),   CMD("touch", PROTO_TOUCH),
+    CMD("flush_all", PROTO_FLUSH_ALL), CMD("version", PROTO_VERSION),
+    CMD("verbosity", PROTO_VERBOSITY), CMD("quit", PROTO_QUIT),   CMD("shutdown", PROTO_SHUTDOWN),
+    CMD("stats", PROTO_STATS),     CMD("cache_memlimit", PROTO_CACHE_MEMLIMIT),
 };
+#undef CMD
 
 static enum proto_cmd _lookup(const struct proto_token *t)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (_is(t, commands[i].word))
+        if (_is_n(t, commands[i].word, commands[i].len))
             return commands[i].cmd;
     return PROTO_ERROR;
 }
@@ -350,14 +355,14 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
 ssize_t proto_parse(struct request *req, const char *buf, size_t len)
 {
     memset(req, 0, sizeof(*req));
-    const char *nl = memchr(buf, '\n', len);
+    const char *nl = mem_find(buf, '\n', len);
     if (!nl)
         return _no_newline(buf, len);
     req->line_len = (size_t)(nl - buf) + 1;
     const char *end = nl;
     if (end - buf > 1 && end[-1] == '\r')
         end--;
-    const char *nul = memchr(buf, '\0', (size_t)(end - buf));
+    const char *nul = mem_find(buf, '\0', (size_t)(end - buf));
     if (nul) /* memcached reads the line as a C string */
         end = nul;
 

@@ -1,6 +1,6 @@
 /* Unit tests of the inline short copy and compare (mem.h): every length
  * through the short paths and past them, at every alignment, against libc;
- * overlapping moves down. */
+ * overlapping moves down; the byte search against memchr. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,12 +74,42 @@ static void test_move_down_overlapping(void **state)
         }
 }
 
+static void test_find_matches_memchr(void **state)
+{
+    (void)state;
+    static char buf[MEM_FIND_INLINE * 3 + ALIGNS];
+    for (size_t off = 0; off < ALIGNS; off++)
+        for (size_t n = 0; n + off <= sizeof buf; n++) {
+            char *p = buf + off;
+            memset(buf, 'a', sizeof buf);
+            assert_null(mem_find(p, '\n', n)); /* absent */
+            for (size_t at = 0; at < n; at++) {
+                p[at] = '\n';
+                if (at + 1 < n)
+                    p[at + 1] = '\n'; /* the first of two */
+                assert_ptr_equal(mem_find(p, '\n', n), memchr(p, '\n', n));
+                assert_ptr_equal(mem_find(p, '\n', n), p + at);
+                p[at] = (char)0x8a; /* a high byte that is not the one sought */
+                if (at + 1 < n)
+                    p[at + 1] = 'a';
+            }
+            /* NUL and bytes >= 0x80 are found too */
+            if (n) {
+                p[n - 1] = '\0';
+                assert_ptr_equal(mem_find(p, '\0', n), p + n - 1);
+                p[n - 1] = (char)0xff;
+                assert_ptr_equal(mem_find(p, (char)0xff, n), p + n - 1);
+            }
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_every_length_and_alignment),
         cmocka_unit_test(test_equal_finds_any_differing_byte),
         cmocka_unit_test(test_move_down_overlapping),
+        cmocka_unit_test(test_find_matches_memchr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
