@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdio.h> /* rename only: no stdio is used */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -49,18 +51,53 @@ static int _drop_privileges(const char *user)
     return 0;
 }
 
-static int _write_pidfile(const char *path)
+/* The pid in an existing pid file, if that process runs: memcached warns. */
+static void _warn_running_pid(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666); /* fopen's "w" */
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    char text[32];
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    unsigned long pid = 0;
+    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9' && pid < 1000000000; i++)
+        pid = pid * 10 + (unsigned long)(text[i] - '0');
+    if (pid > 0 && kill((pid_t)pid, 0) == 0)
+        fmt_fd(STDERR_FILENO, "WARNING: The pid file contained the following (running) pid: %lu\n",
+               pid);
+}
+
+/* As memcached: written as PATH.tmp and renamed, so that a reader never
+ * sees it empty; a failure is reported and memg serves on regardless. */
+static void _write_pidfile(const char *path)
+{
+    _warn_running_pid(path);
+    char tmp[1024];
+    if (fmt_buf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666); /* fopen's "w" */
     if (fd < 0) {
-        fmt_fd(STDERR_FILENO, "Could not open the pid file %s for writing: %s\n", path,
+        fmt_fd(STDERR_FILENO, "Could not open the pid file %s for writing: %s\n", tmp,
                strerror(errno));
-        return -1;
+        return;
     }
     char line[32];
     size_t len = fmt_buf(line, sizeof(line), "%ld\n", (long)getpid());
     bool written = fmt_write(fd, line, len);
-    return close(fd) == 0 && written ? 0 : -1;
+    if (close(fd) != 0 || !written) {
+        fmt_fd(STDERR_FILENO, "Could not close the pid file %s: %s\n", tmp, strerror(errno));
+        return;
+    }
+    if (rename(tmp, path) != 0)
+        fmt_fd(STDERR_FILENO, "Could not rename the pid file from %s to %s: %s\n", tmp, path,
+               strerror(errno));
+}
+
+static void _remove_pidfile(const char *path)
+{
+    if (unlink(path) != 0)
+        fmt_fd(STDERR_FILENO, "Could not remove the pid file %s: %s\n", path, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -97,14 +134,14 @@ int main(int argc, char **argv)
         fmt_fd(STDERR_FILENO, "failed to daemonize: %s\n", strerror(errno));
         goto out;
     }
-    if (cfg.pidfile && _write_pidfile(cfg.pidfile) < 0)
-        goto out;
+    if (cfg.pidfile)
+        _write_pidfile(cfg.pidfile);
     if (cfg.verbose)
         fmt_fd(STDERR_FILENO, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
                server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
     rc = server_run(srv);
     if (cfg.pidfile)
-        unlink(cfg.pidfile);
+        _remove_pidfile(cfg.pidfile);
 out:
     server_destroy(srv);
     buf_pool_teardown();

@@ -112,3 +112,25 @@ def test_sigterm_exits_zero(server_factory):
         assert r.set(b"k", b"v") == b"STORED\r\n"
     srv.proc.terminate()
     assert srv.proc.wait(6) == 0
+
+
+@pytest.mark.memg_only
+def test_pid_file_written_and_removed(server_factory, tmp_path):
+    path = tmp_path / "memg.pid"
+    srv = server_factory("-P", str(path))
+    assert path.read_text() == "%d\n" % srv.proc.pid
+    assert not (tmp_path / "memg.pid.tmp").exists(), "written aside, then renamed"
+    srv.proc.terminate()
+    assert srv.proc.wait(6) == 0
+    assert not path.exists(), "removed at exit"
+
+
+def test_pid_file_failure_keeps_serving(server_factory, tmp_path):
+    # memcached reports a pid file it cannot write and serves regardless
+    path = tmp_path / "no-such-dir" / "memg.pid"
+    srv = server_factory("-P", str(path))
+    with srv.raw() as r:
+        assert r.cmd(b"version\r\n").startswith(b"VERSION ")
+    assert srv.alive()
+    # the reason differs: memcached runs as nobody here (Permission denied)
+    assert ("Could not open the pid file %s.tmp for writing: " % path) in srv.log_text()
