@@ -21,6 +21,10 @@ ifneq ($(AUTO_CC),)
 CC := musl-gcc
 endif
 LDFLAGS += -static
+# RELRO is applied by a dynamic loader, which a static musl binary does not
+# have (its GOT stays writable either way); without it the file loses the
+# padding that page-aligns the RELRO end (12 KB on aarch64).
+LDFLAGS += -Wl,-z,norelro
 endif
 # Link flags a caller adds without replacing LDFLAGS (mk/cross.mk).
 LDFLAGS += $(EXTRA_LDFLAGS)
