@@ -45,23 +45,6 @@ static inline void mem_copy_long(void *dst, const void *src, size_t n)
 #endif
 }
 
-static inline void mem_copy(void *dst, const void *src, size_t n);
-
-/* memmove for dst below src (compaction slides records and partial requests
- * down). */
-static inline void mem_move_down(void *dst, const void *src, size_t n)
-{
-    if (n <= MEM_SHORT_MAX && (size_t)((const char *)src - (char *)dst) >= n) {
-        mem_copy(dst, src, n); /* apart: the short copy */
-        return;
-    }
-#if MEM_ASM_COPY
-    mem_copy_long(dst, src, n);
-#else
-    memmove(dst, src, n);
-#endif
-}
-
 /* memcpy for buffers that do not overlap. */
 static inline void mem_copy(void *dst, const void *src, size_t n)
 {
@@ -91,6 +74,21 @@ static inline void mem_copy(void *dst, const void *src, size_t n)
         d[n / 2] = s[n / 2];
         d[n - 1] = s[n - 1];
     }
+}
+
+/* memmove for dst below src (compaction slides records and partial requests
+ * down). */
+static inline void mem_move_down(void *dst, const void *src, size_t n)
+{
+    if (n <= MEM_SHORT_MAX && (size_t)((const char *)src - (char *)dst) >= n) {
+        mem_copy(dst, src, n); /* apart: the short copy */
+        return;
+    }
+#if MEM_ASM_COPY
+    mem_copy_long(dst, src, n);
+#else
+    memmove(dst, src, n);
+#endif
 }
 
 /* memcmp(a, b, n) == 0. */
