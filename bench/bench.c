@@ -536,6 +536,16 @@ static void _stall(uint64_t now)
     }
 }
 
+/* Prefill runs on the first PREFILL_CONNS connections only: once they are
+ * all gone (a server answering wrong closes them) nothing else would end it. */
+static bool _prefill_conns_gone(void)
+{
+    for (int i = 0; i < O.conns && i < PREFILL_CONNS; i++)
+        if (!C[i].dead)
+            return false;
+    return true;
+}
+
 static bool _run_over(uint64_t now)
 {
     if (DEAD == O.conns)
@@ -580,7 +590,8 @@ static void _tick(struct ev_loop *loop, void *arg)
         T_PROGRESS = now;
     switch (P) {
     case PH_PREFILL:
-        if (DEAD == O.conns || (PREFILL_NEXT >= O.keys && OUTSTANDING == 0)) {
+        if (DEAD == O.conns ||
+            (OUTSTANDING == 0 && (PREFILL_NEXT >= O.keys || _prefill_conns_gone()))) {
             PREFILL_NS = now - T_PHASE;
             if (O.duration <= 0 && !O.ops && !O.conn_ops)
                 _enter(PH_DONE, now);

@@ -7,6 +7,8 @@ bench/results/latest.md and bench/results/latest.png.
 
 MEMG_BIN overrides --memg (point it at a second memcached to test the driver);
 MEMCACHED_BIN overrides the reference server (/usr/bin/memcached).
+--floor runs bench/floor.c's do-nothing server through A and E too: its E / A
+is the most any server reaches on this machine (bench/README.md).
 Loopback only; every step has a time limit.
 """
 import argparse
@@ -173,7 +175,7 @@ class Runner:
         return res
 
     def server(self, name, wl, **kw):
-        binary = self.o.memg if name == "memg" else self.o.memcached
+        binary = {"memg": self.o.memg, "floor": self.o.floor}.get(name, self.o.memcached)
         s = Server(name, binary, self.logdir, **kw)
         if not s.ready:
             self.note(name, wl, f"server did not start/answer 'version': {' '.join(s.args)}; "
@@ -311,8 +313,12 @@ WORKLOADS = [  # name, generator arguments, server -c
 ]
 
 
+# The do-nothing server (bench/floor.c) runs these, for the E / A ceiling.
+FLOOR_WORKLOADS = "AE"
+
+
 def med(rounds, name, wl, key):
-    vals = [r[name][wl][key] for r in rounds if key in r[name].get(wl, {})]
+    vals = [r[name][wl][key] for r in rounds if key in r.get(name, {}).get(wl, {})]
     return statistics.median(vals) if vals else None
 
 
@@ -329,7 +335,7 @@ def fmt(v, unit=""):
 
 
 def build_rows(rounds):
-    """(workload, metric, memg, memcached, target text, met?)"""
+    """(workload, metric, memg, memcached, ratio, target text, met?, spread, floor)"""
     rows = []
 
     def g(n, wl, k):
@@ -349,15 +355,17 @@ def build_rows(rounds):
         ok = None
         if target is not None and r is not None:
             ok = r >= target if op == ">=" else r <= target
+        fl = g("floor", wl, key) if wl in FLOOR_WORKLOADS and key in ("ops", "cpu") else None
         rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r,
-                     f"{op} {target:.1f}x" if target is not None else "", ok, spread(wl, key)))
+                     f"{op} {target:.1f}x" if target is not None else "", ok, spread(wl, key),
+                     fmt(fl, unit) if fl is not None else ""))
 
     def abs_row(wl, metric, key, limit, unit, scale=1.0):
         a, b = g("memg", wl, key), g("memcached", wl, key)
         r = a / b if a is not None and b else None
         ok = a <= limit if a is not None else None
         rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r, f"<= {limit:g}{unit}", ok,
-                     spread(wl, key)))
+                     spread(wl, key), ""))
 
     ratio_row("A", "requests/s (50 conns, 1:10 set:get)", "ops")
     ratio_row("A", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
@@ -377,14 +385,15 @@ def build_rows(rounds):
     served = [g(n, "E", "served") for n in ("memg", "memcached")]
     rows.append(("E", "connections served", fmt(served[0]), fmt(served[1]),
                  served[0] / served[1] if served[0] is not None and served[1] else None,
-                 "= 10000", served[0] == 10000 if served[0] is not None else None, ""))
+                 "= 10000", served[0] == 10000 if served[0] is not None else None, "", ""))
     ea = []
-    for n in ("memg", "memcached"):
+    for n in ("memg", "memcached", "floor"):
         e, a = g(n, "E", "ops"), g(n, "A", "ops")
         ea.append(e / a if e is not None and a else None)
     rows.append(("E", "throughput E / A (same server)", fmt(ea[0]), fmt(ea[1]),
                  ea[0] / ea[1] if ea[0] is not None and ea[1] else None, ">= 0.80 (memg)",
-                 ea[0] >= 0.8 if ea[0] is not None else None, ""))
+                 ea[0] >= 0.8 if ea[0] is not None else None, "",
+                 fmt(ea[2]) if ea[2] is not None else ""))
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
     abs_row("F", "RSS at start, default flags", "start", 1, " MB")
@@ -392,19 +401,21 @@ def build_rows(rounds):
     glibc = g("memg", "F", "start_glibc")
     if glibc is not None:
         rows.append(("F", "RSS at start, memg linked against glibc (LIBC=glibc)",
-                     fmt(glibc, " MB"), "n/a", None, "", None, ""))
+                     fmt(glibc, " MB"), "n/a", None, "", None, "", ""))
     ratio_row("memcaslap", "TPS (50 conc, 1 thread, 32 B)", "tps")
     return rows
 
 
 def table_md(rows):
+    floor = any(row[8] for row in rows)
     out = ["| Workload | Metric | memg | memcached | memg/memcached | Target | Met | "
-           "ratio per round |",
-           "|---|---|---:|---:|---:|---|:---:|---|"]
-    for wl, metric, a, b, r, target, ok, spr in rows:
+           "ratio per round |" + (" memg-floor |" if floor else ""),
+           "|---|---|---:|---:|---:|---|:---:|---|" + ("---:|" if floor else "")]
+    for wl, metric, a, b, r, target, ok, spr, fl in rows:
         rs = f"{r:.2f}x" if r is not None else "n/a"
         mk = "" if ok is None else ("yes" if ok else "**NO**")
-        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} | {spr} |")
+        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} | {spr} |"
+                   + (f" {fl} |" if floor else ""))
     return "\n".join(out)
 
 
@@ -414,7 +425,7 @@ def chart(rows, rounds, path, logdir):
         return False
     dat = os.path.join(logdir, "ratios.dat")
     with open(dat, "w") as f:
-        for wl, metric, a, b, r, target, ok, _ in rows:
+        for wl, metric, a, b, r, target, ok, *_ in rows:
             if r is None:
                 continue
             label = f"{wl}: {metric.split(' (')[0]}"
@@ -510,6 +521,7 @@ def main():
     ap.add_argument("--memcached", default="/usr/bin/memcached")
     ap.add_argument("--tool", default=os.path.join(ROOT, "build/memg-bench"))
     ap.add_argument("--glibc-memg", help="memg linked against glibc: its RSS at start is a row too")
+    ap.add_argument("--floor", help="bench/floor.c's server: runs A and E for the E / A ceiling")
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)
@@ -521,7 +533,7 @@ def main():
     o.rounds = o.rounds or (1 if o.quick else 3)
     o.duration = o.duration or (2.0 if o.quick else 5.0)
     o.warmup = 0.3 if o.quick else 1.0
-    for b in (o.memg, o.memcached, o.tool):
+    for b in (o.memg, o.memcached, o.tool) + ((o.floor,) if o.floor else ()):
         if not os.access(b, os.X_OK):
             sys.exit(f"compare: {b} is not executable (build it, or apt-get install memcached)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -540,11 +552,11 @@ def main():
     rounds = []
     for i in range(o.rounds):
         order = ["memg", "memcached"] if i % 2 == 0 else ["memcached", "memg"]
-        res = {n: {} for n in order}
+        res = {n: {} for n in order + ["floor"]}
         for wl, args, conns in WORKLOADS:
             if wl not in o.only:
                 continue
-            for n in order:
+            for n in order + (["floor"] if o.floor and wl in FLOOR_WORKLOADS else []):
                 log(f"round {i + 1}/{o.rounds} {wl} {n}")
                 res[n][wl] = run.load(n, wl, args, conns)
         for n in order:
