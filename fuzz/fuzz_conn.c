@@ -174,7 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.enable_shutdown = (r >> 3 & 1) != 0;
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
-    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, (r >> 4 & 7) != 0};
+    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, (r >> 4 & 7) != 0,
+                                (r >> 12 & 1) != 0 /* -L */};
     struct store *st = store_create(&scfg, &stats);
     CHECK(st);
     store_set_time(st, T0);

@@ -22,6 +22,7 @@ struct config {
     uint64_t mem_limit;              /* -m in bytes, default 64 MB */
     uint64_t item_size_max;          /* -I in bytes, default 1 MB */
     bool evict;                      /* false with -M */
+    bool large_pages;                /* -L: item memory in huge pages */
     int verbose;                     /* -v count */
     int threads;                     /* -t, accepted, memg uses one */
     bool daemonize;                  /* -d */

@@ -80,6 +80,8 @@ struct store {
     uint32_t fifo_head, fifo_tail, head, free_head;
     uint32_t used, nfree;
     uint32_t mmap_cap;  /* lowered after an mmap failure */
+    bool large_pages;   /* -L: segments mapped in huge-page blocks */
+    char *spare_mem;    /* -L: the unused second segment of the last block */
     uint32_t seg_size;
     unsigned seg_shift, unit_shift, off_bits;
     uint32_t off_mask;

@@ -416,7 +416,10 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
     case 'o':
         return _extended(cfg, arg, err);
     /* memcached flags for machinery memg lacks: accepted, no effect. */
-    case 'r': case 'k': case 'L':
+    case 'L':
+        cfg->large_pages = true;
+        return CONFIG_OK;
+    case 'r': case 'k':
         return CONFIG_OK;
     case 'f':
         if (!_factor_above_one(arg))
@@ -508,7 +511,8 @@ void config_usage(int out)
         "-B, --protocol=<name>     ascii or auto (memg speaks only the ascii protocol)\n"
         "-I, --max-item-size=<num> adjusts max item size\n"
         "                          (default: 1m, min: 1k, max: 1024m)\n"
-        "-r, -k, -L, -f <num>, -n <bytes>\n"
+        "-L, --enable-largepages   try to use large memory pages (if available)\n"
+        "-r, -k, -f <num>, -n <bytes>\n"
         "                          accepted for compatibility, no effect in memg\n"
         "-o, --extended            comma separated list of extended options\n"
         "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"

@@ -16,6 +16,7 @@
 #include "server.h"
 #include "stats.h"
 #include "store.h"
+#include "thp.h"
 
 #define RBUF_BLOCK 16384 /* read/write buffer size; pooled */
 
@@ -113,7 +114,9 @@ int main(int argc, char **argv)
     _raise_nofile(cfg.max_conns);
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
-    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict};
+    if (cfg.large_pages && !thp_usable(NULL, STDERR_FILENO))
+        return 1; /* as memcached -L */
+    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages};
     struct store *store = store_create(&scfg, &stats);
     if (!store) {
         fmt_fd(STDERR_FILENO, "failed to set up the store (-m %llu MB, -I %llu)\n",

@@ -7,6 +7,7 @@
  * kernel (MADV_DONTNEED) and wait on a free list. */
 #include "seg.h"
 #include "ht.h"
+#include "thp.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -89,6 +90,45 @@ uint32_t seg_budget(const struct store *st)
     return (uint32_t)n;
 }
 
+/* Address space for len bytes (a multiple of THP_BLOCK) starting on a block
+ * boundary, where the kernel can put huge pages. */
+static char *_map_blocks(size_t len)
+{
+    char *m = mmap(NULL, len + THP_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    size_t head = (THP_BLOCK - ((uintptr_t)m & (THP_BLOCK - 1))) & (THP_BLOCK - 1);
+    if (head)
+        munmap(m, head);
+    if (THP_BLOCK - head)
+        munmap(m + head + len, THP_BLOCK - head);
+    return m + head;
+}
+
+/* Memory for a never-used segment. With -L segments come in huge-page
+ * blocks (two of 1 MiB to a block), advised huge; else one mapping each. */
+static char *_map(struct store *st)
+{
+    if (!st->large_pages) {
+        void *m = mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        return m == MAP_FAILED ? NULL : m;
+    }
+    char *m = st->spare_mem;
+    if (m) {
+        st->spare_mem = NULL;
+        return m;
+    }
+    size_t len = st->seg_size < THP_BLOCK ? THP_BLOCK : st->seg_size;
+    if (!(m = _map_blocks(len)))
+        return NULL;
+    thp_advise(m, len);
+    if (len > st->seg_size)
+        st->spare_mem = m + st->seg_size;
+    return m;
+}
+
 static uint32_t _take(struct store *st)
 {
     uint32_t idx = st->free_head;
@@ -98,9 +138,8 @@ static uint32_t _take(struct store *st)
     } else {
         if (st->hiwater >= st->nsegs)
             return 0;
-        void *m = mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
-        if (m == MAP_FAILED) { /* 32-bit address space or overcommit: live with fewer */
+        char *m = _map(st);
+        if (!m) { /* 32-bit address space or overcommit: live with fewer */
             st->stats->malloc_fails++;
             st->mmap_cap = st->used > 2 ? st->used : 2;
             return 0;
@@ -469,6 +508,8 @@ void seg_teardown(struct store *st)
     for (uint32_t i = 1; i < st->hiwater; i++)
         if (st->segs[i].mem)
             munmap(st->segs[i].mem, st->seg_size);
+    if (st->spare_mem)
+        munmap(st->spare_mem, st->seg_size);
     free(st->segs);
     st->segs = NULL;
 }

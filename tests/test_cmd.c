@@ -37,7 +37,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     config_defaults(&f->cfg);
     f->cfg.mem_limit = 8u << 20;
-    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true};
+    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true, false};
     f->store = store_create(&sc, &f->stats);
     assert_non_null(f->store);
     store_set_time(f->store, 1700000000);

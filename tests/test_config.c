@@ -513,8 +513,17 @@ static void test_compat_noops(void **state)
 {
     (void)state;
     struct run *t;
-    PARSE(t, "-r", "-k", "-L", "-f", "1.25", "-n", "48", "-B", "ascii");
+    PARSE(t, "-r", "-k", "-f", "1.25", "-n", "48", "-B", "ascii");
     _assert_ok(t);
+    assert_false(t->cfg.large_pages);
+    _done(t);
+    PARSE(t, "-L");
+    _assert_ok(t);
+    assert_true(t->cfg.large_pages);
+    _done(t);
+    PARSE(t, "--enable-largepages");
+    _assert_ok(t);
+    assert_true(t->cfg.large_pages);
     _done(t);
     static char *const factor_ok[] = {"1.01", "2", "01.5", "10", "1.25000", "3.", "1.000001"};
     for (size_t i = 0; i < sizeof factor_ok / sizeof *factor_ok; i++) {

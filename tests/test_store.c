@@ -19,6 +19,7 @@
 #include "seg.h" /* internal: header layout and segment counts */
 #include "stats.h"
 #include "store.h"
+#include "thp.h"
 
 #define T0 1700000000 /* unix time the tests start at */
 #define MB (1024u * 1024u)
@@ -707,6 +708,38 @@ static void test_address_space_short(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* -L: segments come two to a 2 MiB block that starts on a block boundary
+ * (where huge pages can go), the items in them read back, eviction and
+ * flush work as without, and destroy unmaps the block's unused half too. */
+static void test_large_pages(void **state)
+{
+    (void)state;
+    struct fx *f = calloc(1, sizeof *f);
+    struct store_config cfg = {.mem_limit = 8 * MB, .item_size_max = MB, .evict = true,
+                               .large_pages = true};
+    f->st = store_create(&cfg, &f->stats);
+    assert_non_null(f->st);
+    store_set_time(f->st, T0);
+    assert_int_equal(f->st->seg_size * 2, THP_BLOCK);
+    _fill(f, "a", 2500, 1000); /* about 2.5 segments */
+    assert_true(f->st->hiwater >= 4);
+    const struct seg *s = f->st->segs;
+    assert_int_equal((uintptr_t)s[1].mem % THP_BLOCK, 0);
+    assert_ptr_equal(s[2].mem, s[1].mem + f->st->seg_size);
+    assert_int_equal((uintptr_t)s[3].mem % THP_BLOCK, 0);
+    assert_non_null(f->st->spare_mem); /* the second half of segment 3's block */
+    struct item_view it;
+    assert_true(store_get(f->st, "a:0", 3, &it));
+    assert_int_equal(it.nvalue, 1000);
+    assert_int_equal(it.value[999], 'v');
+    _fill(f, "b", 20000, 1000); /* 20 MB through an 8 MB limit */
+    assert_true(_mem(f) <= 8 * MB);
+    assert_true(store_get(f->st, "b:19999", 7, &it));
+    store_flush(f->st, 0);
+    assert_false(store_get(f->st, "b:19999", 7, &it));
+    _done(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,7 +754,7 @@ int main(void)
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),
-        cmocka_unit_test(test_address_space_short),
+        cmocka_unit_test(test_address_space_short), cmocka_unit_test(test_large_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

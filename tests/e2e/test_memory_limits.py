@@ -65,3 +65,40 @@ def test_no_eviction_with_M(server_factory):
         # the connection is fine; small commands work
         assert raw.cmd(b"delete key0\r\n") == b"DELETED\r\n"
         assert raw.cmd(b"version\r\n").startswith(b"VERSION ")
+
+
+def _thp_mode():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return re.search(r"\[(\w+)\]", f.read()).group(1)
+    except (OSError, AttributeError):
+        return None
+
+
+def _anon_huge_kb(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        m = re.search(r"^AnonHugePages:\s+(\d+) kB", f.read(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_large_pages_L(server_factory):
+    """-L puts item memory in transparent huge pages (where the kernel offers
+    them) and changes nothing a client sees; without -L memg asks for none."""
+    mode = _thp_mode()
+    if mode not in ("always", "madvise"):
+        import pytest
+        pytest.skip(f"transparent huge pages are {mode or 'absent'} on this kernel")
+    srv = server_factory("-L", "-m", "64")
+    with srv.raw() as raw:
+        assert set(fill(raw, 8000)) == {b"STORED\r\n"}  # 8 MB: four 2 MB blocks
+        for i in (0, 3999, 7999):
+            assert raw.get(b"key%d" % i) == VALUE
+        assert _anon_huge_kb(srv.proc.pid) >= 2048
+        assert set(fill(raw, 80000, first=8000)) == {b"STORED\r\n"}  # evicting under -L
+        assert raw.get(b"key87999") == VALUE
+        assert int(stats(raw)["evictions"]) > 0
+    if mode == "madvise":  # "always" would give huge pages to any process
+        plain = server_factory("-m", "64")
+        with plain.raw() as raw:
+            assert set(fill(raw, 8000)) == {b"STORED\r\n"}
+            assert _anon_huge_kb(plain.proc.pid) == 0
