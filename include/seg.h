@@ -259,6 +259,11 @@ void seg_unpin(struct store *st, uint32_t idx);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 uint32_t seg_budget(const struct store *st);
+/* cache_memlimit: false when the new limit needs more segments than item
+ * refs reach (their width is fixed at start by -m) or memory is short. */
+bool seg_set_limit(struct store *st, uint64_t limit);
+/* Above the limit: evict and give back one segment (the loop's tick). */
+void seg_shrink_step(struct store *st);
 void seg_flush(struct store *st);
 void seg_sweep(struct store *st, unsigned budget);
 void seg_gauges(struct store *st);

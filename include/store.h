@@ -110,4 +110,10 @@ void store_unpin(struct store *st, uint32_t pin);
 
 void store_usage(const struct store *st, struct store_usage *u);
 
+/* cache_memlimit: a new -m at run time. Raising takes effect at once;
+ * lowering evicts down to it as segments are needed and on every tick (one
+ * segment each), giving the pages back. False when out of bounds: more than
+ * the item refs sized at start reach (4 GB from -m below 4 GB). */
+bool store_set_limit(struct store *st, uint64_t limit);
+
 #endif

@@ -228,7 +228,7 @@ static void _touch(struct cmd_ctx *ctx, const struct request *req, struct out *o
     }
 }
 
-static void _memlimit(const struct request *req, struct out *out)
+static void _memlimit(struct cmd_ctx *ctx, const struct request *req, struct out *out)
 {
     const struct proto_token *a = &req->arg;
     uint64_t mb = 0;
@@ -241,7 +241,9 @@ static void _memlimit(const struct request *req, struct out *out)
         REPLY_LIT(out, req, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
     else if (mb > 1000000000)
         REPLY_LIT(out, req, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
-    else /* memg's limit is set at start (-m) */
+    else if (store_set_limit(ctx->store, mb << 20))
+        REPLY_LIT(out, req, "OK");
+    else
         REPLY_LIT(out, req, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust");
 }
 
@@ -282,7 +284,7 @@ static enum cmd_result _misc(struct cmd_ctx *ctx, const struct request *req, str
         cmd_stats(ctx, req, out);
         break;
     case PROTO_CACHE_MEMLIMIT:
-        _memlimit(req, out);
+        _memlimit(ctx, req, out);
         break;
     default:
         _reply(out, req, proto_error_text(req->error ? req->error : PROTO_ERR_UNKNOWN));

@@ -29,7 +29,7 @@ static void _general(struct cmd_ctx *ctx, struct out *out)
         .started = ctx->started,
         .now = store_time(ctx->store),
         .version = MEMG_VERSION,
-        .limit_maxbytes = ctx->cfg->mem_limit,
+        .limit_maxbytes = u.mem_limit, /* cache_memlimit changes it */
         .threads = 1,
         .max_connections = (uint64_t)ctx->cfg->max_conns,
     };
@@ -44,7 +44,9 @@ static void _settings(struct cmd_ctx *ctx, struct out *out)
         size_t n = strlen(inter);
         fmt_buf(inter + n, sizeof(inter) - n, "%s%s", i ? "," : "", c->listen[i]);
     }
-    stats_line(_emit, out, "maxbytes", "%llu", (unsigned long long)c->mem_limit);
+    struct store_usage u;
+    store_usage(ctx->store, &u);
+    stats_line(_emit, out, "maxbytes", "%llu", (unsigned long long)u.mem_limit);
     stats_line(_emit, out, "maxconns", "%d", c->max_conns);
     stats_line(_emit, out, "tcpport", "%d", c->port);
     stats_line(_emit, out, "udpport", "%d", c->udp_port);
@@ -67,8 +69,6 @@ static void _settings(struct cmd_ctx *ctx, struct out *out)
     stats_line(_emit, out, "dump_enabled", "%s", "no");
     stats_line(_emit, out, "idle_timeout", "%d", c->idle_timeout);
     stats_line(_emit, out, "out_limit", "%llu", (unsigned long long)c->out_limit);
-    struct store_usage u;
-    store_usage(ctx->store, &u);
     stats_line(_emit, out, "segment_size", "%llu", (unsigned long long)u.segment_size);
     out_copy(out, "END\r\n", 5);
 }

@@ -306,8 +306,52 @@ static uint32_t _gc_victim(struct store *st, uint32_t need)
     return best;
 }
 
+/* Over the limit (cache_memlimit lowered it): the oldest unpinned segment is
+ * evicted whole and its pages given back. One segment a call: the work stays
+ * bounded as for any eviction. */
+static void _give_back_oldest(struct store *st)
+{
+    uint32_t idx = _oldest_unpinned(st);
+    if (!idx || idx == st->head)
+        return;
+    _compact(st, idx, st->seg_size, false); /* nothing fits: every item goes */
+    if (st->segs[idx].live == 0)
+        _release(st, idx, true);
+}
+
+void seg_shrink_step(struct store *st)
+{
+    if (st->evict && st->used > seg_budget(st)) {
+        _give_back_oldest(st);
+        seg_gauges(st);
+    }
+}
+
+bool seg_set_limit(struct store *st, uint64_t limit)
+{
+    uint64_t want = limit / st->seg_size + 2;
+    uint64_t maxn = ((uint64_t)1 << (32 - st->off_bits)) - 2;
+    if (want > maxn) /* refs were sized at start for -m; beyond them: refuse */
+        return false;
+    if (want + 1 > st->nsegs) {
+        if (want + 1 > SIZE_MAX / sizeof(struct seg))
+            return false;
+        struct seg *segs = realloc(st->segs, (size_t)(want + 1) * sizeof *segs);
+        if (!segs)
+            return false;
+        memset(segs + st->nsegs, 0, (size_t)(want + 1 - st->nsegs) * sizeof *segs);
+        st->segs = segs;
+        st->nsegs = (uint32_t)want + 1;
+    }
+    st->limit = limit;
+    seg_gauges(st);
+    return true;
+}
+
 static uint32_t _new_head(struct store *st, uint32_t need)
 {
+    if (st->evict && st->used > seg_budget(st))
+        _give_back_oldest(st);
     uint32_t idx = _gc_victim(st, need);
     if (idx) {
         _compact(st, idx, need, true);

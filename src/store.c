@@ -452,7 +452,13 @@ void store_tick(struct store *st)
     ht_step(st->ht, TICK_HT_STEP);
     uint64_t budget = st->stats->curr_items / SWEEP_TICKS_PER_PASS;
     seg_sweep(st, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
+    seg_shrink_step(st);
     seg_gauges(st);
+}
+
+bool store_set_limit(struct store *st, uint64_t limit)
+{
+    return seg_set_limit(st, limit);
 }
 
 void store_pin(struct store *st, uint32_t pin)

@@ -209,6 +209,24 @@ static void test_large_value_zero_copy(void **state)
     free(in);
 }
 
+/* cache_memlimit changes the limit the store keeps and `stats` reports. */
+static void test_cache_memlimit(void **state)
+{
+    struct fixture *f = *state;
+    assert_non_null(strstr(RUN(f, "stats\r\n"), "STAT limit_maxbytes 8388608\r\n"));
+    assert_string_equal(RUN(f, "cache_memlimit 100\r\n"), "OK\r\n");
+    assert_non_null(strstr(RUN(f, "stats\r\n"), "STAT limit_maxbytes 104857600\r\n"));
+    assert_non_null(strstr(RUN(f, "stats settings\r\n"), "STAT maxbytes 104857600\r\n"));
+    assert_string_equal(RUN(f, "cache_memlimit 7\r\n"),
+                        "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+    assert_string_equal(RUN(f, "cache_memlimit 9000\r\n"),
+                        "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+    assert_string_equal(RUN(f, "cache_memlimit 16 noreply\r\n"), "");
+    struct store_usage u;
+    store_usage(f->store, &u);
+    assert_int_equal(u.mem_limit, 16u << 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_incr_decr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_touch_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_noreply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_memlimit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_removes_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_value_zero_copy, setup, teardown),
     };

@@ -740,6 +740,61 @@ static void test_large_pages(void **state)
     _done(f);
 }
 
+/* cache_memlimit: raising lets more stay at once; lowering gives segments
+ * back (one per tick, one per new head) down to the new limit and keeps the
+ * newest items; a limit past what item refs reach is refused; with -M
+ * nothing is evicted: stores fail until there is room. */
+static void test_set_limit(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(8 * MB, true);
+    _fill(f, "a", 20000, 1000); /* 20 MB through 8 MB */
+    uint64_t ev = f->stats.evictions;
+    assert_true(ev > 0);
+    assert_true(store_set_limit(f->st, 64 * MB));
+    struct store_usage u;
+    store_usage(f->st, &u);
+    assert_int_equal(u.mem_limit, 64 * MB);
+    _fill(f, "b", 40000, 1000); /* 40 MB now fit */
+    assert_int_equal(f->stats.evictions, ev);
+    assert_true(_mem(f) > 40 * MB);
+    assert_true(store_set_limit(f->st, 8 * MB));
+    int ticks = 0;
+    while (_mem(f) > 8 * MB && ticks < 100) {
+        store_tick(f->st);
+        ticks++;
+    }
+    assert_true(_mem(f) <= 8 * MB);
+    assert_true(ticks >= 30); /* one segment a tick: the work stays bounded */
+    assert_true(f->stats.evictions > ev);
+    struct item_view it;
+    assert_true(store_get(f->st, "b:39999", 7, &it));
+    _fill(f, "c", 20000, 1000);
+    assert_true(_mem(f) <= 8 * MB);
+    assert_false(store_set_limit(f->st, 8192ull * MB)); /* refs sized for -m 8 reach 4 GB */
+    store_usage(f->st, &u);
+    assert_int_equal(u.mem_limit, 8 * MB);
+    _done(f);
+
+    struct fx *g = _fx(16 * MB, false);
+    _fill(g, "a", 10000, 1000);
+    assert_true(store_set_limit(g->st, 8 * MB));
+    for (int i = 0; i < 50; i++)
+        store_tick(g->st);
+    assert_int_equal(g->stats.evictions, 0);
+    assert_true(store_get(g->st, "a:0", 3, &it));
+    char key[32], val[1001];
+    memset(val, 'v', 1000);
+    val[1000] = 0;
+    enum store_status rc = STORE_OK;
+    for (int i = 0; i < 2000 && rc == STORE_OK; i++) {
+        snprintf(key, sizeof key, "n:%d", i);
+        rc = _set(g, key, val);
+    }
+    assert_int_equal(rc, STORE_NO_MEMORY);
+    _done(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),
         cmocka_unit_test(test_address_space_short), cmocka_unit_test(test_large_pages),
+        cmocka_unit_test(test_set_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
