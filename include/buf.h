@@ -24,8 +24,13 @@ static inline char *buf_wptr(const struct buf *b) { return b->data + b->wpos; }
 void buf_pool_setup(size_t block_size, size_t max_free);
 void buf_pool_teardown(void);
 
-/* Attach a pooled block to an empty buffer. False when out of memory. */
+/* Attach a pooled block to an empty buffer, or move a parked buffer's bytes
+ * back into one. False when out of memory. */
 bool buf_acquire(struct buf *b);
+/* Park: when a pool block holds at most max unread bytes (a request not all
+ * here yet), keep them in an allocation of their own size and give the block
+ * back, so that a slow client holds its bytes rather than a whole block. */
+void buf_park(struct buf *b, size_t max);
 /* Give the storage back (to the pool when it is a pool block). */
 void buf_release(struct buf *b);
 

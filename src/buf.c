@@ -29,15 +29,44 @@ void buf_pool_teardown(void)
     pool_max = 0;
 }
 
+static char *_block(void)
+{
+    return pool_count ? pool_free[--pool_count] : malloc(pool_block ? pool_block : 16384);
+}
+
 bool buf_acquire(struct buf *b)
 {
-    if (b->data)
+    if (b->data && (!pool_block || b->cap >= pool_block))
         return true;
-    size_t size = pool_block ? pool_block : 16384;
-    b->data = pool_count ? pool_free[--pool_count] : malloc(size);
-    b->rpos = b->wpos = 0;
-    b->cap = b->data ? size : 0;
-    return b->data != NULL;
+    char *p = _block();
+    if (!p)
+        return false;
+    size_t n = buf_len(b);
+    if (b->data) { /* parked: its bytes go back into a block */
+        mem_copy(p, buf_rptr(b), n);
+        free(b->data);
+    }
+    b->data = p;
+    b->rpos = 0;
+    b->wpos = n;
+    b->cap = pool_block ? pool_block : 16384;
+    return true;
+}
+
+void buf_park(struct buf *b, size_t max)
+{
+    size_t n = buf_len(b);
+    if (!b->data || n == 0 || n > max || !pool_block || b->cap != pool_block)
+        return;
+    char *p = malloc(n);
+    if (!p)
+        return; /* keeping the block is correct, only larger */
+    mem_copy(p, buf_rptr(b), n);
+    struct buf block = *b;
+    buf_release(&block);
+    b->data = p;
+    b->rpos = 0;
+    b->wpos = b->cap = n;
 }
 
 void buf_release(struct buf *b)

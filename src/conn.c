@@ -25,6 +25,10 @@
 
 enum conn_state { CONN_CMD = 0, CONN_VALUE, CONN_SWALLOW };
 
+/* Unread bytes at most that wait outside a pool block between events: a
+ * request line and a small value. */
+#define RBUF_PARK_MAX 2048
+
 /* A storage request whose data is still arriving: just the scalars
  * cmd_value_end needs (the line's tokens are gone by then). */
 struct pending_value {
@@ -300,6 +304,8 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     }
     if (buf_len(&c->rbuf) == 0)
         buf_release(&c->rbuf); /* idle connections hold no buffers */
+    else
+        buf_park(&c->rbuf, RBUF_PARK_MAX); /* nor do ones waiting for a request's end */
     _set_events(c);
 }
 

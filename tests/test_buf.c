@@ -74,6 +74,51 @@ static void test_pool_reuse(void **state)
     buf_release(&b);
 }
 
+/* A block holding a few unread bytes parks them in an allocation of their own
+ * size and goes back to the pool; acquiring moves them into a block again,
+ * intact. Too many bytes, an empty or a grown buffer: nothing parks. */
+static void test_park(void **state)
+{
+    (void)state;
+    struct buf b = {0};
+    assert_true(buf_append(&b, "get partial_ke", 14, 64));
+    buf_consume(&b, 4);
+    char *block = b.data;
+    buf_park(&b, 32);
+    assert_ptr_not_equal(b.data, block);
+    assert_int_equal(b.cap, 10);
+    assert_int_equal(buf_len(&b), 10);
+    assert_memory_equal(buf_rptr(&b), "partial_ke", 10);
+    struct buf other = {0};
+    assert_true(buf_acquire(&other));
+    assert_ptr_equal(other.data, block); /* the block went back to the pool */
+    assert_true(buf_acquire(&b));        /* unpark: bytes move into a block */
+    assert_int_equal(b.cap, 64);
+    assert_int_equal(b.rpos, 0);
+    assert_memory_equal(buf_rptr(&b), "partial_ke", 10);
+    assert_true(buf_append(&b, "y\r\n", 3, 64));
+    assert_memory_equal(buf_rptr(&b), "partial_key\r\n", 13);
+    buf_park(&b, 8); /* more than max: stays in its block */
+    assert_int_equal(b.cap, 64);
+    buf_consume(&b, 13);
+    buf_park(&b, 8); /* empty: nothing to park */
+    assert_int_equal(b.cap, 64);
+    buf_release(&b);
+    buf_release(&other);
+    char big[100];
+    memset(big, 'x', sizeof big);
+    assert_true(buf_append(&b, big, 100, 256)); /* grown past a block */
+    buf_consume(&b, 95);
+    buf_park(&b, 32);
+    assert_int_equal(b.cap, 128);
+    buf_release(&b);
+    struct buf parked = {0};
+    assert_true(buf_append(&parked, "abc", 3, 64));
+    buf_park(&parked, 32);
+    buf_release(&parked); /* a parked buffer is freed, not pooled */
+    assert_null(parked.data);
+}
+
 static int unpinned[8];
 static int nunpinned;
 static void record_unpin(void *arg, uint32_t pin)
@@ -166,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_append_consume_compact),
         cmocka_unit_test(test_growth_and_cap),
         cmocka_unit_test(test_pool_reuse),
+        cmocka_unit_test(test_park),
         cmocka_unit_test(test_out_order_and_pins),
         cmocka_unit_test(test_out_reset_releases_pins),
         cmocka_unit_test(test_out_oom_is_remembered),

@@ -323,6 +323,44 @@ def test_slowloris(hostile):
 
 
 @pytest.mark.memg_only
+def test_partial_requests_hold_little_memory(hostile):
+    """Connections waiting for the end of a request hold its bytes, not a
+    16 KB read buffer each; every request is answered right once it ends."""
+    n = 2000
+    srv = hostile("-c", str(n + 100))
+    with srv.raw() as r:
+        assert r.set(b"pk", b"value") == b"STORED\r\n"
+    base = int(stats(srv)["curr_connections"])
+    time.sleep(0.2)
+    rss0 = rss_kb(srv.proc.pid)
+    socks = []
+    for i in range(n):
+        s = socket.create_connection(srv.addr, timeout=10)
+        s.sendall(b"set part%d 0 0 5\r\nval" % i if i % 2 else b"get p")
+        socks.append(s)
+    assert wait_stat(srv, "curr_connections", base + n) == base + n
+    time.sleep(0.5)  # every partial request read
+    per_conn = (rss_kb(srv.proc.pid) - rss0) * 1024 / n
+    print("%d connections with a partial request: %.0f bytes each" % (n, per_conn))
+    if not SANITIZED:  # ASan's allocator pads and quarantines
+        assert per_conn < 1024, per_conn
+    for i, s in enumerate(socks):
+        s.sendall(b"ue\r\n" if i % 2 else b"k\r\n")
+    for i, s in enumerate(socks):
+        want = b"STORED\r\n" if i % 2 else b"VALUE pk 0 5\r\nvalue\r\nEND\r\n"
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(100)
+            assert d, (i, got)
+            got += d
+        assert got == want, (i, got)
+        s.close()
+    with srv.raw() as r:
+        assert r.get(b"part1999") == b"value"
+    check_canary(srv)
+
+
+@pytest.mark.memg_only
 def test_pipelined_gets_never_read_memory_bounded(hostile):
     srv = hostile()
     value = bytes(range(256)) * 2048  # 512 KB
