@@ -34,6 +34,8 @@ struct out {
 };
 
 void out_init(struct out *o, out_unpin_fn *unpin, void *arg);
+/* Frees the piece arrays kept for reuse (at exit). */
+void out_pool_teardown(void);
 /* Drop everything pending (releasing pins) and free memory. */
 void out_reset(struct out *o);
 

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fmt.h"
+#include "out.h"
 #include "server.h"
 #include "stats.h"
 #include "store.h"
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
 out:
     server_destroy(srv);
     buf_pool_teardown();
+    out_pool_teardown();
     store_destroy(store);
     return rc;
 }

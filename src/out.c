@@ -27,10 +27,34 @@ static void _release_from(struct out *o, uint32_t i)
             o->unpin(o->unpin_arg, o->pieces[i].pin);
 }
 
+/* Piece arrays of the first size, kept for the next reply: a connection
+ * whose output drains gives its array back here rather than to malloc, which
+ * would otherwise see a malloc and a free per request. */
+#define PIECES_FIRST 8
+#define PIECE_POOL_MAX 64
+static struct out_piece *piece_pool[PIECE_POOL_MAX];
+static unsigned piece_pool_n;
+
+static void _pieces_release(struct out *o)
+{
+    if (o->cap_pieces == PIECES_FIRST && piece_pool_n < PIECE_POOL_MAX)
+        piece_pool[piece_pool_n++] = o->pieces;
+    else
+        free(o->pieces);
+    o->pieces = NULL;
+    o->cap_pieces = 0;
+}
+
+void out_pool_teardown(void)
+{
+    while (piece_pool_n)
+        free(piece_pool[--piece_pool_n]);
+}
+
 void out_reset(struct out *o)
 {
     _release_from(o, o->first);
-    free(o->pieces);
+    _pieces_release(o);
     buf_release(&o->copy);
     out_unpin_fn *unpin = o->unpin;
     void *arg = o->unpin_arg;
@@ -48,8 +72,10 @@ static struct out_piece *_push(struct out *o)
             o->first = 0;
         }
         if (o->npieces == o->cap_pieces) {
-            uint32_t cap = o->cap_pieces ? o->cap_pieces * 2 : 8;
-            struct out_piece *p = realloc(o->pieces, cap * sizeof(*p));
+            uint32_t cap = o->cap_pieces ? o->cap_pieces * 2 : PIECES_FIRST;
+            struct out_piece *p = cap == PIECES_FIRST && piece_pool_n
+                                      ? piece_pool[--piece_pool_n]
+                                      : realloc(o->pieces, cap * sizeof(*p));
             if (!p)
                 return NULL;
             o->pieces = p;
@@ -165,9 +191,7 @@ ssize_t out_write(struct out *o, int fd)
     if (o->first == o->npieces) {
         o->first = o->npieces = 0;
         buf_release(&o->copy); /* idle connections hold no buffers */
-        free(o->pieces);
-        o->pieces = NULL;
-        o->cap_pieces = 0;
+        _pieces_release(o);
     }
     return w;
 }

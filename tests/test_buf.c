@@ -140,6 +140,7 @@ static void test_out_order_and_pins(void **state)
     assert_true(out_ref(&o, ext, 14, 7));
     assert_true(out_copy(&o, "\r\nEND\r\n", 7));
     assert_int_equal(out_pending(&o), 35);
+    const struct out_piece *array = o.pieces;
     assert_int_equal(out_write(&o, sv[0]), 35);
     assert_int_equal(out_pending(&o), 0);
     assert_int_equal(nunpinned, 1);
@@ -147,7 +148,17 @@ static void test_out_order_and_pins(void **state)
     char got[64];
     assert_int_equal(read(sv[1], got, sizeof(got)), 35);
     assert_memory_equal(got, "VALUE k 0 14\r\nEXTERNAL-VALUE\r\nEND\r\n", 35);
+    assert_null(o.pieces); /* drained: the piece array went to the pool... */
+    struct out o2;
+    out_init(&o2, record_unpin, NULL);
+    assert_true(out_ref(&o2, ext, 14, 8));
+    assert_ptr_equal(o2.pieces, array); /* ...and the next reply takes it from there */
+    assert_int_equal(out_write(&o2, sv[0]), 14);
+    assert_int_equal(read(sv[1], got, sizeof(got)), 14);
+    assert_int_equal(nunpinned, 2);
+    out_reset(&o2);
     out_reset(&o);
+    out_pool_teardown();
     close(sv[0]);
     close(sv[1]);
 }
