@@ -254,6 +254,35 @@ class Runner:
             self.note(name, "F-conns", f"server died ({d})")
         return {"conn": (after - before) * 1024 / n, "served": res["served"]}
 
+    def mem_partial(self, name, n=5000):
+        """RSS per connection that sent part of a request and waits: what a
+        slow or stalled client costs."""
+        s = self.server(name, "F-partial", mem=64, conns=n + 100)
+        if not s:
+            return {}
+        time.sleep(0.2)
+        before = rss_kb(s.pid)
+        socks = []
+        try:
+            for i in range(n):
+                c = socket.create_connection((HOST, s.port), timeout=5)
+                c.sendall(b"get partial_request_%d" % i)  # no end of line yet
+                socks.append(c)
+            time.sleep(1.0)  # every connection accepted and read
+            after = rss_kb(s.pid)
+        except OSError as e:
+            self.note(name, "F-partial", f"connection {len(socks)}: {e}")
+            after = None
+        for c in socks:
+            c.close()
+        d = s.died()
+        s.stop()
+        if d:
+            self.note(name, "F-partial", f"server died ({d})")
+        if after is None or before is None:
+            return {}
+        return {"partial": (after - before) * 1024 / n}
+
     def mem_start(self, name):
         binary = self.o.memg if name == "memg" else self.o.memcached
         s = Server(name, binary, self.logdir, default_flags=True)
@@ -396,6 +425,7 @@ def build_rows(rounds):
                  fmt(ea[2]) if ea[2] is not None else ""))
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
+    ratio_row("F", "bytes per connection waiting mid-request (5,000)", "partial", None, None, " B")
     abs_row("F", "RSS at start, default flags", "start", 1, " MB")
     ratio_row("F", "private memory at start (USS: RSS less shared pages)", "uss", None, None, " MB")
     glibc = g("memg", "F", "start_glibc")
@@ -564,6 +594,7 @@ def main():
                 log(f"round {i + 1}/{o.rounds} F {n}")
                 f = run.mem_items(n)
                 f.update(run.mem_conns(n))
+                f.update(run.mem_partial(n))
                 f.update(run.mem_start(n))
                 res[n]["F"] = f
             if "M" in o.only:
