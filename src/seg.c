@@ -306,25 +306,23 @@ static uint32_t _gc_victim(struct store *st, uint32_t need)
     return best;
 }
 
-/* Over the limit (cache_memlimit lowered it): the oldest unpinned segment is
- * evicted whole and its pages given back. One segment a call: the work stays
- * bounded as for any eviction. */
-static void _give_back_oldest(struct store *st)
+/* The oldest unpinned segment is evicted whole and its pages given back (to
+ * the table, or under a lowered limit). One segment a call: the work stays
+ * bounded as for any eviction. False when every segment is pinned. */
+static bool _give_back_oldest(struct store *st)
 {
     uint32_t idx = _oldest_unpinned(st);
-    if (!idx || idx == st->head)
-        return;
+    if (!idx)
+        return false;
     _compact(st, idx, st->seg_size, false); /* nothing fits: every item goes */
-    if (st->segs[idx].live == 0)
-        _release(st, idx, true);
+    _release(st, idx, true);
+    return true;
 }
 
 void seg_shrink_step(struct store *st)
 {
-    if (st->evict && st->used > seg_budget(st)) {
+    if (st->evict && st->used > seg_budget(st))
         _give_back_oldest(st);
-        seg_gauges(st);
-    }
 }
 
 bool seg_set_limit(struct store *st, uint64_t limit)
@@ -433,13 +431,9 @@ char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
 
 bool seg_table_room(struct store *st, size_t extra)
 {
-    while ((uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + extra > st->limit) {
-        uint32_t idx;
-        if (!st->evict || st->used <= 2 || !(idx = _oldest_unpinned(st)))
-            return false;
-        _compact(st, idx, st->seg_size, false); /* keeps nothing */
-        _release(st, idx, true); /* the table takes its memory */
-    }
+    while ((uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + extra > st->limit)
+        if (!st->evict || st->used <= 2 || !_give_back_oldest(st))
+            return false; /* else the table takes that segment's memory */
     return true;
 }
 

@@ -31,14 +31,18 @@ struct fx {
     struct stats stats;
 };
 
-static struct fx *_fx(uint64_t limit, bool evict)
+static struct fx *_fx_cfg(struct store_config cfg)
 {
     struct fx *f = calloc(1, sizeof *f);
-    struct store_config cfg = {.mem_limit = limit, .item_size_max = MB, .evict = evict};
     f->st = store_create(&cfg, &f->stats);
     assert_non_null(f->st);
     store_set_time(f->st, T0);
     return f;
+}
+
+static struct fx *_fx(uint64_t limit, bool evict)
+{
+    return _fx_cfg((struct store_config){.mem_limit = limit, .item_size_max = MB, .evict = evict});
 }
 
 static void _done(struct fx *f)
@@ -714,12 +718,8 @@ static void test_address_space_short(void **state)
 static void test_large_pages(void **state)
 {
     (void)state;
-    struct fx *f = calloc(1, sizeof *f);
-    struct store_config cfg = {.mem_limit = 8 * MB, .item_size_max = MB, .evict = true,
-                               .large_pages = true};
-    f->st = store_create(&cfg, &f->stats);
-    assert_non_null(f->st);
-    store_set_time(f->st, T0);
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 8 * MB, .item_size_max = MB,
+                                                 .evict = true, .large_pages = true});
     assert_int_equal(f->st->seg_size * 2, THP_BLOCK);
     _fill(f, "a", 2500, 1000); /* about 2.5 segments */
     assert_true(f->st->hiwater >= 4);
