@@ -1,7 +1,10 @@
 /* memg-bench: closed- or open-loop memcached text-protocol load with every
  * reply parsed and checked. One thread, one ev loop, N connections, each
  * with up to `depth` requests in flight. Phases: connect, prefill, warmup,
- * run (measured), drain, hold. The last stdout line is "RESULT k=v ...". */
+ * run (measured), drain, hold. The last stdout line is "RESULT k=v ...".
+ * With --binary the same load goes out in the binary protocol: SET and GET,
+ * or, pipelined, batches of `depth` requests (gets as GETQ) closed by a NOOP;
+ * replies are matched to requests by their opaque. */
 #include "bench.h"
 #include "buf.h"
 #include "ev.h"
@@ -28,13 +31,15 @@
 #define DRAIN_NS 3000000000ull
 
 enum phase { PH_PREFILL, PH_WARMUP, PH_RUN, PH_DRAIN, PH_HOLD, PH_DONE };
-enum rtype { RQ_GET, RQ_SET };
+enum rtype { RQ_GET, RQ_SET, RQ_NOOP /* binary: closes a batch; not a request counted */ };
 
 struct req {
     uint64_t t0;     /* ns: sent (or scheduled, with a fixed rate) */
     uint32_t *keys;
+    uint32_t opaque; /* binary: comes back in the reply */
     uint16_t nkeys;
     uint8_t type;
+    uint8_t op;      /* binary: the opcode sent */
     uint8_t counted; /* issued in the measured phase */
 };
 
@@ -47,6 +52,7 @@ struct conn {
     unsigned qhead, qlen, qcap;
     unsigned cursor, matched; /* progress of the get at the head */
     uint64_t issued;          /* requests of the run phases */
+    uint32_t opaque;          /* binary: the next request's */
     bool served, dead, wantw, waiting, exhausted;
 };
 
@@ -204,6 +210,21 @@ static void _compose_set(uint32_t idx)
     _put("\r\n", 2);
 }
 
+static void _compose_bin(struct conn *c, struct req *r)
+{
+    r->opaque = c->opaque++;
+    if (r->type == RQ_SET) {
+        buf_reserve(&OUT, BIN_HDR + 8 + KV_KEY_MAX + kv_vlen(&KV, r->keys[0]), SIZE_MAX);
+        OUT.wpos += bin_set(&KV, r->keys[0], r->opaque, OUT.data + OUT.wpos);
+    } else if (r->type == RQ_GET) {
+        buf_reserve(&OUT, BIN_HDR + KV_KEY_MAX, SIZE_MAX);
+        OUT.wpos += bin_get(&KV, r->keys[0], r->op, r->opaque, OUT.data + OUT.wpos);
+    } else {
+        buf_reserve(&OUT, BIN_HDR, SIZE_MAX);
+        OUT.wpos += bin_simple(BIN_NOOP, r->opaque, OUT.data + OUT.wpos);
+    }
+}
+
 static void _compose_get(struct req *r)
 {
     buf_reserve(&OUT, 8 + (size_t)r->nkeys * (KV_KEY_MAX + 1), SIZE_MAX);
@@ -224,9 +245,13 @@ static void _issue(struct conn *c, uint64_t now)
     r->t0 = now;
     if (P == PH_PREFILL) {
         r->type = RQ_SET;
+        r->op = BIN_SET;
         r->nkeys = 1;
         r->keys[0] = (uint32_t)PREFILL_NEXT++;
-        _compose_set(r->keys[0]);
+        if (O.binary)
+            _compose_bin(c, r);
+        else
+            _compose_set(r->keys[0]);
     } else {
         if (O.rate > 0) { /* latency counts from the schedule: no coordinated omission */
             uint64_t due = T_SCHED0 + (uint64_t)((double)SCHED_N * 1e9 / O.rate);
@@ -253,13 +278,40 @@ static void _issue(struct conn *c, uint64_t now)
                 STAMP[k] = SERIAL;
             r->keys[i] = k;
         }
-        if (set)
+        r->op = set ? BIN_SET : O.depth > 1 ? BIN_GETQ : BIN_GET;
+        if (O.binary)
+            _compose_bin(c, r);
+        else if (set)
             _compose_set(r->keys[0]);
         else
             _compose_get(r);
     }
     c->qlen++;
     OUTSTANDING++;
+}
+
+/* Binary, pipelined: a NOOP after the batch; its reply means every GETQ
+ * before it that got none was a miss. */
+static void _issue_noop(struct conn *c, uint64_t now)
+{
+    unsigned slot = (c->qhead + c->qlen) % c->qcap;
+    struct req *r = &c->q[slot];
+    r->keys = c->keys + (size_t)slot * O.width;
+    r->counted = 0;
+    r->t0 = now;
+    r->type = RQ_NOOP;
+    r->op = BIN_NOOP;
+    r->nkeys = 0;
+    _compose_bin(c, r);
+    c->qlen++;
+    OUTSTANDING++;
+}
+
+/* Binary pipelining sends batches: `depth` requests and a NOOP, the next
+ * one when the whole batch is answered. */
+static bool _batches(void)
+{
+    return O.binary && O.depth > 1 && (P == PH_WARMUP || P == PH_RUN);
 }
 
 static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
@@ -295,8 +347,15 @@ static void _fill(struct conn *c)
 {
     uint64_t now = _now_ns();
     OUT.rpos = OUT.wpos = 0;
-    while (_can_issue(c, now))
-        _issue(c, now);
+    if (!_batches()) {
+        while (_can_issue(c, now))
+            _issue(c, now);
+    } else if (c->qlen == 0) {
+        while (_can_issue(c, now))
+            _issue(c, now);
+        if (c->qlen)
+            _issue_noop(c, now);
+    }
     if (OUT.wpos == 0)
         return;
     if (buf_len(&c->wbuf) == 0) { /* the common case: write straight from OUT */
@@ -326,7 +385,7 @@ static void _complete(struct conn *c, uint64_t now)
         PREFILL_DONE++;
         return;
     }
-    if (!r->counted || P != PH_RUN)
+    if (!r->counted || P != PH_RUN || r->type == RQ_NOOP)
         return;
     S.ops++;
     if (r->type == RQ_SET) {
@@ -391,9 +450,101 @@ static bool _unit(struct conn *c, const struct reply *u, uint64_t now)
     return true;
 }
 
+static const char *_rname(const struct req *r)
+{
+    switch (r->op) {
+    case BIN_SET: return "SET";
+    case BIN_GET: return "GET";
+    case BIN_GETQ: return "GETQ";
+    default: return "NOOP";
+    }
+}
+
+/* One binary reply: find its request by the opaque. The GETQs before it
+ * that got no reply were misses; any other request left unanswered before
+ * it means a lost reply. False: the stream is lost. */
+static bool _bin_unit(struct conn *c, const struct bin_reply *u, const char *raw, uint64_t now)
+{
+    unsigned k = 0;
+    while (k < c->qlen && c->q[(c->qhead + k) % c->qcap].opaque != u->opaque)
+        k++;
+    if (k == c->qlen) {
+        _note(c, c->qlen ? "binary reply whose opaque no pending request has"
+                         : "reply with no request pending",
+              raw, u->consumed);
+        return false;
+    }
+    for (; k > 0; k--) {
+        const struct req *r = &c->q[c->qhead];
+        if (r->op != BIN_GETQ) {
+            char what[96];
+            snprintf(what, sizeof(what), "no reply to a %s (opaque %u) before this one",
+                     _rname(r), r->opaque);
+            _note(c, what, raw, u->consumed);
+            return false;
+        }
+        c->matched = 0; /* a quiet miss */
+        _complete(c, now);
+    }
+    const struct req *r = &c->q[c->qhead];
+    const char *why;
+    c->matched = 0;
+    switch (bin_check(&KV, u, r->op, r->keys[0], &why)) {
+    case BV_OK:
+    case BV_MISS:
+        break;
+    case BV_HIT:
+        c->matched = 1;
+        break;
+    case BV_NOT_STORED:
+        E.notstored++;
+        _note(c, "set not stored", raw, u->consumed);
+        break;
+    case BV_ERROR:
+        E.server++;
+        _note(c, r->type == RQ_SET ? "error reply to set" : "error reply to get", raw,
+              u->consumed);
+        break;
+    case BV_WRONG_VALUE:
+        E.value++;
+        _note(c, "wrong flags, length or bytes; header and body", raw, u->consumed);
+        break;
+    case BV_BAD:
+        _note(c, why, raw, u->consumed);
+        return false;
+    }
+    _complete(c, now);
+    c->matched = 0;
+    return true;
+}
+
+static ssize_t _bin_replies(struct conn *c, const char *p, size_t n, uint64_t now)
+{
+    size_t used = 0;
+    size_t max_body = 8 + KV_KEY_MAX + (KV.vmax > (2u << 20) ? KV.vmax : (2u << 20));
+    struct bin_reply u;
+    for (;;) {
+        enum bin_kind k = bin_parse(&u, p + used, n - used, max_body);
+        if (k == BIN_AGAIN)
+            return (ssize_t)used;
+        if (k == BIN_BAD) {
+            E.proto++;
+            _note(c, u.why, p + used, n - used);
+            return -1;
+        }
+        if (!_bin_unit(c, &u, p + used, now)) {
+            E.proto++;
+            return -1;
+        }
+        used += u.consumed;
+    }
+}
+
 /* Parse and check every complete unit in p[0..n); returns bytes used or -1. */
 static ssize_t _replies(struct conn *c, const char *p, size_t n, uint64_t now)
 {
+    if (O.binary)
+        return _bin_replies(c, p, n, now);
     size_t used = 0;
     size_t max_value = KV.vmax > (2u << 20) ? KV.vmax : (2u << 20);
     struct reply u;
@@ -523,14 +674,16 @@ static void _stall(uint64_t now)
         if (c->dead || c->qlen == 0)
             continue;
         struct req *r = &c->q[c->qhead];
-        char key[KV_KEY_MAX + 1];
-        key[kv_key(&KV, r->keys[0], key)] = 0;
+        char key[KV_KEY_MAX + 1] = "";
+        if (r->nkeys)
+            key[kv_key(&KV, r->keys[0], key)] = 0;
         fprintf(stderr,
                 "memg-bench: STALL: no reply for %.1fs; conn %d has %u request(s) pending, "
                 "the first a %s of %u key(s) (%s...), %zu byte(s) of reply unparsed, "
                 "%zu to send\n",
                 (double)(now - T_PROGRESS) / 1e9, c->id, c->qlen,
-                r->type == RQ_SET ? "set" : "get", r->nkeys, key, buf_len(&c->rbuf),
+                O.binary ? _rname(r) : r->type == RQ_SET ? "set" : "get", r->nkeys, key,
+                buf_len(&c->rbuf),
                 buf_len(&c->wbuf));
         break;
     }
@@ -659,6 +812,24 @@ static bool _flush_all(void)
     }
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (O.binary) {
+        char req[BIN_HDR];
+        struct bin_reply u;
+        const char *why;
+        size_t got = 0;
+        if (write(fd, req, bin_simple(BIN_FLUSH, 0, req)) == BIN_HDR) {
+            ssize_t n;
+            while (got < BIN_HDR && (n = read(fd, rep + got, BIN_HDR - got)) > 0)
+                got += (size_t)n;
+        }
+        close(fd);
+        if (got < BIN_HDR || bin_parse(&u, rep, got, 0) != BIN_UNIT ||
+            bin_check(&KV, &u, BIN_FLUSH, 0, &why) != BV_OK) {
+            fprintf(stderr, "memg-bench: binary FLUSH: no success reply\n");
+            return false;
+        }
+        return true;
+    }
     ssize_t n = write(fd, "flush_all\r\n", 11) == 11 ? read(fd, rep, sizeof(rep) - 1) : -1;
     close(fd);
     if (n != 4 || memcmp(rep, "OK\r\n", 4) != 0) {
@@ -734,7 +905,7 @@ static bool _setup(void)
         struct conn *c = &C[i];
         c->id = i;
         c->fd = -1;
-        c->qcap = (unsigned)O.depth;
+        c->qcap = (unsigned)O.depth + (O.binary && O.depth > 1); /* the batch's NOOP */
         if (O.prefill && i < PREFILL_CONNS && c->qcap < pdepth)
             c->qcap = pdepth;
         c->q = calloc(c->qcap, sizeof(*c->q));
@@ -757,9 +928,10 @@ static void _report(void)
     REPORTED = 1;
     if (!O.quiet) {
         printf("memg-bench %s:%d  conns %d depth %d  keys %u  value %u-%u  set:get %u:%u  "
-               "multiget %u%s\n",
+               "multiget %u%s%s\n",
                O.host, O.port, O.conns, O.depth, O.keys, O.vmin, O.vmax, O.set_w, O.get_w,
-               O.width, O.zipf > 0 ? "  zipf" : "");
+               O.width, O.zipf > 0 ? "  zipf" : "",
+               !O.binary ? "" : O.depth > 1 ? "  binary (GETQ batches + NOOP)" : "  binary");
         if (O.prefill)
             printf("  prefill   %u keys in %.2fs\n", O.keys, (double)PREFILL_NS / 1e9);
         printf("  requests  %llu in %.2fs = %.0f/s (gets %llu sets %llu); %.1f MB/s in\n",

@@ -1,5 +1,6 @@
-/* memg-bench: a memcached text-protocol load generator on memg's own loop,
- * socket and buffer modules. Shared declarations of its files. */
+/* memg-bench: a memcached load generator (text protocol, or binary with
+ * --binary) on memg's own loop, socket and buffer modules. Shared
+ * declarations of its files. */
 #ifndef MEMG_BENCH_H
 #define MEMG_BENCH_H
 
@@ -29,6 +30,7 @@ struct bench_opts {
     double stall;       /* seconds without a reply that count as a hang */
     uint64_t seed;
     bool quiet;
+    bool binary;        /* the binary protocol instead of text */
 };
 
 /* cli.c: the options (O), parsed by bench_options: 0 run, 1 exit (help

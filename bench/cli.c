@@ -12,7 +12,7 @@ struct bench_opts O;
 static void _usage(FILE *f)
 {
     fprintf(f,
-            "usage: memg-bench [options]   (memcached text protocol, replies checked)\n"
+            "usage: memg-bench [options]   (memcached text or binary protocol, replies checked)\n"
             "  -s, --server HOST      server address (127.0.0.1)\n"
             "  -p, --port PORT        server port (11211)\n"
             "  -c, --conns N          connections (50)\n"
@@ -34,6 +34,8 @@ static void _usage(FILE *f)
             "      --server-pid PID   report the server's CPU time and RSS\n"
             "      --stall SEC        no reply this long is a hang (10)\n"
             "      --seed N           random seed\n"
+            "  -B, --binary           binary protocol: SET and GET; with -d > 1, batches of\n"
+            "                         -d requests (gets as GETQ) closed by a NOOP (-m 1 only)\n"
             "  -q, --quiet            only the RESULT line\n"
             "      --selftest         check the parser and histogram, then exit\n");
 }
@@ -58,14 +60,14 @@ int bench_options(int argc, char **argv)
         {"multiget", 1, 0, 'm'}, {"duration", 1, 0, 't'}, {"warmup", 1, 0, 'w'},
         {"ops", 1, 0, 'n'}, {"conn-ops", 1, 0, 'N'}, {"rate", 1, 0, 'R'},
         {"prefill", 0, 0, 'P'}, {"flush", 0, 0, 'F'}, {"hold", 1, 0, 'H'}, {"server-pid", 1, 0, 'I'},
-        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'},
+        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'},
         {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     O = (struct bench_opts){.host = "127.0.0.1", .port = 11211, .conns = 50, .depth = 1,
                             .keys = 100000, .kmin = 14, .kmax = 14, .vmin = 32, .vmax = 32,
                             .set_w = 1, .get_w = 10, .width = 1, .duration = 10, .stall = 10};
     uint32_t a, b;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:p:c:d:k:v:r:m:t:w:n:R:PFqh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:p:c:d:k:v:r:m:t:w:n:R:PFqBh", lo, NULL)) != -1) {
         switch (ch) {
         case 's': O.host = optarg; break;
         case 'p': O.port = atoi(optarg); break;
@@ -99,13 +101,15 @@ int bench_options(int argc, char **argv)
         case 'S': O.stall = atof(optarg); break;
         case 'E': O.seed = strtoull(optarg, NULL, 10); break;
         case 'q': O.quiet = true; break;
+        case 'B': O.binary = true; break;
         case 'T': return 2;
         case 'h': _usage(stdout); return 1;
         default: goto bad;
         }
     }
     if (optind == argc && O.conns > 0 && O.depth > 0 && O.depth <= 65535 && O.width >= 1 &&
-        O.width <= 1000 && O.keys > 0 && O.port > 0 && (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)))
+        O.width <= 1000 && (!O.binary || O.width == 1) && O.keys > 0 && O.port > 0 &&
+        (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)))
         return 0;
 bad:
     _usage(stderr);

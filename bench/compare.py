@@ -7,6 +7,9 @@ bench/results/latest.md and bench/results/latest.png.
 
 MEMG_BIN overrides --memg (point it at a second memcached to test the driver);
 MEMCACHED_BIN overrides the reference server (/usr/bin/memcached).
+A-bin and B-bin (--only letters a and b) are A and B in the binary protocol:
+both servers get -B binary (--memg-binary-args changes memg's), the generator
+--binary.
 --floor runs bench/floor.c's do-nothing server through A and E too: its E / A
 is the most any server reaches on this machine (bench/README.md).
 Loopback only; every step has a time limit.
@@ -17,6 +20,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -29,6 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 HOST = "127.0.0.1"
+# The binary protocol's VERSION request: magic 0x80, opcode 0x0b, no body.
+BIN_VERSION = bytes([0x80, 0x0B]) + bytes(22)
 
 
 def log(msg):
@@ -69,12 +75,17 @@ def uss_kb(pid):
 class Server:
     """One server process on a free loopback port, with its stderr kept."""
 
-    def __init__(self, name, binary, logdir, mem=1024, conns=1024, default_flags=False):
+    def __init__(self, name, binary, logdir, mem=1024, conns=1024, default_flags=False,
+                 proto_args=None):
+        """proto_args: the flags that make the server speak the binary
+        protocol (e.g. -B binary); None: the text protocol, default flags."""
         self.name, self.binary = name, binary
+        self.bin = proto_args is not None
         self.port = free_port()
         args = [binary, "-p", str(self.port), "-l", HOST, "-U", "0"]
         if not default_flags:
             args += ["-t", "1", "-m", str(mem), "-c", str(conns)]
+        args += proto_args or []
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
         self.args = args
@@ -91,9 +102,14 @@ class Server:
                 return False
             try:
                 with socket.create_connection((HOST, self.port), timeout=1) as s:
-                    s.sendall(b"version\r\n")
-                    if s.recv(100).startswith(b"VERSION "):
-                        return True
+                    if self.bin:  # a reply of magic 0x81, opcode VERSION, status 0
+                        s.sendall(BIN_VERSION)
+                        if s.recv(100)[:8].startswith(b"\x81\x0b\x00\x00\x00\x00\x00\x00"):
+                            return True
+                    else:
+                        s.sendall(b"version\r\n")
+                        if s.recv(100).startswith(b"VERSION "):
+                            return True
             except OSError:
                 time.sleep(0.05)
         return False
@@ -174,11 +190,15 @@ class Runner:
             self.note(srv.name, wl, f"server died ({d}); log: {srv.log_tail()}")
         return res
 
-    def server(self, name, wl, **kw):
+    def server(self, name, wl, binproto=False, **kw):
         binary = {"memg": self.o.memg, "floor": self.o.floor}.get(name, self.o.memcached)
+        if binproto:
+            kw["proto_args"] = (shlex.split(self.o.memg_binary_args) if name == "memg"
+                                else ["-B", "binary"])
         s = Server(name, binary, self.logdir, **kw)
         if not s.ready:
-            self.note(name, wl, f"server did not start/answer 'version': {' '.join(s.args)}; "
+            self.note(name, wl, f"server did not start/answer "
+                      f"{'binary VERSION' if binproto else 'version'}: {' '.join(s.args)}; "
                       f"log: {s.log_tail()}")
             s.stop()
             return None
@@ -186,13 +206,13 @@ class Runner:
 
     # ---- workloads: each returns a dict of metrics for one server ----
 
-    def load(self, name, wl, args, conns=1024):
-        s = self.server(name, wl, conns=conns)
+    def load(self, name, wl, args, conns=1024, binproto=False):
+        s = self.server(name, wl, binproto=binproto, conns=conns)
         if not s:
             return {}
         dur, warm = self.o.duration, self.o.warmup
-        r = self.tool(s, wl, ["-t", str(dur), "-w", str(warm), "--prefill"] + args,
-                      limit=dur + warm + 120)
+        r = self.tool(s, wl, ["-t", str(dur), "-w", str(warm), "--prefill"] + args
+                      + (["--binary"] if binproto else []), limit=dur + warm + 120)
         s.stop()
         if not r:
             return {}
@@ -333,17 +353,40 @@ class Runner:
         return {"tps": float(m.group(1))}
 
 
-WORKLOADS = [  # name, generator arguments, server -c
-    ("A", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 1024),
-    ("B", ["-c", "50", "-d", "16", "-r", "1:10", "-v", "32", "-k", "100000"], 1024),
-    ("C", ["-c", "50", "-d", "1", "-r", "0:1", "-m", "100", "-v", "32", "-k", "100000"], 1024),
-    ("D", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "102400", "-k", "1000"], 1024),
-    ("E", ["-c", "10000", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 11000),
+A_ARGS = ["-c", "50", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"]
+B_ARGS = ["-c", "50", "-d", "16", "-r", "1:10", "-v", "32", "-k", "100000"]
+WORKLOADS = [  # name, generator arguments, server -c, binary protocol
+    ("A", A_ARGS, 1024, False),
+    # A in the binary protocol: SET and GET, one request in flight.
+    ("A-bin", A_ARGS, 1024, True),
+    ("B", B_ARGS, 1024, False),
+    # B in the binary protocol: batches of 16 (gets as GETQ) closed by a NOOP.
+    ("B-bin", B_ARGS, 1024, True),
+    ("C", ["-c", "50", "-d", "1", "-r", "0:1", "-m", "100", "-v", "32", "-k", "100000"],
+     1024, False),
+    ("D", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "102400", "-k", "1000"], 1024, False),
+    ("E", ["-c", "10000", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 11000, False),
 ]
+# --only: one letter per workload (M: memcaslap); lowercase a and b are the
+# binary A and B. Names separated by commas work too: --only A,A-bin.
+ONLY_LETTERS = {"a": "A-bin", "b": "B-bin"}
+ALL_NAMES = [w[0] for w in WORKLOADS] + ["F", "M"]
+
+
+def parse_only(spec):
+    if "," in spec or "-" in spec:
+        names = {n.strip() for n in spec.split(",") if n.strip()}
+    else:
+        names = {ONLY_LETTERS.get(ch, ch) for ch in spec}
+    bad = sorted(names - set(ALL_NAMES))
+    if bad:
+        sys.exit(f"compare: --only: unknown workload(s) {', '.join(bad)} "
+                 f"(known: {' '.join(ALL_NAMES)}; letters a, b = A-bin, B-bin)")
+    return names
 
 
 # The do-nothing server (bench/floor.c) runs these, for the E / A ceiling.
-FLOOR_WORKLOADS = "AE"
+FLOOR_WORKLOADS = ("A", "E")
 
 
 def med(rounds, name, wl, key):
@@ -400,9 +443,22 @@ def build_rows(rounds):
     ratio_row("A", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
     ratio_row("A", "p99 latency", "p99", 1.0, "<=", "us")
     ratio_row("A", "p50 latency", "p50", None, None, "us")
+    ratio_row("A-bin", "requests/s (binary SET/GET, 50 conns, 1:10)", "ops")
+    ratio_row("A-bin", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
+    bt = []  # each server's CPU per request in binary A over text A
+    for n in ("memg", "memcached"):
+        b, t = g(n, "A-bin", "cpu"), g(n, "A", "cpu")
+        bt.append(b / t if b is not None and t else None)
+    rows.append(("A-bin", "server CPU/request, binary A / text A (same server)", fmt(bt[0]),
+                 fmt(bt[1]), bt[0] / bt[1] if bt[0] is not None and bt[1] else None,
+                 "<= 1.05 (memg)", bt[0] <= 1.05 if bt[0] is not None else None, "", ""))
+    ratio_row("A-bin", "p99 latency", "p99", None, None, "us")
     ratio_row("B", "requests/s (pipeline 16)", "ops", 2.0, ">=")
     ratio_row("B", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("B", "p99 latency", "p99", None, None, "us")
+    ratio_row("B-bin", "requests/s (binary, batches of 16, GETQ + NOOP)", "ops", 2.0, ">=")
+    ratio_row("B-bin", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("B-bin", "p99 latency", "p99", None, None, "us")
     ratio_row("C", "keys/s (get of 100 keys)", "kps", 1.2, ">=")
     ratio_row("C", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("D", "requests/s (100 KB values)", "ops", 1.0, ">=")
@@ -464,8 +520,8 @@ def chart(rows, rounds, path, logdir):
             f.write(f"\"{label}\" {r:.4f} {t}\n")
     ops = os.path.join(logdir, "ops.dat")
     with open(ops, "w") as f:
-        for wl, key in (("A", "ops"), ("B", "ops"), ("C", "ops"), ("D", "ops"), ("E", "ops")):
-            a, b = med(rounds, "memg", wl, key), med(rounds, "memcached", wl, key)
+        for wl, *_ in WORKLOADS:
+            a, b = med(rounds, "memg", wl, "ops"), med(rounds, "memcached", wl, "ops")
             f.write(f"{wl} {a or 0:.0f} {b or 0:.0f}\n")
     script = f"""
 set terminal pngcairo size 1200,900 font ",10" noenhanced
@@ -485,7 +541,7 @@ plot "{dat}" using 2:xtic(1) title "memg/memcached" lc rgb "#3b75af", \
      1 with lines dt 2 lc rgb "black" notitle
 set title "requests/s per workload (median, log scale)"
 set xtics rotate by 0
-set xrange [-0.6:4.6]
+set xrange [-0.6:{len(WORKLOADS) - 0.4}]
 set yrange [1000:*]
 set logscale y
 set format y "%.0s%c"
@@ -555,11 +611,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)
-    ap.add_argument("--only", default="ABCDEFM", help="subset of workloads, e.g. AB (M: memcaslap)")
+    ap.add_argument("--only", default="AaBbCDEFM",
+                    help="subset of workloads, e.g. AB (M: memcaslap; a, b: A-bin, B-bin)")
+    ap.add_argument("--memg-binary-args", default="-B binary",
+                    help="memg's flags for the binary rows ('' for its default, auto)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     o = ap.parse_args()
     o.memg = os.environ.get("MEMG_BIN", o.memg)
     o.memcached = os.environ.get("MEMCACHED_BIN", o.memcached)
+    o.only = parse_only(o.only)
     o.rounds = o.rounds or (1 if o.quick else 3)
     o.duration = o.duration or (2.0 if o.quick else 5.0)
     o.warmup = 0.3 if o.quick else 1.0
@@ -583,12 +643,12 @@ def main():
     for i in range(o.rounds):
         order = ["memg", "memcached"] if i % 2 == 0 else ["memcached", "memg"]
         res = {n: {} for n in order + ["floor"]}
-        for wl, args, conns in WORKLOADS:
+        for wl, args, conns, binproto in WORKLOADS:
             if wl not in o.only:
                 continue
             for n in order + (["floor"] if o.floor and wl in FLOOR_WORKLOADS else []):
                 log(f"round {i + 1}/{o.rounds} {wl} {n}")
-                res[n][wl] = run.load(n, wl, args, conns)
+                res[n][wl] = run.load(n, wl, args, conns, binproto)
         for n in order:
             if "F" in o.only:
                 log(f"round {i + 1}/{o.rounds} F {n}")
@@ -617,7 +677,9 @@ def main():
         f"- machine: {machine()} (generator and server share these cores)",
         f"- commit: {commit()}",
         f"- memg: `{o.memg}` ({version(o.memg)}); memcached: `{o.memcached}` "
-        f"({version(o.memcached)}), both `-t 1 -U 0 -m 1024 -l 127.0.0.1`",
+        f"({version(o.memcached)}), both `-t 1 -U 0 -m 1024 -l 127.0.0.1`; "
+        f"-bin rows: memg `{o.memg_binary_args}`, memcached `-B binary`, "
+        "generator `--binary`",
         f"- rounds: {o.rounds} (medians), {o.duration:g} s measured per run after "
         f"{o.warmup:g} s warmup; servers alternate first; fresh server per run; "
         f"wall time {time.time() - t0:.0f} s",

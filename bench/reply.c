@@ -248,3 +248,164 @@ enum check reply_check_value(const struct kv_spec *s, const struct reply *r,
         return CHECK_WRONG_VALUE;
     return CHECK_OK;
 }
+
+/* ---- the binary protocol ---- */
+
+static void _be16(char *p, uint16_t v)
+{
+    p[0] = (char)(v >> 8);
+    p[1] = (char)v;
+}
+
+static void _be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+static uint16_t _get16(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint16_t)(u[0] << 8 | u[1]);
+}
+
+static uint32_t _get32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+static void _bin_header(char *out, uint8_t op, uint16_t klen, uint8_t elen, uint32_t body,
+                        uint32_t opaque)
+{
+    memset(out, 0, BIN_HDR); /* data type, vbucket and cas: 0 */
+    out[0] = (char)BIN_REQ_MAGIC;
+    out[1] = (char)op;
+    _be16(out + 2, klen);
+    out[4] = (char)elen;
+    _be32(out + 8, body);
+    _be32(out + 12, opaque);
+}
+
+size_t bin_set(const struct kv_spec *s, uint32_t idx, uint32_t opaque, char *out)
+{
+    char *p = out + BIN_HDR;
+    _be32(p, kv_flags(idx));
+    _be32(p + 4, 0); /* exptime */
+    unsigned klen = kv_key(s, idx, p + 8);
+    uint32_t vlen = kv_vlen(s, idx);
+    kv_value(s, idx, p + 8 + klen);
+    _bin_header(out, BIN_SET, (uint16_t)klen, 8, 8 + klen + vlen, opaque);
+    return BIN_HDR + 8 + klen + vlen;
+}
+
+size_t bin_get(const struct kv_spec *s, uint32_t idx, uint8_t op, uint32_t opaque, char *out)
+{
+    unsigned klen = kv_key(s, idx, out + BIN_HDR);
+    _bin_header(out, op, (uint16_t)klen, 0, klen, opaque);
+    return BIN_HDR + klen;
+}
+
+size_t bin_simple(uint8_t op, uint32_t opaque, char *out)
+{
+    _bin_header(out, op, 0, 0, 0, opaque);
+    return BIN_HDR;
+}
+
+static enum bin_kind _bin_bad(struct bin_reply *r, const char *why)
+{
+    r->kind = BIN_BAD;
+    r->consumed = 0;
+    r->why = why;
+    return BIN_BAD;
+}
+
+enum bin_kind bin_parse(struct bin_reply *r, const char *buf, size_t len, size_t max_body)
+{
+    memset(r, 0, sizeof(*r));
+    if (len >= 1 && (unsigned char)buf[0] != BIN_RES_MAGIC)
+        return _bin_bad(r, "binary reply: magic is not 0x81");
+    if (len < BIN_HDR) {
+        r->kind = BIN_AGAIN;
+        return BIN_AGAIN;
+    }
+    r->opcode = (uint8_t)buf[1];
+    r->keylen = _get16(buf + 2);
+    r->extlen = (uint8_t)buf[4];
+    r->datatype = (uint8_t)buf[5];
+    r->status = _get16(buf + 6);
+    r->body_len = _get32(buf + 8);
+    r->opaque = _get32(buf + 12);
+    r->cas = (uint64_t)_get32(buf + 16) << 32 | _get32(buf + 20);
+    if ((size_t)r->extlen + r->keylen > r->body_len)
+        return _bin_bad(r, "binary reply: extras and key longer than the body");
+    if (r->body_len > max_body)
+        return _bin_bad(r, "binary reply: body longer than any value stored");
+    if (len < BIN_HDR + (size_t)r->body_len) {
+        r->kind = BIN_AGAIN;
+        return BIN_AGAIN;
+    }
+    if (r->extlen == 4)
+        r->flags = _get32(buf + BIN_HDR);
+    r->value = buf + BIN_HDR + r->extlen + r->keylen;
+    r->value_len = r->body_len - r->extlen - r->keylen;
+    r->consumed = BIN_HDR + (size_t)r->body_len;
+    r->kind = BIN_UNIT;
+    return BIN_UNIT;
+}
+
+static enum bin_verdict _bv_bad(const char **why, const char *what)
+{
+    *why = what;
+    return BV_BAD;
+}
+
+enum bin_verdict bin_check(const struct kv_spec *s, const struct bin_reply *r, uint8_t op,
+                           uint32_t idx, const char **why)
+{
+    *why = NULL;
+    if (r->opcode != op)
+        return _bv_bad(why, "binary reply: opcode is not the request's");
+    if (r->datatype != 0)
+        return _bv_bad(why, "binary reply: data type is not 0 (raw bytes)");
+    if (r->status != BIN_OK) {
+        if (r->extlen || r->keylen)
+            return _bv_bad(why, "binary reply: extras or key in an error reply");
+        if (op == BIN_GETQ && r->status == BIN_KEY_ENOENT)
+            return _bv_bad(why, "binary reply: GETQ miss answered (it must say nothing)");
+        if ((op == BIN_GET || op == BIN_GETQ) && r->status == BIN_KEY_ENOENT)
+            return BV_MISS;
+        if (op == BIN_SET && (r->status == BIN_KEY_ENOENT || r->status == BIN_KEY_EEXISTS ||
+                              r->status == BIN_NOT_STORED))
+            return BV_NOT_STORED;
+        return BV_ERROR;
+    }
+    switch (op) {
+    case BIN_GET:
+    case BIN_GETQ: {
+        if (r->extlen != 4)
+            return _bv_bad(why, "binary reply: a get hit without 4 bytes of flags");
+        if (r->keylen != 0)
+            return _bv_bad(why, "binary reply: a key in a GET/GETQ reply");
+        char key[KV_KEY_MAX];
+        unsigned klen = kv_key(s, idx, key);
+        if (r->flags != kv_flags(idx) || r->value_len != kv_vlen(s, idx))
+            return BV_WRONG_VALUE;
+        size_t kn = klen < r->value_len ? klen : r->value_len;
+        if (memcmp(r->value, key, kn) != 0 ||
+            memcmp(r->value + kn, _vpat(s, idx) + kn, r->value_len - kn) != 0)
+            return BV_WRONG_VALUE;
+        return BV_HIT;
+    }
+    case BIN_VERSION:
+        if (r->extlen || r->keylen || r->value_len == 0)
+            return _bv_bad(why, "binary reply: VERSION without a version");
+        return BV_OK;
+    default: /* SET, NOOP, FLUSH: an empty body */
+        if (r->body_len)
+            return _bv_bad(why, "binary reply: a body where none belongs");
+        return BV_OK;
+    }
+}

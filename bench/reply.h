@@ -73,4 +73,75 @@ enum check {
 enum check reply_check_value(const struct kv_spec *s, const struct reply *r,
                              const uint32_t *keys, unsigned n, unsigned *cursor);
 
+/* ---- the binary protocol ----
+ * Every unit is a 24-byte header (magic, opcode, key length, extras length,
+ * data type, vbucket or status, body length, opaque, cas; big-endian) and a
+ * body of extras, key and value. Requests carry magic 0x80, replies 0x81;
+ * the opaque of a request comes back in its reply. A quiet get (GETQ) says
+ * nothing on a miss, so a batch of them ends with a NOOP, whose reply closes
+ * the batch: every GETQ before it that got no reply was a miss. */
+#define BIN_REQ_MAGIC 0x80
+#define BIN_RES_MAGIC 0x81
+#define BIN_HDR 24
+
+enum bin_op {
+    BIN_GET = 0x00,
+    BIN_SET = 0x01,
+    BIN_FLUSH = 0x08,
+    BIN_GETQ = 0x09,
+    BIN_NOOP = 0x0a,
+    BIN_VERSION = 0x0b,
+};
+
+enum bin_status {
+    BIN_OK = 0x0000,
+    BIN_KEY_ENOENT = 0x0001,
+    BIN_KEY_EEXISTS = 0x0002,
+    BIN_NOT_STORED = 0x0005,
+};
+
+/* Compose requests at out: a SET of idx (flags in its extras, exptime 0;
+ * BIN_HDR + 8 + key + value bytes), a GET or GETQ of idx (BIN_HDR + key),
+ * a request with no body (NOOP, FLUSH, VERSION: BIN_HDR). Return the length. */
+size_t bin_set(const struct kv_spec *s, uint32_t idx, uint32_t opaque, char *out);
+size_t bin_get(const struct kv_spec *s, uint32_t idx, uint8_t op, uint32_t opaque, char *out);
+size_t bin_simple(uint8_t op, uint32_t opaque, char *out);
+
+enum bin_kind {
+    BIN_AGAIN, /* the unit is not complete yet */
+    BIN_UNIT,  /* one reply: header fields below, body in place */
+    BIN_BAD,   /* not a reply unit (magic, lengths): the stream is lost */
+};
+
+struct bin_reply {
+    enum bin_kind kind;
+    size_t consumed; /* BIN_HDR + body_len (0 for AGAIN) */
+    uint8_t opcode, extlen, datatype;
+    uint16_t keylen, status;
+    uint32_t body_len, opaque;
+    uint64_t cas;
+    uint32_t flags;    /* the extras when they are 4 bytes (a get hit) */
+    const char *value; /* after extras and key */
+    size_t value_len;
+    const char *why;   /* BAD only */
+};
+
+/* Parse one reply unit at buf; a body longer than max_body is BAD. */
+enum bin_kind bin_parse(struct bin_reply *r, const char *buf, size_t len, size_t max_body);
+
+enum bin_verdict {
+    BV_OK,          /* SET stored, NOOP, FLUSH, VERSION */
+    BV_HIT,         /* a get's value, flags and bytes right */
+    BV_MISS,        /* GET: key not found */
+    BV_NOT_STORED,  /* SET: not stored, exists, not found */
+    BV_ERROR,       /* any other non-zero status */
+    BV_WRONG_VALUE, /* a hit whose flags, length or bytes are not the key's */
+    BV_BAD,         /* a reply no server may send to this request (*why) */
+};
+
+/* Check a reply against the request it answers (matched by opaque): its
+ * opcode op, and for a get the key index idx. */
+enum bin_verdict bin_check(const struct kv_spec *s, const struct bin_reply *r, uint8_t op,
+                           uint32_t idx, const char **why);
+
 #endif

@@ -1,5 +1,6 @@
-/* selftest: the reply parser (whole and every prefix), the value check and
- * the histogram, checked without a server. `memg-bench --selftest`. */
+/* selftest: the reply parsers (text and binary, whole and every prefix), the
+ * value checks, the binary requests and the histogram, checked without a
+ * server. `memg-bench --selftest`. */
 #include "bench.h"
 #include "hist.h"
 #include "reply.h"
@@ -154,6 +155,157 @@ static void _values(void)
     kv_teardown(&s);
 }
 
+/* A binary reply: header fields, then extras, key and value. */
+static size_t _bin_reply(char *out, uint8_t op, uint16_t status, uint32_t opaque,
+                         const char *ext, uint8_t elen, const char *key, uint16_t klen,
+                         const char *val, uint32_t vlen)
+{
+    uint32_t body = elen + klen + vlen;
+    memset(out, 0, BIN_HDR);
+    out[0] = (char)BIN_RES_MAGIC;
+    out[1] = (char)op;
+    out[2] = (char)(klen >> 8), out[3] = (char)klen;
+    out[4] = (char)elen;
+    out[6] = (char)(status >> 8), out[7] = (char)status;
+    for (int i = 0; i < 4; i++) {
+        out[8 + i] = (char)(body >> (24 - 8 * i));
+        out[12 + i] = (char)(opaque >> (24 - 8 * i));
+    }
+    out[23] = 7; /* cas */
+    memcpy(out + BIN_HDR, ext, elen);
+    memcpy(out + BIN_HDR + elen, key, klen);
+    memcpy(out + BIN_HDR + elen + klen, val, vlen);
+    return BIN_HDR + body;
+}
+
+/* A get hit of idx, as a server answers it. */
+static size_t _bin_hit(const struct kv_spec *s, uint8_t op, uint32_t idx, uint32_t opaque,
+                       char *out)
+{
+    char ext[4], val[512];
+    uint32_t fl = kv_flags(idx);
+    for (int i = 0; i < 4; i++)
+        ext[i] = (char)(fl >> (24 - 8 * i));
+    kv_value(s, idx, val);
+    return _bin_reply(out, op, BIN_OK, opaque, ext, 4, "", 0, val, kv_vlen(s, idx));
+}
+
+/* Every strict prefix of the unit is AGAIN, the whole is one UNIT. */
+static void _bin_prefixes(const char *in, size_t len)
+{
+    struct bin_reply r;
+    char *copy = malloc(len);
+    memcpy(copy, in, len);
+    for (size_t i = 0; i < len; i++)
+        CHECK(bin_parse(&r, copy, i, 1 << 20) == BIN_AGAIN);
+    CHECK(bin_parse(&r, copy, len, 1 << 20) == BIN_UNIT && r.consumed == len);
+    free(copy);
+}
+
+static enum bin_verdict _verdict(const struct kv_spec *s, const char *buf, size_t len,
+                                 uint8_t op, uint32_t idx)
+{
+    struct bin_reply r;
+    const char *why;
+    if (bin_parse(&r, buf, len, 1 << 20) != BIN_UNIT)
+        return (enum bin_verdict)-1;
+    enum bin_verdict v = bin_check(s, &r, op, idx, &why);
+    CHECK((v == BV_BAD) == (why != NULL));
+    return v;
+}
+
+static void _binary(void)
+{
+    struct kv_spec s;
+    char err[128], buf[1024], two[2048];
+    struct bin_reply r;
+    CHECK(kv_setup(&s, 1000, 8, 12, 1, 300, err, sizeof(err)));
+    uint32_t idx = 123;
+    char key[KV_KEY_MAX];
+    unsigned kl = kv_key(&s, idx, key);
+    uint32_t vl = kv_vlen(&s, idx), fl = kv_flags(idx);
+
+    /* requests */
+    size_t n = bin_set(&s, idx, 0x01020304, buf);
+    CHECK(n == BIN_HDR + 8 + kl + vl);
+    CHECK((unsigned char)buf[0] == 0x80 && buf[1] == BIN_SET && buf[2] == 0 &&
+          (unsigned char)buf[3] == kl && buf[4] == 8 && buf[5] == 0 && buf[6] == 0 && buf[7] == 0);
+    CHECK((unsigned char)buf[11] == 8 + kl + vl && buf[8] == 0 && buf[12] == 1 && buf[15] == 4);
+    CHECK((unsigned char)buf[24] == (fl >> 24) && (unsigned char)buf[27] == (fl & 0xff));
+    CHECK(memcmp(buf + 28, "\0\0\0\0", 4) == 0 && memcmp(buf + 32, key, kl) == 0);
+    char val[512];
+    kv_value(&s, idx, val);
+    CHECK(memcmp(buf + 32 + kl, val, vl) == 0);
+    n = bin_get(&s, idx, BIN_GETQ, 9, buf);
+    CHECK(n == BIN_HDR + kl && buf[1] == BIN_GETQ && buf[4] == 0 &&
+          (unsigned char)buf[11] == kl && buf[15] == 9 && memcmp(buf + 24, key, kl) == 0);
+    CHECK(bin_simple(BIN_NOOP, 5, buf) == BIN_HDR && buf[1] == BIN_NOOP && buf[11] == 0 &&
+          buf[15] == 5);
+
+    /* the parser: prefixes, two units, framing errors */
+    n = _bin_hit(&s, BIN_GET, idx, 77, buf);
+    _bin_prefixes(buf, n);
+    CHECK(bin_parse(&r, buf, n, 1 << 20) == BIN_UNIT && r.opcode == BIN_GET && r.status == 0 &&
+          r.opaque == 77 && r.cas == 7 && r.extlen == 4 && r.flags == fl &&
+          r.value_len == vl && r.value == buf + 28);
+    memcpy(two, buf, n);
+    size_t n2 = _bin_reply(two + n, BIN_NOOP, BIN_OK, 78, "", 0, "", 0, "", 0);
+    CHECK(bin_parse(&r, two, n + n2, 1 << 20) == BIN_UNIT && r.consumed == n);
+    CHECK(bin_parse(&r, two + n, n2, 1 << 20) == BIN_UNIT && r.opaque == 78);
+    CHECK(bin_parse(&r, "\x80", 1, 1 << 20) == BIN_BAD); /* a request's magic */
+    CHECK(bin_parse(&r, "STORED\r\n", 8, 1 << 20) == BIN_BAD);
+    CHECK(bin_parse(&r, "", 0, 1 << 20) == BIN_AGAIN);
+    CHECK(bin_parse(&r, buf, n, vl + 3) == BIN_BAD); /* body longer than allowed */
+    n2 = _bin_reply(two, BIN_GET, BIN_OK, 1, "abcd", 4, "k", 1, "", 0);
+    two[11] = 4; /* body 4 < extras 4 + key 1 */
+    CHECK(bin_parse(&r, two, n2, 1 << 20) == BIN_BAD);
+
+    /* the check of a reply against its request */
+    n = _bin_hit(&s, BIN_GET, idx, 1, buf);
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_HIT);
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx + 1) == BV_WRONG_VALUE); /* another key's value */
+    CHECK(_verdict(&s, buf, n, BIN_GETQ, idx) == BV_BAD);            /* opcode differs */
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_BAD);
+    buf[n - 1] ^= 1;
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_WRONG_VALUE);     /* last byte */
+    buf[n - 1] ^= 1;
+    buf[27] ^= 1;
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_WRONG_VALUE);     /* flags */
+    buf[27] ^= 1;
+    buf[5] = 1;
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_BAD);             /* data type */
+    n = _bin_hit(&s, BIN_GETQ, idx, 1, buf);
+    CHECK(_verdict(&s, buf, n, BIN_GETQ, idx) == BV_HIT);
+    n = _bin_reply(buf, BIN_GET, BIN_OK, 1, "", 0, "", 0, val, vl); /* no flags */
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_BAD);
+    n = _bin_reply(buf, BIN_GET, BIN_OK, 1, "\0\0\0\0", 4, key, (uint16_t)kl, val, vl);
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_BAD);             /* a key: GETK's shape */
+    n = _bin_reply(buf, BIN_GET, BIN_KEY_ENOENT, 1, "", 0, "", 0, "Not found", 9);
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_MISS);
+    n = _bin_reply(buf, BIN_GETQ, BIN_KEY_ENOENT, 1, "", 0, "", 0, "Not found", 9);
+    CHECK(_verdict(&s, buf, n, BIN_GETQ, idx) == BV_BAD);            /* a quiet miss speaks */
+    n = _bin_reply(buf, BIN_GET, 0x0082, 1, "", 0, "", 0, "Out of memory", 13);
+    CHECK(_verdict(&s, buf, n, BIN_GET, idx) == BV_ERROR);
+    n = _bin_reply(buf, BIN_SET, BIN_OK, 1, "", 0, "", 0, "", 0);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_OK);
+    n = _bin_reply(buf, BIN_SET, BIN_OK, 1, "", 0, "", 0, "x", 1);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_BAD);
+    n = _bin_reply(buf, BIN_SET, BIN_NOT_STORED, 1, "", 0, "", 0, "Not stored", 10);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_NOT_STORED);
+    n = _bin_reply(buf, BIN_SET, BIN_KEY_EEXISTS, 1, "", 0, "", 0, "", 0);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_NOT_STORED);
+    n = _bin_reply(buf, BIN_SET, 0x0003, 1, "", 0, "", 0, "Too large.", 10);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_ERROR);
+    n = _bin_reply(buf, BIN_SET, 0x0081, 1, "\0\0\0\0", 4, "", 0, "", 0);
+    CHECK(_verdict(&s, buf, n, BIN_SET, idx) == BV_BAD);             /* extras in an error */
+    n = _bin_reply(buf, BIN_NOOP, BIN_OK, 1, "", 0, "", 0, "", 0);
+    CHECK(_verdict(&s, buf, n, BIN_NOOP, 0) == BV_OK);
+    CHECK(_verdict(&s, buf, n, BIN_GETQ, idx) == BV_BAD);
+    n = _bin_reply(buf, BIN_VERSION, BIN_OK, 1, "", 0, "", 0, "1.6.18", 6);
+    CHECK(_verdict(&s, buf, n, BIN_VERSION, 0) == BV_OK);
+    kv_teardown(&s);
+}
+
 static int _cmp(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -220,6 +372,7 @@ int bench_selftest(void)
 {
     _parser();
     _values();
+    _binary();
     _hist();
     _zipf();
     printf("selftest: %d checks, %d failed\n", checks, failures);
