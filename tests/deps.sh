@@ -6,9 +6,20 @@ label=${1:-deps}
 [ $# -gt 0 ] && shift
 # musl-tools: `make` then links the server statically against musl, the build
 # the tests should see (Makefile, LIBC).
-PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools"}
+# The binary-protocol clients (tests/e2e/test_binary_clients.py): php-cli +
+# php-memcached, ruby + ruby-dalli (Debian's ruby-dalli does not pull in ruby),
+# nodejs + npm (memjs itself comes from the npm registry:
+# tests/e2e/clients/install_memjs.sh); libsasl2-modules holds the PLAIN
+# mechanism libmemcached's SASL needs (a Recommends, not pulled in by
+# --no-install-recommends); sasl2-bin (saslpasswd2) and libsasl2-modules-db
+# (sasldb) let Debian's memcached, built without MEMCACHED_SASL_PWDB support,
+# serve as the SASL reference.
+PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
+php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin"}
 missing=""
 for p in $PKGS; do
+    # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package)
+    [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

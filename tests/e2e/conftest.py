@@ -61,13 +61,15 @@ class Server:
 
     unix_path = None  # class default: subclasses may skip __init__
 
-    def __init__(self, kind, argv, port, log_path, unix_path=None):
+    def __init__(self, kind, argv, port, log_path, unix_path=None, env=None):
         self.kind, self.argv, self.port, self.host = kind, argv, port, HOST
         self.unix_path = unix_path
         self.log_path = log_path
         self.log = open(log_path, "wb")
+        # env: extra variables (e.g. MEMCACHED_SASL_PWDB) over our own environment
+        full_env = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=full_env)
 
     @property
     def addr(self):
@@ -115,9 +117,10 @@ def _argv(kind, port, args):
     return [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + list(args)
 
 
-def start_server(kind, args=(), logdir=None, unix_path=None):
+def start_server(kind, args=(), logdir=None, unix_path=None, env=None):
     """Start `kind` ("memg" or "memcached") with extra flags; retry on a port
-    race. With unix_path, serve that unix socket (-s) instead of TCP."""
+    race. With unix_path, serve that unix socket (-s) instead of TCP. env: extra
+    environment variables for the server process (added to ours)."""
     if kind == "memcached" and not os.access(MEMCACHED, os.X_OK):
         pytest.skip("no %s" % MEMCACHED)
     if kind == "memg" and not os.access(memg_bin(), os.X_OK):
@@ -131,7 +134,7 @@ def start_server(kind, args=(), logdir=None, unix_path=None):
         argv = _argv(kind, port, args)
         if unix_path:
             argv += ["-s", unix_path]
-        srv = Server(kind, argv, port, log, unix_path)
+        srv = Server(kind, argv, port, log, unix_path, env)
         try:
             ready = srv.wait_ready()
         except BaseException:
@@ -146,18 +149,19 @@ def start_server(kind, args=(), logdir=None, unix_path=None):
 
 @pytest.fixture
 def server_factory(tmp_path):
-    """start(*flags, memcached_args=None, kind=None) -> Server.
+    """start(*flags, memcached_args=None, kind=None, env=None) -> Server.
 
     Flags are memcached's (-m, -I, -c, -M, -A, ...). memcached_args replaces
     the flags when the server under test is memcached (for flags whose
-    meaning differs there)."""
+    meaning differs there). env: extra environment variables for the server
+    (e.g. MEMCACHED_SASL_PWDB with -S)."""
     started = []
 
-    def start(*args, memcached_args=None, kind=None, unix_path=None):
+    def start(*args, memcached_args=None, kind=None, unix_path=None, env=None):
         kind = kind or SERVER_KIND
         if kind == "memcached" and memcached_args is not None:
             args = memcached_args
-        srv = start_server(kind, args, str(tmp_path), unix_path)
+        srv = start_server(kind, args, str(tmp_path), unix_path, env)
         started.append(srv)
         return srv
 
