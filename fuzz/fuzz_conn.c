@@ -1,5 +1,6 @@
-/* fuzz_conn: one connection's byte stream through the real conn, cmd and
- * store code (libFuzzer). The input is what a client sends; it goes over a
+/* fuzz_conn: one connection's byte stream through the real conn, protocol
+ * (text or binary, chosen by the first byte as -B auto does), ops and store
+ * code (libFuzzer). The input is what a client sends; it goes over a
  * socketpair into conn_open()'s connection, driven by the real epoll loop.
  * The client side lives in the same loop: it writes the input in pieces,
  * reads every reply, and half-closes when all is sent; the run ends when
@@ -9,7 +10,9 @@
  * the read-buffer block (64 B .. 16 KB: small blocks send even small values
  * down the read-into-item path and grow the buffer for long lines), the
  * output limit (back-pressure on or off), the write piece sizes, and
- * whether the 2 MB store is filled first (every set then evicts).
+ * whether the 2 MB store is filled first (every set then evicts), and
+ * whether a login is required (-S for binary, -Y for text; the user is
+ * "fuzz" with password "pw").
  *
  * Checked after each run: the connection is gone (count and
  * curr_connections back to 0), no segment is still pinned, the store's
@@ -24,11 +27,13 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "cmd.h"
+#include "auth.h"
 #include "config.h"
 #include "conn.h"
 #include "ev.h"
+#include "ops.h"
 #include "out.h"
+#include "protocol.h"
 #include "stats.h"
 #include "store.h"
 /* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
@@ -117,11 +122,13 @@ static void _hang(struct ev_loop *loop, void *arg)
 }
 
 static struct conn_shared *conns_sh;
-static void _conns(void *arg, struct out *out)
+static void _conns(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
     (void)arg;
-    conn_list_stats(conns_sh, out);
+    conn_list_stats(conns_sh, emit, emit_arg);
 }
+
+static struct auth *users; /* "fuzz:pw", loaded once */
 
 /* Fill the store past its limit so that every later allocation evicts. */
 static void _prefill(struct store *st, uint64_t seed)
@@ -156,6 +163,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     signal(SIGPIPE, SIG_IGN);
+    char path[] = "/tmp/memg-fuzz-users-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "fuzz:pw\n", 8) == 8);
+    close(fd);
+    users = auth_load(path, err, sizeof(err));
+    unlink(path);
+    CHECK(users);
     return 0;
 }
 
@@ -187,9 +201,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
 
-    struct cmd_ctx ctx = {.store = st, .stats = &stats, .cfg = &cfg, .verbose = 0,
+    unsigned login = (unsigned)(r >> 13 & 7); /* 1: -S (binary), 2: -Y (text), else none */
+    cfg.sasl = login == 1;
+    struct ops_ctx ctx = {.store = st, .stats = &stats, .cfg = &cfg, .verbose = 0,
+                          .auth = login == 1 || login == 2 ? users : NULL,
                           .started = T0, .conns = _conns, .conns_arg = NULL};
-    struct conn_shared sh = {.loop = loop, .cmd = &ctx, .stats = &stats,
+    struct conn_shared sh = {.loop = loop, .ops = &ctx, .stats = &stats,
+                             .proto = login == 1 ? &bin_protocol : login == 2 ? &text_protocol : NULL,
                              .out_limit = (r >> 9 & 1) ? (1u << 20) : 1024,
                              .max_line = 2u << 20};
     conns_sh = &sh;

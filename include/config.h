@@ -11,6 +11,13 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_LISTEN_BUF 1024  /* bytes for the -l strings, NULs included */
 
+/* -B: which protocol a connection speaks. */
+enum config_protocol {
+    CONFIG_PROTO_AUTO = 0, /* the first byte decides: 0x80 binary, else text */
+    CONFIG_PROTO_ASCII,
+    CONFIG_PROTO_BINARY,
+};
+
 struct config {
     int port;                        /* -p, default 11211 */
     int udp_port;                    /* -U, only 0 is accepted */
@@ -35,6 +42,10 @@ struct config {
     int reqs_per_event;              /* -R, default 20 */
     uint64_t out_limit;              /* pending output before reads pause,
                                         default 1 MiB, -o out_limit=SIZE */
+    enum config_protocol protocol;   /* -B, default auto (binary with -S, ascii with -Y) */
+    bool protocol_given;             /* -B was on the command line */
+    bool sasl;                       /* -S: binary SASL PLAIN, users from MEMCACHED_SASL_PWDB */
+    const char *auth_file;           /* -Y: text-protocol users ("user:pass" lines) */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */
     char listen_buf[CONFIG_LISTEN_BUF];
@@ -52,5 +63,7 @@ void config_defaults(struct config *cfg);
  * errors (one line that names the flag) to err. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err);
 void config_usage(int out);
+/* memcached's name for a -B value, as `stats settings` prints it. */
+const char *config_protocol_name(enum config_protocol p);
 
 #endif

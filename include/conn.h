@@ -1,5 +1,5 @@
-/* conn: one client connection's cycle: read -> parse -> execute -> write,
- * values received straight into their items, back-pressure, close. */
+/* conn: one client connection's cycle: read -> protocol -> write, values
+ * received straight into their items, back-pressure, close. */
 #ifndef MEMG_CONN_H
 #define MEMG_CONN_H
 
@@ -7,15 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cmd_ctx;
+#include "stats.h"
+
 struct ev_loop;
-struct out;
-struct stats;
+struct ops_ctx;
+struct protocol;
 
 /* What every connection shares: set up by server, read by conn. */
 struct conn_shared {
     struct ev_loop *loop;
-    struct cmd_ctx *cmd;
+    struct ops_ctx *ops;
+    const struct protocol *proto; /* -B: every new connection's; NULL: auto */
     struct stats *stats;
     size_t out_limit;      /* pending output that pauses reading */
     size_t max_line;       /* longest request line (big multi-gets) */
@@ -32,7 +34,7 @@ void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);
 bool conn_drain_all(struct conn_shared *sh);
 void conn_close_all(struct conn_shared *sh);
 /* `stats conns` lines for every connection. */
-void conn_list_stats(struct conn_shared *sh, struct out *out);
+void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg);
 /* Size of the connection structure, for the benchmark's figure. */
 size_t conn_struct_size(void);
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct auth;
 struct config;
 struct server;
 struct stats;
@@ -12,7 +13,7 @@ struct store;
 
 /* Open the sockets named by cfg. NULL with a one-line reason in err. */
 struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
-                             char *err, size_t errlen);
+                             const struct auth *auth, char *err, size_t errlen);
 /* Serve until SIGTERM/SIGINT or `shutdown`; returns the exit status. */
 int server_run(struct server *srv);
 void server_destroy(struct server *srv);

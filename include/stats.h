@@ -29,6 +29,7 @@ struct stats {
     uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
     uint64_t cas_hits, cas_misses, cas_badval;
     uint64_t touch_hits, touch_misses;
+    uint64_t auth_cmds, auth_errors; /* logins tried, and failed (SASL or -Y) */
     uint64_t bytes_read, bytes_written;
     uint64_t store_too_large;    /* storage command refused: value over -I */
     uint64_t store_no_memory;    /* storage command refused: out of memory (-M or no victim) */
@@ -58,12 +59,15 @@ struct stats_env {
     uint64_t max_connections;
 };
 
-/* Append the body of `stats` (STAT lines, then END) to out. A writer
- * callback keeps this module free of buffers. */
-typedef void stats_emit_fn(void *arg, const char *text, size_t len);
+/* The general `stats` pairs, in memcached's order, through a callback that
+ * keeps this module free of buffers and of any wire format: the text
+ * protocol writes "STAT name value\r\n", the binary one a packet. */
+typedef void stats_emit_fn(void *arg, const char *name, size_t nname, const char *value,
+                           size_t nvalue);
 void stats_print_general(const struct stats *s, const struct stats_env *env,
                          stats_emit_fn *emit, void *arg);
-/* One "STAT name value\r\n" line. */
+/* One pair, the value formatted (at most STATS_VALUE_MAX bytes). */
+#define STATS_VALUE_MAX 200
 void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

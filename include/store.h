@@ -87,17 +87,23 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
  * item. STORE_OK, STORE_TOO_LARGE or STORE_NO_MEMORY. */
 enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn);
-/* Make the value visible according to mode (cas_in is used by STORE_CAS).
+/* Make the value visible according to mode (cas_in is used by STORE_CAS, and
+ * when not 0 by STORE_APPEND/PREPEND, which then answer STORE_EXISTS on a
+ * mismatch).
  * The txn is finished whatever the answer. */
 enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
                                uint64_t cas_in);
 void store_abort(struct store *st, struct store_txn *txn);
 
-enum store_status store_delete(struct store *st, const char *key, size_t nkey);
+/* cas_in 0: whatever the item; otherwise STORE_EXISTS unless it matches. */
+enum store_status store_delete(struct store *st, const char *key, size_t nkey, uint64_t cas_in);
 /* incr/decr with memcached's rules: 64-bit unsigned, incr wraps, decr stops
  * at 0, a shorter result is padded with spaces to the old length. */
 enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
-                             uint64_t delta, uint64_t *result);
+                             uint64_t delta, uint64_t cas_in, uint64_t *result);
+/* The cas given to the item written last (by commit, incr or touch's rewrite):
+ * what the binary protocol answers after a store. */
+uint64_t store_last_cas(const struct store *st);
 
 /* flush_all [delay]: delay 0 (or <= 0) now, else at that protocol exptime. */
 void store_flush(struct store *st, int64_t exptime);

@@ -317,8 +317,26 @@ static enum config_result _unsupported(int c, int err)
 }
 
 /* Checks that involve several flags, done once all are read (as memcached). */
-static enum config_result _check(const struct config *cfg, int err)
+static enum config_result _check(struct config *cfg, int err)
 {
+    /* memcached's order and words: SASL implies binary, -Y implies ascii. */
+    if (cfg->sasl) {
+        if (!cfg->protocol_given)
+            cfg->protocol = CONFIG_PROTO_BINARY;
+        else if (cfg->protocol != CONFIG_PROTO_BINARY) {
+            fmt_fd(err, "ERROR: You cannot allow the ASCII protocol while using SASL.\n");
+            return CONFIG_ERROR;
+        }
+    }
+    if (cfg->auth_file) {
+        if (!cfg->protocol_given && !cfg->sasl)
+            cfg->protocol = CONFIG_PROTO_ASCII;
+        else if (cfg->protocol != CONFIG_PROTO_ASCII) {
+            fmt_fd(err, "ERROR: You cannot allow the BINARY protocol while using ascii "
+                        "authentication tokens.\n");
+            return CONFIG_ERROR;
+        }
+    }
     if (cfg->item_size_max > cfg->mem_limit / 2)
         return _fail(err, 'I',
                      "cannot set item size limit (%" PRIu64 " bytes) higher than 1/2 of "
@@ -430,11 +448,26 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
             return _fail(err, c, "invalid size \"%s\"", arg);
         return CONFIG_OK;
     case 'B':
-        if (strcmp(arg, "ascii") == 0 || strcmp(arg, "auto") == 0)
-            return CONFIG_OK;
-        return _fail(err, c, "memg speaks only the ascii protocol (got \"%s\")", arg);
+        if (strcmp(arg, "auto") == 0)
+            cfg->protocol = CONFIG_PROTO_AUTO;
+        else if (strcmp(arg, "ascii") == 0)
+            cfg->protocol = CONFIG_PROTO_ASCII;
+        else if (strcmp(arg, "binary") == 0)
+            cfg->protocol = CONFIG_PROTO_BINARY;
+        else
+            return _fail(err, c, "invalid value \"%s\" (one of auto, binary, or ascii)", arg);
+        cfg->protocol_given = true;
+        return CONFIG_OK;
+    case 'S':
+        cfg->sasl = true;
+        return CONFIG_OK;
+    case 'Y':
+        if (arg[0] == '\0')
+            return _fail(err, c, "empty path");
+        cfg->auth_file = arg;
+        return CONFIG_OK;
     /* Features whose silent absence would mislead: refused. */
-    case 'i': case 'D': case 'S': case 'F': case 'X': case 'W': case 'Y':
+    case 'i': case 'D': case 'F': case 'X': case 'W':
     case 'e': case 'Z': case 'N':
         return _unsupported(c, err);
     default:
@@ -478,6 +511,12 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
     return _check(cfg, err);
 }
 
+const char *config_protocol_name(enum config_protocol p)
+{
+    return p == CONFIG_PROTO_ASCII ? "ascii" : p == CONFIG_PROTO_BINARY ? "binary"
+                                                                        : "auto-negotiate";
+}
+
 void config_usage(int out)
 {
     static const char usage[] =
@@ -508,7 +547,12 @@ void config_usage(int out)
         "                          starvation (default: 20)\n"
         "-C, --disable-cas         disable use of CAS\n"
         "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
-        "-B, --protocol=<name>     ascii or auto (memg speaks only the ascii protocol)\n"
+        "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
+        "-S, --enable-sasl         turn on SASL PLAIN authentication (binary protocol);\n"
+        "                          users from the file MEMCACHED_SASL_PWDB names\n"
+        "                          (user:password lines)\n"
+        "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol authentication.\n"
+        "                          format: user:pass\\n\n"
         "-I, --max-item-size=<num> adjusts max item size\n"
         "                          (default: 1m, min: 1k, max: 1024m)\n"
         "-L, --enable-largepages   try to use large memory pages (if available)\n"
@@ -526,8 +570,8 @@ void config_usage(int out)
         "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
         "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
         "\n"
-        "Not supported, refused: -i, -D, -S (SASL), -F, -X, -W, -Y (auth file),\n"
-        "-e (memory file), -Z (TLS), -N, -o ext_* (extstore), -o ssl_*, binary protocol.\n"
+        "Not supported, refused: -i, -D, -F, -X, -W, -e (memory file), -Z (TLS), -N,\n"
+        "-o ext_* (extstore), -o ssl_*.\n"
         "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n";
     fmt_write(out, usage, sizeof(usage) - 1);
 }

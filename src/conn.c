@@ -1,7 +1,7 @@
-/* conn: per-connection state machine over the epoll loop.
- *   CMD     parse complete requests from rbuf and execute them
- *   VALUE   a storage request's data goes straight into its reserved item
- *   SWALLOW discard the data of a refused storage request
+/* conn: one connection over the epoll loop. Bytes read into rbuf are fed to
+ * the connection's protocol (protocol.h) one request at a time; when the
+ * protocol asks for N bytes somewhere (a value into its item, or discarded),
+ * conn delivers them, from rbuf first and then straight from the socket.
  * Output is written after each batch; past out_limit reading pauses. */
 #include "conn.h"
 
@@ -14,44 +14,31 @@
 #include <arpa/inet.h>
 
 #include "buf.h"
-#include "cmd.h"
 #include "mem.h"
 #include "ev.h"
 #include "fmt.h"
+#include "ops.h"
 #include "out.h"
-#include "proto.h"
+#include "protocol.h"
 #include "stats.h"
 #include "store.h"
-
-enum conn_state { CONN_CMD = 0, CONN_VALUE, CONN_SWALLOW };
 
 /* Unread bytes at most that wait outside a pool block between events: a
  * request line and a small value. */
 #define RBUF_PARK_MAX 2048
 
-/* A storage request whose data is still arriving: just the scalars
- * cmd_value_end needs (the line's tokens are gone by then). */
-struct pending_value {
-    struct store_txn txn;
-    uint64_t cas;
-    size_t got;
-    uint8_t cmd;
-    bool noreply;
-};
-
 struct conn {
     struct conn_shared *sh;
     struct conn *prev, *next;
     int fd;
-    uint8_t state;
+    bool receiving;   /* delivering the bytes a FEED_RECEIVE asked for */
     bool is_unix;
     bool paused;      /* EV_READ off: too much output pending */
     bool want_write;  /* EV_WRITE on */
     bool closing;     /* close once output is sent (quit) */
     bool blocked;     /* requests wait in rbuf until output drains */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
-    uint64_t swallow;
-    struct pending_value pv;
+    struct session ses;
     struct buf rbuf;
     struct out out;
 };
@@ -63,7 +50,7 @@ size_t conn_struct_size(void) { return sizeof(struct conn); }
 static void _unpin(void *arg, uint32_t pin)
 {
     struct conn *c = arg;
-    store_unpin(c->sh->cmd->store, pin);
+    store_unpin(c->sh->ops->store, pin);
 }
 
 struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
@@ -75,6 +62,7 @@ struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
     c->fd = fd;
     c->is_unix = is_unix;
     c->last_ms = ev_now_ms(sh->loop);
+    c->ses.proto = sh->proto;
     out_init(&c->out, _unpin, c);
     if (ev_add(sh->loop, fd, EV_READ, _on_event, c) < 0) {
         free(c);
@@ -91,8 +79,8 @@ struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
 void conn_close(struct conn *c)
 {
     struct conn_shared *sh = c->sh;
-    if (c->state == CONN_VALUE) /* a value cut off mid-way is never stored */
-        store_abort(sh->cmd->store, &c->pv.txn);
+    if (c->ses.txn_open) /* a value cut off mid-way is never stored */
+        store_abort(sh->ops->store, &c->ses.txn);
     ev_del(sh->loop, c->fd);
     close(c->fd);
     out_reset(&c->out);
@@ -123,101 +111,61 @@ static void _set_events(struct conn *c)
     ev_mod(c->sh->loop, c->fd, mask, _on_event, c);
 }
 
-/* The data of a value: copy what the command's read brought along, then
- * check the two bytes after it. */
-static bool _value_step(struct conn *c)
+/* Deliver what the protocol asked for from rbuf; true once all is there. */
+static bool _deliver(struct conn *c)
 {
-    struct pending_value *pv = &c->pv;
-    size_t avail = buf_len(&c->rbuf);
-    if (pv->got < pv->txn.nvalue) {
-        size_t n = pv->txn.nvalue - pv->got;
-        if (n > avail)
-            n = avail;
-        if (n) { /* rbuf may hold no buffer at all while the value is read directly */
-            mem_copy(pv->txn.value + pv->got, buf_rptr(&c->rbuf), n);
-            pv->got += n;
-            buf_consume(&c->rbuf, n);
-            avail -= n;
+    struct session *s = &c->ses;
+    size_t n = buf_len(&c->rbuf);
+    if (n > s->recv_left)
+        n = (size_t)s->recv_left;
+    if (n) { /* rbuf may hold no buffer at all while a value is read directly */
+        if (s->recv_dst) {
+            mem_copy(s->recv_dst, buf_rptr(&c->rbuf), n);
+            s->recv_dst += n;
         }
-        if (pv->got < pv->txn.nvalue)
-            return false;
+        buf_consume(&c->rbuf, n);
+        s->recv_left -= n;
     }
-    if (avail < 2)
-        return false;
-    const char *p = buf_rptr(&c->rbuf);
-    bool ok = p[0] == '\r' && p[1] == '\n';
-    buf_consume(&c->rbuf, 2);
-    struct request req = {.cmd = pv->cmd, .noreply = pv->noreply, .cas = pv->cas};
-    cmd_value_end(c->sh->cmd, &req, &pv->txn, ok, &c->out);
-    c->state = CONN_CMD;
-    return true;
-}
-
-/* A storage line whose data is not all here. Small values wait in rbuf;
- * larger ones are received into their item. */
-static bool _value_start(struct conn *c, const struct request *req)
-{
-    size_t need = req->line_len + (size_t)req->vlen + 2;
-    if (need <= c->rbuf.cap)
-        return false; /* fits the buffer: wait for the rest */
-    buf_consume(&c->rbuf, req->line_len);
-    if (cmd_value_begin(c->sh->cmd, req, &c->pv.txn, &c->out)) {
-        c->pv.cas = req->cas;
-        c->pv.got = 0;
-        c->pv.cmd = (uint8_t)req->cmd;
-        c->pv.noreply = req->noreply;
-        c->state = CONN_VALUE;
-    } else {
-        c->swallow = (uint64_t)req->vlen + 2;
-        c->state = CONN_SWALLOW;
-    }
-    return true;
+    return s->recv_left == 0;
 }
 
 /* Returns false when the connection must be closed. */
 static bool _process(struct conn *c)
 {
     struct conn_shared *sh = c->sh;
+    struct session *s = &c->ses;
     c->blocked = false;
     for (;;) {
         if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
             return false;
         if (out_pending(&c->out) >= sh->out_limit) {
-            c->blocked = buf_len(&c->rbuf) > 0 || c->state == CONN_VALUE;
+            c->blocked = buf_len(&c->rbuf) > 0 || (c->receiving && s->recv_dst);
             break;
         }
-        if (c->state == CONN_VALUE) {
-            if (!_value_step(c))
+        if (c->receiving) {
+            if (!_deliver(c))
                 break;
+            c->receiving = false;
+            s->proto->received(s, sh->ops, &c->out);
             continue;
         }
         size_t avail = buf_len(&c->rbuf);
-        if (c->state == CONN_SWALLOW) {
-            size_t n = avail < c->swallow ? avail : (size_t)c->swallow;
-            buf_consume(&c->rbuf, n);
-            c->swallow -= n;
-            if (c->swallow)
-                break;
-            c->state = CONN_CMD;
-            continue;
-        }
         if (avail == 0 || c->closing)
             break;
-        struct request req;
-        ssize_t n = proto_parse(&req, buf_rptr(&c->rbuf), avail);
-        if (n == PROTO_CLOSE)
-            return false;
-        if (n == PROTO_AGAIN) {
-            if (req.line_len && _value_start(c, &req))
-                continue;
+        const char *p = buf_rptr(&c->rbuf);
+        if (!s->proto) /* -B auto: the first byte decides, once */
+            s->proto = (unsigned char)p[0] == 0x80 ? &bin_protocol : &text_protocol;
+        size_t used = 0;
+        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, c->rbuf.cap, &used, &c->out);
+        buf_consume(&c->rbuf, used);
+        if (st == FEED_AGAIN)
             break;
-        }
-        c->last_ms = ev_now_ms(sh->loop);
-        enum cmd_result r = cmd_execute(sh->cmd, &req, &c->out);
-        buf_consume(&c->rbuf, (size_t)n);
-        if (r == CMD_NOMEM)
+        if (st == FEED_CLOSE)
             return false;
-        if (r == CMD_CLOSE) {
+        c->last_ms = ev_now_ms(sh->loop);
+        if (st == FEED_RECEIVE)
+            c->receiving = true;
+        else if (st == FEED_QUIT) {
             c->closing = true;
             break;
         }
@@ -228,10 +176,13 @@ static bool _process(struct conn *c)
 /* Room to read into: the value's item, or rbuf (grown for long lines). */
 static ssize_t _read(struct conn *c)
 {
-    if (c->state == CONN_VALUE && buf_len(&c->rbuf) == 0 && c->pv.got < c->pv.txn.nvalue) {
-        ssize_t n = recv(c->fd, c->pv.txn.value + c->pv.got, c->pv.txn.nvalue - c->pv.got, 0);
-        if (n > 0)
-            c->pv.got += (size_t)n;
+    struct session *s = &c->ses;
+    if (c->receiving && s->recv_dst && buf_len(&c->rbuf) == 0 && s->recv_left) {
+        ssize_t n = recv(c->fd, s->recv_dst, (size_t)s->recv_left, 0);
+        if (n > 0) {
+            s->recv_dst += n;
+            s->recv_left -= (uint64_t)n;
+        }
         return n;
     }
     if (!buf_acquire(&c->rbuf))
@@ -284,7 +235,7 @@ static bool _read_and_process(struct conn *c, bool readable)
         c->sh->stats->bytes_read += (uint64_t)n;
         if (!_process(c))
             return false;
-        if (c->state != CONN_VALUE)
+        if (!(c->receiving && c->ses.recv_dst))
             return true;
     }
     return _process(c);
@@ -346,16 +297,14 @@ void conn_close_all(struct conn_shared *sh)
 
 static const char *_state_name(const struct conn *c)
 {
-    if (c->state == CONN_VALUE)
-        return "conn_nread";
-    if (c->state == CONN_SWALLOW)
-        return "conn_swallow";
+    if (c->receiving)
+        return c->ses.recv_dst ? "conn_nread" : "conn_swallow";
     if (out_pending(&c->out))
         return "conn_mwrite";
     return "conn_parse_cmd";
 }
 
-void conn_list_stats(struct conn_shared *sh, struct out *out)
+void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg)
 {
     uint64_t now = ev_now_ms(sh->loop);
     for (struct conn *c = sh->head; c; c = c->next) {
@@ -377,12 +326,12 @@ void conn_list_stats(struct conn_shared *sh, struct out *out)
                 fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
             }
         }
-        char line[256];
-        size_t n = fmt_buf(line, sizeof(line),
-                           "STAT %d:addr %s\r\nSTAT %d:state %s\r\n"
-                           "STAT %d:secs_since_last_cmd %llu\r\n",
-                           c->fd, addr, c->fd, _state_name(c), c->fd,
-                           (unsigned long long)((now - c->last_ms) / 1000));
-        out_copy(out, line, n < sizeof(line) ? n : sizeof(line) - 1);
+        char name[32];
+        fmt_buf(name, sizeof(name), "%d:addr", c->fd);
+        stats_line(emit, arg, name, "%s", addr);
+        fmt_buf(name, sizeof(name), "%d:state", c->fd);
+        stats_line(emit, arg, name, "%s", _state_name(c));
+        fmt_buf(name, sizeof(name), "%d:secs_since_last_cmd", c->fd);
+        stats_line(emit, arg, name, "%llu", (unsigned long long)((now - c->last_ms) / 1000));
     }
 }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "fmt.h"
@@ -112,6 +113,20 @@ int main(int argc, char **argv)
     if (cr == CONFIG_ERROR)
         return 2;
 
+    struct auth *auth = NULL;
+    if (cfg.sasl || cfg.auth_file) { /* read before dropping root, as memcached */
+        const char *path = cfg.auth_file ? cfg.auth_file : getenv("MEMCACHED_SASL_PWDB");
+        char aerr[256];
+        if (!path) {
+            fmt_fd(STDERR_FILENO, "memg: -S needs MEMCACHED_SASL_PWDB to name a file of "
+                                  "user:password lines\n");
+            return 1;
+        }
+        if (!(auth = auth_load(path, aerr, sizeof(aerr)))) {
+            fmt_fd(STDERR_FILENO, "memg: %s\n", aerr);
+            return 1;
+        }
+    }
     _raise_nofile(cfg.max_conns);
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
@@ -122,11 +137,12 @@ int main(int argc, char **argv)
     if (!store) {
         fmt_fd(STDERR_FILENO, "failed to set up the store (-m %llu MB, -I %llu)\n",
                (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
+        auth_free(auth);
         return 1;
     }
     buf_pool_setup(RBUF_BLOCK, 64);
     char err[256];
-    struct server *srv = server_create(&cfg, store, &stats, err, sizeof(err));
+    struct server *srv = server_create(&cfg, store, &stats, auth, err, sizeof(err));
     int rc = 1;
     if (!srv) {
         fmt_fd(STDERR_FILENO, "%s\n", err);
@@ -151,5 +167,6 @@ out:
     buf_pool_teardown();
     out_pool_teardown();
     store_destroy(store);
+    auth_free(auth);
     return rc;
 }

@@ -10,12 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "config.h"
 #include "conn.h"
 #include "ev.h"
 #include "fmt.h"
 #include "net.h"
+#include "ops.h"
+#include "protocol.h"
 #include "stats.h"
 #include "store.h"
 
@@ -34,7 +35,7 @@ struct server {
     struct ev_loop *loop;
     struct stats *stats;
     struct store *store;
-    struct cmd_ctx cmd;
+    struct ops_ctx ops;
     struct conn_shared sh;
     struct listener ls[MAX_LISTENERS];
     int nls;
@@ -139,7 +140,7 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     uint64_t now = ev_now_ms(loop);
     store_set_time(srv->store, (int64_t)time(NULL));
     store_tick(srv->store);
-    if (srv->cmd.shutdown)
+    if (srv->ops.shutdown)
         _begin_stop(srv);
     if (srv->stopping) {
         if (!conn_drain_all(&srv->sh) || now >= srv->stop_deadline_ms)
@@ -156,10 +157,10 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     }
 }
 
-static void _conns_stats(void *arg, struct out *out)
+static void _conns_stats(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
     struct server *srv = arg;
-    conn_list_stats(&srv->sh, out);
+    conn_list_stats(&srv->sh, emit, emit_arg);
 }
 
 static bool _open_listeners(struct server *srv, char *err, size_t errlen)
@@ -195,7 +196,7 @@ fail:
 }
 
 struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
-                             char *err, size_t errlen)
+                             const struct auth *auth, char *err, size_t errlen)
 {
     struct server *srv = calloc(1, sizeof(*srv));
     if (!srv) {
@@ -213,12 +214,15 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
         server_destroy(srv);
         return NULL;
     }
-    srv->cmd = (struct cmd_ctx){
-        .store = store, .stats = stats, .cfg = cfg, .verbose = cfg->verbose,
+    srv->ops = (struct ops_ctx){
+        .store = store, .stats = stats, .cfg = cfg, .auth = auth, .verbose = cfg->verbose,
         .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
     };
     srv->sh = (struct conn_shared){
-        .loop = srv->loop, .cmd = &srv->cmd, .stats = stats,
+        .loop = srv->loop, .ops = &srv->ops, .stats = stats,
+        .proto = cfg->protocol == CONFIG_PROTO_ASCII    ? &text_protocol
+                 : cfg->protocol == CONFIG_PROTO_BINARY ? &bin_protocol
+                                                        : NULL,
         .out_limit = cfg->out_limit ? (size_t)cfg->out_limit : (1u << 20),
         .max_line = 2u << 20,
     };

@@ -10,8 +10,6 @@
 
 #include "fmt.h"
 
-#define STATS_LINE_MAX 256
-
 void stats_reset(struct stats *s)
 {
     /* Gauges describe the present and survive; everything else counts
@@ -37,18 +35,15 @@ void stats_reset(struct stats *s)
 
 void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)
 {
-    char line[STATS_LINE_MAX];
-    const size_t room = sizeof(line) - 2;   /* keep space for "\r\n" */
-    size_t n = fmt_buf(line, room, "STAT %s ", name);
-    size_t len = n < room ? n : room - 1;
+    char value[STATS_VALUE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    n = fmt_vbuf(line + len, room - len, fmt, ap);
+    size_t n = fmt_vbuf(value, sizeof(value), fmt, ap);
     va_end(ap);
-    len += n < room - len ? n : room - len - 1;   /* truncated */
-    line[len++] = '\r';
-    line[len++] = '\n';
-    emit(arg, line, len);
+    if (n > STATS_VALUE_MAX)
+        n = STATS_VALUE_MAX; /* truncated */
+    size_t nname = strlen(name);
+    emit(arg, name, nname > STATS_VALUE_MAX ? STATS_VALUE_MAX : nname, value, n);
 }
 
 /* A stat memg prints only for compatibility: no such machinery. */
@@ -117,8 +112,8 @@ static void _print_cmds(const struct stats *s, stats_emit_fn *emit, void *arg)
     U64("touch_misses", s->touch_misses);
     U64("store_too_large", s->store_too_large);
     U64("store_no_memory", s->store_no_memory);
-    _zero(emit, arg, "auth_cmds");
-    _zero(emit, arg, "auth_errors");
+    U64("auth_cmds", s->auth_cmds);
+    U64("auth_errors", s->auth_errors);
     U64("bytes_read", s->bytes_read);
     U64("bytes_written", s->bytes_written);
 }
@@ -187,5 +182,4 @@ void stats_print_general(const struct stats *s, const struct stats_env *env,
     _print_cmds(s, emit, arg);
     _print_server(s, env, emit, arg);
     _print_items(s, emit, arg);
-    emit(arg, "END\r\n", 5);
 }

@@ -334,6 +334,8 @@ enum store_status store_commit(struct store *st, struct store_txn *txn, enum sto
         rc = STORE_NOT_FOUND;
     else if (mode == STORE_CAS && o.cas != cas_in)
         rc = STORE_EXISTS;
+    else if ((mode == STORE_APPEND || mode == STORE_PREPEND) && cas_in && o.cas != cas_in)
+        rc = STORE_EXISTS; /* the binary protocol's append may name the cas it extends */
     if (rc != STORE_OK) {
         _txn_end(st, txn, true);
         return rc;
@@ -351,7 +353,7 @@ enum store_status store_commit(struct store *st, struct store_txn *txn, enum sto
     return rc;
 }
 
-enum store_status store_delete(struct store *st, const char *key, size_t nkey)
+enum store_status store_delete(struct store *st, const char *key, size_t nkey, uint64_t cas_in)
 {
     _begin(st);
     struct rec r;
@@ -359,6 +361,8 @@ enum store_status store_delete(struct store *st, const char *key, size_t nkey)
     uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
     if (!slot)
         return STORE_NOT_FOUND;
+    if (cas_in && r.cas != cas_in)
+        return STORE_EXISTS;
     seg_unlink(st, *slot, &r, h, UNLINK_DELETE);
     return STORE_OK;
 }
@@ -402,7 +406,7 @@ static bool _parse_u64(const char *s, size_t n, uint64_t *out)
 }
 
 enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
-                             uint64_t delta, uint64_t *result)
+                             uint64_t delta, uint64_t cas_in, uint64_t *result)
 {
     _begin(st);
     struct rec r;
@@ -410,6 +414,8 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
     if (!slot)
         return STORE_NOT_FOUND;
+    if (cas_in && r.cas != cas_in)
+        return STORE_EXISTS;
     if (!_parse_u64(r.val, r.nval, &v))
         return STORE_NON_NUMERIC;
     v = incr ? v + delta : (delta > v ? 0 : v - delta);
@@ -429,6 +435,11 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
         return STORE_OK;
     }
     return _rewrite(st, h, &r, r.exp, digits, (size_t)n, NULL, 0, 0);
+}
+
+uint64_t store_last_cas(const struct store *st)
+{
+    return st->cas;
 }
 
 /* --- flush, tick, pins, usage --------------------------------------------------------- */

@@ -501,11 +501,54 @@ static void test_getopt_errors(void **state)
     PARSE(t, "-p", "1", "stray");
     _assert_error(t, "stray");
     _done(t);
-    PARSE(t, "-S");
-    _assert_error(t, "-S/--enable-sasl");
+    PARSE(t, "-B", "text");
+    _assert_error(t, "-B/--protocol");
+    _done(t);
+}
+
+/* -B, and what -S and -Y imply for it, as memcached decides. */
+static void test_protocols(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-p", "1");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.protocol, CONFIG_PROTO_AUTO);
+    assert_string_equal(config_protocol_name(t->cfg.protocol), "auto-negotiate");
     _done(t);
     PARSE(t, "-B", "binary");
-    _assert_error(t, "-B/--protocol");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.protocol, CONFIG_PROTO_BINARY);
+    _done(t);
+    PARSE(t, "--protocol=ascii");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.protocol, CONFIG_PROTO_ASCII);
+    _done(t);
+    PARSE(t, "-S");
+    _assert_ok(t);
+    assert_true(t->cfg.sasl);
+    assert_int_equal(t->cfg.protocol, CONFIG_PROTO_BINARY);
+    _done(t);
+    PARSE(t, "-S", "-B", "binary");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-S", "-B", "ascii");
+    _assert_error(t, "ERROR: You cannot allow the ASCII protocol while using SASL.");
+    _done(t);
+    PARSE(t, "-B", "auto", "-S");
+    _assert_error(t, "ERROR: You cannot allow the ASCII protocol while using SASL.");
+    _done(t);
+    PARSE(t, "-Y", "/etc/memg-users");
+    _assert_ok(t);
+    assert_string_equal(t->cfg.auth_file, "/etc/memg-users");
+    assert_int_equal(t->cfg.protocol, CONFIG_PROTO_ASCII);
+    _done(t);
+    PARSE(t, "-Y", "users", "-B", "binary");
+    _assert_error(t, "ERROR: You cannot allow the BINARY protocol while using ascii "
+                     "authentication tokens.");
+    _done(t);
+    PARSE(t, "--auth-file=users", "-S");
+    _assert_error(t, "ascii authentication tokens");
     _done(t);
 }
 
@@ -622,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_strict_numbers),
         cmocka_unit_test(test_getopt_errors),
         cmocka_unit_test(test_compat_noops),
+        cmocka_unit_test(test_protocols),
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_usage_lists_flags),
         cmocka_unit_test(test_reparse),

@@ -111,8 +111,8 @@ static void test_set_get(void **state)
     assert_int_equal(_set(f, "b", ""), STORE_OK); /* empty value */
     assert_true(store_get(f->st, "b", 1, &it));
     assert_int_equal(it.nvalue, 0);
-    assert_int_equal(store_delete(f->st, "a", 1), STORE_OK);
-    assert_int_equal(store_delete(f->st, "a", 1), STORE_NOT_FOUND);
+    assert_int_equal(store_delete(f->st, "a", 1, 0), STORE_OK);
+    assert_int_equal(store_delete(f->st, "a", 1, 0), STORE_NOT_FOUND);
     assert_string_equal(_get(f, "a"), "");
     assert_int_equal(f->stats.curr_items, 1);
     _done(f);
@@ -192,7 +192,7 @@ static void test_cas(void **state)
         uint64_t now = _cas(f, key);
         assert_true(now > last);
         last = now;
-        assert_int_equal(store_incr(f->st, key, strlen(key), true, 1, &v), STORE_OK);
+        assert_int_equal(store_incr(f->st, key, strlen(key), true, 1, 0, &v), STORE_OK);
         assert_true(_cas(f, key) > last);
         last = _cas(f, key);
         assert_true(store_touch(f->st, key, strlen(key), 1000, NULL));
@@ -206,41 +206,41 @@ static void test_incr_decr(void **state)
     (void)state;
     struct fx *f = _fx(64 * MB, true);
     uint64_t v = 0;
-    assert_int_equal(store_incr(f->st, "n", 1, true, 1, &v), STORE_NOT_FOUND);
+    assert_int_equal(store_incr(f->st, "n", 1, true, 1, 0, &v), STORE_NOT_FOUND);
     const char *ok[][2] = {{"12 ", "13"}, {" 12", "13"}, {"0", "1"}, {"+4", "5"},
                            {"18446744073709551615", "0"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         assert_int_equal(_set(f, "n", ok[i][0]), STORE_OK);
-        assert_int_equal(store_incr(f->st, "n", 1, true, 1, &v), STORE_OK);
+        assert_int_equal(store_incr(f->st, "n", 1, true, 1, 0, &v), STORE_OK);
         assert_int_equal(v, strtoull(ok[i][1], NULL, 10));
     }
     const char *bad[] = {"-12", "", " ", "\r", "\t\n\r", "abc", "12abc", "18446744073709551616", "1.5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(_set(f, "n", bad[i]), STORE_OK);
-        assert_int_equal(store_incr(f->st, "n", 1, true, 1, &v), STORE_NON_NUMERIC);
+        assert_int_equal(store_incr(f->st, "n", 1, true, 1, 0, &v), STORE_NON_NUMERIC);
     }
     /* decr floors at 0; a shorter number keeps the length, padded */
     assert_int_equal(_set(f, "n", "100"), STORE_OK);
-    assert_int_equal(store_incr(f->st, "n", 1, false, 95, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "n", 1, false, 95, 0, &v), STORE_OK);
     assert_int_equal(v, 5);
     assert_string_equal(_get(f, "n"), "5  ");
-    assert_int_equal(store_incr(f->st, "n", 1, false, 10, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "n", 1, false, 10, 0, &v), STORE_OK);
     assert_int_equal(v, 0);
     assert_string_equal(_get(f, "n"), "0  ");
     /* a longer number is a new item of exactly its length */
     assert_int_equal(_store(f, STORE_SET, "m", "99", 5, 0, 0), STORE_OK);
-    assert_int_equal(store_incr(f->st, "m", 1, true, 1, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "m", 1, true, 1, 0, &v), STORE_OK);
     assert_string_equal(_get(f, "m"), "100");
     struct item_view it;
     assert_true(store_get(f->st, "m", 1, &it));
     assert_int_equal(it.flags, 5);
-    assert_int_equal(store_incr(f->st, "m", 1, true, UINT64_MAX, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "m", 1, true, UINT64_MAX, 0, &v), STORE_OK);
     assert_int_equal(v, 99); /* wraps mod 2^64 */
     /* pinned by a reply: not changed under the writer's feet */
     assert_true(store_get(f->st, "m", 1, &it));
     store_pin(f->st, it.pin);
     const char *seen = it.value;
-    assert_int_equal(store_incr(f->st, "m", 1, true, 1, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "m", 1, true, 1, 0, &v), STORE_OK);
     assert_memory_equal(seen, "99 ", 3);
     assert_string_equal(_get(f, "m"), "100");
     store_unpin(f->st, it.pin);
@@ -527,7 +527,7 @@ static void test_no_evict(void **state)
     /* deleting frees room again */
     for (int k = 0; k < 2000; k++) {
         snprintf(key, sizeof key, "key:%d", k);
-        store_delete(f->st, key, strlen(key));
+        store_delete(f->st, key, strlen(key), 0);
     }
     assert_int_equal(_set(f, "again", val), STORE_OK);
     _done(f);

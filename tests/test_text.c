@@ -1,5 +1,6 @@
-/* Unit tests of the command layer: requests through a real store, replies
- * read back from the output queue. No socket, no loop. */
+/* Unit tests of the text protocol through the protocol interface: requests
+ * fed as bytes, through a real store, replies read back from the output
+ * queue. No socket, no loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "cmd.h"
+#include "auth.h"
+#include "drive.h"
 #include "config.h"
 #include "out.h"
 #include "proto.h"
@@ -21,8 +24,10 @@ struct fixture {
     struct config cfg;
     struct stats stats;
     struct store *store;
-    struct cmd_ctx ctx;
+    struct ops_ctx ctx;
+    struct session ses;
     struct out out;
+    enum feed_status last;
     char reply[1 << 21];
 };
 
@@ -41,7 +46,7 @@ static int setup(void **state)
     f->store = store_create(&sc, &f->stats);
     assert_non_null(f->store);
     store_set_time(f->store, 1700000000);
-    f->ctx = (struct cmd_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
+    f->ctx = (struct ops_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
                               .started = 1700000000};
     out_init(&f->out, unpin, f);
     *state = f;
@@ -60,22 +65,8 @@ static int teardown(void **state)
 /* Run every request in `in`; return everything replied, NUL-terminated. */
 static const char *run(struct fixture *f, const char *in, size_t len)
 {
-    size_t pos = 0;
-    while (pos < len) {
-        struct request req;
-        ssize_t n = proto_parse(&req, in + pos, len - pos);
-        assert_true(n > 0);
-        cmd_execute(&f->ctx, &req, &f->out);
-        pos += (size_t)n;
-    }
-    size_t got = 0;
-    for (uint32_t i = f->out.first; i < f->out.npieces; i++) {
-        const struct out_piece *p = &f->out.pieces[i];
-        memcpy(f->reply + got, p->ext ? p->ext : f->out.copy.data + p->off, p->len);
-        got += p->len;
-    }
-    f->reply[got] = '\0';
-    out_reset(&f->out);
+    assert_int_equal(drive(&text_protocol, &f->ses, &f->ctx, in, len, &f->out, &f->last), len);
+    drive_collect(&f->out, f->reply);
     return f->reply;
 }
 
@@ -193,10 +184,8 @@ static void test_large_value_zero_copy(void **state)
         in[h + i] = (char)('a' + i % 26);
     memcpy(in + h + n, "\r\n", 2);
     assert_string_equal(run(f, in, (size_t)h + n + 2), "STORED\r\n");
-    struct request req;
-    const char *get = "get v\r\n";
-    assert_true(proto_parse(&req, get, strlen(get)) > 0);
-    cmd_execute(&f->ctx, &req, &f->out);
+    enum feed_status st;
+    drive(&text_protocol, &f->ses, &f->ctx, "get v\r\n", 7, &f->out, &st);
     int refs = 0;
     for (uint32_t i = f->out.first; i < f->out.npieces; i++)
         if (f->out.pieces[i].ext) {
@@ -227,6 +216,68 @@ static void test_cache_memlimit(void **state)
     assert_int_equal(u.mem_limit, 16u << 20);
 }
 
+/* A value too large to wait in the buffer goes straight into its item; the
+ * two bytes after it are checked before it is committed. */
+static void test_value_into_item(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 3 * DRIVE_CAP;
+    char *in = malloc(n + 64);
+    int h = sprintf(in, "set big 5 0 %zu\r\n", n);
+    for (size_t i = 0; i < n; i++)
+        in[h + i] = (char)('a' + i % 26);
+    memcpy(in + h + n, "\r\n", 2);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "STORED\r\n");
+    assert_false(f->ses.txn_open);
+    memcpy(in + h + n, "xx", 2); /* a bad chunk: nothing stored, the old value gone */
+    memcpy(in + 4, "bag", 3);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "CLIENT_ERROR bad data chunk\r\n");
+    assert_string_equal(RUN(f, "get bag\r\n"), "END\r\n");
+    assert_int_equal(strncmp(RUN(f, "get big\r\n"), "VALUE big 5 49152\r\nabc", 22), 0);
+    free(in);
+}
+
+static void test_quit(void **state)
+{
+    struct fixture *f = *state;
+    enum feed_status st;
+    assert_int_equal(drive(&text_protocol, &f->ses, &f->ctx, "quit\r\nget a\r\n", 13, &f->out,
+                           &st), 6);
+    assert_int_equal(st, FEED_QUIT);
+}
+
+/* -Y: nothing but a login until one succeeds (memcached's words). */
+static void test_login(void **state)
+{
+    struct fixture *f = *state;
+    char path[] = "/tmp/memg-test-auth-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "alice:secret\nbob:pw\n", 20), 20);
+    close(fd);
+    char err[256];
+    struct auth *a = auth_load(path, err, sizeof(err));
+    unlink(path);
+    assert_non_null(a);
+    f->ctx.auth = a;
+    assert_string_equal(RUN(f, "get a\r\n"), "CLIENT_ERROR unauthenticated\r\n");
+    assert_string_equal(RUN(f, "set x 0 0 9\r\nalice bad\r\n"),
+                        "CLIENT_ERROR authentication failure\r\n");
+    assert_string_equal(RUN(f, "set x 0 0 5\r\nalice\r\n"),
+                        "CLIENT_ERROR bad authentication token format\r\n");
+    assert_string_equal(RUN(f, "set x 0 0 5\r\nalicexx"),
+                        "CLIENT_ERROR bad command line termination\r\n");
+    assert_int_equal(f->stats.auth_cmds, 1);
+    assert_int_equal(f->stats.auth_errors, 1);
+    assert_string_equal(RUN(f, "set x 0 0 6\r\nbob pw\r\n"), "STORED\r\n");
+    assert_true(f->ses.authed);
+    assert_string_equal(RUN(f, "get x\r\n"), "END\r\n"); /* the login stored nothing */
+    assert_int_equal(f->stats.auth_cmds, 2);
+    assert_int_equal(f->stats.auth_errors, 1);
+    auth_free(a);
+    f->ctx.auth = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +290,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_memlimit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_removes_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_value_zero_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_into_item, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login, setup, teardown),
     };
-    return cmocka_run_group_tests_name("cmd", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }

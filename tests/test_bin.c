@@ -1,0 +1,512 @@
+/* Unit tests of the binary protocol through the protocol interface:
+ * requests built as bytes, a real store, replies decoded from the output
+ * queue. No socket, no loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+#include "bin.h"
+#include "config.h"
+#include "drive.h"
+#include "stats.h"
+#include "store.h"
+
+struct reply {
+    uint8_t magic, opcode, extlen;
+    uint16_t keylen, status;
+    uint32_t bodylen, opaque;
+    uint64_t cas;
+    const char *body;
+};
+
+struct fixture {
+    struct config cfg;
+    struct stats stats;
+    struct store *store;
+    struct ops_ctx ctx;
+    struct session ses;
+    struct out out;
+    enum feed_status last;
+    size_t nin;
+    char in[1 << 21];
+    char outbuf[1 << 21];
+    struct reply r[256];
+    int nr;
+};
+
+static void unpin(void *arg, uint32_t pin)
+{
+    struct fixture *f = arg;
+    store_unpin(f->store, pin);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    config_defaults(&f->cfg);
+    f->cfg.mem_limit = 8u << 20;
+    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true, false};
+    f->store = store_create(&sc, &f->stats);
+    assert_non_null(f->store);
+    store_set_time(f->store, 1700000000);
+    f->ctx = (struct ops_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
+                              .started = 1700000000};
+    f->ses.proto = &bin_protocol;
+    out_init(&f->out, unpin, f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    out_reset(&f->out);
+    store_destroy(f->store);
+    free(f);
+    return 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Append one request to f->in. */
+static void req(struct fixture *f, uint8_t op, const char *key, const void *ext, size_t next,
+                const void *val, size_t nval, uint32_t opaque, uint64_t cas)
+{
+    unsigned char *p = (unsigned char *)f->in + f->nin;
+    size_t nkey = key ? strlen(key) : 0, body = next + nkey + nval;
+    memset(p, 0, 24);
+    p[0] = 0x80;
+    p[1] = op;
+    p[2] = (unsigned char)(nkey >> 8);
+    p[3] = (unsigned char)nkey;
+    p[4] = (unsigned char)next;
+    put32(p + 8, (uint32_t)body);
+    put32(p + 12, opaque);
+    put32(p + 16, (uint32_t)(cas >> 32));
+    put32(p + 20, (uint32_t)cas);
+    memcpy(p + 24, ext, next);
+    memcpy(p + 24 + next, key, nkey);
+    memcpy(p + 24 + next + nkey, val, nval);
+    f->nin += 24 + body;
+}
+
+/* Storage extras: flags and exptime. */
+static const unsigned char *ext8(uint32_t flags, uint32_t exptime)
+{
+    static unsigned char e[8];
+    put32(e, flags);
+    put32(e + 4, exptime);
+    return e;
+}
+
+/* Run f->in, decode every reply into f->r; returns how many. */
+static int run(struct fixture *f)
+{
+    size_t used = drive(&bin_protocol, &f->ses, &f->ctx, f->in, f->nin, &f->out, &f->last);
+    if (f->last == FEED_AGAIN)
+        assert_int_equal(used, f->nin);
+    size_t n = drive_collect(&f->out, f->outbuf), pos = 0;
+    f->nr = 0;
+    f->nin = 0;
+    while (pos < n) {
+        const unsigned char *p = (const unsigned char *)f->outbuf + pos;
+        assert_true(n - pos >= 24);
+        assert_true(f->nr < 256);
+        struct reply *r = &f->r[f->nr++];
+        r->magic = p[0];
+        r->opcode = p[1];
+        r->keylen = (uint16_t)(p[2] << 8 | p[3]);
+        r->extlen = p[4];
+        r->status = (uint16_t)(p[6] << 8 | p[7]);
+        r->bodylen = get32(p + 8);
+        r->opaque = get32(p + 12);
+        r->cas = (uint64_t)get32(p + 16) << 32 | get32(p + 20);
+        r->body = (const char *)p + 24;
+        assert_int_equal(r->magic, 0x81);
+        assert_int_equal(p[5], 0);
+        pos += 24 + r->bodylen;
+    }
+    assert_int_equal(pos, n);
+    return f->nr;
+}
+
+static void assert_body(const struct reply *r, const char *text)
+{
+    assert_int_equal(r->bodylen, strlen(text));
+    assert_memory_equal(r->body, text, strlen(text));
+}
+
+static void test_set_get(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_SET, "k", ext8(0xdeadbeef, 0), 8, "hello", 5, 1, 0);
+    req(f, BIN_GET, "k", NULL, 0, NULL, 0, 2, 0);
+    req(f, BIN_GETK, "k", NULL, 0, NULL, 0, 3, 0);
+    req(f, BIN_GET, "nope", NULL, 0, NULL, 0, 4, 0);
+    req(f, BIN_GETK, "nope", NULL, 0, NULL, 0, 5, 0);
+    assert_int_equal(run(f), 5);
+    assert_int_equal(f->r[0].status, BIN_OK);
+    assert_int_equal(f->r[0].opaque, 1);
+    assert_int_equal(f->r[0].bodylen, 0);
+    uint64_t cas = f->r[0].cas;
+    assert_true(cas != 0);
+    /* get: flags in extras, the value, the item's cas */
+    assert_int_equal(f->r[1].opcode, BIN_GET);
+    assert_int_equal(f->r[1].extlen, 4);
+    assert_int_equal(f->r[1].keylen, 0);
+    assert_int_equal(get32((const unsigned char *)f->r[1].body), 0xdeadbeef);
+    assert_memory_equal(f->r[1].body + 4, "hello", 5);
+    assert_int_equal(f->r[1].cas, cas);
+    /* getk: the key after the extras */
+    assert_int_equal(f->r[2].keylen, 1);
+    assert_memory_equal(f->r[2].body + 4, "khello", 6);
+    /* misses: "Not found", or the key for getk */
+    assert_int_equal(f->r[3].status, BIN_KEY_ENOENT);
+    assert_body(&f->r[3], "Not found");
+    assert_int_equal(f->r[4].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[4].keylen, 4);
+    assert_body(&f->r[4], "nope");
+    assert_int_equal(f->stats.get_hits, 2);
+    assert_int_equal(f->stats.get_misses, 2);
+}
+
+/* getq/getkq: hits answer, misses do not; the noop ends the batch. */
+static void test_quiet_pipeline(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_SETQ, "a", ext8(0, 0), 8, "1", 1, 1, 0);
+    req(f, BIN_SETQ, "b", ext8(0, 0), 8, "2", 1, 2, 0);
+    req(f, BIN_GETQ, "a", NULL, 0, NULL, 0, 3, 0);
+    req(f, BIN_GETQ, "x", NULL, 0, NULL, 0, 4, 0);
+    req(f, BIN_GETKQ, "b", NULL, 0, NULL, 0, 5, 0);
+    req(f, BIN_REPLACEQ, "x", ext8(0, 0), 8, "3", 1, 6, 0); /* an error speaks */
+    req(f, BIN_DELETEQ, "a", NULL, 0, NULL, 0, 7, 0);
+    req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 8, 0);
+    assert_int_equal(run(f), 4);
+    assert_int_equal(f->r[0].opcode, BIN_GETQ);
+    assert_int_equal(f->r[0].opaque, 3);
+    assert_int_equal(f->r[1].opcode, BIN_GETKQ);
+    assert_memory_equal(f->r[1].body + 4, "b2", 2);
+    assert_int_equal(f->r[2].opcode, BIN_REPLACEQ);
+    assert_int_equal(f->r[2].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[2].opaque, 6);
+    assert_int_equal(f->r[3].opcode, BIN_NOOP);
+    assert_int_equal(f->r[3].opaque, 8);
+}
+
+static void test_storage_modes_and_cas(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_ADD, "k", ext8(0, 0), 8, "a", 1, 1, 0);
+    req(f, BIN_ADD, "k", ext8(0, 0), 8, "b", 1, 2, 0);
+    req(f, BIN_REPLACE, "nope", ext8(0, 0), 8, "b", 1, 3, 0);
+    req(f, BIN_APPEND, "k", NULL, 0, "zz", 2, 4, 0);
+    req(f, BIN_PREPEND, "k", NULL, 0, "yy", 2, 5, 0);
+    req(f, BIN_APPEND, "nope", NULL, 0, "zz", 2, 6, 0);
+    req(f, BIN_GET, "k", NULL, 0, NULL, 0, 7, 0);
+    assert_int_equal(run(f), 7);
+    assert_int_equal(f->r[0].status, BIN_OK);
+    assert_int_equal(f->r[1].status, BIN_KEY_EEXISTS);
+    assert_body(&f->r[1], "Data exists for key.");
+    assert_int_equal(f->r[2].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[5].status, BIN_NOT_STORED);
+    assert_body(&f->r[5], "Not stored.");
+    assert_memory_equal(f->r[6].body + 4, "yyazz", 5);
+    uint64_t cas = f->r[6].cas;
+
+    req(f, BIN_SET, "k", ext8(0, 0), 8, "c", 1, 1, cas + 1);   /* wrong cas */
+    req(f, BIN_SET, "nope", ext8(0, 0), 8, "c", 1, 2, 5);      /* cas on a missing key */
+    req(f, BIN_APPEND, "k", NULL, 0, "c", 1, 3, cas + 1);      /* append checks it too */
+    req(f, BIN_SET, "k", ext8(0, 0), 8, "c", 1, 4, cas);       /* right cas */
+    req(f, BIN_DELETE, "k", NULL, 0, NULL, 0, 5, cas);         /* now stale */
+    assert_int_equal(run(f), 5);
+    assert_int_equal(f->r[0].status, BIN_KEY_EEXISTS);
+    assert_int_equal(f->r[1].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[2].status, BIN_KEY_EEXISTS);
+    assert_int_equal(f->r[3].status, BIN_OK);
+    assert_true(f->r[3].cas > cas);
+    assert_int_equal(f->r[4].status, BIN_KEY_EEXISTS);
+    req(f, BIN_DELETE, "k", NULL, 0, NULL, 0, 6, f->r[3].cas);
+    req(f, BIN_DELETE, "k", NULL, 0, NULL, 0, 7, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[0].status, BIN_OK);
+    assert_int_equal(f->r[1].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->stats.cas_badval, 1);
+    assert_int_equal(f->stats.cas_misses, 1);
+    assert_int_equal(f->stats.cas_hits, 1);
+}
+
+static const unsigned char *ext20(uint64_t delta, uint64_t initial, uint32_t exptime)
+{
+    static unsigned char e[20];
+    put32(e, (uint32_t)(delta >> 32));
+    put32(e + 4, (uint32_t)delta);
+    put32(e + 8, (uint32_t)(initial >> 32));
+    put32(e + 12, (uint32_t)initial);
+    put32(e + 16, exptime);
+    return e;
+}
+
+static uint64_t get64(const char *p)
+{
+    const unsigned char *q = (const unsigned char *)p;
+    return (uint64_t)get32(q) << 32 | get32(q + 4);
+}
+
+static void test_incr_decr(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_INCREMENT, "n", ext20(5, 100, 0xffffffffu), 20, NULL, 0, 1, 0); /* no create */
+    req(f, BIN_INCREMENT, "n", ext20(5, 100, 0), 20, NULL, 0, 2, 0);           /* created */
+    req(f, BIN_INCREMENT, "n", ext20(5, 100, 0), 20, NULL, 0, 3, 0);
+    req(f, BIN_DECREMENT, "n", ext20(1000, 0, 0), 20, NULL, 0, 4, 0);          /* stops at 0 */
+    req(f, BIN_SET, "s", ext8(0, 0), 8, "abc", 3, 5, 0);
+    req(f, BIN_INCREMENT, "s", ext20(1, 0, 0), 20, NULL, 0, 6, 0);
+    req(f, BIN_GET, "n", NULL, 0, NULL, 0, 7, 0);
+    assert_int_equal(run(f), 7);
+    assert_int_equal(f->r[0].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[1].status, BIN_OK);
+    assert_int_equal(f->r[1].bodylen, 8);
+    assert_int_equal(get64(f->r[1].body), 100);
+    assert_true(f->r[1].cas != 0);
+    assert_int_equal(get64(f->r[2].body), 105);
+    assert_true(f->r[2].cas > f->r[1].cas);
+    assert_int_equal(get64(f->r[3].body), 0);
+    assert_int_equal(f->r[5].status, BIN_DELTA_BADVAL);
+    assert_body(&f->r[5], "Non-numeric server-side value for incr or decr");
+    assert_memory_equal(f->r[6].body + 4, "0  ", 3); /* padded as memcached pads */
+    req(f, BIN_INCREMENT, "n", ext20(1, 0, 0), 20, NULL, 0, 8, f->r[6].cas + 7);
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].status, BIN_KEY_EEXISTS);
+}
+
+static void test_touch_gat_flush_version(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char e4[4];
+    put32(e4, 100);
+    req(f, BIN_SET, "t", ext8(7, 0), 8, "v", 1, 1, 0);
+    req(f, BIN_TOUCH, "t", e4, 4, NULL, 0, 2, 0);
+    req(f, BIN_GAT, "t", e4, 4, NULL, 0, 3, 0);
+    req(f, BIN_GATK, "t", e4, 4, NULL, 0, 4, 0);
+    req(f, BIN_GATQ, "nope", e4, 4, NULL, 0, 5, 0);
+    req(f, BIN_TOUCH, "nope", e4, 4, NULL, 0, 6, 0);
+    req(f, BIN_VERSION, NULL, NULL, 0, NULL, 0, 7, 0);
+    req(f, BIN_FLUSHQ, NULL, NULL, 0, NULL, 0, 8, 0);
+    req(f, BIN_GET, "t", NULL, 0, NULL, 0, 9, 0);
+    assert_int_equal(run(f), 7);
+    assert_int_equal(f->r[1].extlen, 4); /* touch: the flags, no value */
+    assert_int_equal(f->r[1].bodylen, 4);
+    assert_int_equal(f->r[2].bodylen, 5);
+    assert_int_equal(f->r[3].bodylen, 6);
+    assert_int_equal(f->r[4].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[4].opaque, 6);
+    assert_body(&f->r[5], MEMG_VERSION);
+    assert_int_equal(f->r[6].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[6].opaque, 9);
+    assert_int_equal(f->stats.touch_hits, 3);
+    assert_int_equal(f->stats.cmd_flush, 1);
+}
+
+static void test_stat_groups(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_STAT, NULL, NULL, 0, NULL, 0, 1, 0);
+    int n = run(f);
+    assert_true(n > 50);
+    assert_int_equal(f->r[0].keylen, 3);
+    assert_memory_equal(f->r[0].body, "pid", 3);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(f->r[i].opcode, BIN_STAT);
+        assert_int_equal(f->r[i].opaque, 1);
+    }
+    assert_int_equal(f->r[n - 1].bodylen, 0); /* the empty packet ends it */
+    req(f, BIN_STAT, "settings", NULL, 0, NULL, 0, 2, 0);
+    n = run(f);
+    assert_true(n > 10);
+    assert_int_equal(f->r[n - 1].keylen, 0);
+    req(f, BIN_STAT, "reset", NULL, 0, NULL, 0, 3, 0);
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].status, BIN_OK);
+    req(f, BIN_STAT, "nonsense", NULL, 0, NULL, 0, 4, 0);
+    req(f, BIN_STAT, "conns", NULL, 0, NULL, 0, 5, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[0].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->r[1].status, BIN_KEY_ENOENT);
+}
+
+/* Malformed requests: memcached's answer, then the connection closes;
+ * stored data survives. */
+static void test_bad_requests(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_SET, "keep", ext8(0, 0), 8, "v", 1, 1, 0);
+    run(f);
+    struct {
+        uint8_t op;
+        const char *key;
+        size_t next;
+        enum bin_status st;
+    } cases[] = {
+        {BIN_GET, "k", 4, BIN_EINVAL},        /* extras where none belong */
+        {BIN_SET, "k", 4, BIN_EINVAL},        /* 4 extras instead of 8 */
+        {BIN_INCREMENT, "k", 0, BIN_EINVAL},  /* no extras */
+        {BIN_GET, NULL, 0, BIN_EINVAL},       /* no key */
+        {BIN_NOOP, "k", 0, BIN_EINVAL},       /* a key where none belongs */
+    };
+    static const unsigned char zero[20];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&f->ses, 0, sizeof(f->ses));
+        req(f, cases[i].op, cases[i].key, zero, cases[i].next, NULL, 0, 9, 0);
+        req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 10, 0);
+        assert_int_equal(run(f), 1);
+        assert_int_equal(f->last, FEED_QUIT);
+        assert_int_equal(f->r[0].status, cases[i].st);
+        assert_body(&f->r[0], bin_status_text(cases[i].st));
+    }
+    /* a key of 251 bytes */
+    char key[252];
+    memset(key, 'k', 251);
+    key[251] = '\0';
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_GET, key, NULL, 0, NULL, 0, 1, 0);
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].status, BIN_EINVAL);
+    assert_int_equal(f->last, FEED_QUIT);
+    /* a key longer than the body */
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_GET, "abc", NULL, 0, NULL, 0, 1, 0);
+    f->in[11] = 2;
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].status, BIN_UNKNOWN_COMMAND);
+    assert_int_equal(f->last, FEED_QUIT);
+    /* wrong magic: closed without a word */
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 1, 0);
+    f->in[0] = 0x81;
+    assert_int_equal(run(f), 0);
+    assert_int_equal(f->last, FEED_CLOSE);
+    /* an unknown opcode: answered, its body discarded, the connection kept */
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, 0x55, NULL, NULL, 0, "xyz", 3, 2, 0);
+    req(f, BIN_GET, "keep", NULL, 0, NULL, 0, 3, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[0].status, BIN_UNKNOWN_COMMAND);
+    assert_body(&f->r[0], "Unknown command");
+    assert_int_equal(f->r[1].status, BIN_OK);
+    assert_int_equal(f->r[1].opaque, 3);
+}
+
+/* A value larger than the read buffer goes into its item; one over -I is
+ * refused with E2BIG, discarded, and the old value stays. */
+static void test_large_values(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 3 * DRIVE_CAP + 5;
+    char *v = malloc(2u << 20);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char)('a' + i % 26);
+    req(f, BIN_SET, "big", ext8(1, 0), 8, v, n, 1, 0);
+    req(f, BIN_GET, "big", NULL, 0, NULL, 0, 2, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[0].status, BIN_OK);
+    assert_false(f->ses.txn_open);
+    assert_int_equal(f->r[1].bodylen, 4 + n);
+    assert_memory_equal(f->r[1].body + 4, v, n);
+    size_t huge = (1u << 20) + 1;
+    req(f, BIN_SET, "big", ext8(1, 0), 8, v, huge, 3, 0);
+    req(f, BIN_GET, "big", NULL, 0, NULL, 0, 4, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[0].status, BIN_E2BIG);
+    assert_body(&f->r[0], "Too large.");
+    assert_int_equal(f->r[1].status, BIN_OK);
+    assert_int_equal(f->r[1].bodylen, 4 + n);
+    free(v);
+}
+
+static void test_quit(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_QUIT, NULL, NULL, 0, NULL, 0, 1, 0);
+    req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 2, 0);
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].opcode, BIN_QUIT);
+    assert_int_equal(f->last, FEED_QUIT);
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_QUITQ, NULL, NULL, 0, NULL, 0, 1, 0);
+    assert_int_equal(run(f), 0);
+    assert_int_equal(f->last, FEED_QUIT);
+}
+
+static void test_sasl(void **state)
+{
+    struct fixture *f = *state;
+    char path[] = "/tmp/memg-test-sasl-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "alice:secret\n", 13), 13);
+    close(fd);
+    char err[256];
+    struct auth *a = auth_load(path, err, sizeof(err));
+    unlink(path);
+    assert_non_null(a);
+    f->ctx.auth = a;
+    f->cfg.sasl = true;
+    /* before login: version is open, anything else is refused and closed */
+    req(f, BIN_VERSION, NULL, NULL, 0, NULL, 0, 1, 0);
+    req(f, BIN_GET, "k", NULL, 0, NULL, 0, 2, 0);
+    assert_int_equal(run(f), 2);
+    assert_int_equal(f->r[1].status, BIN_AUTH_ERROR);
+    assert_body(&f->r[1], "Auth failure.");
+    assert_int_equal(f->last, FEED_QUIT);
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_SASL_LIST_MECHS, NULL, NULL, 0, NULL, 0, 3, 0);
+    req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "\0alice\0wrong", 12, 4, 0);
+    req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "\0alice\0secret", 13, 5, 0);
+    req(f, BIN_GET, "k", NULL, 0, NULL, 0, 6, 0);
+    assert_int_equal(run(f), 4);
+    assert_body(&f->r[0], "PLAIN");
+    assert_int_equal(f->r[1].status, BIN_AUTH_ERROR);
+    assert_int_equal(f->r[2].status, BIN_OK);
+    assert_body(&f->r[2], "Authenticated");
+    assert_int_equal(f->r[3].status, BIN_KEY_ENOENT);
+    assert_int_equal(f->stats.auth_cmds, 2);
+    assert_int_equal(f->stats.auth_errors, 1);
+    auth_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_set_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_pipeline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_modes_and_cas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incr_decr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_touch_gat_flush_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("bin", tests, NULL, NULL);
+}
