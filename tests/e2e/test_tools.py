@@ -83,3 +83,25 @@ def test_memccapable_ascii(server):
     assert "All tests passed" in out, out
     assert "[FAIL]" not in out and "[fail]" not in out
     assert out.count("[pass]") >= 27, out
+
+
+BINARY_CAPABLE_TESTS = 27  # memccapable 1.1.4 -b runs 27 tests (noop ... stat)
+
+
+@pytest.mark.parametrize("proto", ["binary", "auto"])
+def test_memccapable_binary(server_factory, proto):
+    """memccapable -b (libmemcached 1.1.4) against a server started with
+    -B binary or the default auto: every test must print [pass]. A failed test
+    prints its error then "[FAIL]" and the summary becomes "N of M tests
+    failed" (exit status 1); the output is checked as well as the status."""
+    srv = server_factory(*(("-B", "binary") if proto == "binary" else ()))
+    argv = [tool("memccapable"), "-b", "-h", "127.0.0.1", "-p", str(srv.port), "-t", "2"]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 0, out + err
+    assert "All tests passed" in out, out + err
+    assert "FAIL" not in out.upper().replace("ALL TESTS PASSED", ""), out
+    assert "tests failed" not in out, out
+    assert out.count("[pass]") == BINARY_CAPABLE_TESTS, out
+    assert srv.alive(), srv.log_text()
