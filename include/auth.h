@@ -21,7 +21,8 @@ void auth_free(struct auth *a);
 bool auth_check(const struct auth *a, const char *user, size_t nuser, const char *pass,
                 size_t npass);
 
-/* A SASL PLAIN message: [authzid] NUL authcid NUL passwd. */
+/* A SASL PLAIN message: [authzid] NUL authcid NUL passwd; an authzid, if
+ * any, must be the user's own. */
 bool auth_plain(const struct auth *a, const char *msg, size_t n);
 
 #endif

@@ -44,6 +44,9 @@ bool out_copy(struct out *o, const void *p, size_t n);
 /* Room for n bytes to be written in place, then out_commit(n). */
 char *out_reserve(struct out *o, size_t n);
 void out_commit(struct out *o, size_t n);
+/* Take back the last n bytes queued, if they are still unsent, copied, and
+ * equal to p; false (nothing changed) otherwise. */
+bool out_drop_tail(struct out *o, const void *p, size_t n);
 /* Append outside bytes that stay valid until released through pin. */
 bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin);
 

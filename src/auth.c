@@ -151,5 +151,8 @@ bool auth_plain(const struct auth *a, const char *msg, size_t n)
     if (!z2)
         return false;
     const char *pass = z2 + 1;
-    return auth_check(a, user, (size_t)(z2 - user), pass, (size_t)(msg + n - pass));
+    size_t nzid = (size_t)(z1 - msg), nuser = (size_t)(z2 - user);
+    /* acting for another identity (an authzid of its own) is not allowed */
+    bool zid_ok = nzid == 0 || (nzid == nuser && memcmp(msg, user, nuser) == 0);
+    return auth_check(a, user, nuser, pass, (size_t)(msg + n - pass)) && zid_ok;
 }

@@ -17,6 +17,7 @@
 
 #define BIN_KEY_MAX 250            /* memcached's KEY_MAX_LENGTH */
 #define BIN_SASL_MECH_MAX 32       /* memcached's MAX_SASL_MECH_LEN */
+#define BIN_HEAD_MAX 16384         /* header, extras and key: memcached's read buffer */
 
 /* The request at the head of the buffer. */
 struct bin_req {
@@ -240,20 +241,30 @@ static void _store_end(struct ops_ctx *ctx, const struct bin_req *r, struct stor
 }
 
 /* Reserve the item; on refusal answer and return false (its value is then
- * discarded). A failed binary set leaves the old value in place, as
- * memcached's does: bad input loses nothing. */
+ * discarded). A refused set deletes the old value, as memcached's does: no
+ * stale value may outlive a set the client believes it sent. */
 static bool _store_begin(struct ops_ctx *ctx, const struct bin_req *r, size_t nvalue,
-                         struct store_txn *txn, struct out *out)
+                         struct store_txn *txn, enum bin_status *refused)
 {
     bool with_extras = r->h.extlen == 8;
     uint32_t flags = with_extras ? _be32(r->ext) : 0;
     int64_t exptime = with_extras ? (int64_t)_be32(r->ext + 4) : 0;
     enum store_status st =
-        ops_store_begin(ctx, r->key, r->h.keylen, flags, exptime, nvalue, false, txn);
+        ops_store_begin(ctx, r->key, r->h.keylen, flags, exptime, nvalue, r->op == BIN_SET, txn);
     if (st == STORE_OK)
         return true;
-    _error(out, r, st == STORE_TOO_LARGE ? BIN_E2BIG : BIN_ENOMEM);
+    *refused = st == STORE_TOO_LARGE ? BIN_E2BIG : BIN_ENOMEM;
     return false;
+}
+
+/* A refused request whose body is discarded: memcached answers once the
+ * body is gone, so the answer waits for received(). */
+static void _discard(struct session *s, const struct bin_req *r, enum bin_status st)
+{
+    s->recv_dst = NULL;
+    s->op = r->h.opcode;
+    s->opaque = r->h.opaque;
+    s->cas = st; /* the status to answer, for received() */
 }
 
 /* set/add/replace/append/prepend. The whole request is in the buffer when
@@ -269,21 +280,25 @@ static enum feed_status _store(struct session *s, struct ops_ctx *ctx, const str
             return FEED_AGAIN;
         *used = whole;
         struct store_txn txn;
-        if (_store_begin(ctx, r, nvalue, &txn, out)) {
+        enum bin_status refused;
+        if (_store_begin(ctx, r, nvalue, &txn, &refused)) {
             mem_copy(txn.value, r->key + r->h.keylen, nvalue);
             _store_end(ctx, r, &txn, out);
+        } else {
+            _error(out, r, refused);
         }
         return FEED_DONE;
     }
     *used = head;
-    if (_store_begin(ctx, r, nvalue, &s->txn, out)) {
+    enum bin_status refused;
+    if (_store_begin(ctx, r, nvalue, &s->txn, &refused)) {
         s->txn_open = true;
         s->recv_dst = s->txn.value;
         s->op = r->h.opcode; /* as sent: the reply echoes it */
         s->opaque = r->h.opaque;
         s->cas = r->h.cas;
     } else {
-        s->recv_dst = NULL;
+        _discard(s, r, refused);
     }
     s->recv_left = nvalue;
     return FEED_RECEIVE;
@@ -394,15 +409,45 @@ static void _stat(struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
     _send(out, BIN_STAT, r->h.opaque, BIN_OK, NULL, 0, 0); /* the empty packet ends it */
 }
 
+/* session.bits: where a SASL exchange stands */
+#define BIN_SASL_WAITING 1u /* auth PLAIN came without data: the step brings it */
+#define BIN_SASL_DONE 2u    /* an exchange completed: a step now fails */
+
+static bool _is_plain(const char *mech, size_t n)
+{
+    static const char plain[] = "PLAIN";
+    if (n != 5)
+        return false;
+    for (size_t i = 0; i < 5; i++)
+        if ((mech[i] & ~0x20) != plain[i]) /* memcached (libsasl) ignores case */
+            return false;
+    return true;
+}
+
+/* auth and step, as memcached with libsasl's PLAIN answers them. Any
+ * exchange that does not succeed leaves the connection logged out. */
 static void _sasl(struct session *s, struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
 {
     size_t nmech = r->h.keylen, ndata = r->h.bodylen - r->h.keylen;
     const char *data = r->key + nmech;
-    bool ok = r->op == BIN_SASL_AUTH && nmech == 5 && memcmp(r->key, "PLAIN", 5) == 0 &&
-              auth_plain(ctx->auth, data, ndata);
+    bool ok = false;
+    uint8_t state = s->bits;
+    s->bits = 0;
+    s->authed = false;
+    if (r->op == BIN_SASL_AUTH) {
+        if (_is_plain(r->key, nmech) && ndata == 0) {
+            s->bits = BIN_SASL_WAITING;
+            _send(out, r->h.opcode, r->h.opaque, BIN_AUTH_CONTINUE, NULL, 0, 0);
+            return;
+        }
+        ok = _is_plain(r->key, nmech) && auth_plain(ctx->auth, data, ndata);
+    } else if (state & BIN_SASL_WAITING) {
+        ok = auth_plain(ctx->auth, data, ndata);
+    }
     ctx->stats->auth_cmds++;
     if (ok) {
         s->authed = true;
+        s->bits = BIN_SASL_DONE;
         _ok(out, r, "Authenticated", 13, 0);
     } else {
         ctx->stats->auth_errors++;
@@ -470,12 +515,6 @@ static enum feed_status _simple(struct session *s, struct ops_ctx *ctx, const st
         ops_flush(ctx, h->extlen ? (int64_t)_be32(r->ext) : 0);
         _ok(out, r, NULL, 0, 0);
         return FEED_DONE;
-    case BIN_VERBOSITY:
-        if (h->extlen != 4 || h->keylen || h->bodylen != 4)
-            return _fatal(r, BIN_EINVAL, out);
-        ops_verbosity(ctx, _be32(r->ext));
-        _ok(out, r, NULL, 0, 0);
-        return FEED_DONE;
     case BIN_STAT:
         if (h->extlen)
             return _fatal(r, BIN_EINVAL, out);
@@ -499,7 +538,8 @@ static enum feed_status _simple(struct session *s, struct ops_ctx *ctx, const st
             _error(out, r, BIN_UNKNOWN_COMMAND);
             return FEED_DONE;
         }
-        (void)s;
+        s->authed = false; /* memcached starts a new exchange here */
+        s->bits = 0;
         _ok(out, r, "PLAIN", 5, 0);
         return FEED_DONE;
     }
@@ -517,14 +557,14 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     if (r.h.magic != BIN_REQ_MAGIC)
         return FEED_CLOSE;
     size_t head = BIN_HEADER_LEN + r.h.extlen + (size_t)r.h.keylen;
-    if (head <= cap && len < head)
+    if (head > BIN_HEAD_MAX)
+        return FEED_CLOSE; /* memcached cannot read it into its buffer: closed, no answer */
+    if (len < head)
         return FEED_AGAIN; /* memcached reads extras and key before judging */
     r.ext = p + BIN_HEADER_LEN;
     r.key = buf + BIN_HEADER_LEN + r.h.extlen;
     r.op = bin_unquiet(r.h.opcode, &r.quiet);
     *used = head;
-    /* A key longer than any buffer is longer than KEY_MAX too: the checks
-     * below answer it without touching bytes that are not there. */
     if (r.h.keylen > r.h.bodylen || (uint32_t)r.h.keylen + r.h.extlen > r.h.bodylen)
         return _fatal(&r, BIN_UNKNOWN_COMMAND, out);
     if (ctx->cfg->sasl && !s->authed && !_open_command(r.h.opcode))
@@ -552,9 +592,8 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
                                  : r.h.keylen > BIN_SASL_MECH_MAX   ? BIN_EINVAL
                                  : BIN_HEADER_LEN + r.h.bodylen > cap ? BIN_ENOMEM
                                                                     : BIN_OK;
-        if (refuse != BIN_OK) { /* answered, and the data discarded */
-            _error(out, &r, refuse);
-            s->recv_dst = NULL;
+        if (refuse != BIN_OK) { /* the data discarded, then answered */
+            _discard(s, &r, refuse);
             s->recv_left = ndata;
             return FEED_RECEIVE;
         }
@@ -568,12 +607,11 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     }
     case BIN_GET: case BIN_GETK: case BIN_TOUCH: case BIN_GAT: case BIN_GATK: case BIN_DELETE:
     case BIN_INCREMENT: case BIN_DECREMENT: case BIN_NOOP: case BIN_VERSION: case BIN_QUIT:
-    case BIN_SASL_LIST_MECHS: case BIN_FLUSH: case BIN_VERBOSITY: case BIN_STAT:
+    case BIN_SASL_LIST_MECHS: case BIN_FLUSH: case BIN_STAT:
         return _simple(s, ctx, &r, out);
-    default:
+    default: /* verbosity too: memcached 1.6.18 no longer answers it in binary */
         /* memcached swallows the whole body length after extras and key */
-        _error(out, &r, BIN_UNKNOWN_COMMAND);
-        s->recv_dst = NULL;
+        _discard(s, &r, BIN_UNKNOWN_COMMAND);
         s->recv_left = r.h.bodylen;
         return FEED_RECEIVE;
     }
@@ -581,11 +619,15 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
 
 static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
-    if (!s->txn_open)
-        return; /* a discarded body */
+    struct bin_req r;
+    if (!s->txn_open) { /* a discarded body: now the answer */
+        r.h.opcode = s->op;
+        r.h.opaque = s->opaque;
+        _error(out, &r, (enum bin_status)s->cas);
+        return;
+    }
     s->txn_open = false;
     s->recv_dst = NULL;
-    struct bin_req r;
     r.h.opcode = s->op;
     r.op = bin_unquiet(s->op, &r.quiet);
     r.h.opaque = s->opaque;

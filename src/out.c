@@ -127,6 +127,23 @@ void out_commit(struct out *o, size_t n)
     *p = (struct out_piece){NULL, off, n, OUT_NO_PIN};
 }
 
+bool out_drop_tail(struct out *o, const void *p, size_t n)
+{
+    if (o->npieces == o->first)
+        return false;
+    struct out_piece *last = &o->pieces[o->npieces - 1];
+    if (last->ext || last->len < n || last->off + last->len != o->copy.wpos)
+        return false;
+    if (memcmp(o->copy.data + o->copy.wpos - n, p, n) != 0)
+        return false;
+    last->len -= n;
+    o->copy.wpos -= n;
+    o->pending -= n;
+    if (last->len == 0)
+        o->npieces--;
+    return true;
+}
+
 bool out_copy(struct out *o, const void *p, size_t n)
 {
     char *dst = out_reserve(o, n);

@@ -346,6 +346,7 @@ enum store_status store_commit(struct store *st, struct store_txn *txn, enum sto
         if (slot)
             seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
         _txn_end(st, txn, true);
+        st->cas++; /* it had a cas all the same: memcached's binary set answers it */
         return STORE_OK;
     }
     rc = _link(st, txn->ref, &n, h, slot, 0);

@@ -358,11 +358,36 @@ static int _split(const char *p, const char *end, struct proto_token *tok, int m
     return n;
 }
 
+/* -Y's answers before a login succeeds. */
+static const char *const login_replies[] = {
+    "CLIENT_ERROR unauthenticated\r\n",
+    "CLIENT_ERROR bad command line termination\r\n",
+    "CLIENT_ERROR bad authentication token format\r\n",
+    "CLIENT_ERROR authentication failure\r\n",
+    "STORED\r\n",
+};
+enum { LOGIN_UNAUTH, LOGIN_TERMINATION, LOGIN_FORMAT, LOGIN_FAILURE, LOGIN_STORED };
+
+/* memcached answers a login attempt in one reply object that the next
+ * attempt overwrites until it is written: of the attempts that arrive
+ * together, only the last one's answer reaches the client. */
+static void _login_reply(struct session *s, struct out *out, unsigned which)
+{
+    if (s->op) {
+        const char *prev = login_replies[s->op - 1];
+        out_drop_tail(out, prev, strlen(prev));
+    }
+    s->op = (uint8_t)(which + 1);
+    out_copy(out, login_replies[which], strlen(login_replies[which]));
+}
+
 /* -Y: until logged in, the only request is "set <key> <flags> <exptime>
  * <bytes>\r\nuser password\r\n" (key, flags and exptime ignored). */
 static enum feed_status _login(struct session *s, struct ops_ctx *ctx, const char *buf, size_t len,
                                size_t cap, size_t *used, struct out *out)
 {
+    if (len < 2) /* memcached waits for two bytes before it looks */
+        return FEED_AGAIN;
     const char *nl = memchr(buf, '\n', len);
     if (!nl)
         return len > TEXT_AUTH_LINE_MAX ? FEED_CLOSE : FEED_AGAIN;
@@ -376,9 +401,9 @@ static enum feed_status _login(struct session *s, struct ops_ctx *ctx, const cha
         ok = tok[4].p[i] >= '0' && tok[4].p[i] <= '9';
         size = size * 10 + (uint64_t)(tok[4].p[i] - '0');
     }
-    if (!ok || size > UINT32_MAX) {
+    if (!ok || size > UINT32_MAX - 2) {
         *used = line;
-        REPLY_LIT(out, false, "CLIENT_ERROR unauthenticated");
+        _login_reply(s, out, LOGIN_UNAUTH);
         return FEED_DONE;
     }
     if (line + size + 2 > cap)
@@ -388,21 +413,22 @@ static enum feed_status _login(struct session *s, struct ops_ctx *ctx, const cha
     *used = line + size + 2;
     const char *data = buf + line;
     if (data[size] != '\r' || data[size + 1] != '\n') {
-        REPLY_LIT(out, false, "CLIENT_ERROR bad command line termination");
+        _login_reply(s, out, LOGIN_TERMINATION);
         return FEED_DONE;
     }
     struct proto_token cred[2];
     if (_split(data, data + size, cred, 2) < 2) {
-        REPLY_LIT(out, false, "CLIENT_ERROR bad authentication token format");
+        _login_reply(s, out, LOGIN_FORMAT);
         return FEED_DONE;
     }
     ctx->stats->auth_cmds++;
     if (auth_check(ctx->auth, cred[0].p, cred[0].len, cred[1].p, cred[1].len)) {
         s->authed = true;
-        REPLY_LIT(out, false, "STORED");
+        _login_reply(s, out, LOGIN_STORED);
+        s->op = 0;
     } else {
         ctx->stats->auth_errors++;
-        REPLY_LIT(out, false, "CLIENT_ERROR authentication failure");
+        _login_reply(s, out, LOGIN_FAILURE);
     }
     return FEED_DONE;
 }

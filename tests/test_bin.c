@@ -417,7 +417,8 @@ static void test_bad_requests(void **state)
 }
 
 /* A value larger than the read buffer goes into its item; one over -I is
- * refused with E2BIG, discarded, and the old value stays. */
+ * refused with E2BIG once discarded; a refused set deletes the old value
+ * (memcached's rule: no stale value), a refused replace keeps it. */
 static void test_large_values(void **state)
 {
     struct fixture *f = *state;
@@ -433,13 +434,18 @@ static void test_large_values(void **state)
     assert_int_equal(f->r[1].bodylen, 4 + n);
     assert_memory_equal(f->r[1].body + 4, v, n);
     size_t huge = (1u << 20) + 1;
-    req(f, BIN_SET, "big", ext8(1, 0), 8, v, huge, 3, 0);
+    req(f, BIN_REPLACE, "big", ext8(1, 0), 8, v, huge, 3, 0);
     req(f, BIN_GET, "big", NULL, 0, NULL, 0, 4, 0);
-    assert_int_equal(run(f), 2);
+    req(f, BIN_SETQ, "big", ext8(1, 0), 8, v, huge, 5, 0);
+    req(f, BIN_GET, "big", NULL, 0, NULL, 0, 6, 0);
+    assert_int_equal(run(f), 4);
     assert_int_equal(f->r[0].status, BIN_E2BIG);
     assert_body(&f->r[0], "Too large.");
     assert_int_equal(f->r[1].status, BIN_OK);
     assert_int_equal(f->r[1].bodylen, 4 + n);
+    assert_int_equal(f->r[2].opcode, BIN_SETQ); /* quiet, but an error speaks */
+    assert_int_equal(f->r[2].status, BIN_E2BIG);
+    assert_int_equal(f->r[3].status, BIN_KEY_ENOENT);
     free(v);
 }
 
@@ -491,6 +497,23 @@ static void test_sasl(void **state)
     assert_int_equal(f->r[3].status, BIN_KEY_ENOENT);
     assert_int_equal(f->stats.auth_cmds, 2);
     assert_int_equal(f->stats.auth_errors, 1);
+    /* PLAIN in two steps; then a step too many logs out */
+    req(f, BIN_SASL_AUTH, "plain", NULL, 0, NULL, 0, 7, 0);
+    req(f, BIN_SASL_STEP, "PLAIN", NULL, 0, "alice\0alice\0secret", 18, 8, 0);
+    req(f, BIN_SASL_STEP, "PLAIN", NULL, 0, "\0alice\0secret", 13, 9, 0);
+    req(f, BIN_GET, "k", NULL, 0, NULL, 0, 10, 0);
+    assert_int_equal(run(f), 4);
+    assert_int_equal(f->r[0].status, BIN_AUTH_CONTINUE);
+    assert_int_equal(f->r[0].bodylen, 0);
+    assert_int_equal(f->r[1].status, BIN_OK); /* an authzid equal to the user */
+    assert_int_equal(f->r[2].status, BIN_AUTH_ERROR);
+    assert_int_equal(f->r[3].status, BIN_AUTH_ERROR);
+    assert_int_equal(f->last, FEED_QUIT);
+    /* someone else's authzid is refused */
+    memset(&f->ses, 0, sizeof(f->ses));
+    req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "bob\0alice\0secret", 16, 11, 0);
+    assert_int_equal(run(f), 1);
+    assert_int_equal(f->r[0].status, BIN_AUTH_ERROR);
     auth_free(a);
 }
 
