@@ -46,6 +46,9 @@ struct protocol {
                              size_t cap, size_t *used, struct out *out);
     /* The bytes asked for by FEED_RECEIVE have all been delivered. */
     void (*received)(struct session *s, struct ops_ctx *ops, struct out *out);
+    /* Optional: fresh bytes arrived; start loading what the lookups among
+     * the requests in buf will touch (a hint: nothing is consumed). */
+    void (*prefetch)(struct ops_ctx *ops, const char *buf, size_t len);
 };
 
 extern const struct protocol text_protocol;

@@ -101,6 +101,13 @@ enum store_status store_delete(struct store *st, const char *key, size_t nkey, u
  * at 0, a shorter result is padded with spaces to the old length. */
 enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
                              uint64_t delta, uint64_t cas_in, uint64_t *result);
+/* Start loading the table slots and item records of keys about to be looked
+ * up (a pipelined batch): their cache misses overlap instead of queueing.
+ * A hint only; at most STORE_PREFETCH_MAX keys are taken. */
+#define STORE_PREFETCH_MAX 32
+void store_prefetch(const struct store *st, const char *const *keys, const size_t *nkeys,
+                    size_t n);
+
 /* The cas given to the item written last (by commit, incr or touch's rewrite):
  * what the binary protocol answers after a store. */
 uint64_t store_last_cas(const struct store *st);

@@ -635,4 +635,28 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     _store_end(ctx, &r, &s->txn, out);
 }
 
-const struct protocol bin_protocol = {"binary", _feed, _received};
+/* Lookups of a pipelined batch (getq... noop): the keys of the complete get
+ * requests in the buffer, their misses overlapped before the first runs. */
+static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
+{
+    const char *keys[STORE_PREFETCH_MAX];
+    size_t nkeys[STORE_PREFETCH_MAX], n = 0, pos = 0;
+    const unsigned char *p = (const unsigned char *)buf;
+    while (n < STORE_PREFETCH_MAX && len - pos >= BIN_HEADER_LEN && p[pos] == BIN_REQ_MAGIC) {
+        uint8_t op = p[pos + 1];
+        size_t keylen = (size_t)(p[pos + 2] << 8 | p[pos + 3]), extlen = p[pos + 4];
+        size_t body = _be32(p + pos + 8);
+        if (len - pos - BIN_HEADER_LEN < body)
+            break;
+        bool get = op == BIN_GET || op == BIN_GETQ || op == BIN_GETK || op == BIN_GETKQ;
+        if (get && keylen && keylen + extlen <= body) {
+            keys[n] = buf + pos + BIN_HEADER_LEN + extlen;
+            nkeys[n++] = keylen;
+        }
+        pos += BIN_HEADER_LEN + body;
+    }
+    if (n > 1)
+        store_prefetch(ctx->store, keys, nkeys, n);
+}
+
+const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch};

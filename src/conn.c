@@ -135,6 +135,8 @@ static bool _process(struct conn *c)
     struct conn_shared *sh = c->sh;
     struct session *s = &c->ses;
     c->blocked = false;
+    if (s->proto && s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
+        s->proto->prefetch(sh->ops, buf_rptr(&c->rbuf), buf_len(&c->rbuf));
     for (;;) {
         if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
             return false;

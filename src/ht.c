@@ -94,6 +94,11 @@ void ht_prefetch(const struct ht *ht, uint64_t hash)
     __builtin_prefetch(&ht->tab[(size_t)hash & ht->mask], 1);
 }
 
+uint32_t ht_first(const struct ht *ht, uint64_t hash)
+{
+    return ht->tab[(size_t)hash & ht->mask];
+}
+
 uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)
 {
     for (size_t i = (size_t)hash & ht->mask;; i = (i + 1) & ht->mask) {

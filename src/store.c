@@ -438,6 +438,23 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     return _rewrite(st, h, &r, r.exp, digits, (size_t)n, NULL, 0, 0);
 }
 
+void store_prefetch(const struct store *st, const char *const *keys, const size_t *nkeys,
+                    size_t n)
+{
+    uint64_t h[STORE_PREFETCH_MAX];
+    if (n > STORE_PREFETCH_MAX)
+        n = STORE_PREFETCH_MAX;
+    for (size_t i = 0; i < n; i++) { /* the slots, all loads in flight at once */
+        h[i] = store_key_hash(st, keys[i], nkeys[i]);
+        ht_prefetch(st->ht, h[i]);
+    }
+    for (size_t i = 0; i < n; i++) { /* then the records the slots name */
+        uint32_t ref = ht_first(st->ht, h[i]);
+        if (ref != HT_EMPTY && ref != HT_TOMB)
+            __builtin_prefetch(seg_ptr(st, ref));
+    }
+}
+
 uint64_t store_last_cas(const struct store *st)
 {
     return st->cas;

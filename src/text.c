@@ -474,4 +474,4 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     }
 }
 
-const struct protocol text_protocol = {"ascii", _feed, _received};
+const struct protocol text_protocol = {"ascii", _feed, _received, NULL};
