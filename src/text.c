@@ -474,4 +474,31 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     }
 }
 
-const struct protocol text_protocol = {"ascii", _feed, _received, NULL};
+/* Lookups of a pipelined batch: the keys of the complete get requests in
+ * the buffer, their cache misses overlapped before the first one runs. */
+static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len);
+    if (!nl || nl + 1 == buf + len)
+        return; /* one line: nothing to overlap */
+    const char *keys[STORE_PREFETCH_MAX];
+    size_t nkeys[STORE_PREFETCH_MAX], n = 0, pos = 0;
+    while (n < STORE_PREFETCH_MAX && pos < len) {
+        struct request req;
+        ssize_t used = proto_parse(&req, buf + pos, len - pos);
+        if (used <= 0)
+            break;
+        if (req.cmd >= PROTO_GET && req.cmd <= PROTO_GATS) {
+            struct proto_token rest = req.keys, key;
+            while (n < STORE_PREFETCH_MAX && proto_next_key(&rest, &key)) {
+                keys[n] = key.p;
+                nkeys[n++] = key.len;
+            }
+        }
+        pos += (size_t)used;
+    }
+    if (n > 1)
+        store_prefetch(ctx->store, keys, nkeys, n);
+}
+
+const struct protocol text_protocol = {"ascii", _feed, _received, _prefetch};
