@@ -14,6 +14,9 @@ struct auth;
 /* Read path; NULL with a one-line reason in err (missing, unreadable, too
  * large, no user in it). */
 struct auth *auth_load(const char *path, char *err, size_t errlen);
+/* The same from text in memory (copied); NULL when it holds no user or
+ * memory runs out. */
+struct auth *auth_parse(const char *text, size_t len);
 void auth_free(struct auth *a);
 
 /* True when user and password match an entry. The time taken depends on

@@ -58,6 +58,25 @@ static void _split(struct auth *a, size_t len)
     }
 }
 
+struct auth *auth_parse(const char *text, size_t len)
+{
+    struct auth *a = calloc(1, sizeof(*a));
+    if (!a || !(a->text = malloc(len + 1)))
+        goto fail;
+    memcpy(a->text, text, len);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    if (!(a->users = calloc(lines, sizeof(*a->users))))
+        goto fail;
+    _split(a, len);
+    if (a->nusers)
+        return a;
+fail:
+    auth_free(a);
+    return NULL;
+}
+
 struct auth *auth_load(const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -67,41 +86,17 @@ struct auth *auth_load(const char *path, char *err, size_t errlen)
     }
     struct stat sb;
     struct auth *a = NULL;
+    char *text = NULL;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)AUTH_FILE_MAX) {
         fmt_buf(err, errlen, "%s: not a regular file of at most %u bytes", path, AUTH_FILE_MAX);
-        goto out;
-    }
-    size_t len = (size_t)sb.st_size, lines = 1;
-    a = calloc(1, sizeof(*a));
-    char *text = a ? malloc(len + 1) : NULL;
-    if (!text) {
+    } else if (!(text = malloc((size_t)sb.st_size + 1))) {
         fmt_buf(err, errlen, "out of memory reading %s", path);
-        free(a);
-        a = NULL;
-        goto out;
-    }
-    a->text = text;
-    if (!_read_all(fd, text, len)) {
+    } else if (!_read_all(fd, text, (size_t)sb.st_size)) {
         fmt_buf(err, errlen, "cannot read %s", path);
-        goto fail;
-    }
-    for (size_t i = 0; i < len; i++)
-        lines += text[i] == '\n';
-    a->users = calloc(lines, sizeof(*a->users));
-    if (!a->users) {
-        fmt_buf(err, errlen, "out of memory reading %s", path);
-        goto fail;
-    }
-    _split(a, len);
-    if (a->nusers == 0) {
+    } else if (!(a = auth_parse(text, (size_t)sb.st_size))) {
         fmt_buf(err, errlen, "%s: no user:password line", path);
-        goto fail;
     }
-    goto out;
-fail:
-    auth_free(a);
-    a = NULL;
-out:
+    free(text);
     close(fd);
     return a;
 }

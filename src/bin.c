@@ -409,9 +409,9 @@ static void _stat(struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
     _send(out, BIN_STAT, r->h.opaque, BIN_OK, NULL, 0, 0); /* the empty packet ends it */
 }
 
-/* session.bits: where a SASL exchange stands */
-#define BIN_SASL_WAITING 1u /* auth PLAIN came without data: the step brings it */
-#define BIN_SASL_DONE 2u    /* an exchange completed: a step now fails */
+/* session.bits: auth PLAIN came without data, the step brings it (any other
+ * step fails: before an auth, or after one that completed) */
+#define BIN_SASL_WAITING 1u
 
 static bool _is_plain(const char *mech, size_t n)
 {
@@ -447,7 +447,6 @@ static void _sasl(struct session *s, struct ops_ctx *ctx, const struct bin_req *
     ctx->stats->auth_cmds++;
     if (ok) {
         s->authed = true;
-        s->bits = BIN_SASL_DONE;
         _ok(out, r, "Authenticated", 13, 0);
     } else {
         ctx->stats->auth_errors++;

@@ -3,11 +3,15 @@
 #ifndef MEMG_TEST_DRIVE_H
 #define MEMG_TEST_DRIVE_H
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ops.h"
 #include "out.h"
 #include "protocol.h"
+#include "stats.h"
+#include "store.h"
 
 #define DRIVE_CAP 16384 /* the read buffer's block */
 
@@ -61,6 +65,65 @@ static inline size_t drive_collect(struct out *out, char *dst)
     dst[got] = '\0';
     out_reset(out);
     return got;
+}
+
+/* What a protocol test drives: an 8 MB store at a fixed clock, the ops
+ * context, one session and its output. */
+struct drive_env {
+    struct config cfg;
+    struct stats stats;
+    struct store *store;
+    struct ops_ctx ctx;
+    struct session ses;
+    struct out out;
+    enum feed_status last;
+};
+
+static inline void drive_unpin(void *arg, uint32_t pin)
+{
+    store_unpin(arg, pin);
+}
+
+/* False when the store cannot be made. */
+static inline bool drive_env_init(struct drive_env *e, const struct protocol *proto)
+{
+    memset(e, 0, sizeof(*e));
+    config_defaults(&e->cfg);
+    e->cfg.mem_limit = 8u << 20;
+    struct store_config sc = {e->cfg.mem_limit, e->cfg.item_size_max, true, false};
+    if (!(e->store = store_create(&sc, &e->stats)))
+        return false;
+    store_set_time(e->store, 1700000000);
+    e->ctx = (struct ops_ctx){.store = e->store, .stats = &e->stats, .cfg = &e->cfg,
+                              .started = 1700000000};
+    e->ses.proto = proto;
+    out_init(&e->out, drive_unpin, e->store);
+    return true;
+}
+
+static inline void drive_env_free(struct drive_env *e)
+{
+    out_reset(&e->out);
+    store_destroy(e->store);
+}
+
+/* cmocka fixtures whose struct starts with a struct drive_env. */
+static inline int drive_fixture_setup(void **state, size_t size, const struct protocol *proto)
+{
+    struct drive_env *e = calloc(1, size);
+    if (!e || !drive_env_init(e, proto)) {
+        free(e);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+static inline int drive_fixture_teardown(void **state)
+{
+    drive_env_free(*state);
+    free(*state);
+    return 0;
 }
 
 #endif

@@ -28,13 +28,7 @@ struct reply {
 };
 
 struct fixture {
-    struct config cfg;
-    struct stats stats;
-    struct store *store;
-    struct ops_ctx ctx;
-    struct session ses;
-    struct out out;
-    enum feed_status last;
+    struct drive_env e; /* first: drive_fixture_setup */
     size_t nin;
     char in[1 << 21];
     char outbuf[1 << 21];
@@ -42,36 +36,14 @@ struct fixture {
     int nr;
 };
 
-static void unpin(void *arg, uint32_t pin)
-{
-    struct fixture *f = arg;
-    store_unpin(f->store, pin);
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    config_defaults(&f->cfg);
-    f->cfg.mem_limit = 8u << 20;
-    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true, false};
-    f->store = store_create(&sc, &f->stats);
-    assert_non_null(f->store);
-    store_set_time(f->store, 1700000000);
-    f->ctx = (struct ops_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
-                              .started = 1700000000};
-    f->ses.proto = &bin_protocol;
-    out_init(&f->out, unpin, f);
-    *state = f;
-    return 0;
+    return drive_fixture_setup(state, sizeof(struct fixture), &bin_protocol);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    out_reset(&f->out);
-    store_destroy(f->store);
-    free(f);
-    return 0;
+    return drive_fixture_teardown(state);
 }
 
 static void put32(unsigned char *p, uint32_t v)
@@ -121,10 +93,10 @@ static const unsigned char *ext8(uint32_t flags, uint32_t exptime)
 /* Run f->in, decode every reply into f->r; returns how many. */
 static int run(struct fixture *f)
 {
-    size_t used = drive(&bin_protocol, &f->ses, &f->ctx, f->in, f->nin, &f->out, &f->last);
-    if (f->last == FEED_AGAIN)
+    size_t used = drive(&bin_protocol, &f->e.ses, &f->e.ctx, f->in, f->nin, &f->e.out, &f->e.last);
+    if (f->e.last == FEED_AGAIN)
         assert_int_equal(used, f->nin);
-    size_t n = drive_collect(&f->out, f->outbuf), pos = 0;
+    size_t n = drive_collect(&f->e.out, f->outbuf), pos = 0;
     f->nr = 0;
     f->nin = 0;
     while (pos < n) {
@@ -185,8 +157,8 @@ static void test_set_get(void **state)
     assert_int_equal(f->r[4].status, BIN_KEY_ENOENT);
     assert_int_equal(f->r[4].keylen, 4);
     assert_body(&f->r[4], "nope");
-    assert_int_equal(f->stats.get_hits, 2);
-    assert_int_equal(f->stats.get_misses, 2);
+    assert_int_equal(f->e.stats.get_hits, 2);
+    assert_int_equal(f->e.stats.get_misses, 2);
 }
 
 /* getq/getkq: hits answer, misses do not; the noop ends the batch. */
@@ -250,9 +222,9 @@ static void test_storage_modes_and_cas(void **state)
     assert_int_equal(run(f), 2);
     assert_int_equal(f->r[0].status, BIN_OK);
     assert_int_equal(f->r[1].status, BIN_KEY_ENOENT);
-    assert_int_equal(f->stats.cas_badval, 1);
-    assert_int_equal(f->stats.cas_misses, 1);
-    assert_int_equal(f->stats.cas_hits, 1);
+    assert_int_equal(f->e.stats.cas_badval, 1);
+    assert_int_equal(f->e.stats.cas_misses, 1);
+    assert_int_equal(f->e.stats.cas_hits, 1);
 }
 
 static const unsigned char *ext20(uint64_t delta, uint64_t initial, uint32_t exptime)
@@ -323,8 +295,8 @@ static void test_touch_gat_flush_version(void **state)
     assert_body(&f->r[5], MEMG_VERSION);
     assert_int_equal(f->r[6].status, BIN_KEY_ENOENT);
     assert_int_equal(f->r[6].opaque, 9);
-    assert_int_equal(f->stats.touch_hits, 3);
-    assert_int_equal(f->stats.cmd_flush, 1);
+    assert_int_equal(f->e.stats.touch_hits, 3);
+    assert_int_equal(f->e.stats.cmd_flush, 1);
 }
 
 static void test_stat_groups(void **state)
@@ -375,11 +347,11 @@ static void test_bad_requests(void **state)
     };
     static const unsigned char zero[20];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        memset(&f->ses, 0, sizeof(f->ses));
+        memset(&f->e.ses, 0, sizeof(f->e.ses));
         req(f, cases[i].op, cases[i].key, zero, cases[i].next, NULL, 0, 9, 0);
         req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 10, 0);
         assert_int_equal(run(f), 1);
-        assert_int_equal(f->last, FEED_QUIT);
+        assert_int_equal(f->e.last, FEED_QUIT);
         assert_int_equal(f->r[0].status, cases[i].st);
         assert_body(&f->r[0], bin_status_text(cases[i].st));
     }
@@ -387,26 +359,26 @@ static void test_bad_requests(void **state)
     char key[252];
     memset(key, 'k', 251);
     key[251] = '\0';
-    memset(&f->ses, 0, sizeof(f->ses));
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_GET, key, NULL, 0, NULL, 0, 1, 0);
     assert_int_equal(run(f), 1);
     assert_int_equal(f->r[0].status, BIN_EINVAL);
-    assert_int_equal(f->last, FEED_QUIT);
+    assert_int_equal(f->e.last, FEED_QUIT);
     /* a key longer than the body */
-    memset(&f->ses, 0, sizeof(f->ses));
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_GET, "abc", NULL, 0, NULL, 0, 1, 0);
     f->in[11] = 2;
     assert_int_equal(run(f), 1);
     assert_int_equal(f->r[0].status, BIN_UNKNOWN_COMMAND);
-    assert_int_equal(f->last, FEED_QUIT);
+    assert_int_equal(f->e.last, FEED_QUIT);
     /* wrong magic: closed without a word */
-    memset(&f->ses, 0, sizeof(f->ses));
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 1, 0);
     f->in[0] = 0x81;
     assert_int_equal(run(f), 0);
-    assert_int_equal(f->last, FEED_CLOSE);
+    assert_int_equal(f->e.last, FEED_CLOSE);
     /* an unknown opcode: answered, its body discarded, the connection kept */
-    memset(&f->ses, 0, sizeof(f->ses));
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, 0x55, NULL, NULL, 0, "xyz", 3, 2, 0);
     req(f, BIN_GET, "keep", NULL, 0, NULL, 0, 3, 0);
     assert_int_equal(run(f), 2);
@@ -430,7 +402,7 @@ static void test_large_values(void **state)
     req(f, BIN_GET, "big", NULL, 0, NULL, 0, 2, 0);
     assert_int_equal(run(f), 2);
     assert_int_equal(f->r[0].status, BIN_OK);
-    assert_false(f->ses.txn_open);
+    assert_false(f->e.ses.txn_open);
     assert_int_equal(f->r[1].bodylen, 4 + n);
     assert_memory_equal(f->r[1].body + 4, v, n);
     size_t huge = (1u << 20) + 1;
@@ -456,35 +428,28 @@ static void test_quit(void **state)
     req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 2, 0);
     assert_int_equal(run(f), 1);
     assert_int_equal(f->r[0].opcode, BIN_QUIT);
-    assert_int_equal(f->last, FEED_QUIT);
-    memset(&f->ses, 0, sizeof(f->ses));
+    assert_int_equal(f->e.last, FEED_QUIT);
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_QUITQ, NULL, NULL, 0, NULL, 0, 1, 0);
     assert_int_equal(run(f), 0);
-    assert_int_equal(f->last, FEED_QUIT);
+    assert_int_equal(f->e.last, FEED_QUIT);
 }
 
 static void test_sasl(void **state)
 {
     struct fixture *f = *state;
-    char path[] = "/tmp/memg-test-sasl-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, "alice:secret\n", 13), 13);
-    close(fd);
-    char err[256];
-    struct auth *a = auth_load(path, err, sizeof(err));
-    unlink(path);
+    struct auth *a = auth_parse("alice:secret\n", 13);
     assert_non_null(a);
-    f->ctx.auth = a;
-    f->cfg.sasl = true;
+    f->e.ctx.auth = a;
+    f->e.cfg.sasl = true;
     /* before login: version is open, anything else is refused and closed */
     req(f, BIN_VERSION, NULL, NULL, 0, NULL, 0, 1, 0);
     req(f, BIN_GET, "k", NULL, 0, NULL, 0, 2, 0);
     assert_int_equal(run(f), 2);
     assert_int_equal(f->r[1].status, BIN_AUTH_ERROR);
     assert_body(&f->r[1], "Auth failure.");
-    assert_int_equal(f->last, FEED_QUIT);
-    memset(&f->ses, 0, sizeof(f->ses));
+    assert_int_equal(f->e.last, FEED_QUIT);
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_SASL_LIST_MECHS, NULL, NULL, 0, NULL, 0, 3, 0);
     req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "\0alice\0wrong", 12, 4, 0);
     req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "\0alice\0secret", 13, 5, 0);
@@ -495,8 +460,8 @@ static void test_sasl(void **state)
     assert_int_equal(f->r[2].status, BIN_OK);
     assert_body(&f->r[2], "Authenticated");
     assert_int_equal(f->r[3].status, BIN_KEY_ENOENT);
-    assert_int_equal(f->stats.auth_cmds, 2);
-    assert_int_equal(f->stats.auth_errors, 1);
+    assert_int_equal(f->e.stats.auth_cmds, 2);
+    assert_int_equal(f->e.stats.auth_errors, 1);
     /* PLAIN in two steps; then a step too many logs out */
     req(f, BIN_SASL_AUTH, "plain", NULL, 0, NULL, 0, 7, 0);
     req(f, BIN_SASL_STEP, "PLAIN", NULL, 0, "alice\0alice\0secret", 18, 8, 0);
@@ -508,9 +473,9 @@ static void test_sasl(void **state)
     assert_int_equal(f->r[1].status, BIN_OK); /* an authzid equal to the user */
     assert_int_equal(f->r[2].status, BIN_AUTH_ERROR);
     assert_int_equal(f->r[3].status, BIN_AUTH_ERROR);
-    assert_int_equal(f->last, FEED_QUIT);
+    assert_int_equal(f->e.last, FEED_QUIT);
     /* someone else's authzid is refused */
-    memset(&f->ses, 0, sizeof(f->ses));
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
     req(f, BIN_SASL_AUTH, "PLAIN", NULL, 0, "bob\0alice\0secret", 16, 11, 0);
     assert_int_equal(run(f), 1);
     assert_int_equal(f->r[0].status, BIN_AUTH_ERROR);

@@ -21,52 +21,25 @@
 #include "store.h"
 
 struct fixture {
-    struct config cfg;
-    struct stats stats;
-    struct store *store;
-    struct ops_ctx ctx;
-    struct session ses;
-    struct out out;
-    enum feed_status last;
+    struct drive_env e; /* first: drive_fixture_setup */
     char reply[1 << 21];
 };
 
-static void unpin(void *arg, uint32_t pin)
-{
-    struct fixture *f = arg;
-    store_unpin(f->store, pin);
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    config_defaults(&f->cfg);
-    f->cfg.mem_limit = 8u << 20;
-    struct store_config sc = {f->cfg.mem_limit, f->cfg.item_size_max, true, false};
-    f->store = store_create(&sc, &f->stats);
-    assert_non_null(f->store);
-    store_set_time(f->store, 1700000000);
-    f->ctx = (struct ops_ctx){.store = f->store, .stats = &f->stats, .cfg = &f->cfg,
-                              .started = 1700000000};
-    out_init(&f->out, unpin, f);
-    *state = f;
-    return 0;
+    return drive_fixture_setup(state, sizeof(struct fixture), &text_protocol);
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    out_reset(&f->out);
-    store_destroy(f->store);
-    free(f);
-    return 0;
+    return drive_fixture_teardown(state);
 }
 
 /* Run every request in `in`; return everything replied, NUL-terminated. */
 static const char *run(struct fixture *f, const char *in, size_t len)
 {
-    assert_int_equal(drive(&text_protocol, &f->ses, &f->ctx, in, len, &f->out, &f->last), len);
-    drive_collect(&f->out, f->reply);
+    assert_int_equal(drive(&text_protocol, &f->e.ses, &f->e.ctx, in, len, &f->e.out, &f->e.last), len);
+    drive_collect(&f->e.out, f->reply);
     return f->reply;
 }
 
@@ -79,9 +52,9 @@ static void test_set_get(void **state)
     assert_string_equal(RUN(f, "get greeting\r\n"), "VALUE greeting 0 11\r\nHello World\r\nEND\r\n");
     assert_string_equal(RUN(f, "get nope greeting nope\r\n"),
                         "VALUE greeting 0 11\r\nHello World\r\nEND\r\n");
-    assert_int_equal(f->stats.get_hits, 2);
-    assert_int_equal(f->stats.get_misses, 2);
-    assert_int_equal(f->stats.cmd_get, 4);
+    assert_int_equal(f->e.stats.get_hits, 2);
+    assert_int_equal(f->e.stats.get_misses, 2);
+    assert_int_equal(f->e.stats.cmd_get, 4);
 }
 
 static void test_storage_modes(void **state)
@@ -111,9 +84,9 @@ static void test_cas(void **state)
     assert_string_equal(run(f, line, (size_t)n), "STORED\r\n");
     assert_string_equal(run(f, line, (size_t)n), "EXISTS\r\n"); /* the unique changed */
     assert_string_equal(RUN(f, "cas nope 0 0 1 1\r\ny\r\n"), "NOT_FOUND\r\n");
-    assert_int_equal(f->stats.cas_hits, 1);
-    assert_int_equal(f->stats.cas_badval, 2);
-    assert_int_equal(f->stats.cas_misses, 1);
+    assert_int_equal(f->e.stats.cas_hits, 1);
+    assert_int_equal(f->e.stats.cas_badval, 2);
+    assert_int_equal(f->e.stats.cas_misses, 1);
 }
 
 static void test_incr_decr(void **state)
@@ -143,7 +116,7 @@ static void test_delete_touch_flush(void **state)
     RUN(f, "set e 0 0 1\r\nx\r\n");
     assert_string_equal(RUN(f, "flush_all\r\n"), "OK\r\n");
     assert_string_equal(RUN(f, "get e\r\n"), "END\r\n");
-    assert_int_equal(f->stats.cmd_flush, 1);
+    assert_int_equal(f->e.stats.cmd_flush, 1);
 }
 
 static void test_errors_and_noreply(void **state)
@@ -185,16 +158,16 @@ static void test_large_value_zero_copy(void **state)
     memcpy(in + h + n, "\r\n", 2);
     assert_string_equal(run(f, in, (size_t)h + n + 2), "STORED\r\n");
     enum feed_status st;
-    drive(&text_protocol, &f->ses, &f->ctx, "get v\r\n", 7, &f->out, &st);
+    drive(&text_protocol, &f->e.ses, &f->e.ctx, "get v\r\n", 7, &f->e.out, &st);
     int refs = 0;
-    for (uint32_t i = f->out.first; i < f->out.npieces; i++)
-        if (f->out.pieces[i].ext) {
+    for (uint32_t i = f->e.out.first; i < f->e.out.npieces; i++)
+        if (f->e.out.pieces[i].ext) {
             refs++;
-            assert_int_equal(f->out.pieces[i].len, n);
-            assert_memory_equal(f->out.pieces[i].ext, in + h, n); /* the item itself */
+            assert_int_equal(f->e.out.pieces[i].len, n);
+            assert_memory_equal(f->e.out.pieces[i].ext, in + h, n); /* the item itself */
         }
     assert_int_equal(refs, 1);
-    out_reset(&f->out);
+    out_reset(&f->e.out);
     free(in);
 }
 
@@ -212,7 +185,7 @@ static void test_cache_memlimit(void **state)
                         "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
     assert_string_equal(RUN(f, "cache_memlimit 16 noreply\r\n"), "");
     struct store_usage u;
-    store_usage(f->store, &u);
+    store_usage(f->e.store, &u);
     assert_int_equal(u.mem_limit, 16u << 20);
 }
 
@@ -228,7 +201,7 @@ static void test_value_into_item(void **state)
         in[h + i] = (char)('a' + i % 26);
     memcpy(in + h + n, "\r\n", 2);
     assert_string_equal(run(f, in, (size_t)h + n + 2), "STORED\r\n");
-    assert_false(f->ses.txn_open);
+    assert_false(f->e.ses.txn_open);
     memcpy(in + h + n, "xx", 2); /* a bad chunk: nothing stored, the old value gone */
     memcpy(in + 4, "bag", 3);
     assert_string_equal(run(f, in, (size_t)h + n + 2), "CLIENT_ERROR bad data chunk\r\n");
@@ -241,7 +214,7 @@ static void test_quit(void **state)
 {
     struct fixture *f = *state;
     enum feed_status st;
-    assert_int_equal(drive(&text_protocol, &f->ses, &f->ctx, "quit\r\nget a\r\n", 13, &f->out,
+    assert_int_equal(drive(&text_protocol, &f->e.ses, &f->e.ctx, "quit\r\nget a\r\n", 13, &f->e.out,
                            &st), 6);
     assert_int_equal(st, FEED_QUIT);
 }
@@ -250,16 +223,9 @@ static void test_quit(void **state)
 static void test_login(void **state)
 {
     struct fixture *f = *state;
-    char path[] = "/tmp/memg-test-auth-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, "alice:secret\nbob:pw\n", 20), 20);
-    close(fd);
-    char err[256];
-    struct auth *a = auth_load(path, err, sizeof(err));
-    unlink(path);
+    struct auth *a = auth_parse("alice:secret\nbob:pw\n", 20);
     assert_non_null(a);
-    f->ctx.auth = a;
+    f->e.ctx.auth = a;
     assert_string_equal(RUN(f, "get a\r\n"), "CLIENT_ERROR unauthenticated\r\n");
     assert_string_equal(RUN(f, "set x 0 0 9\r\nalice bad\r\n"),
                         "CLIENT_ERROR authentication failure\r\n");
@@ -267,15 +233,15 @@ static void test_login(void **state)
                         "CLIENT_ERROR bad authentication token format\r\n");
     assert_string_equal(RUN(f, "set x 0 0 5\r\nalicexx"),
                         "CLIENT_ERROR bad command line termination\r\n");
-    assert_int_equal(f->stats.auth_cmds, 1);
-    assert_int_equal(f->stats.auth_errors, 1);
+    assert_int_equal(f->e.stats.auth_cmds, 1);
+    assert_int_equal(f->e.stats.auth_errors, 1);
     assert_string_equal(RUN(f, "set x 0 0 6\r\nbob pw\r\n"), "STORED\r\n");
-    assert_true(f->ses.authed);
+    assert_true(f->e.ses.authed);
     assert_string_equal(RUN(f, "get x\r\n"), "END\r\n"); /* the login stored nothing */
-    assert_int_equal(f->stats.auth_cmds, 2);
-    assert_int_equal(f->stats.auth_errors, 1);
+    assert_int_equal(f->e.stats.auth_cmds, 2);
+    assert_int_equal(f->e.stats.auth_errors, 1);
     auth_free(a);
-    f->ctx.auth = NULL;
+    f->e.ctx.auth = NULL;
 }
 
 int main(void)

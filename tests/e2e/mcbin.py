@@ -16,6 +16,8 @@ import socket
 import struct
 import time
 
+from mcraw import Raw
+
 REQ_MAGIC = 0x80
 RES_MAGIC = 0x81
 HEADER = struct.Struct(">BBHBBHIIQ")
@@ -255,29 +257,14 @@ def parse(buf):
     return out, buf[i:]
 
 
-class Conn:
-    """One TCP connection speaking the binary protocol."""
+class Conn(Raw):
+    """One TCP connection speaking the binary protocol (mcraw.Raw's socket)."""
 
     def __init__(self, host, port=None, timeout=5.0):
         if port is None:
             host, port = host
-        self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
+        super().__init__(host, port, timeout)
         self.eof = False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send(self, data):
         self.sock.settimeout(self.timeout)

@@ -17,13 +17,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 import conftest
 from conftest import SERVER_KIND
-from test_differential import normalise, read_reply, show
+from test_differential import read_reply, run_steps, show
 
 USERS = b"alice:secret\nbob:hunter2\n"
 
@@ -87,37 +86,7 @@ SCRIPT = [
 
 
 def run_session(addr):
-    transcript = []
-    sock = None
-    deadline = time.monotonic() + 60
-    cas_order, casvals = {}, {}
-    try:
-        for note, data in SCRIPT:
-            assert time.monotonic() < deadline, "session took over 60 s"
-            if data is None or sock is None:
-                if sock is not None:
-                    sock.close()
-                sock = socket.create_connection(addr, timeout=5)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if data is None:
-                    transcript.append(("(new connection)", b"", b""))
-                    continue
-            try:
-                sock.sendall(data)
-            except OSError as e:
-                transcript.append((note, data, b"<send failed: %s>" % str(e).encode()))
-                sock.close()
-                sock = None
-                continue
-            reply, closed = read_reply(sock)
-            transcript.append((note, data, normalise(reply, cas_order, casvals)))
-            if closed:
-                sock.close()
-                sock = None
-    finally:
-        if sock is not None:
-            sock.close()
-    return transcript
+    return run_steps(addr, [(note, data, data) for note, data in SCRIPT], 60)
 
 
 def test_text_auth_differential(server_factory, auth_file):

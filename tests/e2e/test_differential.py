@@ -139,33 +139,37 @@ def normalise(reply, cas_order, casvals):
     return b"".join(out)
 
 
-def run_session(addr, units):
-    """Send every unit, read its reply; returns [(lineno, text, reply)]."""
+def run_steps(addr, steps, limit):
+    """Send each step's bytes and read its reply on one connection (a new one
+    where a step's data is None); returns [(label, shown, reply)]. A step is
+    (label, shown, data) where data is bytes, None, or a function of the CAS
+    values seen so far returning one of those."""
     transcript = []
     cas_order, casvals = {}, {}
     sock = None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + limit
     try:
-        for lineno, text in units:
-            assert time.monotonic() < deadline, "session took over 120 s"
-            data = expand(text, casvals)
+        for label, shown, data in steps:
+            assert time.monotonic() < deadline, "session took over %d s" % limit
+            if callable(data):
+                data = data(casvals)
             if data is None or sock is None:
                 if sock is not None:
                     sock.close()
                 sock = socket.create_connection(addr, timeout=5)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if data is None:
-                    transcript.append((lineno, text, b""))
+                    transcript.append((label, shown, b""))
                     continue
             try:
                 sock.sendall(data)
             except OSError as e:
-                transcript.append((lineno, text, b"<send failed: %s>" % str(e).encode()))
+                transcript.append((label, shown, b"<send failed: %s>" % str(e).encode()))
                 sock.close()
                 sock = None
                 continue
             reply, closed = read_reply(sock)
-            transcript.append((lineno, text, normalise(reply, cas_order, casvals)))
+            transcript.append((label, shown, normalise(reply, cas_order, casvals)))
             if closed:
                 sock.close()
                 sock = None
@@ -173,6 +177,12 @@ def run_session(addr, units):
         if sock is not None:
             sock.close()
     return transcript
+
+
+def run_session(addr, units):
+    """Send every unit, read its reply; returns [(lineno, text, reply)]."""
+    return run_steps(addr, [(lineno, text, lambda cv, t=text: expand(t, cv))
+                            for lineno, text in units], 120)
 
 
 def show(b):
