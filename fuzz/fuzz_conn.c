@@ -202,7 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           .auth = login == 1 || login == 2 ? users : NULL,
                           .started = T0, .conns = _conns, .conns_arg = NULL};
     struct conn_shared sh = {.loop = loop, .ops = &ctx, .stats = &stats,
-                             .proto = login == 1 ? &bin_protocol : login == 2 ? &text_protocol : NULL,
+                             .proto = login == 1   ? &bin_protocol
+                                      : login == 2 ? &text_protocol
+                                                   : &auto_protocol,
                              .out_limit = (r >> 9 & 1) ? (1u << 20) : 1024,
                              .max_line = 2u << 20};
     conns_sh = &sh;

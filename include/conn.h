@@ -17,7 +17,7 @@ struct protocol;
 struct conn_shared {
     struct ev_loop *loop;
     struct ops_ctx *ops;
-    const struct protocol *proto; /* -B: every new connection's; NULL: auto */
+    const struct protocol *proto; /* -B: every new connection's */
     struct stats *stats;
     size_t out_limit;      /* pending output that pauses reading */
     size_t max_line;       /* longest request line (big multi-gets) */

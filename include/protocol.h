@@ -25,7 +25,7 @@ enum feed_status {
 
 /* One connection's protocol state; conn keeps it, protocols fill it. */
 struct session {
-    const struct protocol *proto; /* NULL until the first byte (-B auto) */
+    const struct protocol *proto; /* auto_protocol hands over at the first byte */
     char *recv_dst;               /* FEED_RECEIVE: where the bytes go, NULL to discard */
     uint64_t recv_left;           /* bytes still to deliver */
     struct store_txn txn;         /* the value being received into its item */
@@ -51,7 +51,8 @@ struct protocol {
     void (*prefetch)(struct ops_ctx *ops, const char *buf, size_t len);
 };
 
-extern const struct protocol text_protocol;
-extern const struct protocol bin_protocol;
+extern const struct protocol text_protocol; /* text.c */
+extern const struct protocol bin_protocol;  /* bin.c */
+extern const struct protocol auto_protocol; /* negotiate.c: -B auto */
 
 #endif

@@ -135,7 +135,7 @@ static bool _process(struct conn *c)
     struct conn_shared *sh = c->sh;
     struct session *s = &c->ses;
     c->blocked = false;
-    if (s->proto && s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
+    if (s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
         s->proto->prefetch(sh->ops, buf_rptr(&c->rbuf), buf_len(&c->rbuf));
     for (;;) {
         if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
@@ -155,8 +155,6 @@ static bool _process(struct conn *c)
         if (avail == 0 || c->closing)
             break;
         const char *p = buf_rptr(&c->rbuf);
-        if (!s->proto) /* -B auto: the first byte decides, once */
-            s->proto = (unsigned char)p[0] == 0x80 ? &bin_protocol : &text_protocol;
         size_t used = 0;
         enum feed_status st = s->proto->feed(s, sh->ops, p, avail, c->rbuf.cap, &used, &c->out);
         buf_consume(&c->rbuf, used);

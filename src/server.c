@@ -222,7 +222,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
         .loop = srv->loop, .ops = &srv->ops, .stats = stats,
         .proto = cfg->protocol == CONFIG_PROTO_ASCII    ? &text_protocol
                  : cfg->protocol == CONFIG_PROTO_BINARY ? &bin_protocol
-                                                        : NULL,
+                                                        : &auto_protocol,
         .out_limit = cfg->out_limit ? (size_t)cfg->out_limit : (1u << 20),
         .max_line = 2u << 20,
     };

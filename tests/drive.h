@@ -15,14 +15,16 @@
 
 #define DRIVE_CAP 16384 /* the read buffer's block */
 
-/* Returns the bytes consumed; *last is the status that stopped it
- * (FEED_AGAIN when all input was used). */
+/* Feeds s->proto (p when unset). Returns the bytes consumed; *last is the
+ * status that stopped it (FEED_AGAIN when all input was used). */
 static inline size_t drive(const struct protocol *p, struct session *s, struct ops_ctx *ctx,
                            const char *in, size_t len, struct out *out, enum feed_status *last)
 {
     size_t pos = 0;
     bool receiving = false;
     *last = FEED_AGAIN;
+    if (!s->proto)
+        s->proto = p; /* then s->proto, as conn: auto_protocol hands over */
     while (pos < len || (receiving && s->recv_left == 0)) {
         if (receiving) {
             size_t n = len - pos < s->recv_left ? len - pos : (size_t)s->recv_left;
@@ -35,11 +37,11 @@ static inline size_t drive(const struct protocol *p, struct session *s, struct o
             if (s->recv_left)
                 break;
             receiving = false;
-            p->received(s, ctx, out);
+            s->proto->received(s, ctx, out);
             continue;
         }
         size_t used = 0, avail = len - pos < DRIVE_CAP ? len - pos : DRIVE_CAP;
-        enum feed_status st = p->feed(s, ctx, in + pos, avail, DRIVE_CAP, &used, out);
+        enum feed_status st = s->proto->feed(s, ctx, in + pos, avail, DRIVE_CAP, &used, out);
         pos += used;
         if (st == FEED_AGAIN)
             break;

@@ -482,6 +482,28 @@ static void test_sasl(void **state)
     auth_free(a);
 }
 
+/* -B auto: the first byte picks the protocol, once. */
+static void test_auto(void **state)
+{
+    struct fixture *f = *state;
+    enum feed_status st;
+    req(f, BIN_NOOP, NULL, NULL, 0, NULL, 0, 1, 0);
+    f->e.ses.proto = &auto_protocol;
+    assert_int_equal(drive(f->e.ses.proto, &f->e.ses, &f->e.ctx, f->in, f->nin, &f->e.out, &st),
+                     f->nin);
+    assert_ptr_equal(f->e.ses.proto, &bin_protocol);
+    f->nin = 0;
+    assert_int_equal(drive_collect(&f->e.out, f->outbuf), 24);
+    assert_int_equal((unsigned char)f->outbuf[0], 0x81);
+    memset(&f->e.ses, 0, sizeof(f->e.ses));
+    f->e.ses.proto = &auto_protocol;
+    assert_int_equal(drive(f->e.ses.proto, &f->e.ses, &f->e.ctx, "version\r\n", 9, &f->e.out,
+                           &st), 9);
+    assert_ptr_equal(f->e.ses.proto, &text_protocol);
+    drive_collect(&f->e.out, f->outbuf);
+    assert_string_equal(f->outbuf, "VERSION " MEMG_VERSION "\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
     };
     return cmocka_run_group_tests_name("bin", tests, NULL, NULL);
 }
