@@ -94,9 +94,11 @@ void ht_prefetch(const struct ht *ht, uint64_t hash)
     __builtin_prefetch(&ht->tab[(size_t)hash & ht->mask], 1);
 }
 
-uint32_t ht_first(const struct ht *ht, uint64_t hash)
+uint32_t ht_first(const struct ht *ht, uint64_t hash, uint32_t *second)
 {
-    return ht->tab[(size_t)hash & ht->mask];
+    size_t i = (size_t)hash & ht->mask;
+    *second = ht->tab[(i + 1) & ht->mask];
+    return ht->tab[i];
 }
 
 uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)

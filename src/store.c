@@ -449,9 +449,14 @@ void store_prefetch(const struct store *st, const char *const *keys, const size_
         ht_prefetch(st->ht, h[i]);
     }
     for (size_t i = 0; i < n; i++) { /* then the records the slots name */
-        uint32_t ref = ht_first(st->ht, h[i]);
-        if (ref != HT_EMPTY && ref != HT_TOMB)
-            __builtin_prefetch(seg_ptr(st, ref));
+        uint32_t next, ref = ht_first(st->ht, h[i], &next);
+        if (ref == HT_EMPTY)
+            continue;
+        const char *rec = seg_ptr(st, ref);
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + 63); /* a small record's value, when it spans two lines */
+        if (next != HT_EMPTY)
+            __builtin_prefetch(seg_ptr(st, next));
     }
 }
 
