@@ -75,9 +75,12 @@ static void req(struct fixture *f, uint8_t op, const char *key, const void *ext,
     put32(p + 12, opaque);
     put32(p + 16, (uint32_t)(cas >> 32));
     put32(p + 20, (uint32_t)cas);
-    memcpy(p + 24, ext, next);
-    memcpy(p + 24 + next, key, nkey);
-    memcpy(p + 24 + next + nkey, val, nval);
+    if (next) /* memcpy's pointers may not be NULL, even for 0 bytes */
+        memcpy(p + 24, ext, next);
+    if (nkey)
+        memcpy(p + 24 + next, key, nkey);
+    if (nval)
+        memcpy(p + 24 + next + nkey, val, nval);
     f->nin += 24 + body;
 }
 
