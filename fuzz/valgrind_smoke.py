@@ -114,6 +114,7 @@ def _traffic(port, quick):
             d.send(b"get big big\r\n")
         d.close()
     assert c.get(b"big") == big
+    _binary_traffic(port, big)
     # a client left connected at shutdown, with a half-received value
     e = _Conn(port)
     e.send(b"set pending 0 0 100000\r\n" + b"p" * 50000)
@@ -121,6 +122,36 @@ def _traffic(port, quick):
     c.send(b"flush_all\r\n")
     assert c.line() == b"OK"
     return [c, e]
+
+
+def _bin(op, key=b"", extras=b"", value=b"", opaque=0):
+    body = extras + key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(extras), 0, 0, len(body),
+                       opaque, 0) + body
+
+
+def _bin_reply(conn):
+    h = conn.exact(24)
+    return h[1], struct.unpack(">H", h[6:8])[0], conn.exact(struct.unpack(">I", h[8:12])[0])
+
+
+def _binary_traffic(port, big):
+    """The binary protocol's paths: values in the buffer and into their item,
+    quiet gets ended by a noop, a refused value discarded, a vanishing client."""
+    b = _Conn(port)
+    ext = struct.pack(">II", 7, 0)
+    b.send(_bin(0x01, b"bk", ext, b"v" * 50, 1) + _bin(0x01, b"bbig", ext, big, 2))
+    assert _bin_reply(b)[:2] == (0x01, 0) and _bin_reply(b)[:2] == (0x01, 0)
+    b.send(_bin(0x09, b"bk") + _bin(0x09, b"nope") + _bin(0x0d, b"bbig") + _bin(0x0a))
+    assert _bin_reply(b)[2] == ext[:4] + b"v" * 50
+    assert _bin_reply(b)[2] == ext[:4] + b"bbig" + big
+    assert _bin_reply(b)[:2] == (0x0a, 0)
+    b.send(_bin(0x01, b"bhuge", ext, b"h" * 2000000))
+    assert _bin_reply(b)[1] == 0x03  # E2BIG, once the value is discarded
+    d = _Conn(port)
+    d.send(_bin(0x01, b"bgone", ext, b"x" * 300000)[:100000])
+    d.close()
+    b.close()
 
 
 def run(binary, quick=False):
