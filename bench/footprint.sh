@@ -93,7 +93,7 @@ libc_of() { # binary: "static" or "dynamic"
     echo
     echo "Written by \`make footprint\` (bench/footprint.sh) on $(date -u +%Y-%m-%d),"
     echo "$(uname -m) host, $("${CC:-cc}" --version 2>/dev/null | head -1 || echo cc),"
-    echo "default flags (-O2 -g, then stripped). Targets: stripped binary < 150 KB (150,000 bytes),"
+    echo "default flags (-O2 -g, cold modules -Os, no unwind tables, --gc-sections; then stripped). Targets: stripped binary < 150 KB (150,000 bytes),"
     echo "RSS at start < 1 MiB."
     echo
     echo "## Binary size"
