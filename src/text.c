@@ -60,14 +60,24 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
 {
     bool touch = req->cmd == PROTO_GAT || req->cmd == PROTO_GATS;
     bool cas = req->cmd == PROTO_GETS || req->cmd == PROTO_GATS;
-    struct proto_token keys = req->keys, key;
-    while (proto_next_key(&keys, &key)) {
-        struct item_view it;
-        bool hit = touch ? ops_touch(ctx, key.p, key.len, req->exptime, &it)
-                         : ops_get(ctx, key.p, key.len, &it);
-        if (hit && !_emit_value(ctx, out, &it, cas))
-            return; /* out->oom: conn hangs up */
-    }
+    struct proto_token rest = req->keys, key;
+    const char *keys[STORE_PREFETCH_MAX];
+    size_t nkeys[STORE_PREFETCH_MAX], n;
+    do { /* keys in chunks: a chunk's lookups are prefetched together */
+        for (n = 0; n < STORE_PREFETCH_MAX && proto_next_key(&rest, &key); n++) {
+            keys[n] = key.p;
+            nkeys[n] = key.len;
+        }
+        if (n > 1)
+            store_prefetch(ctx->store, keys, nkeys, n);
+        for (size_t i = 0; i < n; i++) {
+            struct item_view it;
+            bool hit = touch ? ops_touch(ctx, keys[i], nkeys[i], req->exptime, &it)
+                             : ops_get(ctx, keys[i], nkeys[i], &it);
+            if (hit && !_emit_value(ctx, out, &it, cas))
+                return; /* out->oom: conn hangs up */
+        }
+    } while (n == STORE_PREFETCH_MAX);
     out_copy(out, "END\r\n", 5);
 }
 
