@@ -274,11 +274,11 @@ static enum feed_status _store(struct session *s, struct ops_ctx *ctx, const str
 {
     size_t head = BIN_HEADER_LEN + r->h.extlen + r->h.keylen;
     size_t nvalue = r->h.bodylen - r->h.extlen - r->h.keylen;
-    size_t whole = BIN_HEADER_LEN + (size_t)r->h.bodylen;
+    uint64_t whole = BIN_HEADER_LEN + (uint64_t)r->h.bodylen; /* no wrap with 32-bit size_t */
     if (whole <= cap) {
         if (len < whole)
             return FEED_AGAIN;
-        *used = whole;
+        *used = (size_t)whole;
         struct store_txn txn;
         enum bin_status refused;
         if (_store_begin(ctx, r, nvalue, &txn, &refused)) {
@@ -589,7 +589,7 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         size_t ndata = r.h.bodylen - r.h.keylen;
         enum bin_status refuse = !ctx->cfg->sasl                    ? BIN_UNKNOWN_COMMAND
                                  : r.h.keylen > BIN_SASL_MECH_MAX   ? BIN_EINVAL
-                                 : BIN_HEADER_LEN + r.h.bodylen > cap ? BIN_ENOMEM
+                                 : BIN_HEADER_LEN + (uint64_t)r.h.bodylen > cap ? BIN_ENOMEM
                                                                     : BIN_OK;
         if (refuse != BIN_OK) { /* the data discarded, then answered */
             _discard(s, &r, refuse);

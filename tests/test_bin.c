@@ -424,6 +424,20 @@ static void test_large_values(void **state)
     free(v);
 }
 
+/* A header announcing a 4 GB body is neither buffered nor trusted: the
+ * body is discarded as it comes (E2BIG once it is gone), memory bounded. */
+static void test_huge_body(void **state)
+{
+    struct fixture *f = *state;
+    req(f, BIN_SET, "k", ext8(0, 0), 8, NULL, 0, 1, 0);
+    unsigned char *p = (unsigned char *)f->in;
+    put32(p + 8, 0xfffffff0u); /* bodylen */
+    assert_int_equal(run(f), 0); /* no answer before the body is gone */
+    assert_int_equal(f->e.ses.recv_left, 0xfffffff0u - 9);
+    assert_null(f->e.ses.recv_dst);
+    assert_false(f->e.ses.txn_open);
+}
+
 static void test_quit(void **state)
 {
     struct fixture *f = *state;
@@ -518,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stat_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
