@@ -6,7 +6,8 @@
 Standard library only, raw sockets, 127.0.0.1 only, every wait bounded.
 It checks what breaks first on other architectures: 64-bit protocol numbers
 (CAS uniques, incr/decr past 2^32 and the 2^64 wrap, exptime, stats byte
-counts), a 1,000,000-byte value, eviction under -m 8, big -m values (3 GB on
+counts), the binary protocol's big-endian headers and 64-bit fields, a
+1,000,000-byte value, eviction under -m 8, big -m values (3 GB on
 a 32-bit build), and a clean exit (status 0) on SIGTERM.
 --big also fills an armhf server past its 32-bit address space (4.5 GB of
 values; about 30 s and 4 GB of RAM) to check that memg keeps serving when mmap fails.
@@ -18,6 +19,7 @@ import re
 import shlex
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -256,6 +258,36 @@ def t_large(c):
     return len(big)
 
 
+def _bin(op, key=b"", extras=b"", value=b"", opaque=0, cas=0):
+    body = extras + key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(extras), 0, 0, len(body),
+                       opaque, cas) + body
+
+
+def t_binary(port):
+    """The binary protocol on this architecture: big-endian headers, a 64-bit
+    CAS echoed, incr past 2^32 in 8 bytes, a getkq pipeline ended by noop."""
+    c = Conn(port)
+    ext = struct.pack(">II", 0xfedcba98, 0)
+    c.send(_bin(0x01, b"bk", ext, b"value", 0x11223344)
+           + _bin(0x05, b"bn", struct.pack(">QQI", 1 << 33, 5, 0), opaque=2)
+           + _bin(0x05, b"bn", struct.pack(">QQI", 1 << 33, 5, 0), opaque=3)
+           + _bin(0x0d, b"bk", opaque=4) + _bin(0x0d, b"nope", opaque=5) + _bin(0x0a, opaque=6))
+    replies = []
+    for _ in range(5):
+        h = c.exact(24)
+        replies.append((h, c.exact(struct.unpack(">I", h[8:12])[0])))
+    (h0, _), (h1, b1), (h2, b2), (h3, b3), (h4, _) = replies
+    check(h0[:2] == b"\x81\x01" and h0[12:16] == b"\x11\x22\x33\x44", "binary set, opaque")
+    check(struct.unpack(">Q", b1)[0] == 5, "binary incr creates with the initial value")
+    check(struct.unpack(">Q", b2)[0] == 5 + (1 << 33), "binary incr past 2^32")
+    cas = h0[16:24]
+    check(h3[1] == 0x0d and h3[16:24] == cas and b3 == ext[:4] + b"bkvalue",
+          "getkq hit: flags, key, value and the set's cas")
+    check(h4[1] == 0x0a and h4[12:16] == struct.pack(">I", 6), "noop ends the batch")
+    c.close()
+
+
 def t_stats(c, limit_bytes, min_bytes):
     s = c.stats()
     for name in ("limit_maxbytes", "curr_items", "total_items", "bytes", "evictions",
@@ -282,9 +314,10 @@ def run_main(wrap, binary):
         t_cas(c)
         t_exptime(c)
         big = t_large(c)
+        t_binary(srv.port)
         s = t_stats(c, 64 << 20, big)
-        # live: a b n s c e1 e2 e5 big (expired ones may or may not be counted yet)
-        check(9 <= int(s["curr_items"]) <= 12, "curr_items %s, expected about 9"
+        # live: a b n s c e1 e2 e5 big bk bn (expired ones may or may not be counted yet)
+        check(11 <= int(s["curr_items"]) <= 14, "curr_items %s, expected about 11"
               % s["curr_items"])
         check(c.cmd("flush_all") == "OK", "flush_all")
         check(c.get("big") is None, "flush_all empties")
