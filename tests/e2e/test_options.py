@@ -134,3 +134,24 @@ def test_pid_file_failure_keeps_serving(server_factory, tmp_path):
     assert srv.alive()
     # the reason differs: memcached runs as nobody here (Permission denied)
     assert ("Could not open the pid file %s.tmp for writing: " % path) in srv.log_text()
+
+
+@pytest.mark.memg_only
+def test_password_file_problems_stop_memg_at_start(tmp_path):
+    """-S and -Y read their users at start: a missing or empty file, or -S
+    without MEMCACHED_SASL_PWDB, is a one-line reason and exit 1."""
+    env = {k: v for k, v in os.environ.items() if k != "MEMCACHED_SASL_PWDB"}
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    cases = [
+        (["-Y", str(tmp_path / "missing")], env, b"cannot open"),
+        (["-Y", str(empty)], env, b"no user:password line"),
+        (["-S"], env, b"MEMCACHED_SASL_PWDB"),
+        (["-S"], dict(env, MEMCACHED_SASL_PWDB=str(tmp_path / "nope")), b"cannot open"),
+    ]
+    for args, e, needle in cases:
+        p = subprocess.run([memg_bin(), "-p", str(free_port()), "-U", "0"] + args, env=e,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        assert p.returncode == 1, (args, p.stderr)
+        assert needle in p.stderr and p.stderr.count(b"\n") == 1, (args, p.stderr)
+
