@@ -117,6 +117,19 @@ def _argv(kind, port, args):
     return [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + list(args)
 
 
+def assert_refused_at_start(args, message):
+    """Both memcached and the server under test refuse these flags at start,
+    saying memcached's message and exiting non-zero (bounded in time)."""
+    for kind in ("memcached", SERVER_KIND):
+        argv = _argv(kind, free_port(), list(args))
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=3)
+        except subprocess.TimeoutExpired:
+            pytest.fail("%s %s kept running" % (kind, " ".join(args)))
+        assert r.returncode != 0, (kind, r)
+        assert message in r.stdout + r.stderr, (kind, r)
+
+
 def start_server(kind, args=(), logdir=None, unix_path=None, env=None):
     """Start `kind` ("memg" or "memcached") with extra flags; retry on a port
     race. With unix_path, serve that unix socket (-s) instead of TCP. env: extra
