@@ -26,8 +26,8 @@ done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "$label: installing$missing"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null 2>&1 || true
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null && exit 0
+    apt-get -o DPkg::Lock::Timeout=900 update -qq >/dev/null 2>&1 || true
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null && exit 0
 fi
 echo "$label: missing packages:$missing"
 echo "$label: install them with: sudo apt-get install$missing"
