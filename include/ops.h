@@ -59,6 +59,45 @@ enum store_status ops_arith_create(struct ops_ctx *ctx, const char *key, size_t 
                                    uint64_t initial, int64_t exptime, uint64_t *cas_out);
 
 enum store_status ops_delete(struct ops_ctx *ctx, const char *key, size_t nkey, uint64_t cas_in);
+
+/* --- the meta commands' operations (ops_meta.c) --- */
+
+/* The counters of an mg: a touch when it had T, else a get. */
+void ops_count_lookup(struct ops_ctx *ctx, bool touch, bool hit);
+/* mg N: an empty item for a missing key, no exptime yet; false when it
+ * could not be made. */
+bool ops_vivify(struct ops_ctx *ctx, const char *key, size_t nkey, uint8_t mbits,
+                uint64_t cas_new);
+/* ms: ops_store_begin with room for cas_hint (E), and the commit with the
+ * meta protocol's conditions. */
+enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
+                                     uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                     uint64_t cas_hint, struct store_txn *txn);
+enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
+                                   enum store_mode mode, const struct store_cond *c,
+                                   struct store_result *res);
+
+/* md: delete, or (x) empty the value, or (I) mark stale. */
+struct ops_mdel {
+    bool has_cas, remove_value, stale, has_ttl;
+    uint32_t flags;   /* x: the emptied item's flags */
+    int64_t ttl;      /* protocol exptime: x's item, I's new one */
+    uint64_t cas_cmp; /* C */
+    uint64_t cas_new; /* E; 0: a fresh one (I) or the old one (x) */
+};
+enum store_status ops_mdelete(struct ops_ctx *ctx, const char *key, size_t nkey,
+                              const struct ops_mdel *a);
+
+/* ma: incr/decr, creating the item on a miss when vivify (N, J). */
+struct ops_marith {
+    bool incr, vivify;
+    uint8_t mbits;    /* ITEM_BINKEY for a created item */
+    uint64_t delta, initial, cas_cmp, cas_new;
+};
+/* STORE_OK with *value and *created; STORE_NOT_FOUND, STORE_EXISTS,
+ * STORE_NON_NUMERIC, STORE_NO_MEMORY, or STORE_NOT_STORED (create failed). */
+enum store_status ops_marith(struct ops_ctx *ctx, const char *key, size_t nkey,
+                             const struct ops_marith *a, uint64_t *value, bool *created);
 void ops_flush(struct ops_ctx *ctx, int64_t exptime);
 void ops_verbosity(struct ops_ctx *ctx, uint32_t level);
 

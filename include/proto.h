@@ -23,6 +23,8 @@ enum proto_cmd {
     PROTO_INCR, PROTO_DECR, PROTO_DELETE, PROTO_TOUCH,
     PROTO_FLUSH_ALL, PROTO_VERSION, PROTO_VERBOSITY, PROTO_QUIT, PROTO_SHUTDOWN,
     PROTO_STATS, PROTO_CACHE_MEMLIMIT,
+    /* meta commands (meta.h reads their flags; req->keys holds the line) */
+    PROTO_MG, PROTO_MS, PROTO_MD, PROTO_MA, PROTO_MN, PROTO_ME,
 };
 
 /* Error answers, each exactly as memcached words it. */
@@ -34,6 +36,7 @@ enum proto_error {
     PROTO_ERR_DELTA,        /* CLIENT_ERROR invalid numeric delta argument */
     PROTO_ERR_EXPTIME,      /* CLIENT_ERROR invalid exptime argument */
     PROTO_ERR_DELETE_USAGE, /* CLIENT_ERROR bad command line format.  Usage: ... */
+    PROTO_ERR_META_FLAGS,   /* CLIENT_ERROR options flags too long */
 };
 
 struct proto_token {
@@ -47,13 +50,14 @@ struct request {
     bool noreply;
     bool bad_chunk;          /* storage: data not followed by \r\n */
     struct proto_token key;  /* single-key commands */
-    struct proto_token keys; /* get family: the part of the line holding the keys */
+    struct proto_token keys; /* get family: the part of the line holding the keys;
+                                meta: the whole line (no newline) */
     struct proto_token arg;  /* stats/shutdown: the first argument, if any */
     struct proto_token arg2; /* stats detail: the second */
     int ntokens;             /* tokens on the line, memcached's count (terminal included) */
     uint32_t flags;
     int32_t exptime;
-    uint32_t vlen;           /* storage: bytes of data */
+    uint32_t vlen;           /* storage, ms: bytes of data */
     uint64_t cas;            /* cas: the unique to compare */
     uint64_t delta;          /* incr/decr */
     uint32_t level;          /* verbosity, cache_memlimit */

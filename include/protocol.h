@@ -29,6 +29,7 @@ struct session {
     char *recv_dst;               /* FEED_RECEIVE: where the bytes go, NULL to discard */
     uint64_t recv_left;           /* bytes still to deliver */
     struct store_txn txn;         /* the value being received into its item */
+    char *held;                   /* text: a meta set's line while its value arrives (heap) */
     uint64_t cas;                 /* of the pending request */
     uint32_t opaque;              /* binary: echoed in the reply */
     uint8_t op;                   /* the pending request, in the protocol's own code */

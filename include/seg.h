@@ -3,9 +3,10 @@
  * flush). Not a public interface: only store.c and seg.c include it.
  *
  * Item record, one contiguous run of bytes inside a segment, no alignment:
- *   [0]      bits   R_LIVE R_RESV R_ACC R_FETCH R_FLAGS R_EXP
+ *   [0]      bits   R_LIVE R_RESV R_ACC R_FETCH R_FLAGS R_EXP R_STALE R_WON
  *   [1]      nkey   1..255
  *   [2..]    key    nkey bytes (fixed offset: compare/hash touch one line)
+ *            meta   2 bytes: last access (la_*), and LA_BINKEY
  *            cas    LEB128 padded to a width fixed at write time, room for
  *                   the next 2^32 uniques (5 bytes until 2^35, not 8)
  *            flags  LEB128, only if R_FLAGS (flags != 0)
@@ -35,7 +36,51 @@ enum {
     R_FETCH = 8,  /* ever read (for *_unfetched stats) */
     R_FLAGS = 16, /* a flags varint is present */
     R_EXP = 32,   /* an exptime varint is present */
+    R_STALE = 64, /* marked stale (meta md I, ms I): readers get X */
+    R_WON = 128,  /* a reader was handed the recache win (meta W): others get Z */
 };
+
+/* The meta field, 16 bits after the key: bit 15 says the key arrived in
+ * base64 (meta 'b'); bits 13-14 a unit (second, minute, hour, day) and bits
+ * 0-12 the last access time in that unit, modulo 8192. The expiry sweep
+ * passes every item about once a minute and moves a time to the next unit
+ * before it could wrap, so an age reads exact to the second for its first
+ * hour, to the minute for days, to the hour for months (la_age). */
+#define REC_META_LEN 2
+#define LA_BINKEY 0x8000u
+#define LA_VALUE 0x1fffu
+static const uint32_t la_unit_secs[4] = {1, 60, 3600, 86400};
+
+static inline uint16_t la_encode(int64_t t, unsigned unit)
+{
+    return (uint16_t)(unit << 13 | (((uint64_t)t / la_unit_secs[unit]) & LA_VALUE));
+}
+
+/* The access time meta names, seen from now (the start of its unit). */
+static inline int64_t la_time(uint16_t meta, int64_t now)
+{
+    unsigned unit = (meta >> 13) & 3;
+    uint64_t secs = la_unit_secs[unit], n = (uint64_t)now / secs;
+    uint64_t back = (n - (meta & LA_VALUE)) & LA_VALUE;
+    return (int64_t)((n - back) * secs);
+}
+
+/* Accessed now: seconds again, the key bit kept. */
+static inline uint16_t la_stamp(uint16_t meta, int64_t now)
+{
+    return (uint16_t)((meta & LA_BINKEY) | la_encode(now, 0));
+}
+
+/* The sweep's visit: a time past half its unit's range moves to the next
+ * unit, where it cannot wrap for as long again. */
+static inline uint16_t la_age_up(uint16_t meta, int64_t now)
+{
+    unsigned unit = (meta >> 13) & 3;
+    uint64_t secs = la_unit_secs[unit];
+    if (unit == 3 || (((uint64_t)now / secs - (meta & LA_VALUE)) & LA_VALUE) < 4096)
+        return meta;
+    return (uint16_t)((meta & LA_BINKEY) | la_encode(la_time(meta, now), unit + 1));
+}
 
 enum { REC_BITS = 0, REC_NKEY = 1, REC_KEY = 2 };
 #define REC_FIXED 2 /* bits + nkey; the cas follows the key */
@@ -51,10 +96,11 @@ struct rec {
     uint32_t flags;
     uint32_t exp_off; /* offset of the exp varint when R_EXP */
     uint8_t exp_len;
-    uint8_t cas_off;  /* the cas varint: right after the key */
+    uint16_t cas_off; /* the cas varint: right after the meta field (up to 259) */
     uint8_t cas_len;
     uint8_t bits;
     uint8_t nkey;
+    uint16_t meta;    /* la_* and LA_BINKEY */
 };
 
 enum { SEG_NEW = 0, SEG_FREE, SEG_USED };
@@ -145,14 +191,14 @@ static inline unsigned rec_cas_width(uint64_t cas_now)
 static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int64_t exp,
                                 uint64_t nval)
 {
-    return REC_FIXED + nkey + cas_w + (flags ? rec_vlen(flags) : 0) +
+    return REC_FIXED + nkey + REC_META_LEN + cas_w + (flags ? rec_vlen(flags) : 0) +
            (exp ? rec_vlen((uint64_t)exp) : 0) + rec_vlen(nval) + nval;
 }
 
 /* Write a header and key; returns where the value goes. */
 static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey,
-                              unsigned cas_w, uint32_t flags, int64_t exp, uint32_t nval,
-                              uint64_t cas)
+                              uint16_t meta, unsigned cas_w, uint32_t flags, int64_t exp,
+                              uint32_t nval, uint64_t cas)
 {
     unsigned char *q = (unsigned char *)p;
     bits |= (flags ? R_FLAGS : 0) | (exp ? R_EXP : 0);
@@ -160,6 +206,8 @@ static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nk
     q[REC_NKEY] = (unsigned char)nkey;
     mem_copy(q + REC_KEY, key, nkey);
     q += REC_KEY + nkey;
+    memcpy(q, &meta, REC_META_LEN);
+    q += REC_META_LEN;
     q = rec_vput(q, cas, cas_w);
     if (flags)
         q = rec_vput(q, flags, rec_vlen(flags));
@@ -177,7 +225,9 @@ static inline void rec_decode(char *p, struct rec *r)
     r->bits = base[REC_BITS];
     r->nkey = base[REC_NKEY];
     q = base + REC_KEY + r->nkey;
-    r->cas_off = (uint8_t)(q - base);
+    memcpy(&r->meta, q, REC_META_LEN);
+    q += REC_META_LEN;
+    r->cas_off = (uint16_t)(q - base);
     q = rec_vget(q, &r->cas);
     r->cas_len = (uint8_t)(q - base - r->cas_off);
     r->flags = 0;
@@ -198,6 +248,13 @@ static inline void rec_decode(char *p, struct rec *r)
     r->nval = (uint32_t)v;
     r->val = (char *)q;
     r->len = (uint32_t)(q - base) + r->nval;
+}
+
+/* Rewrite the meta field in place. */
+static inline void rec_set_meta(struct rec *r, uint16_t meta)
+{
+    memcpy(r->p + REC_KEY + r->nkey, &meta, REC_META_LEN);
+    r->meta = meta;
 }
 
 static inline bool rec_cas_fits(const struct rec *r, uint64_t cas)

@@ -29,6 +29,12 @@ enum store_status {
 
 enum store_mode { STORE_SET, STORE_ADD, STORE_REPLACE, STORE_APPEND, STORE_PREPEND, STORE_CAS };
 
+/* What a lookup tells of an item besides its data (item_view.mbits). */
+#define ITEM_FETCHED 1u /* read before this lookup */
+#define ITEM_STALE 2u   /* marked stale (meta md I / ms I): to be recached */
+#define ITEM_WON 4u     /* a reader was handed the right to recache it */
+#define ITEM_BINKEY 8u  /* its key arrived base64-encoded (meta 'b') */
+
 /* A found item. Pointers stay valid until the next store call, or until
  * store_unpin when the caller pinned it to write the value out later. */
 struct item_view {
@@ -38,7 +44,10 @@ struct item_view {
     size_t nvalue;
     uint32_t flags;
     uint64_t cas;
-    uint32_t pin; /* opaque handle for store_pin */
+    uint32_t pin;   /* opaque handle for store_pin */
+    uint8_t mbits;  /* ITEM_*, as before this lookup */
+    int64_t exp;    /* unix time it expires, 0 never */
+    int64_t atime;  /* unix time of its last access before this lookup */
 };
 
 /* A value being received: the caller writes nvalue bytes at value (possibly
@@ -75,10 +84,29 @@ void store_destroy(struct store *st);
  * larger an absolute unix time, negative already expired. */
 void store_set_time(struct store *st, int64_t unix_now);
 int64_t store_time(const struct store *st);
+/* A protocol exptime as unix time (0 never; already passed: now). */
+int64_t store_exptime(const struct store *st, int64_t exptime);
+/* An item's size as memcached counts it (its -I limit, `me` size=). */
+uint64_t store_item_total(size_t nkey, uint32_t flags, uint64_t nvalue);
 
 /* Lookup; counts get_expired/get_flushed when a dead item is met. Marks the
  * item as read (it survives eviction ahead of unread items). */
 bool store_get(struct store *st, const char *key, size_t nkey, struct item_view *out);
+/* The same, bump false: the item is not marked read, its access time kept
+ * (meta 'u', `me`). */
+bool store_lookup(struct store *st, const char *key, size_t nkey, bool bump,
+                  struct item_view *out);
+
+/* Change a live item in place where it can (meta T, E, I, W). */
+struct store_update {
+    bool set_exp;
+    bool set_cas;
+    uint8_t set, clear; /* ITEM_STALE, ITEM_WON */
+    int64_t exptime;    /* protocol form */
+    uint64_t cas;       /* 0: a fresh unique */
+};
+enum store_status store_update(struct store *st, const char *key, size_t nkey,
+                               const struct store_update *u);
 /* touch / gat: new exptime (protocol form); out may be NULL. */
 bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime,
                  struct item_view *out);
@@ -87,12 +115,30 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
  * item. STORE_OK, STORE_TOO_LARGE or STORE_NO_MEMORY. */
 enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn);
+/* The same with room for cas_hint as the item's cas (meta E). */
+enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
+                                   uint32_t flags, int64_t exptime, size_t nvalue,
+                                   uint64_t cas_hint, struct store_txn *txn);
 /* Make the value visible according to mode (cas_in is used by STORE_CAS, and
  * when not 0 by STORE_APPEND/PREPEND, which then answer STORE_EXISTS on a
  * mismatch).
  * The txn is finished whatever the answer. */
 enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
                                uint64_t cas_in);
+/* The meta protocol's conditions on a commit. */
+struct store_cond {
+    uint64_t cas_in;    /* as store_commit's */
+    uint64_t cas_new;   /* the cas to give the item (E); 0: a fresh unique */
+    bool allow_stale;   /* cas: an older cas_in stores, marked stale (ms I) */
+    bool vivify;        /* append/prepend on a missing key stores it (ms N) */
+    uint8_t mbits;      /* ITEM_BINKEY to record */
+};
+struct store_result {
+    uint64_t cas;       /* of the stored item */
+    size_t nvalue;      /* its value's length (after append/prepend) */
+};
+enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum store_mode mode,
+                                  const struct store_cond *c, struct store_result *res);
 void store_abort(struct store *st, struct store_txn *txn);
 
 /* cas_in 0: whatever the item; otherwise STORE_EXISTS unless it matches. */

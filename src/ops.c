@@ -97,27 +97,6 @@ enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, b
     return st;
 }
 
-enum store_status ops_arith_create(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                   uint64_t initial, int64_t exptime, uint64_t *cas_out)
-{
-    char digits[24];
-    size_t n = 0;
-    uint64_t t = initial;
-    do
-        digits[sizeof(digits) - 1 - n++] = (char)('0' + t % 10);
-    while ((t /= 10) != 0);
-    struct store_txn txn;
-    enum store_status st = store_reserve(ctx->store, key, nkey, 0, exptime, n, &txn);
-    if (st != STORE_OK)
-        return st;
-    for (size_t i = 0; i < n; i++)
-        txn.value[i] = digits[sizeof(digits) - n + i];
-    st = store_commit(ctx->store, &txn, STORE_ADD, 0);
-    if (cas_out)
-        *cas_out = st == STORE_OK ? store_last_cas(ctx->store) : 0;
-    return st;
-}
-
 enum store_status ops_delete(struct ops_ctx *ctx, const char *key, size_t nkey, uint64_t cas_in)
 {
     enum store_status st = store_delete(ctx->store, key, nkey, cas_in);

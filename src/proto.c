@@ -268,6 +268,40 @@ static ssize_t _with_arg(struct request *req, const struct line *l)
     return (ssize_t)req->line_len;
 }
 
+/* Meta commands, "m" and one letter: the line is their executor's to read
+ * (meta.h); here only what frames ms's data, with memcached's errors for
+ * a line whose data length cannot be known (no data is then skipped). */
+static ssize_t _meta(struct request *req, const struct line *l, const char *data, size_t avail)
+{
+    static const char letters[] = "gsdane";
+    const char *at = memchr(letters, l->tok[0].p[1], sizeof(letters) - 1);
+    if (!at)
+        return _error(req, PROTO_ERR_UNKNOWN);
+    req->cmd = (enum proto_cmd)(PROTO_MG + (at - letters));
+    req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
+    if (l->n > 1)
+        req->key = l->tok[1];
+    if (req->cmd == PROTO_MN || req->cmd == PROTO_ME)
+        return (ssize_t)req->line_len;
+    if (l->n < 2)
+        return _error(req, PROTO_ERR_UNKNOWN);
+    if (req->cmd != PROTO_MS)
+        return (ssize_t)req->line_len;
+    int32_t vlen;
+    if (req->key.len > PROTO_KEY_MAX || l->n == 2)
+        return _error(req, PROTO_ERR_FORMAT);
+    if (req->ntokens > 20) /* memcached's MFLAG_MAX_OPT_LENGTH */
+        return _error(req, PROTO_ERR_META_FLAGS);
+    if (!_parse_i32(&l->tok[2], &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
+        return _error(req, PROTO_ERR_FORMAT);
+    req->vlen = (uint32_t)vlen;
+    if (avail < (size_t)vlen + 2)
+        return PROTO_AGAIN; /* line known, data still coming */
+    req->value = data;
+    req->bad_chunk = data[vlen] != '\r' || data[vlen + 1] != '\n';
+    return (ssize_t)(req->line_len + (size_t)vlen + 2);
+}
+
 #define CMD(word, cmd) {word, sizeof(word) - 1, cmd}
 static const struct {
     const char *word;
@@ -346,7 +380,7 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
     case PROTO_SHUTDOWN:
     case PROTO_STATS:
         return _with_arg(req, l);
-    case PROTO_ERROR:
+    default:
         break;
     }
     return _error(req, PROTO_ERR_UNKNOWN);
@@ -371,6 +405,8 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
     if (l.n == 0 || l.tok[0].len < 2)
         return _error(req, PROTO_ERR_UNKNOWN);
     req->ntokens = l.n + 1;
+    if (l.tok[0].len == 2 && l.tok[0].p[0] == 'm')
+        return _meta(req, &l, nl + 1, len - req->line_len);
     req->cmd = _lookup(&l.tok[0]);
     if (req->cmd == PROTO_ERROR) {
         const struct proto_token *last = &l.tok[l.n - 1];
@@ -417,6 +453,8 @@ const char *proto_error_text(enum proto_error e)
         return "CLIENT_ERROR invalid exptime argument";
     case PROTO_ERR_DELETE_USAGE:
         return "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
+    case PROTO_ERR_META_FLAGS:
+        return "CLIENT_ERROR options flags too long";
     }
     return "ERROR";
 }

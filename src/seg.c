@@ -498,6 +498,10 @@ void seg_sweep(struct store *st, unsigned budget)
                 off = s->state == SEG_USED ? s->wpos : 0;
                 continue;
             }
+        } else if (r.bits & R_LIVE) {
+            uint16_t meta = la_age_up(r.meta, st->now);
+            if (meta != r.meta)
+                rec_set_meta(&r, meta);
         }
         off += seg_span(st, r.len);
     }

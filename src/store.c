@@ -85,6 +85,11 @@ static int64_t _exptime(const struct store *st, int64_t e)
     return t <= st->now ? st->now : t;
 }
 
+int64_t store_exptime(const struct store *st, int64_t exptime)
+{
+    return _exptime(st, exptime);
+}
+
 /* A delayed flush_all is due: memcached invalidates from one second early. */
 static void _begin(struct store *st)
 {
@@ -121,9 +126,16 @@ static void _view(const struct store *st, uint32_t ref, const struct rec *r, str
     out->flags = r->flags;
     out->cas = r->cas;
     out->pin = seg_idx(st, ref);
+    out->exp = r->exp;
+    out->atime = la_time(r->meta, st->now);
+    out->mbits = (uint8_t)(((r->bits & R_FETCH) ? ITEM_FETCHED : 0) |
+                           ((r->bits & R_STALE) ? ITEM_STALE : 0) |
+                           ((r->bits & R_WON) ? ITEM_WON : 0) |
+                           ((r->meta & LA_BINKEY) ? ITEM_BINKEY : 0));
 }
 
-bool store_get(struct store *st, const char *key, size_t nkey, struct item_view *out)
+bool store_lookup(struct store *st, const char *key, size_t nkey, bool bump,
+                  struct item_view *out)
 {
     _begin(st);
     struct rec r;
@@ -133,10 +145,20 @@ bool store_get(struct store *st, const char *key, size_t nkey, struct item_view 
         st->stats->get_expired += expired;
         return false;
     }
+    _view(st, *slot, &r, out); /* as before this access */
+    if (!bump)
+        return true;
     if ((r.bits & (R_ACC | R_FETCH)) != (R_ACC | R_FETCH)) /* keep hot lines clean */
         r.p[REC_BITS] = (char)(r.bits | R_ACC | R_FETCH);
-    _view(st, *slot, &r, out);
+    uint16_t meta = la_stamp(r.meta, st->now);
+    if (meta != r.meta) /* at most once a second per item */
+        rec_set_meta(&r, meta);
     return true;
+}
+
+bool store_get(struct store *st, const char *key, size_t nkey, struct item_view *out)
+{
+    return store_lookup(st, key, nkey, true, out);
 }
 
 /* --- linking ----------------------------------------------------------------- */
@@ -190,42 +212,54 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
     return STORE_OK;
 }
 
-/* Write a new version of the item in *slot (record o) with other exptime
- * and/or value pieces a+b, keeping key and flags; the old bytes stay pinned
- * while the new ones are allocated (allocation may compact segments). */
-static enum store_status _rewrite(struct store *st, uint64_t h, struct rec *o, int64_t exp,
-                                  const char *a, size_t na, const char *b, size_t nb, uint64_t cas)
+/* The cas field's width for a record written now that must hold cas. */
+static unsigned _cas_width(const struct store *st, uint64_t cas)
 {
-    unsigned cas_w = rec_cas_width(st->cas);
-    uint64_t size = rec_size(o->nkey, cas_w, o->flags, exp, (uint64_t)na + nb);
-    uint32_t *slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
-    uint32_t oref = *slot, oidx = seg_idx(st, oref), ref;
+    unsigned w = rec_cas_width(st->cas);
+    return rec_vlen(cas) > w ? rec_vlen(cas) : w;
+}
+
+/* Write a new version of the item of src's key (live in the table) from
+ * src, the record at sref: src's key and flags, exptime exp, meta, extra bits and value pieces a+b; src's
+ * bytes stay pinned while the new ones are allocated (allocation may compact
+ * segments). *src becomes the new record. */
+static enum store_status _rewrite(struct store *st, uint64_t h, uint32_t sref, struct rec *src,
+                                  int64_t exp, uint16_t meta, uint8_t bits, const char *a,
+                                  size_t na, const char *b, size_t nb, uint64_t cas)
+{
+    unsigned cas_w = _cas_width(st, cas);
+    uint64_t size = rec_size(src->nkey, cas_w, src->flags, exp, (uint64_t)na + nb);
+    uint32_t sidx = seg_idx(st, sref), ref;
     if (size > st->seg_size)
         return STORE_NO_MEMORY;
-    seg_pin(st, oidx);
+    seg_pin(st, sidx);
     char *p = seg_alloc(st, (uint32_t)size, &ref);
     enum store_status rc = STORE_NO_MEMORY;
     if (p) {
-        rec_decode(seg_ptr(st, oref), o); /* pinned: still there */
-        char *v = rec_write(p, R_RESV, o->p + REC_KEY, o->nkey, cas_w, o->flags, exp,
-                            (uint32_t)(na + nb), 0);
+        rec_decode(seg_ptr(st, sref), src); /* pinned: still there */
+        char *v = rec_write(p, R_RESV | bits, src->p + REC_KEY, src->nkey, meta, cas_w,
+                            src->flags, exp, (uint32_t)(na + nb), 0);
         memcpy(v, a, na);
         if (nb)
             memcpy(v + na, b, nb);
         struct rec r;
         rec_decode(p, &r);
-        r.bits |= o->bits & (R_ACC | R_FETCH);
-        slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
+        uint32_t *slot = ht_find(st->ht, h, src->p + REC_KEY, src->nkey);
         rc = _link(st, ref, &r, h, slot, cas);
-        *o = r;
+        *src = r;
     }
-    seg_unpin(st, oidx);
+    seg_unpin(st, sidx);
     return rc;
 }
 
+/* The bits a new version of the same item keeps. */
+#define SAME_ITEM (R_ACC | R_FETCH | R_STALE | R_WON)
+
 /* --- touch ----------------------------------------------------------------------- */
 
-static bool _set_exp(struct store *st, uint64_t h, struct rec *r, int64_t exp)
+/* The record r (at ref) gets exptime exp: in place when the varint holds
+ * it, else as a new version. */
+static bool _set_exp(struct store *st, uint64_t h, uint32_t ref, struct rec *r, int64_t exp)
 {
     if (exp == 0 && !(r->bits & R_EXP))
         return true;
@@ -234,7 +268,8 @@ static bool _set_exp(struct store *st, uint64_t h, struct rec *r, int64_t exp)
         r->exp = exp;
         return true;
     }
-    return _rewrite(st, h, r, exp, r->val, r->nval, NULL, 0, r->cas) == STORE_OK;
+    return _rewrite(st, h, ref, r, exp, r->meta, r->bits & SAME_ITEM, r->val, r->nval, NULL, 0,
+                    r->cas) == STORE_OK;
 }
 
 bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime,
@@ -243,14 +278,48 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
     _begin(st);
     struct rec r;
     uint64_t h = store_key_hash(st, key, nkey);
-    if (!_find(st, key, nkey, h, &r, NULL) || !_set_exp(st, h, &r, _exptime(st, exptime)))
+    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    if (!slot || !_set_exp(st, h, *slot, &r, _exptime(st, exptime)))
         return false;
-    r.p[REC_BITS] = (char)(r.bits | R_ACC | (out ? R_FETCH : 0));
-    if (out) {
-        uint32_t *slot = ht_find(st->ht, h, key, nkey);
+    slot = ht_find(st->ht, h, key, nkey);
+    if (out)
         _view(st, *slot, &r, out);
-    }
+    r.p[REC_BITS] = (char)(r.bits | R_ACC | (out ? R_FETCH : 0));
+    rec_set_meta(&r, la_stamp(r.meta, st->now));
     return true;
+}
+
+enum store_status store_update(struct store *st, const char *key, size_t nkey,
+                               const struct store_update *u)
+{
+    _begin(st);
+    struct rec r;
+    uint64_t h = store_key_hash(st, key, nkey);
+    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    if (!slot)
+        return STORE_NOT_FOUND;
+    uint8_t bits = r.bits;
+    bits = (uint8_t)(bits | ((u->set & ITEM_STALE) ? R_STALE : 0) | ((u->set & ITEM_WON) ? R_WON : 0));
+    bits = (uint8_t)(bits & ~(((u->clear & ITEM_STALE) ? R_STALE : 0) |
+                              ((u->clear & ITEM_WON) ? R_WON : 0)));
+    r.bits = bits;
+    r.p[REC_BITS] = (char)bits;
+    if (u->set_cas) {
+        uint64_t cas = u->cas ? u->cas : st->cas + 1;
+        if (rec_cas_fits(&r, cas)) {
+            rec_set_cas(&r, cas);
+            st->cas += !u->cas;
+        } else if (_rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, r.val, r.nval,
+                            NULL, 0, u->cas) != STORE_OK) {
+            return STORE_NO_MEMORY;
+        }
+    }
+    if (u->set_exp) {
+        slot = ht_find(st->ht, h, key, nkey);
+        if (!_set_exp(st, h, *slot, &r, _exptime(st, u->exptime)))
+            return STORE_NO_MEMORY;
+    }
+    return STORE_OK;
 }
 
 /* --- reserve / commit ------------------------------------------------------------- */
@@ -264,24 +333,37 @@ static uint64_t _mc_size(size_t nkey, uint32_t flags, uint64_t nvalue)
     return 48 + (uint64_t)nkey + 1 + (flags ? 4 : 0) + nvalue + 2 + 8;
 }
 
-enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
-                                int64_t exptime, size_t nvalue, struct store_txn *txn)
+uint64_t store_item_total(size_t nkey, uint32_t flags, uint64_t nvalue)
+{
+    return _mc_size(nkey, flags, nvalue);
+}
+
+enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
+                                   uint32_t flags, int64_t exptime, size_t nvalue,
+                                   uint64_t cas_hint, struct store_txn *txn)
 {
     _begin(st);
     int64_t exp = _exptime(st, exptime);
-    unsigned cas_w = rec_cas_width(st->cas);
+    unsigned cas_w = _cas_width(st, cas_hint);
     if (nkey == 0 || nkey > 255 || _mc_size(nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
     uint32_t ref;
     char *p = seg_alloc(st, (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue), &ref);
     if (!p)
         return STORE_NO_MEMORY;
-    txn->value = rec_write(p, R_RESV, key, nkey, cas_w, flags, exp, (uint32_t)nvalue, 0);
+    txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
+                           (uint32_t)nvalue, 0);
     txn->nvalue = nvalue;
     txn->ref = ref;
     txn->pin = seg_idx(st, ref);
     seg_pin(st, txn->pin);
     return STORE_OK;
+}
+
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+                                int64_t exptime, size_t nvalue, struct store_txn *txn)
+{
+    return store_reserve_ex(st, key, nkey, flags, exptime, nvalue, 0, txn);
 }
 
 static void _txn_end(struct store *st, struct store_txn *txn, bool kill)
@@ -305,53 +387,85 @@ void store_abort(struct store *st, struct store_txn *txn)
 /* append/prepend: a new record old+new or new+old with the old flags and
  * exptime; memcached answers "out of memory" when it is too big. */
 static enum store_status _concat(struct store *st, struct store_txn *txn, struct rec *n,
-                                 struct rec *o, uint64_t h, bool append)
+                                 struct rec *o, uint64_t h, bool append, uint64_t cas)
 {
     enum store_status rc = STORE_NO_MEMORY;
     if (_mc_size(o->nkey, o->flags, (uint64_t)o->nval + n->nval) <= st->item_max) {
         const char *a = append ? o->val : n->val, *b = append ? n->val : o->val;
         size_t na = append ? o->nval : n->nval, nb = append ? n->nval : o->nval;
-        rc = _rewrite(st, h, o, o->exp, a, na, b, nb, 0);
+        uint32_t *slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
+        rc = _rewrite(st, h, *slot, o, o->exp, la_stamp(o->meta, st->now),
+                      o->bits & (R_ACC | R_FETCH), a, na, b, nb, cas);
     }
     _txn_end(st, txn, true);
+    return rc;
+}
+
+enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum store_mode mode,
+                                  const struct store_cond *c, struct store_result *res)
+{
+    _begin(st);
+    struct rec n, o;
+    rec_decode(seg_ptr(st, txn->ref), &n);
+    if (c->mbits & ITEM_BINKEY)
+        rec_set_meta(&n, (uint16_t)(n.meta | LA_BINKEY));
+    uint64_t h = store_key_hash(st, n.p + REC_KEY, n.nkey);
+    uint32_t *slot = _find(st, n.p + REC_KEY, n.nkey, h, &o, NULL);
+    bool concat = mode == STORE_APPEND || mode == STORE_PREPEND, stale = false;
+    enum store_status rc = STORE_OK;
+    if (mode == STORE_ADD && slot) {
+        rec_set_meta(&o, la_stamp(o.meta, st->now)); /* memcached bumps what add met */
+        rc = STORE_NOT_STORED;
+    } else if ((mode == STORE_REPLACE || concat) && !slot) {
+        if (concat && c->vivify)
+            concat = false; /* stored as it is */
+        else
+            rc = STORE_NOT_STORED;
+    } else if (mode == STORE_CAS && !slot) {
+        rc = STORE_NOT_FOUND;
+    } else if (mode == STORE_CAS && o.cas != c->cas_in) {
+        if (c->allow_stale && c->cas_in < o.cas)
+            stale = true;
+        else
+            rc = STORE_EXISTS;
+    } else if (concat && c->cas_in && o.cas != c->cas_in) {
+        rc = STORE_EXISTS; /* an append may name the cas it extends */
+    }
+    if (rc != STORE_OK) {
+        _txn_end(st, txn, true);
+        return rc;
+    }
+    if (concat) {
+        rc = _concat(st, txn, &n, &o, h, mode == STORE_APPEND, c->cas_new);
+    } else if (stale) { /* the new value, the old exptime, marked stale */
+        rc = _rewrite(st, h, txn->ref, &n, o.exp, n.meta, R_STALE | (o.bits & R_WON), n.val,
+                      n.nval, NULL, 0, c->cas_new);
+        _txn_end(st, txn, true);
+        o = n;
+    } else if (rec_expired(st, &n)) { /* negative exptime: stored, invisible, old one gone */
+        if (slot)
+            seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
+        _txn_end(st, txn, true);
+        st->cas++; /* it had a cas all the same: memcached's binary set answers it */
+        o.cas = st->cas;
+        o.nval = n.nval;
+    } else {
+        rc = _link(st, txn->ref, &n, h, slot, c->cas_new);
+        _txn_end(st, txn, false);
+        o = n;
+    }
+    if (res && rc == STORE_OK) {
+        res->cas = o.cas;
+        res->nvalue = o.nval;
+    }
     return rc;
 }
 
 enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
                                uint64_t cas_in)
 {
-    _begin(st);
-    struct rec n, o;
-    rec_decode(seg_ptr(st, txn->ref), &n);
-    uint64_t h = store_key_hash(st, n.p + REC_KEY, n.nkey);
-    uint32_t *slot = _find(st, n.p + REC_KEY, n.nkey, h, &o, NULL);
-    enum store_status rc = STORE_OK;
-    if (mode == STORE_ADD && slot)
-        rc = STORE_NOT_STORED;
-    else if ((mode == STORE_REPLACE || mode == STORE_APPEND || mode == STORE_PREPEND) && !slot)
-        rc = STORE_NOT_STORED;
-    else if (mode == STORE_CAS && !slot)
-        rc = STORE_NOT_FOUND;
-    else if (mode == STORE_CAS && o.cas != cas_in)
-        rc = STORE_EXISTS;
-    else if ((mode == STORE_APPEND || mode == STORE_PREPEND) && cas_in && o.cas != cas_in)
-        rc = STORE_EXISTS; /* the binary protocol's append may name the cas it extends */
-    if (rc != STORE_OK) {
-        _txn_end(st, txn, true);
-        return rc;
-    }
-    if (mode == STORE_APPEND || mode == STORE_PREPEND)
-        return _concat(st, txn, &n, &o, h, mode == STORE_APPEND);
-    if (rec_expired(st, &n)) { /* negative exptime: stored, invisible, old one gone */
-        if (slot)
-            seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
-        _txn_end(st, txn, true);
-        st->cas++; /* it had a cas all the same: memcached's binary set answers it */
-        return STORE_OK;
-    }
-    rc = _link(st, txn->ref, &n, h, slot, 0);
-    _txn_end(st, txn, false);
-    return rc;
+    struct store_cond c = {.cas_in = cas_in};
+    return store_commit_ex(st, txn, mode, &c, NULL);
 }
 
 enum store_status store_delete(struct store *st, const char *key, size_t nkey, uint64_t cas_in)
@@ -435,7 +549,8 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
         rec_set_cas(&r, ++st->cas);
         return STORE_OK;
     }
-    return _rewrite(st, h, &r, r.exp, digits, (size_t)n, NULL, 0, 0);
+    return _rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, digits, (size_t)n, NULL, 0,
+                    0);
 }
 
 void store_prefetch(const struct store *st, const char *const *keys, const size_t *nkeys,

@@ -11,6 +11,7 @@
 #include "proto.h"
 #include "stats.h"
 #include "store.h"
+#include "text_meta.h"
 
 /* session.bits */
 #define TEXT_NOREPLY 1u
@@ -326,6 +327,14 @@ static enum feed_status _execute(struct ops_ctx *ctx, const struct request *req,
     case PROTO_DECR:
         _arith(ctx, req, out);
         return FEED_DONE;
+    case PROTO_MG:
+    case PROTO_MS:
+    case PROTO_MD:
+    case PROTO_MA:
+    case PROTO_MN:
+    case PROTO_ME:
+        text_meta(ctx, req, out);
+        return FEED_DONE;
     default:
         return _misc(ctx, req, out);
     }
@@ -336,7 +345,8 @@ static enum feed_status _execute(struct ops_ctx *ctx, const struct request *req,
 static enum feed_status _receive(struct session *s, struct ops_ctx *ctx, const struct request *req,
                                  struct out *out)
 {
-    if (_value_begin(ctx, req, &s->txn, out)) {
+    bool meta = req->cmd == PROTO_MS;
+    if (meta ? text_meta_set_begin(s, ctx, req, out) : _value_begin(ctx, req, &s->txn, out)) {
         s->recv_dst = s->txn.value;
         s->recv_left = req->vlen;
         s->cas = req->cas;
@@ -453,7 +463,10 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         bool ok = buf[0] == '\r' && buf[1] == '\n';
         s->bits &= (uint8_t)~TEXT_VALUE_END;
         s->txn_open = false;
-        _value_end(ctx, (enum proto_cmd)s->op, s->bits & TEXT_NOREPLY, s->cas, &s->txn, ok, out);
+        if (s->op == PROTO_MS)
+            text_meta_set_end(s, ctx, ok, out);
+        else
+            _value_end(ctx, (enum proto_cmd)s->op, s->bits & TEXT_NOREPLY, s->cas, &s->txn, ok, out);
         *used = 2;
         return FEED_DONE;
     }
@@ -504,6 +517,9 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
                 keys[n] = key.p;
                 nkeys[n++] = key.len;
             }
+        } else if (req.cmd == PROTO_MG && req.key.len) { /* a 'b' key is a wasted hint */
+            keys[n] = req.key.p;
+            nkeys[n++] = req.key.len;
         }
         pos += (size_t)used;
     }

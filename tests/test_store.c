@@ -102,7 +102,7 @@ static void test_set_get(void **state)
     assert_int_equal(it.flags, 123456);
     assert_int_equal(f->stats.curr_items, 1);
     assert_int_equal(f->stats.total_items, 1);
-    assert_int_equal(f->stats.bytes, REC_FIXED + 1 + 5 + 3 + 1 + 5); /* cas 5, flags 3 */
+    assert_int_equal(f->stats.bytes, REC_FIXED + 1 + REC_META_LEN + 5 + 3 + 1 + 5); /* cas 5, flags 3 */
     uint64_t c1 = it.cas;
     assert_int_equal(_set(f, "a", "world!"), STORE_OK);
     assert_string_equal(_get(f, "a"), "world!");

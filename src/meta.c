@@ -1,0 +1,183 @@
+/* meta: tokenizing a meta command line and reading its flags, with
+ * memcached's rules for which error a bad line earns. */
+#include "meta.h"
+
+#include <string.h>
+
+#include "base64.h"
+
+void meta_tokenize(struct meta_req *m, const char *p, size_t n)
+{
+    const char *end = p + n;
+    m->ntok = 0;
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end)
+            break;
+        if (m->ntok == META_TOK_MAX)
+            break; /* memcached's terminal token holds the rest: counted, not read */
+        const char *s = p;
+        while (p < end && *p != ' ')
+            p++;
+        m->tok[m->ntok++] = (struct proto_token){s, (size_t)(p - s)};
+    }
+    m->key = m->ntok > 1 ? m->tok[1].p : NULL;
+    m->nkey = m->ntok > 1 ? m->tok[1].len : 0;
+}
+
+static bool _space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* strtoull's digits after the flag letter, memcached's safe_strto* rules:
+ * digits required, nothing but white space after, ERANGE refused. */
+static bool _number(const struct proto_token *t, uint64_t *v, bool *neg)
+{
+    const char *p = t->p + 1, *end = t->p + t->len;
+    while (p < end && _space(*p))
+        p++;
+    *neg = false;
+    if (p < end && (*p == '+' || *p == '-'))
+        *neg = *p++ == '-';
+    const char *digits = p;
+    uint64_t x = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    if (p == digits || (p < end && !_space(*p))) /* strtol stops at white space */
+        return false;
+    *v = *neg ? (uint64_t)0 - x : x;
+    return true;
+}
+
+static bool _u64(const struct proto_token *t, uint64_t *out)
+{
+    bool neg;
+    return _number(t, out, &neg) && !(neg && (int64_t)*out < 0);
+}
+
+static bool _u32(const struct proto_token *t, uint32_t *out)
+{
+    uint64_t v;
+    if (!_u64(t, &v) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* safe_strtol: a long, of which memcached keeps 32 bits. */
+static bool _ttl(const struct proto_token *t, int32_t *out)
+{
+    uint64_t v;
+    bool neg;
+    if (!_number(t, &v, &neg))
+        return false;
+    int64_t s = (int64_t)v;
+    if (neg ? s > 0 : s < 0)
+        return false;
+    *out = (int32_t)(uint32_t)v;
+    return true;
+}
+
+bool meta_parse_flags(struct meta_req *m, int first)
+{
+    static const char bad_token[] = "CLIENT_ERROR bad token in command line format";
+    bool failed = false;
+    m->first = first;
+    m->seen = 0;
+    m->mode = 0;
+    m->ttl = m->vivify_ttl = m->recache_ttl = 0;
+    m->client_flags = 0;
+    m->cas_cmp = m->cas_new = m->initial = 0;
+    m->delta = 1;
+    m->err = "CLIENT_ERROR bad command line format";
+    for (int i = first; i < m->ntok; i++) {
+        const struct proto_token *t = &m->tok[i];
+        unsigned char c = (unsigned char)t->p[0];
+        bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (c >= 127 || (letter && meta_has(m, (char)c))) {
+            m->err = "CLIENT_ERROR duplicate flag";
+            return false;
+        }
+        if (letter)
+            m->seen |= META_F(c);
+        switch (c) {
+        case 'b': {
+            size_t n = base64_decode(m->tok[1].p, m->tok[1].len, m->keybuf, sizeof m->keybuf);
+            if (n == 0) {
+                m->err = "CLIENT_ERROR error decoding key";
+                failed = true;
+            }
+            m->key = m->keybuf;
+            m->nkey = n;
+            break;
+        }
+        case 'N':
+            if (!_ttl(t, &m->vivify_ttl)) {
+                m->err = bad_token;
+                failed = true;
+            }
+            break;
+        case 'T':
+            if (!_ttl(t, &m->ttl)) {
+                m->err = bad_token;
+                failed = true;
+            }
+            break;
+        case 'R':
+            if (!_ttl(t, &m->recache_ttl)) {
+                m->err = bad_token;
+                failed = true;
+            }
+            break;
+        case 'F':
+            if (!_u32(t, &m->client_flags))
+                failed = true; /* memcached keeps the error it had */
+            break;
+        case 'C':
+            if (!_u64(t, &m->cas_cmp)) {
+                m->err = bad_token;
+                failed = true;
+            }
+            break;
+        case 'E':
+            if (!_u64(t, &m->cas_new)) {
+                m->err = bad_token;
+                failed = true;
+            }
+            break;
+        case 'M':
+            if (t->len != 2) {
+                m->err = "CLIENT_ERROR incorrect length for M token";
+                failed = true;
+            } else {
+                m->mode = t->p[1];
+            }
+            break;
+        case 'J':
+            if (!_u64(t, &m->initial)) {
+                m->err = "CLIENT_ERROR invalid numeric initial value";
+                failed = true;
+            }
+            break;
+        case 'D':
+            if (!_u64(t, &m->delta)) {
+                m->err = "CLIENT_ERROR invalid numeric delta value";
+                failed = true;
+            }
+            break;
+        case 'O': case 'P': case 'L': case 'k': case 's': case 't': case 'c': case 'f':
+        case 'v': case 'h': case 'l': case 'u': case 'q': case 'I': case 'x':
+            break;
+        default:
+            m->err = "CLIENT_ERROR invalid flag";
+            return false;
+        }
+    }
+    return !failed;
+}
