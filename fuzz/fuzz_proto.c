@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meta.h"
 #include "proto.h"
 
 #define MAX_REQS 4096
@@ -78,6 +79,36 @@ static uint64_t _fnv(const void *p, size_t n, uint64_t h)
     return h;
 }
 
+/* Requests followed by a data block: the storage commands and ms. */
+static bool _has_data(enum proto_cmd c)
+{
+    return proto_is_storage(c) || c == PROTO_MS;
+}
+
+/* A meta line's flags (meta.c): tokens inside the line, none empty or with
+ * a space, the key (decoded or not) at most 250 bytes, an error text when
+ * refused. */
+static void _check_meta(const struct request *req, const char *buf, size_t len)
+{
+    _tok_in(&req->keys, buf, len);
+    static struct meta_req m;
+    meta_tokenize(&m, req->keys.p, req->keys.len);
+    CHECK(m.ntok >= 1 && m.ntok <= META_TOK_MAX);
+    for (int i = 0; i < m.ntok; i++) {
+        _tok_in(&m.tok[i], req->keys.p, req->keys.len);
+        CHECK(m.tok[i].len > 0 && !memchr(m.tok[i].p, ' ', m.tok[i].len));
+    }
+    if (m.ntok < 2 || m.tok[1].len > PROTO_KEY_MAX)
+        return;
+    int first = req->cmd == PROTO_MS ? 3 : 2;
+    if (meta_parse_flags(&m, first)) {
+        CHECK(m.nkey > 0 && m.nkey <= PROTO_KEY_MAX);
+        CHECK(m.key == m.keybuf ? meta_has(&m, 'b') : m.key == m.tok[1].p);
+    } else {
+        CHECK(m.err && strncmp(m.err, "CLIENT_ERROR ", 13) == 0);
+    }
+}
+
 /* Check one proto_parse result on buf[0..len) and record it. */
 static void _check(struct rec *out, const struct request *req, ssize_t rc, const char *buf,
                    size_t len)
@@ -92,7 +123,7 @@ static void _check(struct rec *out, const struct request *req, ssize_t rc, const
         if (req->line_len) { /* storage line known, data still coming */
             CHECK(req->line_len <= len);
             CHECK(buf[req->line_len - 1] == '\n');
-            CHECK(proto_is_storage(req->cmd));
+            CHECK(_has_data(req->cmd));
             CHECK(req->line_len + (size_t)req->vlen + 2 > len);
             _tok_in(&req->key, buf, len);
             CHECK(req->key.len <= PROTO_KEY_MAX);
@@ -110,7 +141,9 @@ static void _check(struct rec *out, const struct request *req, ssize_t rc, const
         CHECK(req->error != PROTO_ERR_NONE);
     if (req->cmd != PROTO_ERROR && req->key.p)
         CHECK(req->key.len <= PROTO_KEY_MAX);
-    if (proto_is_storage(req->cmd)) {
+    if (req->cmd >= PROTO_MG && req->cmd <= PROTO_ME)
+        _check_meta(req, buf, len);
+    if (_has_data(req->cmd)) {
         CHECK((size_t)rc == req->line_len + (size_t)req->vlen + 2);
         CHECK(req->value == buf + req->line_len);
         bool ok = req->value[req->vlen] == '\r' && req->value[req->vlen + 1] == '\n';

@@ -48,7 +48,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/*.h) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o
+$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o $(FUZZ_DIR)/obj/meta.o $(FUZZ_DIR)/obj/base64.o
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
 $(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
@@ -80,7 +80,7 @@ fuzz: fuzz-build
 
 # Replay: the targets linked with a plain main() and this build's CC and
 # SANITIZE, run once over every seed and reproducer.
-$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(BUILD)/obj/proto.o
+$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(BUILD)/obj/proto.o $(BUILD)/obj/meta.o $(BUILD)/obj/base64.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 

@@ -621,6 +621,134 @@ static void test_pins(void **state)
 
 /* Growth from nothing is incremental; 1M 14-byte keys with 32-byte values
  * must cost at most 70 bytes each, segments and table together. */
+/* The meta field's access time: exact seconds while young, moved to coarser
+ * units by the sweep before it could wrap, the key bit kept. */
+static void test_access_time_units(void **state)
+{
+    (void)state;
+    int64_t t = T0 + 17;
+    uint16_t m = la_stamp(LA_BINKEY, t);
+    assert_true(m & LA_BINKEY);
+    assert_int_equal(la_time(m, t), t);
+    assert_int_equal(la_time(m, t + 4000), t); /* seconds: exact for 8192 s */
+    assert_int_equal(la_age_up(m, t + 4000), m);
+    uint16_t m2 = la_age_up(m, t + 5000); /* past half the range: minutes */
+    assert_int_not_equal(m2, m);
+    assert_true(m2 & LA_BINKEY);
+    assert_true(t - la_time(m2, t + 5000) < 60 && la_time(m2, t + 5000) <= t);
+    int64_t later = t + 5 * 86400; /* the sweep keeps moving it along */
+    for (int64_t now = t + 5000; now <= later; now += 60)
+        m2 = la_age_up(m2, now);
+    assert_true(t - la_time(m2, later) < 3600 && la_time(m2, later) <= t);
+    for (int64_t now = later; now <= t + 400 * 86400; now += 3600)
+        m2 = la_age_up(m2, now);
+    assert_true(t - la_time(m2, t + 400 * 86400) < 86400);
+}
+
+/* Lookups report what was before them: fetched, last access; u (no bump)
+ * changes neither. */
+static void test_lookup_reports_before(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    struct item_view it;
+    assert_int_equal(_set(f, "k", "v"), STORE_OK);
+    store_set_time(f->st, T0 + 5);
+    assert_true(store_lookup(f->st, "k", 1, false, &it));
+    assert_int_equal(it.mbits & ITEM_FETCHED, 0);
+    assert_int_equal(it.atime, T0);
+    assert_true(store_lookup(f->st, "k", 1, true, &it));
+    assert_int_equal(it.mbits & ITEM_FETCHED, 0);
+    assert_int_equal(it.atime, T0);
+    store_set_time(f->st, T0 + 9);
+    assert_true(store_lookup(f->st, "k", 1, true, &it));
+    assert_true(it.mbits & ITEM_FETCHED);
+    assert_int_equal(it.atime, T0 + 5);
+    _done(f);
+}
+
+/* store_update: stale and win bits, a new cas (fresh or given, also wider
+ * than the field), a new exptime; the value stays. */
+static void test_update_bits_cas_exp(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    struct item_view it;
+    assert_int_equal(_set(f, "k", "value"), STORE_OK);
+    uint64_t cas = _cas(f, "k");
+    struct store_update u = {.set = ITEM_STALE, .set_cas = true};
+    assert_int_equal(store_update(f->st, "k", 1, &u), STORE_OK);
+    assert_true(store_lookup(f->st, "k", 1, false, &it));
+    assert_true(it.mbits & ITEM_STALE);
+    assert_true(it.cas > cas);
+    u = (struct store_update){.set = ITEM_WON, .set_cas = true, .cas = (uint64_t)1 << 62};
+    assert_int_equal(store_update(f->st, "k", 1, &u), STORE_OK);
+    assert_true(store_lookup(f->st, "k", 1, false, &it));
+    assert_true((it.mbits & (ITEM_STALE | ITEM_WON)) == (ITEM_STALE | ITEM_WON));
+    assert_true(it.cas == (uint64_t)1 << 62);
+    assert_string_equal(_get(f, "k"), "value");
+    u = (struct store_update){.clear = ITEM_STALE | ITEM_WON, .set_exp = true, .exptime = 100};
+    assert_int_equal(store_update(f->st, "k", 1, &u), STORE_OK);
+    assert_true(store_lookup(f->st, "k", 1, false, &it));
+    assert_int_equal(it.mbits & (ITEM_STALE | ITEM_WON), 0);
+    assert_int_equal(it.exp, T0 + 100);
+    assert_int_equal(store_update(f->st, "nope", 4, &u), STORE_NOT_FOUND);
+    _done(f);
+}
+
+static enum store_status _commit_ex(struct fx *f, enum store_mode mode, const char *key,
+                                    const char *val, const struct store_cond *c,
+                                    struct store_result *res)
+{
+    struct store_txn txn;
+    size_t n = strlen(val);
+    enum store_status rc =
+        store_reserve_ex(f->st, key, strlen(key), 0, 0, n, c->cas_new, &txn);
+    if (rc != STORE_OK)
+        return rc;
+    memcpy(txn.value, val, n);
+    return store_commit_ex(f->st, &txn, mode, c, res);
+}
+
+/* The meta set's conditions: an older cas stores stale (I), a given cas
+ * (E), append on a missing key (N), the binary-key mark. */
+static void test_commit_conditions(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    struct store_result res;
+    struct item_view it;
+    assert_int_equal(_store(f, STORE_SET, "k", "one", 0, 300, 0), STORE_OK);
+    uint64_t old = _cas(f, "k");
+    assert_int_equal(_set(f, "k", "two"), STORE_OK);
+    assert_int_equal(_store(f, STORE_SET, "k", "two", 0, 300, 0), STORE_OK);
+    struct store_cond c = {.cas_in = old};
+    assert_int_equal(_commit_ex(f, STORE_CAS, "k", "bad", &c, &res), STORE_EXISTS);
+    c.allow_stale = true;
+    assert_int_equal(_commit_ex(f, STORE_CAS, "k", "three", &c, &res), STORE_OK);
+    assert_true(store_lookup(f->st, "k", 1, false, &it));
+    assert_true(it.mbits & ITEM_STALE);
+    assert_int_equal(it.exp, T0 + 300); /* the old exptime stays */
+    assert_int_equal(res.cas, it.cas);
+    assert_string_equal(_get(f, "k"), "three");
+    c = (struct store_cond){.cas_in = it.cas + 1000, .allow_stale = true};
+    assert_int_equal(_commit_ex(f, STORE_CAS, "k", "x", &c, &res), STORE_EXISTS);
+    c = (struct store_cond){.cas_new = 99999999999ull, .mbits = ITEM_BINKEY};
+    assert_int_equal(_commit_ex(f, STORE_SET, "b", "bin", &c, &res), STORE_OK);
+    assert_true(res.cas == 99999999999ull);
+    assert_true(store_lookup(f->st, "b", 1, false, &it));
+    assert_true(it.mbits & ITEM_BINKEY);
+    assert_true(it.cas == 99999999999ull);
+    c = (struct store_cond){0};
+    assert_int_equal(_commit_ex(f, STORE_APPEND, "n", "xy", &c, &res), STORE_NOT_STORED);
+    c.vivify = true;
+    assert_int_equal(_commit_ex(f, STORE_APPEND, "n", "xy", &c, &res), STORE_OK);
+    assert_int_equal(_commit_ex(f, STORE_PREPEND, "n", "<", &c, &res), STORE_OK);
+    assert_int_equal(res.nvalue, 3);
+    assert_string_equal(_get(f, "n"), "<xy");
+    _done(f);
+}
+
 static void test_bytes_per_item(void **state)
 {
     (void)state;
@@ -810,7 +938,9 @@ int main(void)
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),
         cmocka_unit_test(test_address_space_short), cmocka_unit_test(test_large_pages),
-        cmocka_unit_test(test_set_limit),
+        cmocka_unit_test(test_set_limit), cmocka_unit_test(test_access_time_units),
+        cmocka_unit_test(test_lookup_reports_before), cmocka_unit_test(test_update_bits_cas_exp),
+        cmocka_unit_test(test_commit_conditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

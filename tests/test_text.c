@@ -210,6 +210,30 @@ static void test_value_into_item(void **state)
     free(in);
 }
 
+/* Meta commands share the text protocol's framing: a meta set's value
+ * bigger than the buffer is received into its item, its line kept aside. */
+static void test_meta(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(RUN(f, "ms m 2 F3 T0\r\nhi\r\nmg m v f k\r\nmn\r\n"),
+                        "HD\r\nVA 2 f3 km\r\nhi\r\nMN\r\n");
+    assert_string_equal(RUN(f, "mg nope v q\r\nmg m q k\r\nget m\r\nmn\r\n"),
+                        "HD km\r\nVALUE m 3 2\r\nhi\r\nEND\r\nMN\r\n");
+    size_t n = 3 * DRIVE_CAP;
+    char *in = malloc(n + 64);
+    int h = sprintf(in, "ms big %zu k O9 F5 s\r\n", n);
+    memset(in + h, 'z', n);
+    memcpy(in + h + n, "\r\n", 2);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "HD kbig O9 s49152\r\n");
+    assert_false(f->e.ses.txn_open);
+    assert_null(f->e.ses.held);
+    memcpy(in + h + n, "xx", 2);
+    assert_string_equal(run(f, in, (size_t)h + n + 2), "CLIENT_ERROR bad data chunk\r\n");
+    assert_string_equal(RUN(f, "mg big s f\r\n"), "HD s49152 f5\r\n"); /* the old one stays */
+    free(in);
+    assert_string_equal(RUN(f, "md m q\r\nmd m q\r\nmg m\r\n"), "EN\r\n");
+}
+
 static void test_quit(void **state)
 {
     struct fixture *f = *state;
@@ -257,6 +281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_large_removes_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_value_zero_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_into_item, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login, setup, teardown),
     };
