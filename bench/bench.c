@@ -4,7 +4,9 @@
  * run (measured), drain, hold. The last stdout line is "RESULT k=v ...".
  * With --binary the same load goes out in the binary protocol: SET and GET,
  * or, pipelined, batches of `depth` requests (gets as GETQ) closed by a NOOP;
- * replies are matched to requests by their opaque. */
+ * replies are matched to requests by their opaque. With --meta: ms and
+ * mg, pipelined as batches of quiet mg closed by mn; replies in order, a hit
+ * naming its key. */
 #include "bench.h"
 #include "buf.h"
 #include "ev.h"
@@ -225,6 +227,15 @@ static void _compose_bin(struct conn *c, struct req *r)
     }
 }
 
+static void _compose_meta(struct req *r)
+{
+    buf_reserve(&OUT, META_SET_MAX + (r->type == RQ_SET ? kv_vlen(&KV, r->keys[0]) : 0), SIZE_MAX);
+    if (r->type == RQ_SET)
+        OUT.wpos += meta_set(&KV, r->keys[0], OUT.data + OUT.wpos);
+    else
+        OUT.wpos += meta_get(&KV, r->keys[0], O.depth > 1, OUT.data + OUT.wpos);
+}
+
 static void _compose_get(struct req *r)
 {
     buf_reserve(&OUT, 8 + (size_t)r->nkeys * (KV_KEY_MAX + 1), SIZE_MAX);
@@ -250,6 +261,8 @@ static void _issue(struct conn *c, uint64_t now)
         r->keys[0] = (uint32_t)PREFILL_NEXT++;
         if (O.binary)
             _compose_bin(c, r);
+        else if (O.meta)
+            _compose_meta(r);
         else
             _compose_set(r->keys[0]);
     } else {
@@ -281,6 +294,8 @@ static void _issue(struct conn *c, uint64_t now)
         r->op = set ? BIN_SET : O.depth > 1 ? BIN_GETQ : BIN_GET;
         if (O.binary)
             _compose_bin(c, r);
+        else if (O.meta)
+            _compose_meta(r);
         else if (set)
             _compose_set(r->keys[0]);
         else
@@ -302,7 +317,10 @@ static void _issue_noop(struct conn *c, uint64_t now)
     r->type = RQ_NOOP;
     r->op = BIN_NOOP;
     r->nkeys = 0;
-    _compose_bin(c, r);
+    if (O.meta)
+        _put("mn\r\n", 4);
+    else
+        _compose_bin(c, r);
     c->qlen++;
     OUTSTANDING++;
 }
@@ -311,7 +329,7 @@ static void _issue_noop(struct conn *c, uint64_t now)
  * one when the whole batch is answered. */
 static bool _batches(void)
 {
-    return O.binary && O.depth > 1 && (P == PH_WARMUP || P == PH_RUN);
+    return (O.binary || O.meta) && O.depth > 1 && (P == PH_WARMUP || P == PH_RUN);
 }
 
 static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
@@ -518,33 +536,111 @@ static bool _bin_unit(struct conn *c, const struct bin_reply *u, const char *raw
     return true;
 }
 
-static ssize_t _bin_replies(struct conn *c, const char *p, size_t n, uint64_t now)
+/* One meta reply, in request order: the quiet gets before the request it
+ * answers said nothing, so they missed; any other request skipped means a
+ * lost reply. False: the stream is lost. */
+static bool _meta_unit(struct conn *c, enum meta_kind k, struct reply *u, uint64_t now)
+{
+    uint32_t idx = 0;
+    if (k == META_VALUE && !kv_parse_key(&KV, u->key, u->key_len, &idx)) {
+        E.key++;
+        _note(c, "VA of a key not in the key space", u->line, u->line_len);
+        return false;
+    }
+    for (;;) {
+        if (c->qlen == 0) {
+            _note(c, "reply with no request pending", u->line, u->line_len);
+            return false;
+        }
+        const struct req *r = &c->q[c->qhead];
+        bool quiet_get = r->type == RQ_GET && O.depth > 1;
+        if (!quiet_get || k == META_ERROR || (k == META_VALUE && r->keys[0] == idx))
+            break;
+        c->matched = 0; /* a quiet miss */
+        _complete(c, now);
+    }
+    const struct req *r = &c->q[c->qhead];
+    bool ok = k == META_ERROR || (r->type == RQ_SET && (k == META_HD || k == META_NOT)) ||
+              (r->type == RQ_GET && (k == META_VALUE || k == META_EN)) ||
+              (r->type == RQ_NOOP && k == META_MN);
+    if (!ok) {
+        _note(c, "meta reply that does not answer the next request", u->line, u->line_len);
+        return false;
+    }
+    c->matched = 0;
+    if (k == META_ERROR) {
+        E.server++;
+        _note(c, "error reply", u->line, u->line_len);
+    } else if (k == META_NOT) {
+        E.notstored++;
+        _note(c, "set not stored", u->line, u->line_len);
+    } else if (k == META_VALUE) {
+        unsigned cursor = 0;
+        u->flags = kv_flags(idx); /* not asked for: mg <key> v k */
+        if (reply_check_value(&KV, u, r->keys, 1, &cursor) == CHECK_OK) {
+            c->matched = 1;
+        } else {
+            E.value++;
+            _note(c, "wrong length or bytes; header and data", u->line, u->line_len + 2 + u->data_len);
+        }
+    }
+    _complete(c, now);
+    c->matched = 0;
+    return true;
+}
+
+/* One reply unit at p[0..n): its length, 0 when incomplete, -1 when the
+ * stream is lost (counted and noted). */
+typedef ssize_t unit_fn(struct conn *c, const char *p, size_t n, uint64_t now);
+
+static ssize_t _meta_one(struct conn *c, const char *p, size_t n, uint64_t now)
+{
+    struct reply u;
+    size_t max_value = KV.vmax > (2u << 20) ? KV.vmax : (2u << 20);
+    enum meta_kind k = meta_parse(&u, p, n, MAX_LINE, max_value);
+    if (k == META_AGAIN)
+        return 0;
+    if (k == META_BAD)
+        _note(c, u.why, p, n);
+    if (k == META_BAD || !_meta_unit(c, k, &u, now)) {
+        E.proto++;
+        return -1;
+    }
+    return (ssize_t)u.consumed;
+}
+
+static ssize_t _bin_one(struct conn *c, const char *p, size_t n, uint64_t now)
+{
+    struct bin_reply u;
+    size_t max_body = 8 + KV_KEY_MAX + (KV.vmax > (2u << 20) ? KV.vmax : (2u << 20));
+    enum bin_kind k = bin_parse(&u, p, n, max_body);
+    if (k == BIN_AGAIN)
+        return 0;
+    if (k == BIN_BAD)
+        _note(c, u.why, p, n);
+    if (k == BIN_BAD || !_bin_unit(c, &u, p, now)) {
+        E.proto++;
+        return -1;
+    }
+    return (ssize_t)u.consumed;
+}
+
+static ssize_t _units(struct conn *c, const char *p, size_t n, uint64_t now, unit_fn *one)
 {
     size_t used = 0;
-    size_t max_body = 8 + KV_KEY_MAX + (KV.vmax > (2u << 20) ? KV.vmax : (2u << 20));
-    struct bin_reply u;
     for (;;) {
-        enum bin_kind k = bin_parse(&u, p + used, n - used, max_body);
-        if (k == BIN_AGAIN)
-            return (ssize_t)used;
-        if (k == BIN_BAD) {
-            E.proto++;
-            _note(c, u.why, p + used, n - used);
-            return -1;
-        }
-        if (!_bin_unit(c, &u, p + used, now)) {
-            E.proto++;
-            return -1;
-        }
-        used += u.consumed;
+        ssize_t k = one(c, p + used, n - used, now);
+        if (k <= 0)
+            return k < 0 ? -1 : (ssize_t)used;
+        used += (size_t)k;
     }
 }
 
 /* Parse and check every complete unit in p[0..n); returns bytes used or -1. */
 static ssize_t _replies(struct conn *c, const char *p, size_t n, uint64_t now)
 {
-    if (O.binary)
-        return _bin_replies(c, p, n, now);
+    if (O.binary || O.meta)
+        return _units(c, p, n, now, O.binary ? _bin_one : _meta_one);
     size_t used = 0;
     size_t max_value = KV.vmax > (2u << 20) ? KV.vmax : (2u << 20);
     struct reply u;
@@ -905,7 +1001,7 @@ static bool _setup(void)
         struct conn *c = &C[i];
         c->id = i;
         c->fd = -1;
-        c->qcap = (unsigned)O.depth + (O.binary && O.depth > 1); /* the batch's NOOP */
+        c->qcap = (unsigned)O.depth + ((O.binary || O.meta) && O.depth > 1); /* the batch's NOOP */
         if (O.prefill && i < PREFILL_CONNS && c->qcap < pdepth)
             c->qcap = pdepth;
         c->q = calloc(c->qcap, sizeof(*c->q));
@@ -931,7 +1027,8 @@ static void _report(void)
                "multiget %u%s%s\n",
                O.host, O.port, O.conns, O.depth, O.keys, O.vmin, O.vmax, O.set_w, O.get_w,
                O.width, O.zipf > 0 ? "  zipf" : "",
-               !O.binary ? "" : O.depth > 1 ? "  binary (GETQ batches + NOOP)" : "  binary");
+               O.meta ? (O.depth > 1 ? "  meta (quiet mg batches + mn)" : "  meta")
+               : !O.binary ? "" : O.depth > 1 ? "  binary (GETQ batches + NOOP)" : "  binary");
         if (O.prefill)
             printf("  prefill   %u keys in %.2fs\n", O.keys, (double)PREFILL_NS / 1e9);
         printf("  requests  %llu in %.2fs = %.0f/s (gets %llu sets %llu); %.1f MB/s in\n",

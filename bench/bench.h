@@ -31,6 +31,7 @@ struct bench_opts {
     uint64_t seed;
     bool quiet;
     bool binary;        /* the binary protocol instead of text */
+    bool meta;          /* the meta commands (mg, ms, mn) instead of get and set */
 };
 
 /* cli.c: the options (O), parsed by bench_options: 0 run, 1 exit (help

@@ -36,6 +36,8 @@ static void _usage(FILE *f)
             "      --seed N           random seed\n"
             "  -B, --binary           binary protocol: SET and GET; with -d > 1, batches of\n"
             "                         -d requests (gets as GETQ) closed by a NOOP (-m 1 only)\n"
+            "      --meta             meta commands: ms and mg <key> v k; with -d > 1, batches\n"
+            "                         of -d requests (mg with q) closed by mn (-m 1 only)\n"
             "  -q, --quiet            only the RESULT line\n"
             "      --selftest         check the parser and histogram, then exit\n");
 }
@@ -60,7 +62,7 @@ int bench_options(int argc, char **argv)
         {"multiget", 1, 0, 'm'}, {"duration", 1, 0, 't'}, {"warmup", 1, 0, 'w'},
         {"ops", 1, 0, 'n'}, {"conn-ops", 1, 0, 'N'}, {"rate", 1, 0, 'R'},
         {"prefill", 0, 0, 'P'}, {"flush", 0, 0, 'F'}, {"hold", 1, 0, 'H'}, {"server-pid", 1, 0, 'I'},
-        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'},
+        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'}, {"meta", 0, 0, 'X'},
         {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     O = (struct bench_opts){.host = "127.0.0.1", .port = 11211, .conns = 50, .depth = 1,
                             .keys = 100000, .kmin = 14, .kmax = 14, .vmin = 32, .vmax = 32,
@@ -102,13 +104,14 @@ int bench_options(int argc, char **argv)
         case 'E': O.seed = strtoull(optarg, NULL, 10); break;
         case 'q': O.quiet = true; break;
         case 'B': O.binary = true; break;
+        case 'X': O.meta = true; break;
         case 'T': return 2;
         case 'h': _usage(stdout); return 1;
         default: goto bad;
         }
     }
     if (optind == argc && O.conns > 0 && O.depth > 0 && O.depth <= 65535 && O.width >= 1 &&
-        O.width <= 1000 && (!O.binary || O.width == 1) && O.keys > 0 && O.port > 0 &&
+        O.width <= 1000 && (!(O.binary || O.meta) || O.width == 1) && !(O.binary && O.meta) && O.keys > 0 && O.port > 0 &&
         (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)))
         return 0;
 bad:

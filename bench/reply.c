@@ -409,3 +409,85 @@ enum bin_verdict bin_check(const struct kv_spec *s, const struct bin_reply *r, u
         return BV_OK;
     }
 }
+
+/* ---- meta ---- */
+
+size_t meta_get(const struct kv_spec *s, uint32_t idx, bool quiet, char *out)
+{
+    char *p = out;
+    memcpy(p, "mg ", 3);
+    p += 3;
+    p += kv_key(s, idx, p);
+    memcpy(p, quiet ? " v q k\r\n" : " v k\r\n", quiet ? 8 : 6);
+    return (size_t)(p - out) + (quiet ? 8 : 6);
+}
+
+size_t meta_set(const struct kv_spec *s, uint32_t idx, char *out)
+{
+    char *p = out;
+    uint32_t vlen = kv_vlen(s, idx);
+    memcpy(p, "ms ", 3);
+    p += 3;
+    p += kv_key(s, idx, p);
+    p += sprintf(p, " %u F%u\r\n", vlen, kv_flags(idx));
+    kv_value(s, idx, p);
+    p += vlen;
+    memcpy(p, "\r\n", 2);
+    return (size_t)(p - out) + 2;
+}
+
+static enum meta_kind _meta_bad(struct reply *v, const char *why)
+{
+    v->why = why;
+    return META_BAD;
+}
+
+enum meta_kind meta_parse(struct reply *v, const char *buf, size_t len, size_t max_line,
+                          size_t max_value)
+{
+    memset(v, 0, sizeof(*v));
+    const char *nl = memchr(buf, '\n', len < max_line ? len : max_line);
+    if (!nl)
+        return len >= max_line ? _meta_bad(v, "meta reply line too long") : META_AGAIN;
+    if (nl == buf || nl[-1] != '\r')
+        return _meta_bad(v, "meta reply line not ended by \\r\\n");
+    v->line = buf;
+    v->line_len = (size_t)(nl - 1 - buf);
+    v->consumed = v->line_len + 2;
+    const char *l = buf;
+    size_t n = v->line_len;
+    if (n >= 5 && (memcmp(l, "ERROR", 5) == 0 || memcmp(l, "CLIENT_ERROR", n < 12 ? n : 12) == 0 ||
+                   memcmp(l, "SERVER_ERROR", n < 12 ? n : 12) == 0))
+        return META_ERROR;
+    if (n == 2 || (n > 2 && l[2] == ' ')) { /* a code, then its flags (k, O, ...) */
+        if (memcmp(l, "HD", 2) == 0)
+            return META_HD;
+        if (memcmp(l, "EN", 2) == 0)
+            return META_EN;
+        if (memcmp(l, "MN", 2) == 0)
+            return META_MN;
+        if (memcmp(l, "NS", 2) == 0 || memcmp(l, "EX", 2) == 0 || memcmp(l, "NF", 2) == 0)
+            return META_NOT;
+    }
+    if (n < 4 || memcmp(l, "VA ", 3) != 0)
+        return _meta_bad(v, "not a meta reply");
+    char *end;
+    unsigned long dlen = strtoul(l + 3, &end, 10);
+    if (end == l + 3 || dlen > max_value)
+        return _meta_bad(v, "VA length");
+    const char *k = memchr(end, 'k', (size_t)(l + n - end));
+    if (!k || k[-1] != ' ')
+        return _meta_bad(v, "VA without its key");
+    v->key = k + 1;
+    const char *kend = memchr(v->key, ' ', (size_t)(l + n - v->key));
+    v->key_len = (size_t)((kend ? kend : l + n) - v->key);
+    if (len < v->consumed + dlen + 2)
+        return META_AGAIN;
+    v->data = buf + v->consumed;
+    v->data_len = dlen;
+    if (v->data[dlen] != '\r' || v->data[dlen + 1] != '\n')
+        return _meta_bad(v, "VA data not ended by \\r\\n");
+    v->consumed += dlen + 2;
+    v->kind = REPLY_VALUE;
+    return META_VALUE;
+}

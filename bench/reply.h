@@ -144,4 +144,29 @@ enum bin_verdict {
 enum bin_verdict bin_check(const struct kv_spec *s, const struct bin_reply *r, uint8_t op,
                            uint32_t idx, const char **why);
 
+/* ---- the meta commands ----
+ * Gets go out as "mg <key> v k" (with q when batched: a miss says nothing,
+ * the batch ends with "mn", answered "MN"); sets as "ms <key> <len> F<flags>",
+ * answered HD. Replies come in request order; a hit names its key (k). */
+size_t meta_get(const struct kv_spec *s, uint32_t idx, bool quiet, char *out);
+size_t meta_set(const struct kv_spec *s, uint32_t idx, char *out);
+#define META_GET_MAX (3 + KV_KEY_MAX + 10)
+#define META_SET_MAX (3 + KV_KEY_MAX + 32)
+
+enum meta_kind {
+    META_AGAIN,  /* the unit is not complete yet */
+    META_VALUE,  /* VA <len> k<key>\r\n<data>\r\n */
+    META_HD,     /* HD: stored */
+    META_EN,     /* EN: a miss (unquiet get) */
+    META_MN,     /* MN: the batch is over */
+    META_NOT,    /* NS, EX, NF */
+    META_ERROR,  /* ERROR, CLIENT_ERROR, SERVER_ERROR */
+    META_BAD,    /* anything else: the stream can no longer be trusted */
+};
+
+/* One meta reply unit; a VALUE is returned as a struct reply (VALUE kind,
+ * flags left 0: the bench does not ask for them) in *v. */
+enum meta_kind meta_parse(struct reply *v, const char *buf, size_t len, size_t max_line,
+                          size_t max_value);
+
 #endif

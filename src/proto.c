@@ -400,6 +400,28 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
     if (nul) /* memcached reads the line as a C string */
         end = nul;
 
+    /* A meta command other than ms: its executor reads the line (meta.h);
+     * only which command, and whether a key follows, are decided here. */
+    if (end - buf >= 2 && buf[0] == 'm' && (end - buf == 2 || buf[2] == ' ')) {
+        static const char letters[] = "gdane";
+        static const enum proto_cmd which[] = {PROTO_MG, PROTO_MD, PROTO_MA, PROTO_MN, PROTO_ME};
+        const char *at = memchr(letters, buf[1], sizeof(letters) - 1);
+        if (at) {
+            const char *k = buf + 2;
+            while (k < end && *k == ' ')
+                k++;
+            const char *ke = k;
+            while (ke < end && *ke != ' ')
+                ke++;
+            req->cmd = which[at - letters];
+            req->keys = (struct proto_token){buf, (size_t)(end - buf)};
+            req->key = (struct proto_token){k, (size_t)(ke - k)};
+            req->ntokens = k == end ? 2 : 3; /* at least; the executor counts them all */
+            if (k == end && req->cmd != PROTO_MN && req->cmd != PROTO_ME)
+                return _error(req, PROTO_ERR_UNKNOWN);
+            return (ssize_t)req->line_len;
+        }
+    }
     struct line l;
     _tokenize(&l, buf, end);
     if (l.n == 0 || l.tok[0].len < 2)

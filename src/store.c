@@ -546,11 +546,12 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
         rec_cas_fits(&r, st->cas + 1)) {
         memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
         memset(r.val + n, ' ', r.nval - (uint32_t)n);
-        rec_set_cas(&r, ++st->cas);
+        rec_set_cas(&r, ++st->cas); /* the same item: stale and win marks stay */
         return STORE_OK;
     }
-    return _rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, digits, (size_t)n, NULL, 0,
-                    0);
+    /* a new item, as memcached makes when the number grows: no marks */
+    return _rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & (R_ACC | R_FETCH), digits, (size_t)n,
+                    NULL, 0, 0);
 }
 
 void store_prefetch(const struct store *st, const char *const *keys, const size_t *nkeys,

@@ -20,7 +20,7 @@ struct reply {
     char buf[1024];
 };
 
-static void _put(struct reply *r, const char *p, size_t n)
+static inline __attribute__((always_inline)) void _put(struct reply *r, const char *p, size_t n)
 {
     memcpy(r->buf + r->n, p, n);
     r->n += n;
@@ -505,10 +505,10 @@ static unsigned _mc_class(uint64_t size)
     uint32_t chunk = 96;
     const uint32_t largest = 512 * 1024;
     while (size > chunk) {
-        if ((double)chunk >= largest / 1.25)
+        if (chunk * 5 >= largest * 4) /* the last class holds the largest chunks */
             return cls + 1;
         cls++;
-        chunk = (uint32_t)(chunk * 1.25);
+        chunk = chunk * 5 / 4; /* memcached's size *= 1.25, truncated */
         chunk = (chunk + 7) & ~7u;
     }
     return cls;
