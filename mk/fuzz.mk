@@ -16,7 +16,7 @@ FUZZ_EXTRA ?=
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra $(FUZZ_SAN) $(FUZZ_EXTRA)
 FUZZ_TARGETS := proto conn bin
 FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/dashboard.o
 FUZZ_OPTS = -dict=fuzz/memcached.dict -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -max_total_time=$(FUZZ_SECONDS)
 # Per target: the longest input (fuzz_conn's small read blocks make short
@@ -47,6 +47,9 @@ fuzz-deps:
 $(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/*.h) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c include/http.h | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
