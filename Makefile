@@ -25,6 +25,11 @@ LDFLAGS += -static
 # have (its GOT stays writable either way); without it the file loses the
 # padding that page-aligns the RELRO end (12 KB on aarch64).
 LDFLAGS += -Wl,-z,norelro
+# One read-only segment for headers, code and constants instead of three
+# page-aligned ones: 4-8 KB less file (the stripped binary stays under
+# 150,000 bytes with the HTTP front). The cost: .rodata is mapped
+# executable too, as in binutils before 2.31.
+LDFLAGS += -Wl,-z,noseparate-code
 endif
 # Link flags a caller adds without replacing LDFLAGS (mk/cross.mk).
 LDFLAGS += $(EXTRA_LDFLAGS)
@@ -49,7 +54,8 @@ GLIBC_MAKE = $(MAKE) --no-print-directory LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUIL
 PY := /usr/bin/python3
 
 SRCS := $(wildcard src/*.c)
-OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+# dashboard.o: src/dashboard.html gzip-compressed into a C array (mk/embed.sh).
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -66,11 +72,19 @@ endif
 
 # Modules off the request path (start-up, flags, logins, stats text) are
 # built for size: the stripped binary stays under 150,000 bytes.
-COLD := config auth stats ops_stats main thp negotiate fmt meta text_meta ops_meta base64
+COLD := config auth stats ops_stats main thp negotiate fmt net http http_parse http_page \
+        meta text_meta ops_meta base64
 COLD_OPT ?= -Os
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(filter $*,$(COLD)),$(COLD_OPT)) -c -o $@ $<
+
+%/gen/dashboard.c: src/dashboard.html mk/embed.sh
+	@mkdir -p $(dir $@)
+	sh mk/embed.sh $< http_dashboard_gz > $@
+
+$(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c include/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Objects depend on the compiler and flags that made them: switching libc or
 # flags in the same build directory rebuilds instead of mixing.

@@ -2,6 +2,7 @@
 #   make bench-tool         build the client (build/memg-bench, or build/glibc/ under musl)
 #                           and memg-floor, the do-nothing server the E / A ratio is read against
 #   make bench [QUICK=1]    run the comparison, write bench/results/latest.{md,png}
+#                           and the HTTP row, bench/results/http.md (make bench-http)
 # The client is the same program against either server: it builds against glibc
 # whatever the server's libc, and the glibc server's start-up RSS is reported
 # beside the default one.
@@ -42,6 +43,15 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 	$(PY) bench/compare.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		--floor $(CURDIR)/$(BENCH_FLOOR) \
 		$(if $(GLIBC_MEMG),--glibc-memg $(CURDIR)/$(GLIBC_MEMG)) $(if $(QUICK),--quick)
+	$(MAKE) --no-print-directory bench-http
+
+# The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
+# memcached module in front of memcached -t 1 (bench/http.py).
+.PHONY: bench-http
+bench-http: $(BUILD)/memg $(BENCH_TOOL)
+	@sh tests/deps.sh "bench deps" wrk nginx memcached
+	$(PY) bench/http.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		$(if $(QUICK),--seconds 2) | tee bench/results/http.md
 
 # The client's own checks run with the unit tests (once: in the glibc tree).
 ifeq ($(LIBC),glibc)

@@ -208,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              .out_limit = (r >> 9 & 1) ? (1u << 20) : 1024,
                              .max_line = 2u << 20};
     conns_sh = &sh;
-    struct conn *c = conn_open(&sh, sv[0], false);
+    struct conn *c = conn_open(&sh, sv[0], false, sh.proto);
     CHECK(c);
     stats.curr_connections++;
     stats.total_connections++;

@@ -42,6 +42,8 @@ struct config {
     int reqs_per_event;              /* -R, default 20 */
     uint64_t out_limit;              /* pending output before reads pause,
                                         default 1 MiB, -o out_limit=SIZE */
+    int http_port;                   /* -o http_port=N: HTTP front, -1 off, 0 any free port */
+    bool http_readonly;              /* -o http_readonly: 405 to PUT and DELETE */
     enum config_protocol protocol;   /* -B, default auto (binary with -S, ascii with -Y) */
     bool protocol_given;             /* -B was on the command line */
     bool sasl;                       /* -S: binary SASL PLAIN, users from MEMCACHED_SASL_PWDB */

@@ -17,7 +17,7 @@ struct protocol;
 struct conn_shared {
     struct ev_loop *loop;
     struct ops_ctx *ops;
-    const struct protocol *proto; /* -B: every new connection's */
+    const struct protocol *proto; /* -B: the memcached listeners' */
     struct stats *stats;
     size_t out_limit;      /* pending output that pauses reading */
     size_t max_line;       /* longest request line (big multi-gets) */
@@ -25,7 +25,8 @@ struct conn_shared {
     uint32_t count;
 };
 
-struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix);
+/* A connection speaking proto (its listener's). */
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto);
 void conn_close(struct conn *c);
 /* Close connections idle for at least idle_ms (idle_ms > 0). */
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);

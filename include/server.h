@@ -19,5 +19,7 @@ int server_run(struct server *srv);
 void server_destroy(struct server *srv);
 /* The TCP port actually bound (for -p 0). */
 int server_port(const struct server *srv);
+/* The HTTP front's port (-o http_port, 0 resolved), -1 when off. */
+int server_http_port(const struct server *srv);
 
 #endif

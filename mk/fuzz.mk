@@ -1,6 +1,6 @@
 # Fuzzing, sanitizers, valgrind and soak (included by the top Makefile).
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer targets under ASan+UBSan, each N seconds
-#   make fuzz-build               just build build/fuzz/fuzz_{proto,conn,bin}
+#   make fuzz-build               just build build/fuzz/fuzz_{proto,conn,bin,http}
 #   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
 #                                 part of `make unit`, hence of `make test`
 #   make valgrind                 e2e smoke of build/glibc/memg under valgrind, no leak at exit
@@ -14,16 +14,17 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 # (then rm -rf build/fuzz/obj: objects do not track flags).
 FUZZ_EXTRA ?=
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra $(FUZZ_SAN) $(FUZZ_EXTRA)
-FUZZ_TARGETS := proto conn bin
+FUZZ_TARGETS := proto conn bin http
 FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
-FUZZ_OPTS = -dict=fuzz/memcached.dict -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/dashboard.o
+FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -max_total_time=$(FUZZ_SECONDS)
 # Per target: the longest input (fuzz_conn's small read blocks make short
 # inputs reach the large-value paths).
 FUZZ_MAXLEN_proto := 4096
 FUZZ_MAXLEN_conn := 16384
 FUZZ_MAXLEN_bin := 65536
+FUZZ_MAXLEN_http := 16384
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-regress valgrind soak
 
@@ -48,6 +49,9 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/*.h) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
+$(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c include/http.h | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
 $(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o $(FUZZ_DIR)/obj/meta.o $(FUZZ_DIR)/obj/base64.o
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
@@ -58,6 +62,10 @@ $(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
 $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_bin.c $(FUZZ_LIB_OBJS)
 
+# fuzz_http likewise (the HTTP front and its head parser).
+$(FUZZ_DIR)/fuzz_http: fuzz/fuzz_http.c tests/drive.h $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_http.c $(FUZZ_LIB_OBJS)
+
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # Each target fuzzes into build/fuzz/corpus-NAME (new inputs) from the seeds
@@ -67,9 +75,10 @@ fuzz: fuzz-build
 		mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 		echo "== fuzz_$$t for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/fuzz_$$t.log)"; \
 		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
-		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); \
+		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); [ $$t = http ] && maxlen=$(FUZZ_MAXLEN_http); \
+		dict=fuzz/memcached.dict; [ $$t = http ] && dict=fuzz/http.dict; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -max_len=$$maxlen \
+		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -dict=$$dict -max_len=$$maxlen \
 			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
 			$(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t > $(FUZZ_DIR)/fuzz_$$t.log 2>&1 || rc=$$?; \
 		grep -E '^(stat::|Done|==[0-9]+==ERROR|SUMMARY|fuzz_|.*runtime error)' \
@@ -91,6 +100,10 @@ $(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
 $(BUILD)/fuzz/regress_bin: fuzz/standalone.c fuzz/fuzz_bin.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_bin.c $(LIB_OBJS) $(LDFLAGS)
+
+$(BUILD)/fuzz/regress_http: fuzz/standalone.c fuzz/fuzz_http.c tests/drive.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_http.c $(LIB_OBJS) $(LDFLAGS)
 
 fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
 	@set -e; for t in $(FUZZ_TARGETS); do ./$(BUILD)/fuzz/regress_$$t fuzz/corpus/$$t; done

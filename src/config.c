@@ -129,6 +129,7 @@ void config_defaults(struct config *cfg)
     cfg->cas_enabled = true;
     cfg->reqs_per_event = 20;
     cfg->out_limit = 1 * MIB;
+    cfg->http_port = -1;
 }
 
 /* The flag as the user wrote it, for messages: "-p/--port". */
@@ -275,6 +276,17 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
             return _fail(err, 'o', "invalid value in \"%s\" (bytes, k/m/g suffix, min 1k)",
                          shown);
         cfg->out_limit = v;
+        return CONFIG_OK;
+    }
+    if (klen == 9 && memcmp(item, "http_port", 9) == 0) {
+        uint64_t v;
+        if (!val || !_parse_un(val, vlen, 10, 0, 65535, &v))
+            return _fail(err, 'o', "invalid value in \"%s\" (a TCP port, 0 = any free)", shown);
+        cfg->http_port = (int)v;
+        return CONFIG_OK;
+    }
+    if (klen == 13 && memcmp(item, "http_readonly", 13) == 0 && !val) {
+        cfg->http_readonly = true;
         return CONFIG_OK;
     }
     if (klen > 0 && _ignored_ext_key(item, klen))
@@ -562,6 +574,10 @@ void config_usage(int out)
         "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
         "   - out_limit:           bytes of pending output per connection before memg\n"
         "                          stops reading from it (default: 1m)\n"
+        "   - http_port:           HTTP/1.1 front on this port of the -l addresses\n"
+        "                          (keys under /k/, /metrics, /stats.json, dashboard at /;\n"
+        "                          0 = any free port, printed at start; default: off)\n"
+        "   - http_readonly:       the HTTP front answers 405 to PUT and DELETE\n"
         "   - accepted and ignored (no such machinery in memg): maxconns_fast,\n"
         "     hashpower, hash_algorithm, tail_repair_time, [no_]lru_crawler,\n"
         "     lru_crawler_sleep, lru_crawler_tocrawl, [no_]lru_maintainer,\n"

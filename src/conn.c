@@ -53,7 +53,7 @@ static void _unpin(void *arg, uint32_t pin)
     store_unpin(c->sh->ops->store, pin);
 }
 
-struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -62,7 +62,7 @@ struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix)
     c->fd = fd;
     c->is_unix = is_unix;
     c->last_ms = ev_now_ms(sh->loop);
-    c->ses.proto = sh->proto;
+    c->ses.proto = proto;
     out_init(&c->out, _unpin, c);
     if (ev_add(sh->loop, fd, EV_READ, _on_event, c) < 0) {
         free(c);

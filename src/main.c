@@ -159,6 +159,8 @@ int main(int argc, char **argv)
     if (cfg.verbose)
         fmt_fd(STDERR_FILENO, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
                server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
+    if (server_http_port(srv) >= 0) /* -o http_port=0 picks one: say which */
+        fmt_fd(STDERR_FILENO, "memg: HTTP on port %d\n", server_http_port(srv));
     rc = server_run(srv);
     if (cfg.pidfile)
         _remove_pidfile(cfg.pidfile);

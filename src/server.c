@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "ev.h"
 #include "fmt.h"
+#include "http.h"
 #include "net.h"
 #include "ops.h"
 #include "protocol.h"
@@ -23,11 +24,12 @@
 #define TICK_MS 100
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
 #define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
-#define MAX_LISTENERS (CONFIG_MAX_LISTEN * 2 + 1)
+#define MAX_LISTENERS (CONFIG_MAX_LISTEN * 4 + 1) /* memcached's and HTTP's */
 
 struct listener {
     int fd;
     bool is_unix;
+    const struct protocol *proto; /* NULL: -B's */
 };
 
 struct server {
@@ -41,6 +43,7 @@ struct server {
     int nls;
     int sigfd;
     int port;
+    int http_port;
     bool accept_paused;
     bool stopping;
     uint64_t resume_ms;
@@ -62,7 +65,7 @@ static void _listeners_enable(struct server *srv, bool on)
     }
 }
 
-static void _accept_one(struct server *srv, int fd, bool is_unix)
+static void _accept_one(struct server *srv, int fd, const struct listener *l)
 {
     struct stats *s = srv->stats;
     if (srv->sh.count >= (uint32_t)srv->cfg->max_conns) {
@@ -72,7 +75,7 @@ static void _accept_one(struct server *srv, int fd, bool is_unix)
         s->rejected_connections++;
         return;
     }
-    if (!conn_open(&srv->sh, fd, is_unix)) {
+    if (!conn_open(&srv->sh, fd, l->is_unix, l->proto ? l->proto : srv->sh.proto)) {
         close(fd);
         return;
     }
@@ -86,14 +89,14 @@ static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct server *srv = arg;
     (void)events;
-    bool is_unix = false;
+    const struct listener *l = srv->ls;
     for (int i = 0; i < srv->nls; i++)
         if (srv->ls[i].fd == fd)
-            is_unix = srv->ls[i].is_unix;
+            l = &srv->ls[i];
     for (int n = 0; n < 256; n++) { /* bounded: other clients wait too */
         int cfd = net_accept(fd);
         if (cfd >= 0) {
-            _accept_one(srv, cfd, is_unix);
+            _accept_one(srv, cfd, l);
             continue;
         }
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -163,33 +166,45 @@ static void _conns_stats(void *arg, stats_emit_fn *emit, void *emit_arg)
     conn_list_stats(&srv->sh, emit, emit_arg);
 }
 
-static bool _open_listeners(struct server *srv, char *err, size_t errlen)
+/* TCP listeners on every -l address (127.0.0.1 without -l) for one
+ * protocol; port 0 binds any free port, the same on every address.
+ * Returns the port bound, or -1 with nerr filled. */
+static int _tcp_listeners(struct server *srv, int port, const struct protocol *proto, char *nerr)
 {
     const struct config *cfg = srv->cfg;
-    char nerr[NET_ERR_LEN] = "";
-    if (cfg->unix_socket) { /* memcached: a unix socket replaces TCP */
-        int fd = net_unix_listen(cfg->unix_socket, cfg->unix_mask, cfg->backlog, nerr);
-        if (fd < 0)
-            goto fail;
-        srv->ls[srv->nls++] = (struct listener){fd, true};
-        return true;
-    }
     int nhosts = cfg->nlisten ? cfg->nlisten : 1;
-    int port = cfg->port;
     for (int i = 0; i < nhosts; i++) {
         const char *host = cfg->nlisten ? cfg->listen[i] : "127.0.0.1";
         int fds[4];
         int room = MAX_LISTENERS - srv->nls < 4 ? MAX_LISTENERS - srv->nls : 4;
         int n = net_tcp_listen(host, port, cfg->backlog, fds, room, nerr);
         if (n < 0)
-            goto fail;
+            return -1;
         for (int j = 0; j < n; j++)
-            srv->ls[srv->nls++] = (struct listener){fds[j], false};
+            srv->ls[srv->nls++] = (struct listener){fds[j], false, proto};
         if (port == 0) /* -p 0: every address shares the port first bound */
             port = net_local_port(fds[0]);
     }
-    srv->port = port;
-    return true;
+    return port;
+}
+
+static bool _open_listeners(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *cfg = srv->cfg;
+    char nerr[NET_ERR_LEN] = "";
+    srv->http_port = -1;
+    if (cfg->http_port >= 0 && (srv->http_port = _tcp_listeners(srv, cfg->http_port,
+                                                                &http_protocol, nerr)) < 0)
+        goto fail;
+    if (cfg->unix_socket) { /* memcached: a unix socket replaces TCP */
+        int fd = net_unix_listen(cfg->unix_socket, cfg->unix_mask, cfg->backlog, nerr);
+        if (fd < 0)
+            goto fail;
+        srv->ls[srv->nls++] = (struct listener){fd, true, NULL};
+        return true;
+    }
+    if ((srv->port = _tcp_listeners(srv, cfg->port, NULL, nerr)) >= 0)
+        return true;
 fail:
     fmt_buf(err, errlen, "failed to listen: %s", nerr);
     return false;
@@ -230,6 +245,8 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
 }
 
 int server_port(const struct server *srv) { return srv->port; }
+
+int server_http_port(const struct server *srv) { return srv->http_port; }
 
 int server_run(struct server *srv)
 {
