@@ -73,7 +73,7 @@ endif
 # Modules off the request path (start-up, flags, logins, stats text) are
 # built for size: the stripped binary stays under 150,000 bytes.
 COLD := config auth stats ops_stats main thp negotiate fmt net http http_parse http_page \
-        meta text_meta ops_meta base64
+        meta text_meta ops_meta base64 notify
 COLD_OPT ?= -Os
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
@@ -98,8 +98,9 @@ $(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# As root memg (like memcached) wants -u: a developer's root shell runs it as root.
 run: $(BUILD)/memg
-	./$(BUILD)/memg -p 11211 -l 127.0.0.1 -v
+	./$(BUILD)/memg -p 11211 -l 127.0.0.1 -v $(if $(filter 0,$(shell id -u)),-u root)
 
 deps:
 	@sh tests/deps.sh

@@ -28,7 +28,8 @@ strip_size() {
 # "VmRSS RssAnon RssFile Pss Private" in kB to $TMP/rss, stop it with SIGTERM.
 rss_at_start() {
     port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$@" -p "$port" -l 127.0.0.1 </dev/null >"$TMP/log" 2>&1 &
+    asroot=; [ "$(id -u)" = 0 ] && asroot="-u nobody" # memg, as memcached, refuses root without -u
+    "$@" -p "$port" -l 127.0.0.1 $asroot </dev/null >"$TMP/log" 2>&1 &
     PID=$!
     $PY - "$port" <<'EOF' || { echo "footprint: $* did not start: $(cat "$TMP/log")" >&2; exit 1; }
 import socket, sys, time

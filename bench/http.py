@@ -117,7 +117,8 @@ def run_once(o, tmp):
     try:
         mport, hport = free_port(), free_port()
         memg = subprocess.Popen([o.memg, "-p", str(mport), "-l", HOST, "-U", "0", "-c", "4096",
-                                 "-m", "256", "-o", "http_port=%d" % hport],
+                                 "-m", "256", "-o", "http_port=%d" % hport]
+                                + (["-u", "nobody"] if os.geteuid() == 0 else []),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(memg)
         mc_port, ng_port = free_port(), free_port()

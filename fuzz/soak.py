@@ -385,7 +385,8 @@ def main():
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16:malloc_context_size=8:detect_leaks=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-    proc = subprocess.Popen([a.bin, "-p", str(port), "-l", HOST, "-U", "0", "-m", a.mem,
+    proc = subprocess.Popen([a.bin, "-p", str(port), "-l", HOST, "-U", "0"]
+                            + (["-u", "root"] if os.geteuid() == 0 else []) + ["-m", a.mem,
                              "-c", "4096"], stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 10

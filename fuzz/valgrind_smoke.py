@@ -161,7 +161,8 @@ def run(binary, quick=False):
     vlog = os.path.join(logdir, "valgrind.log")
     argv = ["valgrind", "--leak-check=full", "--show-leak-kinds=all", "--error-exitcode=1",
             "--errors-for-leak-kinds=definite,indirect,possible", "--log-file=" + vlog,
-            binary, "-p", str(port), "-l", HOST, "-U", "0", "-m", "16"]
+            binary, "-p", str(port), "-l", HOST, "-U", "0", "-m", "16"] + \
+        (["-u", "root"] if os.geteuid() == 0 else [])
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     res = {"ok": False, "log": vlog}

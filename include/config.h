@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEMG_VERSION "1.6.18"   /* the protocol level we answer as (memcached's) */
-#define MEMG_RELEASE "0.1.0"   /* memg's own version, printed by -V */
+#define MEMG_VERSION "1.6.18"   /* the protocol level we answer as: the VERSION reply */
+#define MEMG_RELEASE "0.1.0"   /* memg's own version: -V, the start line, `stats version` */
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_LISTEN_BUF 1024  /* bytes for the -l strings, NULs included */
 
@@ -48,6 +48,13 @@ struct config {
     bool protocol_given;             /* -B was on the command line */
     bool sasl;                       /* -S: binary SASL PLAIN, users from MEMCACHED_SASL_PWDB */
     const char *auth_file;           /* -Y: text-protocol users ("user:pass" lines) */
+    bool flush_enabled;              /* false with -F: flush_all refused */
+    bool dump_enabled;               /* false with -X: cachedump/metadump refused */
+    bool watch_enabled;              /* false with -W: watch refused */
+    char prefix_delimiter;           /* -D: stats detail's prefix ends here (':') */
+    bool detail_enabled;             /* -D: stats detail on from the start */
+    const char *conf_file;           /* --conf-file: flags read from it first */
+    bool bad_option;                 /* CONFIG_ERROR was an unknown option (exit 1) */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */
     char listen_buf[CONFIG_LISTEN_BUF];
@@ -57,12 +64,16 @@ struct config {
 enum config_result {
     CONFIG_OK = 0,     /* run the server */
     CONFIG_EXIT = 1,   /* -h or -V printed; exit 0 */
-    CONFIG_ERROR = 2,  /* message printed to err; exit 2 */
+    CONFIG_ERROR = 2,  /* message printed to err; exit 64 as memcached (1 when
+                          cfg->bad_option: getopt's unknown option) */
 };
 
 void config_defaults(struct config *cfg);
 /* Parse argv into cfg. Messages for -h/-V go to the file descriptor out,
- * errors (one line that names the flag) to err. */
+ * errors (one line that names the flag) to err. --conf-file=PATH (anywhere
+ * in argv) is read first, so that the command line overrides it: one or
+ * more flags per line, '#' starts a comment; an error names PATH:LINE.
+ * The file's text is kept for the process' life (cfg points into it). */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err);
 void config_usage(int out);
 /* memcached's name for a -B value, as `stats settings` prints it. */

@@ -1,5 +1,6 @@
 /* net: sockets. Listening (TCP v4/v6 and unix), accepting, options. Errors
- * are written into a caller's buffer as one line, never printed here. */
+ * are written into a caller's buffer as the reason alone (the caller names
+ * the address), never printed here. */
 #ifndef MEMG_NET_H
 #define MEMG_NET_H
 

@@ -2,17 +2,20 @@
  *
  * Every error is one line on `err` that names the flag, and parsing stops at
  * the first one. Numbers are strict: digits only, no trailing junk, range
- * checked. Nothing is allocated: strings point into argv, except the -l
- * list, which is split into cfg->listen_buf. */
+ * checked. Strings point into argv, except the -l list, which is split
+ * into cfg->listen_buf, and --conf-file's words, which point into the
+ * file's text (allocated once, kept for the process' life). */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fmt.h"
 
@@ -49,6 +52,13 @@ static bool _factor_above_one(const char *s)
         return true;
     return int_digits == 1 && frac_nonzero; /* 1.x with x > 0 */
 }
+
+#define CONF_FILE_OPT 0x100 /* --conf-file: memg's own, no short form */
+#define CONF_FILE_MAX (64u << 10)
+#define CONF_LINE_ARGS 32
+
+/* "PATH:LINE: " while a conf file's line is parsed, for messages. */
+static char _where[300];
 
 /* Long names, as memcached 1.6 spells them. */
 static const struct option _longopts[] = {
@@ -89,6 +99,7 @@ static const struct option _longopts[] = {
     {"enable-ssl", no_argument, NULL, 'Z'},
     {"extended", required_argument, NULL, 'o'},
     {"napi_ids", required_argument, NULL, 'N'},
+    {"conf-file", required_argument, NULL, CONF_FILE_OPT},
     {NULL, 0, NULL, 0},
 };
 
@@ -130,11 +141,19 @@ void config_defaults(struct config *cfg)
     cfg->reqs_per_event = 20;
     cfg->out_limit = 1 * MIB;
     cfg->http_port = -1;
+    cfg->flush_enabled = true;
+    cfg->dump_enabled = true;
+    cfg->watch_enabled = true;
+    cfg->prefix_delimiter = ':';
 }
 
 /* The flag as the user wrote it, for messages: "-p/--port". */
 static void _flag_name(int c, char *buf, size_t len)
 {
+    if (c == CONF_FILE_OPT) {
+        fmt_buf(buf, len, "--conf-file");
+        return;
+    }
     for (const struct option *o = _longopts; o->name != NULL; o++) {
         if (o->val == c) {
             fmt_buf(buf, len, "-%c/--%s", c, o->name);
@@ -153,7 +172,7 @@ static enum config_result _fail(int err, int c, const char *fmt, ...)
     char name[48];
     va_list ap;
     _flag_name(c, name, sizeof(name));
-    fmt_fd(err, "memg: %s: ", name);
+    fmt_fd(err, "memg: %s%s: ", _where, name);
     va_start(ap, fmt);
     fmt_vfd(err, fmt, ap);
     va_end(ap);
@@ -478,16 +497,33 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
             return _fail(err, c, "empty path");
         cfg->auth_file = arg;
         return CONFIG_OK;
+    case 'F':
+        cfg->flush_enabled = false;
+        return CONFIG_OK;
+    case 'X':
+        cfg->dump_enabled = false;
+        return CONFIG_OK;
+    case 'W':
+        cfg->watch_enabled = false;
+        return CONFIG_OK;
+    case 'D': /* as memcached: a delimiter also turns stats detail on */
+        if (arg[0] == '\0')
+            return _fail(err, c, "no delimiter specified");
+        cfg->prefix_delimiter = arg[0];
+        cfg->detail_enabled = true;
+        return CONFIG_OK;
+    case CONF_FILE_OPT:
+        return CONFIG_OK; /* read before the command line (config_parse) */
     /* Features whose silent absence would mislead: refused. */
-    case 'i': case 'D': case 'F': case 'X': case 'W':
-    case 'e': case 'Z': case 'N':
+    case 'i': case 'e': case 'Z': case 'N':
         return _unsupported(c, err);
     default:
         return _fail(err, c, "unhandled option");
     }
 }
 
-enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err)
+/* One getopt pass over argv (argv[0] is a name, not a flag). */
+static enum config_result _parse_argv(struct config *cfg, int argc, char **argv, int out, int err)
 {
     opterr = 0;   /* our own messages, to err */
     optind = 0;   /* glibc: full re-initialisation, parse may run again */
@@ -498,18 +534,19 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
             break;
         const char *bad = prev < argc ? argv[prev] : "?";
         if (c == '?') {
+            cfg->bad_option = true;
             if (strncmp(bad, "--", 2) == 0)
-                fmt_fd(err, "memg: unknown or malformed option %s\n", bad);
+                fmt_fd(err, "memg: %sunknown or malformed option %s\n", _where, bad);
             else if (optopt != 0)
-                fmt_fd(err, "memg: unknown option -%c\n", optopt);
+                fmt_fd(err, "memg: %sunknown option -%c\n", _where, optopt);
             else
-                fmt_fd(err, "memg: unknown option %s\n", bad);
+                fmt_fd(err, "memg: %sunknown option %s\n", _where, bad);
             return CONFIG_ERROR;
         }
         if (c == ':') {
             char name[48];
             _flag_name(optopt, name, sizeof(name));
-            fmt_fd(err, "memg: %s: missing argument\n", name);
+            fmt_fd(err, "memg: %s%s: missing argument\n", _where, name);
             return CONFIG_ERROR;
         }
         enum config_result r = _opt(cfg, c, optarg, out, err);
@@ -517,9 +554,90 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
             return r;
     }
     if (optind < argc) {
-        fmt_fd(err, "memg: unexpected argument \"%s\"\n", argv[optind]);
+        fmt_fd(err, "memg: %sunexpected argument \"%s\"\n", _where, argv[optind]);
         return CONFIG_ERROR;
     }
+    return CONFIG_OK;
+}
+
+/* Read the whole file into a NUL-terminated heap buffer (kept: cfg points
+ * into it). NULL with a message on err. */
+static char *_slurp(const char *path, int err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *text = fd >= 0 ? malloc(CONF_FILE_MAX + 1) : NULL;
+    size_t len = 0;
+    ssize_t n = 1;
+    while (text && len < CONF_FILE_MAX && (n = read(fd, text + len, CONF_FILE_MAX - len)) > 0)
+        len += (size_t)n;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!text || n < 0 || len == CONF_FILE_MAX) {
+        fmt_fd(err, "memg: --conf-file: can't read %s: %s\n", path,
+               fd < 0 || n < 0 ? strerror(e) : text ? "larger than 64 KB" : "out of memory");
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+/* --conf-file: each line's words are flags, as on the command line. */
+static enum config_result _parse_file(struct config *cfg, const char *path, int out, int err)
+{
+    char *text = _slurp(path, err);
+    if (!text)
+        return CONFIG_ERROR;
+    enum config_result r = CONFIG_OK;
+    char *line = text;
+    for (int lineno = 1; r == CONFIG_OK && *line; lineno++) {
+        char *end = line + strcspn(line, "\n");
+        char *next = *end ? end + 1 : end;
+        *end = '\0';
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *argv[CONF_LINE_ARGS + 2] = {"memg"};
+        int argc = 1;
+        for (char *w = strtok(line, " \t\r"); w; w = strtok(NULL, " \t\r")) {
+            if (argc > CONF_LINE_ARGS) {
+                fmt_fd(err, "memg: %s:%d: more than %d words\n", path, lineno, CONF_LINE_ARGS);
+                return CONFIG_ERROR;
+            }
+            argv[argc++] = w;
+        }
+        fmt_buf(_where, sizeof(_where), "%s:%d: ", path, lineno);
+        if (argc > 1)
+            r = _parse_argv(cfg, argc, argv, out, err);
+        line = next;
+    }
+    _where[0] = '\0';
+    return r;
+}
+
+/* --conf-file=PATH or --conf-file PATH anywhere in argv. */
+static const char *_conf_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strncmp(argv[i], "--conf-file=", 12) == 0)
+            return argv[i] + 12;
+        if (strcmp(argv[i], "--conf-file") == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err)
+{
+    cfg->conf_file = _conf_path(argc, argv);
+    enum config_result r;
+    if (cfg->conf_file && (r = _parse_file(cfg, cfg->conf_file, out, err)) != CONFIG_OK)
+        return r;
+    if ((r = _parse_argv(cfg, argc, argv, out, err)) != CONFIG_OK)
+        return r;
     return _check(cfg, err);
 }
 
@@ -542,7 +660,8 @@ void config_usage(int out)
         "                          memcached's INADDR_ANY); repeatable and comma\n"
         "                          separated, IPv4 and IPv6: -l 127.0.0.1,::1\n"
         "-d, --daemon              run as a daemon\n"
-        "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
+        "-u, --user=<user>         assume identity of <username> (only when run as root;\n"
+        "                          as root memg refuses to start without it)\n"
         "-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
         "-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
         "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
@@ -551,7 +670,7 @@ void config_usage(int out)
         "-vvv                      extremely verbose (internal state transitions)\n"
         "-h, --help                print this help and exit\n"
         "-V, --version             print version and exit\n"
-        "-P, --pidfile=<file>      save PID in <file>, only used with -d option\n"
+        "-P, --pidfile=<file>      save PID in <file>\n"
         "-t, --threads=<num>       accepted for compatibility: memg is single-threaded\n"
         "                          and always runs one thread\n"
         "-R, --max-reqs-per-event  maximum number of requests per event, limits the\n"
@@ -565,6 +684,13 @@ void config_usage(int out)
         "                          (user:password lines)\n"
         "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol authentication.\n"
         "                          format: user:pass\\n\n"
+        "-D <char>                 use <char> as the delimiter between key prefixes and\n"
+        "                          ids, for `stats detail` (default: ':'); turns it on\n"
+        "-F, --disable-flush-all   disable flush_all command\n"
+        "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
+        "-W, --disable-watch       disable watch commands (live logging)\n"
+        "    --conf-file=<file>    read flags from <file> first (one or more per line,\n"
+        "                          '#' comments); the command line overrides it\n"
         "-I, --max-item-size=<num> adjusts max item size\n"
         "                          (default: 1m, min: 1k, max: 1024m)\n"
         "-L, --enable-largepages   try to use large memory pages (if available)\n"
@@ -586,7 +712,7 @@ void config_usage(int out)
         "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
         "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
         "\n"
-        "Not supported, refused: -i, -D, -F, -X, -W, -e (memory file), -Z (TLS), -N,\n"
+        "Not supported, refused: -i, -e (memory file), -Z (TLS), -N,\n"
         "-o ext_* (extstore), -o ssl_*.\n"
         "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n";
     fmt_write(out, usage, sizeof(usage) - 1);

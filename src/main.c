@@ -37,21 +37,58 @@ static void _raise_nofile(int conns)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-static int _drop_privileges(const char *user)
+/* sysexits.h's codes, as memcached exits with them. */
+#define EXIT_USAGE 64     /* bad flags; root without -u */
+#define EXIT_NOUSER 67    /* -u names no user */
+#define EXIT_OSERR 71     /* a socket or identity could not be set up */
+#define EXIT_CANTCREAT 73 /* the pid file cannot be written */
+
+/* As memcached: root must name the user to become; that user must exist.
+ * Checked before anything is opened. Returns 0 or the exit status. */
+static int _check_identity(const struct config *cfg, struct passwd **pw)
 {
+    *pw = NULL;
     if (getuid() != 0 && geteuid() != 0)
-        return 0; /* nothing to drop */
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        fmt_fd(STDERR_FILENO, "can't find the user %s to switch to\n", user);
-        return -1;
+        return 0; /* -u means nothing unless root */
+    if (!cfg->user || !cfg->user[0]) {
+        fmt_fd(STDERR_FILENO, "memg: can't run as root without the -u switch\n");
+        return EXIT_USAGE;
     }
+    if (!(*pw = getpwnam(cfg->user))) {
+        fmt_fd(STDERR_FILENO, "memg: can't find the user %s to switch to\n", cfg->user);
+        return EXIT_NOUSER;
+    }
+    return 0;
+}
+
+static int _drop_privileges(const struct passwd *pw)
+{
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fmt_fd(STDERR_FILENO, "failed to assume identity of user %s: %s\n", user,
+        fmt_fd(STDERR_FILENO, "memg: failed to assume identity of user %s: %s\n", pw->pw_name,
                strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* Before serving: can the pid file be written (as the user memg runs as)?
+ * A failure stops memg with nothing left behind. */
+static bool _pidfile_writable(const char *path)
+{
+    char tmp[1024];
+    int fd = -1;
+    if (fmt_buf(tmp, sizeof(tmp), "%s.tmp", path) < sizeof(tmp))
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST)
+        return true; /* a stale one: rewritten below, as memcached does */
+    if (fd < 0) {
+        fmt_fd(STDERR_FILENO, "memg: can't write the pid file %s: %s\n", path,
+               strlen(path) >= sizeof(tmp) - 4 ? "path too long" : strerror(errno));
+        return false;
+    }
+    close(fd);
+    unlink(tmp);
+    return true;
 }
 
 /* The pid in an existing pid file, if that process runs: memcached warns. */
@@ -81,7 +118,7 @@ static void _write_pidfile(const char *path)
         return;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666); /* fopen's "w" */
     if (fd < 0) {
-        fmt_fd(STDERR_FILENO, "Could not open the pid file %s for writing: %s\n", tmp,
+        fmt_fd(STDERR_FILENO, "memg: could not open the pid file %s for writing: %s\n", tmp,
                strerror(errno));
         return;
     }
@@ -111,8 +148,11 @@ int main(int argc, char **argv)
     if (cr == CONFIG_EXIT)
         return 0;
     if (cr == CONFIG_ERROR)
-        return 2;
-
+        return cfg.bad_option ? 1 : EXIT_USAGE; /* getopt's 1, memcached's EX_USAGE */
+    struct passwd *pw;
+    int rc = _check_identity(&cfg, &pw);
+    if (rc)
+        return rc;
     struct auth *auth = NULL;
     if (cfg.sasl || cfg.auth_file) { /* read before dropping root, as memcached */
         const char *path = cfg.auth_file ? cfg.auth_file : getenv("MEMCACHED_SASL_PWDB");
@@ -135,30 +175,36 @@ int main(int argc, char **argv)
     struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages};
     struct store *store = store_create(&scfg, &stats);
     if (!store) {
-        fmt_fd(STDERR_FILENO, "failed to set up the store (-m %llu MB, -I %llu)\n",
+        fmt_fd(STDERR_FILENO, "memg: failed to set up the store (-m %llu MB, -I %llu)\n",
                (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
         auth_free(auth);
         return 1;
     }
     buf_pool_setup(RBUF_BLOCK, 64);
-    char err[256];
+    char err[512];
     struct server *srv = server_create(&cfg, store, &stats, auth, err, sizeof(err));
-    int rc = 1;
+    rc = EXIT_OSERR;
     if (!srv) {
-        fmt_fd(STDERR_FILENO, "%s\n", err);
+        fmt_fd(STDERR_FILENO, "memg: %s\n", err);
         goto out;
     }
-    if (cfg.user && _drop_privileges(cfg.user) < 0)
+    if (pw && _drop_privileges(pw) < 0)
         goto out;
+    if (cfg.pidfile && !_pidfile_writable(cfg.pidfile)) {
+        rc = EXIT_CANTCREAT;
+        goto out;
+    }
     if (cfg.daemonize && daemon(0, 0) < 0) {
-        fmt_fd(STDERR_FILENO, "failed to daemonize: %s\n", strerror(errno));
+        fmt_fd(STDERR_FILENO, "memg: failed to daemonize: %s\n", strerror(errno));
         goto out;
     }
     if (cfg.pidfile)
         _write_pidfile(cfg.pidfile);
     if (cfg.verbose)
-        fmt_fd(STDERR_FILENO, "memg %s listening on port %d (-m %llu MB, -c %d)\n", MEMG_VERSION,
-               server_port(srv), (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
+        fmt_fd(STDERR_FILENO, "memg %s (memcached %s compatible) listening on port %d "
+                              "(-m %llu MB, -c %d)\n",
+               MEMG_RELEASE, MEMG_VERSION, server_port(srv),
+               (unsigned long long)(cfg.mem_limit >> 20), cfg.max_conns);
     if (server_http_port(srv) >= 0) /* -o http_port=0 picks one: say which */
         fmt_fd(STDERR_FILENO, "memg: HTTP on port %d\n", server_http_port(srv));
     rc = server_run(srv);

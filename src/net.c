@@ -38,7 +38,7 @@ static int _listen_addr(const struct addrinfo *ai, int backlog, char *err)
     if (ai->ai_family == AF_INET6) /* v4 and v6 wildcards are separate sockets */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
-        fmt_buf(err, NET_ERR_LEN, "bind: %s", strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "%s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -57,7 +57,7 @@ int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, c
     fmt_buf(portstr, sizeof(portstr), "%d", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        fmt_buf(err, NET_ERR_LEN, "%s: %s", host ? host : "*", gai_strerror(rc));
+        fmt_buf(err, NET_ERR_LEN, "%s", gai_strerror(rc));
         return -1;
     }
     int n = 0;
@@ -76,7 +76,7 @@ int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, c
     }
     freeaddrinfo(res);
     if (n == 0 && !err[0])
-        fmt_buf(err, NET_ERR_LEN, "%s: no address to listen on", host ? host : "*");
+        fmt_buf(err, NET_ERR_LEN, "no address to listen on");
     return n ? n : -1;
 }
 
@@ -84,8 +84,8 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
 {
     struct sockaddr_un sa = {0};
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        fmt_buf(err, NET_ERR_LEN, "unix socket path too long (%zu bytes, at most %zu)",
-                 strlen(path), sizeof(sa.sun_path) - 1);
+        fmt_buf(err, NET_ERR_LEN, "path too long (%zu bytes, at most %zu)", strlen(path),
+                sizeof(sa.sun_path) - 1);
         return -1;
     }
     sa.sun_family = AF_UNIX;
@@ -100,7 +100,7 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc < 0 || listen(fd, backlog) < 0) {
-        fmt_buf(err, NET_ERR_LEN, "%s: %s", path, strerror(errno));
+        fmt_buf(err, NET_ERR_LEN, "%s", strerror(errno));
         close(fd);
         return -1;
     }

@@ -19,7 +19,7 @@ static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
         .pid = (long)getpid(),
         .started = ctx->started,
         .now = store_time(ctx->store),
-        .version = MEMG_VERSION,
+        .version = MEMG_RELEASE, /* memg's own, as -V; the VERSION reply stays memcached's */
         .limit_maxbytes = u.mem_limit, /* cache_memlimit changes it */
         .threads = 1,
         .max_connections = (uint64_t)ctx->cfg->max_conns,

@@ -16,6 +16,7 @@
 #include "fmt.h"
 #include "http.h"
 #include "net.h"
+#include "notify.h"
 #include "ops.h"
 #include "protocol.h"
 #include "stats.h"
@@ -114,6 +115,7 @@ static void _begin_stop(struct server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    notify_systemd("STOPPING=1");
     for (int i = 0; i < srv->nls; i++) { /* stop accepting at once */
         if (!srv->accept_paused)
             ev_del(srv->loop, srv->ls[i].fd);
@@ -168,18 +170,23 @@ static void _conns_stats(void *arg, stats_emit_fn *emit, void *emit_arg)
 
 /* TCP listeners on every -l address (127.0.0.1 without -l) for one
  * protocol; port 0 binds any free port, the same on every address.
- * Returns the port bound, or -1 with nerr filled. */
-static int _tcp_listeners(struct server *srv, int port, const struct protocol *proto, char *nerr)
+ * Returns the port bound, or -1 with err naming the address and port. */
+static int _tcp_listeners(struct server *srv, int port, const struct protocol *proto,
+                          const char *what, char *err, size_t errlen)
 {
     const struct config *cfg = srv->cfg;
     int nhosts = cfg->nlisten ? cfg->nlisten : 1;
     for (int i = 0; i < nhosts; i++) {
         const char *host = cfg->nlisten ? cfg->listen[i] : "127.0.0.1";
         int fds[4];
+        char nerr[NET_ERR_LEN] = "";
         int room = MAX_LISTENERS - srv->nls < 4 ? MAX_LISTENERS - srv->nls : 4;
         int n = net_tcp_listen(host, port, cfg->backlog, fds, room, nerr);
-        if (n < 0)
+        if (n < 0) { /* memcached's words, with the address */
+            fmt_buf(err, errlen, "failed to listen on %s port %d of %s: %s", what, port, host,
+                    nerr);
             return -1;
+        }
         for (int j = 0; j < n; j++)
             srv->ls[srv->nls++] = (struct listener){fds[j], false, proto};
         if (port == 0) /* -p 0: every address shares the port first bound */
@@ -191,23 +198,23 @@ static int _tcp_listeners(struct server *srv, int port, const struct protocol *p
 static bool _open_listeners(struct server *srv, char *err, size_t errlen)
 {
     const struct config *cfg = srv->cfg;
-    char nerr[NET_ERR_LEN] = "";
     srv->http_port = -1;
     if (cfg->http_port >= 0 && (srv->http_port = _tcp_listeners(srv, cfg->http_port,
-                                                                &http_protocol, nerr)) < 0)
-        goto fail;
+                                                                &http_protocol, "HTTP", err,
+                                                                errlen)) < 0)
+        return false;
     if (cfg->unix_socket) { /* memcached: a unix socket replaces TCP */
+        char nerr[NET_ERR_LEN] = "";
         int fd = net_unix_listen(cfg->unix_socket, cfg->unix_mask, cfg->backlog, nerr);
-        if (fd < 0)
-            goto fail;
+        if (fd < 0) {
+            fmt_buf(err, errlen, "failed to listen on UNIX socket %s: %s", cfg->unix_socket,
+                    nerr);
+            return false;
+        }
         srv->ls[srv->nls++] = (struct listener){fd, true, NULL};
         return true;
     }
-    if ((srv->port = _tcp_listeners(srv, cfg->port, NULL, nerr)) >= 0)
-        return true;
-fail:
-    fmt_buf(err, errlen, "failed to listen: %s", nerr);
-    return false;
+    return (srv->port = _tcp_listeners(srv, cfg->port, NULL, "TCP", err, errlen)) >= 0;
 }
 
 struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
@@ -262,6 +269,7 @@ int server_run(struct server *srv)
     _listeners_enable(srv, true);
     store_set_time(srv->store, (int64_t)time(NULL));
     ev_set_timer(srv->loop, TICK_MS, _on_tick, srv);
+    notify_systemd("READY=1"); /* after the signals are ours: a SIGTERM now stops cleanly */
     int rc = ev_run(srv->loop);
     conn_close_all(&srv->sh);
     return rc < 0 ? 1 : 0;

@@ -334,7 +334,7 @@ static void test_pages(void **state)
     assert_non_null(strstr(r, "# TYPE memcached_read_bytes_total counter\n"));
     r = RUN(f, "GET /stats.json HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_non_null(strstr(r, "\r\n\r\n{\"pid\":"));
-    assert_non_null(strstr(r, ",\"version\":\"1.6.18\","));
+    assert_non_null(strstr(r, ",\"version\":\"0.1.0\","));
     assert_non_null(strstr(r, ",\"get_hits\":1,"));
     r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_non_null(strstr(r, "Content-Encoding: gzip\r\n"));

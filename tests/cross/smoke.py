@@ -139,6 +139,8 @@ class Server:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         self.argv = wrap + [binary, "-p", str(self.port), "-l", HOST] + args
+        if os.geteuid() == 0:  # memg, as memcached, refuses root without -u
+            self.argv += ["-u", "root"]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT

@@ -25,6 +25,10 @@ SERVER_KIND = os.environ.get("E2E_SERVER", "memg")
 IS_MEMCACHED = SERVER_KIND == "memcached"
 
 
+# As root memg, like memcached, refuses to start without -u.
+AS_ROOT = ["-u", "root"] if os.geteuid() == 0 else []
+
+
 def memg_bin():
     return os.environ.get("MEMG_BIN") or os.path.join(ROOT, "build", "memg")
 
@@ -114,7 +118,7 @@ def _argv(kind, port, args):
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         return argv + ["-U", "0", "-l", HOST, "-p", str(port)] + list(args)
-    return [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + list(args)
+    return [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + AS_ROOT + list(args)
 
 
 def assert_refused_at_start(args, message):

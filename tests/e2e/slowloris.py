@@ -165,7 +165,8 @@ def main():
     port = a.port
     if port is None:
         port = _free_port()
-        proc = subprocess.Popen([a.bin, "-p", str(port), "-l", "127.0.0.1", "-U", "0",
+        proc = subprocess.Popen([a.bin, "-p", str(port), "-l", "127.0.0.1", "-U", "0"]
+                                + (["-u", "root"] if os.geteuid() == 0 else []) + [
                                  "-c", str(a.conns + 100)])
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:

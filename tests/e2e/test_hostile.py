@@ -19,7 +19,7 @@ import time
 import pytest
 
 import conftest
-from conftest import HOST, IS_MEMCACHED, free_port, memg_bin
+from conftest import AS_ROOT, HOST, IS_MEMCACHED, free_port, memg_bin
 import slowloris
 from mcraw import Raw
 
@@ -495,7 +495,7 @@ def _low_nofile():
 @pytest.mark.memg_only
 def test_out_of_file_descriptors(tmp_path):
     port = free_port()
-    argv = [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0", "-c", "1000"]
+    argv = [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0", "-c", "1000"] + AS_ROOT
     srv = Proc(argv, port, str(tmp_path / "memg-emfile.log"), preexec=_low_nofile)
     socks = []
     try:
@@ -556,7 +556,7 @@ def test_sigpipe_never_kills(hostile):
 
 
 def _start_on(port, tmp_path, name, extra=()):
-    argv = [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + list(extra)
+    argv = [memg_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + AS_ROOT + list(extra)
     srv = Proc(argv, port, str(tmp_path / name))
     assert srv.wait_ready(), srv.log_text()
     return srv
@@ -634,7 +634,7 @@ def test_default_listens_on_loopback_only(tmp_path):
     if other is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
     port = free_port()
-    argv = [memg_bin(), "-p", str(port), "-U", "0"]  # no -l
+    argv = [memg_bin(), "-p", str(port), "-U", "0"] + AS_ROOT  # no -l
     log = open(str(tmp_path / "memg.log"), "wb")
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -658,7 +658,7 @@ def test_default_listens_on_loopback_only(tmp_path):
 def test_udp_refused_with_exit_2():
     r = subprocess.run([memg_bin(), "-U", "1", "-p", str(free_port())],
                        capture_output=True, timeout=5)
-    assert r.returncode == 2
+    assert r.returncode == 64  # EX_USAGE, as memcached
     assert r.stderr.strip(), "a one-line reason on stderr"
 
 
