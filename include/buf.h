@@ -23,6 +23,8 @@ static inline char *buf_wptr(const struct buf *b) { return b->data + b->wpos; }
  * kept up to a limit so a burst of connections does not churn malloc. */
 void buf_pool_setup(size_t block_size, size_t max_free);
 void buf_pool_teardown(void);
+/* Blocks in use, blocks kept idle in the pool, and their size (`stats`). */
+void buf_pool_usage(size_t *in_use, size_t *idle, size_t *block);
 
 /* Attach a pooled block to an empty buffer, or move a parked buffer's bytes
  * back into one. False when out of memory. */

@@ -36,6 +36,10 @@ bool conn_drain_all(struct conn_shared *sh);
 void conn_close_all(struct conn_shared *sh);
 /* `stats conns` lines for every connection. */
 void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg);
+/* `watch`: the connection whose output this is becomes a watcher of mask's
+ * kinds (log.h); what it sends from then on is ignored. */
+struct out;
+bool conn_watch(struct out *out, unsigned mask);
 /* Size of the connection structure, for the benchmark's figure. */
 size_t conn_struct_size(void);
 

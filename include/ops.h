@@ -13,6 +13,8 @@
 
 struct auth;
 struct config;
+struct out;
+struct prefix_stats;
 
 /* Values at least this long are sent from the item itself (pinned). */
 #define OPS_ZERO_COPY_MIN 4096
@@ -30,7 +32,23 @@ struct ops_ctx {
     bool shutdown;           /* set by `shutdown` when -A allows it */
     ops_conns_fn *conns;
     void *conns_arg;
+    bool (*watch)(struct out *out, unsigned mask); /* conn_watch: `watch` */
+    bool detail;             /* `stats detail on` (or -D): per-prefix counts */
+    struct prefix_stats *prefixes;
 };
+
+/* What the hooks below watch for: detail or a watcher (ops_observe.c). */
+extern unsigned log_watching;
+#define OPS_OBSERVED(ctx) __builtin_expect((ctx)->detail || log_watching, 0)
+/* A lookup (get, gat, touch) and its outcome. */
+void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit,
+                     const struct item_view *view, bool is_touch);
+/* A storage request reserved (or refused: st) ... and then committed. */
+void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
+                       const struct store_txn *txn, enum store_status st);
+void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
+                     enum store_status st);
+void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey);
 
 /* Lookups: get counts cmd_get and get_hits/misses; touch (and gat) counts
  * cmd_touch and touch_hits/misses and sets a new exptime. view may be NULL

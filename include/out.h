@@ -52,6 +52,10 @@ bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin);
 
 static inline size_t out_pending(const struct out *o) { return o->pending; }
 
+/* The last n pending bytes, in order, as (p, len) chunks to fn (logging). */
+void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p, size_t len),
+              void *arg);
+
 /* writev as much as the socket takes. Returns bytes sent, or -1 with errno
  * (EAGAIN when the socket is full). */
 ssize_t out_write(struct out *o, int fd);

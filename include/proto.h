@@ -25,6 +25,8 @@ enum proto_cmd {
     PROTO_STATS, PROTO_CACHE_MEMLIMIT,
     /* meta commands (meta.h reads their flags; req->keys holds the line) */
     PROTO_MG, PROTO_MS, PROTO_MD, PROTO_MA, PROTO_MN, PROTO_ME,
+    /* watch, lru_crawler, slabs, lru: admin.c reads req->keys (the line) */
+    PROTO_ADMIN,
 };
 
 /* Error answers, each exactly as memcached words it. */
@@ -51,7 +53,7 @@ struct request {
     bool bad_chunk;          /* storage: data not followed by \r\n */
     struct proto_token key;  /* single-key commands */
     struct proto_token keys; /* get family: the part of the line holding the keys;
-                                meta: the whole line (no newline) */
+                                meta, stats, admin: the whole line (no newline) */
     struct proto_token arg;  /* stats/shutdown: the first argument, if any */
     struct proto_token arg2; /* stats detail: the second */
     int ntokens;             /* tokens on the line, memcached's count (terminal included) */

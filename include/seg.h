@@ -322,7 +322,7 @@ bool seg_set_limit(struct store *st, uint64_t limit);
 /* Above the limit: evict and give back one segment (the loop's tick). */
 void seg_shrink_step(struct store *st);
 void seg_flush(struct store *st);
-void seg_sweep(struct store *st, unsigned budget);
+unsigned seg_sweep(struct store *st, unsigned budget); /* live records checked */
 void seg_gauges(struct store *st);
 uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
 

@@ -3,13 +3,15 @@
 #ifndef MEMG_STATS_H
 #define MEMG_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Field names are memcached's stat names: the printer relies on it.
- * A new field is a counter (zeroed by stats_reset) unless stats_reset
- * keeps it as a gauge; tests/test_stats.c checks every field is one or
- * the other. */
+/* Field names are memcached's stat names. Each field has one row in
+ * stats.c's table, which says whether it is a counter (zeroed by `stats
+ * reset`) or a gauge, where `stats` prints it and its Prometheus name: the
+ * `stats` reply, `stats reset`, /stats.json and /metrics all come from
+ * that table (tests/test_stats.c checks every field has its row). */
 struct stats {
     /* connections (conn) */
     uint64_t curr_connections;
@@ -22,6 +24,7 @@ struct stats {
     uint64_t listen_disabled;    /* gauge: 1 while accept is paused (accepting_conns 0) */
     uint64_t read_buf_count, read_buf_bytes, read_buf_bytes_free; /* gauges, buffer pool */
     uint64_t read_buf_oom;       /* buffer wanted but the pool/cap refused it */
+    uint64_t idle_kicks;         /* connections closed by -o idle_timeout */
     /* commands (cmd) */
     uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
     uint64_t get_hits, get_misses, get_expired, get_flushed;
@@ -43,6 +46,11 @@ struct stats {
     uint64_t hash_bytes, hash_power_level, hash_is_expanding;
     uint64_t segments_total, segments_free, segment_size;
     uint64_t malloc_fails;
+    /* watch (log) */
+    uint64_t log_worker_written;  /* lines made for watchers */
+    uint64_t log_watcher_sent;    /* lines queued to a watcher */
+    uint64_t log_watcher_skipped; /* lines a slow watcher missed */
+    uint64_t log_watchers;        /* gauge: connections watching */
 };
 
 /* Zero the counters that `stats reset` resets (not the gauges). */
@@ -57,6 +65,7 @@ struct stats_env {
     uint64_t limit_maxbytes;
     int threads;
     uint64_t max_connections;
+    bool idle_timeout;      /* memcached prints idle_kicks only then */
 };
 
 /* The general `stats` pairs, in memcached's order, through a callback that
@@ -66,6 +75,10 @@ typedef void stats_emit_fn(void *arg, const char *name, size_t nname, const char
                            size_t nvalue);
 void stats_print_general(const struct stats *s, const struct stats_env *env,
                          stats_emit_fn *emit, void *arg);
+/* The stats /metrics exports: name, memcached_exporter's (or memg's)
+ * metric name, and 'c' counter or 'g' gauge, in `stats` order. */
+typedef void stats_metric_fn(void *arg, const char *name, const char *metric, char type);
+void stats_metrics(stats_metric_fn *fn, void *arg);
 /* One pair, the value formatted (at most STATS_VALUE_MAX bytes). */
 #define STATS_VALUE_MAX 200
 void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)

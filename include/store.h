@@ -169,6 +169,12 @@ void store_unpin(struct store *st, uint32_t pin);
 
 void store_usage(const struct store *st, struct store_usage *u);
 
+/* Every live item, oldest first (`stats cachedump`, `lru_crawler
+ * metadump`), until fn returns false. Read-only: fn must not call the
+ * store; the views are valid during the call only. */
+typedef bool store_walk_fn(void *arg, const struct item_view *it);
+void store_walk(struct store *st, store_walk_fn *fn, void *arg);
+
 /* cache_memlimit: a new -m at run time. Raising takes effect at once;
  * lowering evicts down to it as segments are needed and on every tick (one
  * segment each), giving the pages back. False when out of bounds: more than

@@ -511,6 +511,10 @@ static enum feed_status _simple(struct session *s, struct ops_ctx *ctx, const st
     case BIN_FLUSH:
         if (h->keylen || h->bodylen != h->extlen || (h->extlen != 0 && h->extlen != 4))
             return _fatal(r, BIN_EINVAL, out);
+        if (!ctx->cfg->flush_enabled) { /* -F: memcached answers an auth error */
+            _error(out, r, BIN_AUTH_ERROR);
+            return FEED_DONE;
+        }
         ops_flush(ctx, h->extlen ? (int64_t)_be32(r->ext) : 0);
         _ok(out, r, NULL, 0, 0);
         return FEED_DONE;

@@ -29,9 +29,20 @@ void buf_pool_teardown(void)
     pool_max = 0;
 }
 
+static size_t pool_out;      /* blocks handed out, for `stats` read_buf_* */
+
 static char *_block(void)
 {
-    return pool_count ? pool_free[--pool_count] : malloc(pool_block ? pool_block : 16384);
+    char *p = pool_count ? pool_free[--pool_count] : malloc(pool_block ? pool_block : 16384);
+    pool_out += p != NULL;
+    return p;
+}
+
+void buf_pool_usage(size_t *in_use, size_t *idle, size_t *block)
+{
+    *in_use = pool_out;
+    *idle = pool_count;
+    *block = pool_block;
 }
 
 bool buf_acquire(struct buf *b)
@@ -73,6 +84,8 @@ void buf_release(struct buf *b)
 {
     if (!b->data)
         return;
+    if (b->cap == pool_block)
+        pool_out -= pool_out > 0;
     if (b->cap == pool_block && pool_count < pool_max)
         pool_free[pool_count++] = b->data;
     else

@@ -6,6 +6,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "mem.h"
 #include "ev.h"
 #include "fmt.h"
+#include "log.h"
 #include "ops.h"
 #include "out.h"
 #include "protocol.h"
@@ -37,6 +39,8 @@ struct conn {
     bool want_write;  /* EV_WRITE on */
     bool closing;     /* close once output is sent (quit) */
     bool blocked;     /* requests wait in rbuf until output drains */
+    bool watching;    /* a `watch` stream: input is ignored */
+    uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
     struct buf rbuf;
@@ -44,6 +48,73 @@ struct conn {
 };
 
 static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static void _set_events(struct conn *c);
+
+/* Why a connection closed, as memcached's conn_close event says it. */
+enum { CONN_WHY_ERROR, CONN_WHY_NORMAL, CONN_WHY_IDLE, CONN_WHY_SHUTDOWN };
+static const char *const why_names[] = {"error", "normal", "idle_timeout", "shutdown"};
+
+/* The peer as "rip=ADDR rport=PORT transport=tcp" (memcached's words). */
+static void _peer(const struct conn *c, char *dst, size_t cap)
+{
+    char host[FMT_INET_LEN] = "";
+    int port = 0;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            fmt_inet(host, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            fmt_inet(host, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    fmt_buf(dst, cap, "rip=%s rport=%d transport=%s", host, port, c->is_unix ? "local" : "tcp");
+}
+
+static void _log_open(const struct conn *c)
+{
+    const char *name = c->ses.proto->name;
+    if (log_level > 1) {
+        if (name[0] == 'a' && name[1] == 'u')
+            log_line("<%d new auto-negotiating client connection", c->fd);
+        else
+            log_line("<%d new %s client connection.", c->fd, name);
+    }
+    if (log_watching & LOG_W_CONNEVENTS) {
+        char peer[FMT_INET_LEN + 48];
+        _peer(c, peer, sizeof(peer));
+        log_event(LOG_W_CONNEVENTS, "type=conn_new %s cfd=%d", peer, c->fd);
+    }
+}
+
+static void _log_close(const struct conn *c)
+{
+    if (log_level > 1)
+        log_line("<%d connection closed.", c->fd);
+    if (log_watching & LOG_W_CONNEVENTS) {
+        char peer[FMT_INET_LEN + 48];
+        _peer(c, peer, sizeof(peer));
+        log_event(LOG_W_CONNEVENTS, "type=conn_close %s reason=%s cfd=%d", peer,
+                  why_names[c->why], c->fd);
+    }
+}
+
+/* A watcher's lines were queued: write them when the socket takes them. */
+static void _wake(void *arg)
+{
+    _set_events(arg);
+}
+
+bool conn_watch(struct out *out, unsigned mask)
+{
+    struct conn *c = (struct conn *)(void *)((char *)out - offsetof(struct conn, out));
+    if (!log_watch(out, mask, _wake, c))
+        return false;
+    c->watching = true;
+    return true;
+}
 
 size_t conn_struct_size(void) { return sizeof(struct conn); }
 
@@ -73,12 +144,18 @@ struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struc
         sh->head->prev = c;
     sh->head = c;
     sh->count++;
+    if (log_level > 1 || log_watching)
+        _log_open(c);
     return c;
 }
 
 void conn_close(struct conn *c)
 {
     struct conn_shared *sh = c->sh;
+    if (c->watching)
+        log_unwatch(&c->out);
+    if (log_level > 1 || log_watching)
+        _log_close(c);
     if (c->ses.txn_open) /* a value cut off mid-way is never stored */
         store_abort(sh->ops->store, &c->ses.txn);
     free(c->ses.held);
@@ -130,6 +207,18 @@ static bool _deliver(struct conn *c)
     return s->recv_left == 0;
 }
 
+/* -vv and -vvv: the request, its reply, the state it leads to. */
+static void _log_feed(struct conn *c, const char *p, size_t used, enum feed_status st,
+                      size_t nreply)
+{
+    if (st == FEED_CLOSE)
+        return;
+    log_exchange(c->fd, c->ses.proto->name, p, used, &c->out, nreply);
+    if (log_level > 2 && st == FEED_RECEIVE)
+        log_line("%d: going from conn_parse_cmd to %s", c->fd,
+                 c->ses.recv_dst ? "conn_nread" : "conn_swallow");
+}
+
 /* Returns false when the connection must be closed. */
 static bool _process(struct conn *c)
 {
@@ -143,6 +232,7 @@ static bool _process(struct conn *c)
             return false;
         if (out_pending(&c->out) >= sh->out_limit) {
             c->blocked = buf_len(&c->rbuf) > 0 || (c->receiving && s->recv_dst);
+            sh->stats->conn_yields += c->blocked; /* others run before its next request */
             break;
         }
         if (c->receiving) {
@@ -155,9 +245,17 @@ static bool _process(struct conn *c)
         size_t avail = buf_len(&c->rbuf);
         if (avail == 0 || c->closing)
             break;
+        if (c->watching) { /* memcached ignores what a watcher sends */
+            buf_consume(&c->rbuf, avail);
+            break;
+        }
         const char *p = buf_rptr(&c->rbuf);
         size_t used = 0;
+        size_t before = out_pending(&c->out);
+        log_fd = c->fd;
         enum feed_status st = s->proto->feed(s, sh->ops, p, avail, c->rbuf.cap, &used, &c->out);
+        if (__builtin_expect(log_level > 1, 0) && used)
+            _log_feed(c, p, used, st, out_pending(&c->out) - before);
         buf_consume(&c->rbuf, used);
         if (st == FEED_AGAIN)
             break;
@@ -168,6 +266,7 @@ static bool _process(struct conn *c)
             c->receiving = true;
         else if (st == FEED_QUIT) {
             c->closing = true;
+            c->why = CONN_WHY_NORMAL;
             break;
         }
     }
@@ -186,8 +285,10 @@ static ssize_t _read(struct conn *c)
         }
         return n;
     }
-    if (!buf_acquire(&c->rbuf))
+    if (!buf_acquire(&c->rbuf)) {
+        c->sh->stats->read_buf_oom++;
         return -1;
+    }
     if (buf_room(&c->rbuf) == 0) {
         buf_compact(&c->rbuf);
         if (buf_room(&c->rbuf) == 0 && !buf_reserve(&c->rbuf, c->rbuf.cap, c->sh->max_line)) {
@@ -266,8 +367,11 @@ void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
     struct conn *c = sh->head;
     while (c) {
         struct conn *next = c->next;
-        if (now_ms - c->last_ms >= idle_ms && out_pending(&c->out) == 0)
+        if (now_ms - c->last_ms >= idle_ms && out_pending(&c->out) == 0 && !c->watching) {
+            c->why = CONN_WHY_IDLE;
+            sh->stats->idle_kicks++;
             conn_close(c);
+        }
         c = next;
     }
 }
@@ -278,6 +382,7 @@ bool conn_drain_all(struct conn_shared *sh)
     struct conn *c = sh->head;
     while (c) {
         struct conn *next = c->next;
+        c->why = CONN_WHY_SHUTDOWN;
         if (out_pending(&c->out) == 0) {
             conn_close(c);
         } else {

@@ -82,44 +82,26 @@ static void _family(struct buf *b, const char *name, char type, const char *help
     _type(b, name, type);
 }
 
-/* memcached_exporter's metrics read straight from one stat: "stat metric"
- * and a 'c' (counter) or 'g' (gauge); the help text names the stat.
- * memcached_uptime_seconds is typed gauge: promtool wants a counter's name
- * to end in _total. */
-static const char *const simple[] = {
-    "uptime memcached_uptime_seconds g", "time memcached_time_seconds g",
-    "rusage_user memcached_process_user_cpu_seconds_total c",
-    "rusage_system memcached_process_system_cpu_seconds_total c",
-    "bytes_read memcached_read_bytes_total c", "bytes_written memcached_written_bytes_total c",
-    "curr_connections memcached_current_connections g",
-    "max_connections memcached_max_connections g",
-    "total_connections memcached_connections_total c",
-    "rejected_connections memcached_connections_rejected_total c",
-    "conn_yields memcached_connections_yielded_total c",
-    "listen_disabled_num memcached_connections_listener_disabled_total c",
-    "accepting_conns memcached_accepting_connections g", "bytes memcached_current_bytes g",
-    "limit_maxbytes memcached_limit_bytes g", "curr_items memcached_current_items g",
-    "total_items memcached_items_total c", "evictions memcached_items_evicted_total c",
-    "reclaimed memcached_items_reclaimed_total c",
-    "store_too_large memcached_item_too_large_total c",
-    "store_no_memory memcached_item_no_memory_total c",
-    "crawler_items_checked memcached_lru_crawler_items_checked_total c",
-    "crawler_reclaimed memcached_lru_crawler_reclaimed_total c",
-    "segments_total memg_segments g", "segments_free memg_segments_free g",
-    "segment_size memg_segment_size_bytes g", "hash_bytes memg_hash_table_bytes g",
+/* memcached_exporter's metrics read straight from one stat: stats.c's
+ * table names them (memcached_uptime_seconds is typed gauge: promtool
+ * wants a counter's name to end in _total). */
+struct simple_arg {
+    struct buf *b;
+    const struct pairs *ps;
 };
+
+static void _simple_one(void *arg, const char *stat, const char *metric, char type)
+{
+    struct simple_arg *a = arg;
+    _textf(a->b, "# HELP %s memcached stat %s.\n", metric, stat);
+    _type(a->b, metric, type);
+    _textf(a->b, "%s %s\n", metric, _value(a->ps, stat));
+}
 
 static void _simple(struct buf *b, const struct pairs *ps)
 {
-    for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
-        char stat[PAIR_LEN], metric[64];
-        const char *s = simple[i], *sp = strchr(s, ' '), *sp2 = strchr(sp + 1, ' ');
-        fmt_buf(stat, sizeof(stat), "%.*s", (int)(sp - s), s);
-        fmt_buf(metric, sizeof(metric), "%.*s", (int)(sp2 - sp - 1), sp + 1);
-        _textf(b, "# HELP %s memcached stat %s.\n", metric, stat);
-        _type(b, metric, sp2[1]);
-        _textf(b, "%s %s\n", metric, _value(ps, stat));
-    }
+    struct simple_arg a = {b, ps};
+    stats_metrics(_simple_one, &a);
 }
 
 /* memcached_commands_total{command,status}, as the exporter derives it

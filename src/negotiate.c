@@ -1,6 +1,7 @@
 /* negotiate: -B auto as a protocol of its own. The first byte a connection
  * sends picks the protocol it speaks from then on: 0x80 (the binary
  * protocol's request magic) binary, anything else text, as memcached does. */
+#include "log.h"
 #include "protocol.h"
 
 static const struct protocol *_pick(const char *buf)
@@ -12,6 +13,8 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ops, const char
                               size_t cap, size_t *used, struct out *out)
 {
     s->proto = _pick(buf); /* feed is never called without a byte */
+    if (log_level > 1)
+        log_line("%d: Client using the %s protocol", log_fd, s->proto->name);
     return s->proto->feed(s, ops, buf, len, cap, used, out);
 }
 

@@ -3,6 +3,7 @@
 #include "ops.h"
 
 #include "config.h"
+#include "log.h"
 #include "stats.h"
 #include "store.h"
 
@@ -17,6 +18,8 @@ bool ops_get(struct ops_ctx *ctx, const char *key, size_t nkey, struct item_view
         s->get_hits++;
     else
         s->get_misses++;
+    if (OPS_OBSERVED(ctx))
+        ops_observe_get(ctx, key, nkey, hit, view, false);
     return hit;
 }
 
@@ -30,6 +33,8 @@ bool ops_touch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptim
         s->touch_hits++;
     else
         s->touch_misses++;
+    if (OPS_OBSERVED(ctx))
+        ops_observe_get(ctx, key, nkey, hit, view, view == NULL);
     return hit;
 }
 
@@ -38,6 +43,8 @@ enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t n
                                   struct store_txn *txn)
 {
     enum store_status st = store_reserve(ctx->store, key, nkey, flags, exptime, nvalue, txn);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_begin(ctx, key, nkey, exptime, txn, st);
     if (st == STORE_OK)
         return st;
     if (st == STORE_TOO_LARGE)
@@ -54,7 +61,10 @@ enum store_status ops_store_end(struct ops_ctx *ctx, struct store_txn *txn, enum
 {
     struct stats *s = ctx->stats;
     s->cmd_set++;
+    uint32_t ref = txn->ref; /* the commit finishes the txn */
     enum store_status st = store_commit(ctx->store, txn, mode, cas_in);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_end(ctx, ref, mode, st);
     if (mode == STORE_CAS) {
         if (st == STORE_OK)
             s->cas_hits++;
@@ -100,6 +110,8 @@ enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, b
 enum store_status ops_delete(struct ops_ctx *ctx, const char *key, size_t nkey, uint64_t cas_in)
 {
     enum store_status st = store_delete(ctx->store, key, nkey, cas_in);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_delete(ctx, key, nkey);
     if (st == STORE_OK)
         ctx->stats->delete_hits++;
     else if (st == STORE_NOT_FOUND)
@@ -116,6 +128,7 @@ void ops_flush(struct ops_ctx *ctx, int64_t exptime)
 void ops_verbosity(struct ops_ctx *ctx, uint32_t level)
 {
     ctx->verbose = level > MAX_VERBOSITY ? MAX_VERBOSITY : (int)level;
+    log_level = ctx->verbose; /* as memcached: -vv's lines start or stop */
 }
 
 enum ops_memlimit ops_memlimit(struct ops_ctx *ctx, uint64_t mb)

@@ -36,6 +36,8 @@ enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_
 {
     enum store_status st =
         store_reserve_ex(ctx->store, key, nkey, flags, exptime, nvalue, cas_hint, txn);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_begin(ctx, key, nkey, exptime, txn, st);
     if (st == STORE_OK)
         return st;
     if (st == STORE_TOO_LARGE)
@@ -53,7 +55,10 @@ enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
 {
     struct stats *s = ctx->stats;
     s->cmd_set++;
+    uint32_t ref = txn->ref; /* the commit finishes the txn */
     enum store_status st = store_commit_ex(ctx->store, txn, mode, c, res);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_end(ctx, ref, mode, st);
     if (mode == STORE_CAS) {
         if (st == STORE_OK)
             s->cas_hits++;

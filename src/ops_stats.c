@@ -5,14 +5,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "fmt.h"
+#include "log.h"
 #include "ops.h"
+#include "prefix.h"
 #include "stats.h"
 #include "store.h"
 
 static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
 {
+    size_t used, idle, block; /* memcached's read buffers are memg's pool blocks */
+    buf_pool_usage(&used, &idle, &block);
+    ctx->stats->read_buf_count = used + idle;
+    ctx->stats->read_buf_bytes = (used + idle) * block;
+    ctx->stats->read_buf_bytes_free = idle * block;
     struct store_usage u;
     store_usage(ctx->store, &u);
     struct stats_env env = {
@@ -23,6 +31,7 @@ static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
         .limit_maxbytes = u.mem_limit, /* cache_memlimit changes it */
         .threads = 1,
         .max_connections = (uint64_t)ctx->cfg->max_conns,
+        .idle_timeout = ctx->cfg->idle_timeout > 0,
     };
     stats_print_general(ctx->stats, &env, emit, arg);
 }
@@ -56,8 +65,11 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     stats_line(emit, arg, "auth_enabled_sasl", "%s", c->sasl ? "yes" : "no");
     stats_line(emit, arg, "auth_enabled_ascii", "%s", c->auth_file ? "yes" : "no");
     stats_line(emit, arg, "item_size_max", "%llu", (unsigned long long)c->item_size_max);
-    stats_line(emit, arg, "flush_enabled", "%s", "yes");
-    stats_line(emit, arg, "dump_enabled", "%s", "no");
+    stats_line(emit, arg, "detail_enabled", "%s", ctx->detail ? "yes" : "no");
+    stats_line(emit, arg, "flush_enabled", "%s", c->flush_enabled ? "yes" : "no");
+    stats_line(emit, arg, "dump_enabled", "%s", c->dump_enabled ? "yes" : "no");
+    stats_line(emit, arg, "watch_enabled", "%s", c->watch_enabled ? "yes" : "no");
+    stats_line(emit, arg, "watcher_logbuf_size", "%u", LOG_WATCH_BUF);
     stats_line(emit, arg, "idle_timeout", "%d", c->idle_timeout);
     stats_line(emit, arg, "out_limit", "%llu", (unsigned long long)c->out_limit);
     stats_line(emit, arg, "segment_size", "%llu", (unsigned long long)u.segment_size);
@@ -126,6 +138,8 @@ enum ops_stats_result ops_stats(struct ops_ctx *ctx, const char *group, size_t n
         _general(ctx, emit, arg);
     else if (_is(group, n, "reset")) {
         stats_reset(ctx->stats);
+        if (ctx->prefixes) /* as memcached: the per-prefix counts too */
+            prefix_clear(ctx->prefixes);
         return OPS_STATS_RESET;
     } else if (_is(group, n, "settings"))
         _settings(ctx, emit, arg);

@@ -166,6 +166,22 @@ bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin)
     return true;
 }
 
+void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p, size_t len),
+              void *arg)
+{
+    size_t skip = n < o->pending ? o->pending - n : 0;
+    for (uint32_t i = o->first; i < o->npieces; i++) {
+        const struct out_piece *p = &o->pieces[i];
+        const char *base = p->ext ? p->ext : o->copy.data + p->off;
+        if (skip >= p->len) {
+            skip -= p->len;
+            continue;
+        }
+        fn(arg, base + skip, p->len - skip);
+        skip = 0;
+    }
+}
+
 ssize_t out_write(struct out *o, int fd)
 {
     struct iovec iov[OUT_IOV];

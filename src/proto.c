@@ -316,6 +316,8 @@ static const struct {
     CMD("flush_all", PROTO_FLUSH_ALL), CMD("version", PROTO_VERSION),
     CMD("verbosity", PROTO_VERBOSITY), CMD("quit", PROTO_QUIT),   CMD("shutdown", PROTO_SHUTDOWN),
     CMD("stats", PROTO_STATS),     CMD("cache_memlimit", PROTO_CACHE_MEMLIMIT),
+    CMD("watch", PROTO_ADMIN),     CMD("lru_crawler", PROTO_ADMIN), CMD("slabs", PROTO_ADMIN),
+    CMD("lru", PROTO_ADMIN),
 };
 #undef CMD
 
@@ -375,10 +377,13 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
             return _error(req, PROTO_ERR_UNKNOWN);
         req->noreply = _noreply(l);
         return _with_arg(req, l);
+    case PROTO_STATS:
+    case PROTO_ADMIN:
+        req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
+        return _with_arg(req, l);
     case PROTO_VERSION:
     case PROTO_QUIT:
     case PROTO_SHUTDOWN:
-    case PROTO_STATS:
         return _with_arg(req, l);
     default:
         break;

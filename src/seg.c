@@ -470,9 +470,11 @@ void seg_flush(struct store *st)
     seg_gauges(st);
 }
 
-/* Walk up to budget records from the cursor, unlinking expired items. */
-void seg_sweep(struct store *st, unsigned budget)
+/* Walk up to budget records from the cursor, unlinking expired items.
+ * Returns the live records looked at. */
+unsigned seg_sweep(struct store *st, unsigned budget)
 {
+    unsigned checked = 0;
     uint32_t idx = st->sw_seg, off = st->sw_off;
     if (!idx || st->segs[idx].state != SEG_USED) {
         idx = st->fifo_head;
@@ -490,6 +492,7 @@ void seg_sweep(struct store *st, unsigned budget)
         struct rec r;
         rec_decode(s->mem + off, &r);
         uint32_t next = s->next, gen = s->gen;
+        checked += (r.bits & R_LIVE) != 0;
         if ((r.bits & R_LIVE) && rec_expired(st, &r)) {
             uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
             seg_unlink(st, seg_ref(st, idx, off), &r, h, UNLINK_EXPIRED);
@@ -508,6 +511,7 @@ void seg_sweep(struct store *st, unsigned budget)
     st->sw_seg = idx;
     st->sw_gen = idx ? st->segs[idx].gen : 0;
     st->sw_off = off;
+    return checked;
 }
 
 /* --- setup --------------------------------------------------------------------- */

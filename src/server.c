@@ -15,9 +15,11 @@
 #include "ev.h"
 #include "fmt.h"
 #include "http.h"
+#include "log.h"
 #include "net.h"
 #include "notify.h"
 #include "ops.h"
+#include "prefix.h"
 #include "protocol.h"
 #include "stats.h"
 #include "store.h"
@@ -48,6 +50,7 @@ struct server {
     bool accept_paused;
     bool stopping;
     uint64_t resume_ms;
+    uint64_t paused_ms; /* when accepting was paused */
     uint64_t stop_deadline_ms;
     uint64_t last_idle_sweep_ms;
 };
@@ -104,7 +107,11 @@ static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
             _listeners_enable(srv, false); /* back off instead of spinning */
             srv->accept_paused = true;
             srv->resume_ms = ev_now_ms(loop) + ACCEPT_BACKOFF_MS;
+            srv->paused_ms = ev_now_ms(loop);
             srv->stats->listen_disabled_num++;
+            srv->stats->listen_disabled = 1;
+            if (log_level)
+                log_line("Too many open connections");
         }
         break;
     }
@@ -154,6 +161,8 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     }
     if (srv->accept_paused && now >= srv->resume_ms) {
         srv->accept_paused = false;
+        srv->stats->listen_disabled = 0;
+        srv->stats->time_in_listen_disabled_us += (now - srv->paused_ms) * 1000u;
         _listeners_enable(srv, true);
     }
     if (srv->cfg->idle_timeout > 0 && now - srv->last_idle_sweep_ms >= 1000) {
@@ -239,7 +248,12 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
     srv->ops = (struct ops_ctx){
         .store = store, .stats = stats, .cfg = cfg, .auth = auth, .verbose = cfg->verbose,
         .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
+        .watch = conn_watch, .detail = cfg->detail_enabled,
     };
+    if (cfg->detail_enabled)
+        srv->ops.prefixes = prefix_create(cfg->prefix_delimiter);
+    log_level = cfg->verbose;
+    log_setup(stats);
     srv->sh = (struct conn_shared){
         .loop = srv->loop, .ops = &srv->ops, .stats = stats,
         .proto = cfg->protocol == CONFIG_PROTO_ASCII    ? &text_protocol
@@ -267,6 +281,11 @@ int server_run(struct server *srv)
     if (srv->sigfd >= 0)
         ev_add(srv->loop, srv->sigfd, EV_READ, _on_signal, srv);
     _listeners_enable(srv, true);
+    for (int i = 0; log_level > 1 && i < srv->nls; i++) {
+        const struct protocol *p = srv->ls[i].proto ? srv->ls[i].proto : srv->sh.proto;
+        log_line("<%d server listening (%s)", srv->ls[i].fd,
+                 p == &auto_protocol ? "auto-negotiate" : p->name);
+    }
     store_set_time(srv->store, (int64_t)time(NULL));
     ev_set_timer(srv->loop, TICK_MS, _on_tick, srv);
     notify_systemd("READY=1"); /* after the signals are ours: a SIGTERM now stops cleanly */
@@ -288,5 +307,6 @@ void server_destroy(struct server *srv)
     if (srv->sigfd >= 0)
         close(srv->sigfd);
     ev_destroy(srv->loop);
+    prefix_destroy(srv->ops.prefixes);
     free(srv);
 }

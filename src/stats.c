@@ -1,7 +1,9 @@
-/* stats: `stats reset` and the text of the general `stats` reply, in
- * memcached 1.6.18's order and names (libevent omitted: memg has none).
- * Names memcached prints for machinery memg lacks are printed as 0, so
- * tools that read memcached's stats find every name they expect. */
+/* stats: every general stat in one table, in memcached 1.6.18's order and
+ * names (libevent omitted: memg has none). The table gives each its kind
+ * (counter, gauge, a fact of the process, or a name memcached prints for
+ * machinery memg lacks, always 0: docs/STATS.md says why) and its
+ * Prometheus metric; `stats`, `stats reset`, /stats.json and /metrics are
+ * all made from it. */
 #include "stats.h"
 
 #include <stdarg.h>
@@ -10,27 +12,100 @@
 
 #include "fmt.h"
 
+enum kind { COUNTER, GAUGE, ENV, ZERO };
+enum env_id { E_PID, E_UPTIME, E_TIME, E_VERSION, E_POINTER, E_RUSER, E_RSYS, E_MAXCONN,
+              E_LIMIT, E_ACCEPTING, E_THREADS };
+
+struct row {
+    const char *name;
+    uint8_t kind;
+    uint8_t type;        /* 'c' or 'g' for /metrics; 0: not exported */
+    uint16_t at;         /* COUNTER/GAUGE: offset in struct stats; ENV: env_id */
+    const char *metric;
+};
+
+#define C(f, m) {#f, COUNTER, 'c', offsetof(struct stats, f), m}
+#define Cn(f) {#f, COUNTER, 0, offsetof(struct stats, f), NULL}
+#define G(f, m) {#f, GAUGE, 'g', offsetof(struct stats, f), m}
+#define Gn(f) {#f, GAUGE, 0, offsetof(struct stats, f), NULL}
+#define E(n, id, t, m) {n, ENV, t, id, m}
+#define Z(n) {n, ZERO, 0, 0, NULL}
+
+static const struct row table[] = {
+    E("pid", E_PID, 0, NULL),
+    E("uptime", E_UPTIME, 'g', "memcached_uptime_seconds"),
+    E("time", E_TIME, 'g', "memcached_time_seconds"),
+    E("version", E_VERSION, 0, NULL),
+    E("pointer_size", E_POINTER, 0, NULL),
+    E("rusage_user", E_RUSER, 'c', "memcached_process_user_cpu_seconds_total"),
+    E("rusage_system", E_RSYS, 'c', "memcached_process_system_cpu_seconds_total"),
+    E("max_connections", E_MAXCONN, 'g', "memcached_max_connections"),
+    G(curr_connections, "memcached_current_connections"),
+    C(total_connections, "memcached_connections_total"),
+    C(rejected_connections, "memcached_connections_rejected_total"),
+    Gn(connection_structures),
+    Z("response_obj_oom"), Z("response_obj_count"), Z("response_obj_bytes"),
+    Gn(read_buf_count), Gn(read_buf_bytes), Gn(read_buf_bytes_free), Cn(read_buf_oom),
+    Z("reserved_fds"),
+    Cn(cmd_get), Cn(cmd_set), Cn(cmd_flush), Cn(cmd_touch), Cn(cmd_meta),
+    Cn(get_hits), Cn(get_misses), Cn(get_expired), Cn(get_flushed),
+    Cn(delete_misses), Cn(delete_hits), Cn(incr_misses), Cn(incr_hits),
+    Cn(decr_misses), Cn(decr_hits), Cn(cas_misses), Cn(cas_hits), Cn(cas_badval),
+    Cn(touch_hits), Cn(touch_misses),
+    C(store_too_large, "memcached_item_too_large_total"),
+    C(store_no_memory, "memcached_item_no_memory_total"),
+    Cn(auth_cmds), Cn(auth_errors),
+    C(bytes_read, "memcached_read_bytes_total"),
+    C(bytes_written, "memcached_written_bytes_total"),
+    C(idle_kicks, "memcached_connections_idle_kicked_total"), /* only with idle_timeout */
+    E("limit_maxbytes", E_LIMIT, 'g', "memcached_limit_bytes"),
+    E("accepting_conns", E_ACCEPTING, 'g', "memcached_accepting_connections"),
+    C(listen_disabled_num, "memcached_connections_listener_disabled_total"),
+    Cn(time_in_listen_disabled_us),
+    E("threads", E_THREADS, 0, NULL),
+    C(conn_yields, "memcached_connections_yielded_total"),
+    Gn(hash_power_level),
+    G(hash_bytes, "memg_hash_table_bytes"),
+    Gn(hash_is_expanding),
+    Z("slab_reassign_rescues"), Z("slab_reassign_chunk_rescues"),
+    Z("slab_reassign_evictions_nomem"), Z("slab_reassign_inline_reclaim"),
+    Z("slab_reassign_busy_items"), Z("slab_reassign_busy_deletes"),
+    Z("slab_reassign_running"), Z("slabs_moved"), Z("lru_crawler_running"),
+    Z("lru_crawler_starts"), Z("lru_maintainer_juggles"),
+    Cn(malloc_fails),
+    Z("log_worker_dropped"), Cn(log_worker_written), Cn(log_watcher_skipped),
+    Cn(log_watcher_sent), Gn(log_watchers),
+    Z("unexpected_napi_ids"), Z("round_robin_fallback"),
+    G(bytes, "memcached_current_bytes"),
+    G(curr_items, "memcached_current_items"),
+    C(total_items, "memcached_items_total"),
+    Z("slab_global_page_pool"),
+    Cn(expired_unfetched), Cn(evicted_unfetched), Z("evicted_active"),
+    C(evictions, "memcached_items_evicted_total"),
+    C(reclaimed, "memcached_items_reclaimed_total"),
+    C(crawler_reclaimed, "memcached_lru_crawler_reclaimed_total"),
+    C(crawler_items_checked, "memcached_lru_crawler_items_checked_total"),
+    Z("lrutail_reflocked"), Z("moves_to_cold"), Z("moves_to_warm"), Z("moves_within_lru"),
+    Z("direct_reclaims"), Z("lru_bumps_dropped"),
+    /* memg's own, after every name memcached prints. */
+    G(segments_total, "memg_segments"),
+    G(segments_free, "memg_segments_free"),
+    G(segment_size, "memg_segment_size_bytes"),
+};
+#define NROWS (sizeof(table) / sizeof(table[0]))
+
 void stats_reset(struct stats *s)
 {
-    /* Gauges describe the present and survive; everything else counts
-     * events since start (or the last reset) and is zeroed, as memcached
-     * does for its global, per-thread, slab and item counters. */
-    struct stats keep = *s;
-    memset(s, 0, sizeof(*s));
-    s->curr_connections = keep.curr_connections;
-    s->connection_structures = keep.connection_structures;
-    s->listen_disabled = keep.listen_disabled;
-    s->read_buf_count = keep.read_buf_count;
-    s->read_buf_bytes = keep.read_buf_bytes;
-    s->read_buf_bytes_free = keep.read_buf_bytes_free;
-    s->curr_items = keep.curr_items;
-    s->bytes = keep.bytes;
-    s->hash_bytes = keep.hash_bytes;
-    s->hash_power_level = keep.hash_power_level;
-    s->hash_is_expanding = keep.hash_is_expanding;
-    s->segments_total = keep.segments_total;
-    s->segments_free = keep.segments_free;
-    s->segment_size = keep.segment_size;
+    for (size_t i = 0; i < NROWS; i++)
+        if (table[i].kind == COUNTER)
+            memset((char *)s + table[i].at, 0, sizeof(uint64_t));
+}
+
+void stats_metrics(stats_metric_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < NROWS; i++)
+        if (table[i].type)
+            fn(arg, table[i].name, table[i].metric, (char)table[i].type);
 }
 
 void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)
@@ -46,140 +121,62 @@ void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fm
     emit(arg, name, nname > STATS_VALUE_MAX ? STATS_VALUE_MAX : nname, value, n);
 }
 
-/* A stat memg prints only for compatibility: no such machinery. */
-static void _zero(stats_emit_fn *emit, void *arg, const char *name)
+static void _env(const struct row *r, const struct stats *s, const struct stats_env *env,
+                 const struct rusage *ru, stats_emit_fn *emit, void *arg)
 {
-    stats_line(emit, arg, name, "0");
-}
-
-#define U64(name, v) stats_line(emit, arg, name, "%llu", (unsigned long long)(v))
-
-static void _print_process(const struct stats_env *env, stats_emit_fn *emit, void *arg)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        memset(&ru, 0, sizeof(ru));
     int64_t uptime = env->now - env->started;
-    stats_line(emit, arg, "pid", "%ld", env->pid);
-    stats_line(emit, arg, "uptime", "%lld", (long long)(uptime < 0 ? 0 : uptime));
-    stats_line(emit, arg, "time", "%lld", (long long)env->now);
-    stats_line(emit, arg, "version", "%s", env->version ? env->version : "");
-    stats_line(emit, arg, "pointer_size", "%d", (int)(sizeof(void *) * 8));
-    stats_line(emit, arg, "rusage_user", "%ld.%06ld", (long)ru.ru_utime.tv_sec,
-               (long)ru.ru_utime.tv_usec);
-    stats_line(emit, arg, "rusage_system", "%ld.%06ld", (long)ru.ru_stime.tv_sec,
-               (long)ru.ru_stime.tv_usec);
-    U64("max_connections", env->max_connections);
-}
-
-static void _print_conns(const struct stats *s, stats_emit_fn *emit, void *arg)
-{
-    U64("curr_connections", s->curr_connections);
-    U64("total_connections", s->total_connections);
-    U64("rejected_connections", s->rejected_connections);
-    U64("connection_structures", s->connection_structures);
-    _zero(emit, arg, "response_obj_oom");
-    _zero(emit, arg, "response_obj_count");
-    _zero(emit, arg, "response_obj_bytes");
-    U64("read_buf_count", s->read_buf_count);
-    U64("read_buf_bytes", s->read_buf_bytes);
-    U64("read_buf_bytes_free", s->read_buf_bytes_free);
-    U64("read_buf_oom", s->read_buf_oom);
-    _zero(emit, arg, "reserved_fds");
-}
-
-static void _print_cmds(const struct stats *s, stats_emit_fn *emit, void *arg)
-{
-    U64("cmd_get", s->cmd_get);
-    U64("cmd_set", s->cmd_set);
-    U64("cmd_flush", s->cmd_flush);
-    U64("cmd_touch", s->cmd_touch);
-    U64("cmd_meta", s->cmd_meta);
-    U64("get_hits", s->get_hits);
-    U64("get_misses", s->get_misses);
-    U64("get_expired", s->get_expired);
-    U64("get_flushed", s->get_flushed);
-    U64("delete_misses", s->delete_misses);
-    U64("delete_hits", s->delete_hits);
-    U64("incr_misses", s->incr_misses);
-    U64("incr_hits", s->incr_hits);
-    U64("decr_misses", s->decr_misses);
-    U64("decr_hits", s->decr_hits);
-    U64("cas_misses", s->cas_misses);
-    U64("cas_hits", s->cas_hits);
-    U64("cas_badval", s->cas_badval);
-    U64("touch_hits", s->touch_hits);
-    U64("touch_misses", s->touch_misses);
-    U64("store_too_large", s->store_too_large);
-    U64("store_no_memory", s->store_no_memory);
-    U64("auth_cmds", s->auth_cmds);
-    U64("auth_errors", s->auth_errors);
-    U64("bytes_read", s->bytes_read);
-    U64("bytes_written", s->bytes_written);
-}
-
-static void _print_server(const struct stats *s, const struct stats_env *env,
-                          stats_emit_fn *emit, void *arg)
-{
-    static const char *const slab_machinery[] = {
-        "slab_reassign_rescues", "slab_reassign_chunk_rescues",
-        "slab_reassign_evictions_nomem", "slab_reassign_inline_reclaim",
-        "slab_reassign_busy_items", "slab_reassign_busy_deletes",
-        "slab_reassign_running", "slabs_moved", "lru_crawler_running",
-        "lru_crawler_starts", "lru_maintainer_juggles",
-    };
-    static const char *const log_machinery[] = {
-        "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
-        "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
-        "round_robin_fallback",
-    };
-    U64("limit_maxbytes", env->limit_maxbytes);
-    stats_line(emit, arg, "accepting_conns", "%d", s->listen_disabled ? 0 : 1);
-    U64("listen_disabled_num", s->listen_disabled_num);
-    U64("time_in_listen_disabled_us", s->time_in_listen_disabled_us);
-    stats_line(emit, arg, "threads", "%d", env->threads);
-    U64("conn_yields", s->conn_yields);
-    U64("hash_power_level", s->hash_power_level);
-    U64("hash_bytes", s->hash_bytes);
-    U64("hash_is_expanding", s->hash_is_expanding);
-    for (size_t i = 0; i < sizeof(slab_machinery) / sizeof(slab_machinery[0]); i++)
-        _zero(emit, arg, slab_machinery[i]);
-    U64("malloc_fails", s->malloc_fails);
-    for (size_t i = 0; i < sizeof(log_machinery) / sizeof(log_machinery[0]); i++)
-        _zero(emit, arg, log_machinery[i]);
-}
-
-static void _print_items(const struct stats *s, stats_emit_fn *emit, void *arg)
-{
-    static const char *const lru_machinery[] = {
-        "lrutail_reflocked", "moves_to_cold", "moves_to_warm",
-        "moves_within_lru", "direct_reclaims", "lru_bumps_dropped",
-    };
-    U64("bytes", s->bytes);
-    U64("curr_items", s->curr_items);
-    U64("total_items", s->total_items);
-    _zero(emit, arg, "slab_global_page_pool");
-    U64("expired_unfetched", s->expired_unfetched);
-    U64("evicted_unfetched", s->evicted_unfetched);
-    _zero(emit, arg, "evicted_active");
-    U64("evictions", s->evictions);
-    U64("reclaimed", s->reclaimed);
-    U64("crawler_reclaimed", s->crawler_reclaimed);
-    U64("crawler_items_checked", s->crawler_items_checked);
-    for (size_t i = 0; i < sizeof(lru_machinery) / sizeof(lru_machinery[0]); i++)
-        _zero(emit, arg, lru_machinery[i]);
-    /* memg's own, after every name memcached prints. */
-    U64("segments_total", s->segments_total);
-    U64("segments_free", s->segments_free);
-    U64("segment_size", s->segment_size);
+    switch (r->at) {
+    case E_PID:
+        stats_line(emit, arg, r->name, "%ld", env->pid);
+        break;
+    case E_UPTIME:
+        stats_line(emit, arg, r->name, "%lld", (long long)(uptime < 0 ? 0 : uptime));
+        break;
+    case E_TIME:
+        stats_line(emit, arg, r->name, "%lld", (long long)env->now);
+        break;
+    case E_VERSION:
+        stats_line(emit, arg, r->name, "%s", env->version ? env->version : "");
+        break;
+    case E_POINTER:
+        stats_line(emit, arg, r->name, "%d", (int)(sizeof(void *) * 8));
+        break;
+    case E_RUSER:
+    case E_RSYS: {
+        const struct timeval *tv = r->at == E_RUSER ? &ru->ru_utime : &ru->ru_stime;
+        stats_line(emit, arg, r->name, "%ld.%06ld", (long)tv->tv_sec, (long)tv->tv_usec);
+        break;
+    }
+    case E_MAXCONN:
+    case E_LIMIT:
+        stats_line(emit, arg, r->name, "%llu",
+                   (unsigned long long)(r->at == E_MAXCONN ? env->max_connections
+                                                           : env->limit_maxbytes));
+        break;
+    case E_ACCEPTING:
+        stats_line(emit, arg, r->name, "%d", s->listen_disabled ? 0 : 1);
+        break;
+    default:
+        stats_line(emit, arg, r->name, "%d", env->threads);
+        break;
+    }
 }
 
 void stats_print_general(const struct stats *s, const struct stats_env *env,
                          stats_emit_fn *emit, void *arg)
 {
-    _print_process(env, emit, arg);
-    _print_conns(s, emit, arg);
-    _print_cmds(s, emit, arg);
-    _print_server(s, env, emit, arg);
-    _print_items(s, emit, arg);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        memset(&ru, 0, sizeof(ru));
+    for (size_t i = 0; i < NROWS; i++) {
+        const struct row *r = &table[i];
+        if (r->kind == ENV)
+            _env(r, s, env, &ru, emit, arg);
+        else if (r->kind == ZERO)
+            stats_line(emit, arg, r->name, "0");
+        else if (r->at != offsetof(struct stats, idle_kicks) || env->idle_timeout)
+            stats_line(emit, arg, r->name, "%llu",
+                       (unsigned long long)*(const uint64_t *)(const void *)((const char *)s +
+                                                                             r->at));
+    }
 }

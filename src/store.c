@@ -601,7 +601,12 @@ void store_tick(struct store *st)
     _begin(st);
     ht_step(st->ht, TICK_HT_STEP);
     uint64_t budget = st->stats->curr_items / SWEEP_TICKS_PER_PASS;
-    seg_sweep(st, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
+    uint64_t reclaimed = st->stats->reclaimed;
+    st->stats->crawler_items_checked +=
+        seg_sweep(st, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
+    /* memcached counts what its crawler frees apart from `reclaimed` */
+    st->stats->crawler_reclaimed += st->stats->reclaimed - reclaimed;
+    st->stats->reclaimed = reclaimed;
     seg_shrink_step(st);
     seg_gauges(st);
 }
@@ -621,6 +626,26 @@ void store_unpin(struct store *st, uint32_t pin)
 {
     if (pin && pin < st->hiwater)
         seg_unpin(st, pin);
+}
+
+void store_walk(struct store *st, store_walk_fn *fn, void *arg)
+{
+    _begin(st);
+    for (uint32_t idx = st->fifo_head; idx; idx = st->segs[idx].next) {
+        const struct seg *s = &st->segs[idx];
+        for (uint32_t off = 0; off < s->wpos;) {
+            struct rec r;
+            rec_decode(s->mem + off, &r);
+            uint32_t at = off;
+            off += seg_span(st, r.len);
+            if (!(r.bits & R_LIVE) || rec_expired(st, &r))
+                continue;
+            struct item_view v;
+            _view(st, seg_ref(st, idx, at), &r, &v);
+            if (!fn(arg, &v))
+                return;
+        }
+    }
 }
 
 void store_usage(const struct store *st, struct store_usage *u)

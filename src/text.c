@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "config.h"
+#include "log.h"
 #include "mem.h"
 #include "ops.h"
 #include "out.h"
@@ -21,8 +23,11 @@
  * out_string: errors are silenced by noreply too). */
 static void _reply_n(struct out *out, bool noreply, const char *line, size_t n)
 {
-    if (noreply)
+    if (noreply) {
+        if (log_level > 1)
+            log_noreply(line, n);
         return;
+    }
     char *p = out_reserve(out, n + 2);
     if (!p)
         return;
@@ -235,16 +240,8 @@ static bool _is(struct proto_token t, const char *word)
 
 static void _stats(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
-    if (req->ntokens > 2 && _is(req->arg, "detail")) {
-        /* memg keeps no per-prefix stats; on/off are accepted as memcached does */
-        if (_is(req->arg2, "on") || _is(req->arg2, "off"))
-            out_copy(out, "OK\r\n", 4);
-        else if (_is(req->arg2, "dump"))
-            out_copy(out, "END\r\n", 5);
-        else
-            out_copy(out, "CLIENT_ERROR usage: stats detail on|off|dump\r\n", 46);
-        return;
-    }
+    if (req->ntokens > 2 && admin_stats(ctx, req, out))
+        return; /* detail, cachedump */
     size_t n = req->ntokens == 2 ? 0 : req->arg.len;
     switch (ops_stats(ctx, req->arg.p, n, _stat_line, out)) {
     case OPS_STATS_DONE:
@@ -276,6 +273,10 @@ static enum feed_status _misc(struct ops_ctx *ctx, const struct request *req, st
             REPLY_LIT(out, req->noreply, "NOT_FOUND");
         break;
     case PROTO_FLUSH_ALL:
+        if (!ctx->cfg->flush_enabled) {
+            REPLY_LIT(out, req->noreply, "CLIENT_ERROR flush_all not allowed");
+            break;
+        }
         ops_flush(ctx, req->exptime);
         REPLY_LIT(out, req->noreply, "OK");
         break;
@@ -296,6 +297,9 @@ static enum feed_status _misc(struct ops_ctx *ctx, const struct request *req, st
         break;
     case PROTO_CACHE_MEMLIMIT:
         _memlimit(ctx, req, out);
+        break;
+    case PROTO_ADMIN:
+        admin_command(ctx, req, out);
         break;
     default: {
         const char *e = proto_error_text(req->error ? req->error : PROTO_ERR_UNKNOWN);

@@ -259,6 +259,7 @@ static void test_reset_keeps_gauges(void **state)
     assert_true(s.segments_total == one);
     assert_true(s.segments_free == one);
     assert_true(s.segment_size == one);
+    assert_true(s.log_watchers == one);
 
     /* Counters: what memcached 1.6.18's `stats reset` zeroes. */
     const uint64_t counters[] = {
@@ -271,14 +272,58 @@ static void test_reset_keeps_gauges(void **state)
         s.touch_hits, s.touch_misses, s.auth_cmds, s.auth_errors, s.bytes_read, s.bytes_written,
         s.store_too_large, s.store_no_memory, s.total_items, s.evictions,
         s.reclaimed, s.expired_unfetched, s.evicted_unfetched,
-        s.crawler_reclaimed, s.crawler_items_checked, s.malloc_fails,
+        s.crawler_reclaimed, s.crawler_items_checked, s.malloc_fails, s.idle_kicks,
+        s.log_worker_written, s.log_watcher_sent, s.log_watcher_skipped,
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         if (counters[i] != 0)
             fail_msg("counter #%zu not reset", i);
     }
-    /* Nothing else: gauges (14 fields) + counters cover the struct. */
-    assert_int_equal(sizeof(s), (14 + sizeof(counters) / sizeof(counters[0])) * 8);
+    /* Nothing else: gauges (15 fields) + counters cover the struct. */
+    assert_int_equal(sizeof(s), (15 + sizeof(counters) / sizeof(counters[0])) * 8);
+}
+
+/* One table: every field of struct stats is printed by `stats` (all but
+ * listen_disabled, which `accepting_conns` shows), each exactly once. */
+static void test_every_field_printed_once(void **state)
+{
+    (void)state;
+    struct stats s;
+    memset(&s, 1, sizeof(s));
+    struct stats_env e = env;
+    e.idle_timeout = true;
+    static struct sink k;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &e, _emit, &k);
+    size_t n = 0;
+    for (const char *p = k.text; (p = strstr(p, " 72340172838076673\r\n")) != NULL; p++)
+        n++;
+    assert_int_equal(n, sizeof(s) / 8 - 1);
+    _assert_stat(k.text, "idle_kicks", "72340172838076673");
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &env, _emit, &k); /* memcached: only with idle_timeout */
+    char buf[32];
+    assert_null(_value(k.text, "idle_kicks", buf, sizeof(buf)));
+}
+
+/* /metrics' names: memcached_exporter's, each stat once, counters in _total. */
+static void _metric(void *arg, const char *name, const char *metric, char type)
+{
+    int *n = arg;
+    (*n)++;
+    assert_true(type == 'c' || type == 'g');
+    assert_true(strncmp(metric, "memcached_", 10) == 0 || strncmp(metric, "memg_", 5) == 0);
+    if (type == 'c')
+        assert_non_null(strstr(metric, "_total"));
+    assert_non_null(name);
+}
+
+static void test_metrics_names(void **state)
+{
+    (void)state;
+    int n = 0;
+    stats_metrics(_metric, &n);
+    assert_true(n > 25);
 }
 
 int main(void)
@@ -289,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_general_order_and_format),
         cmocka_unit_test(test_general_values),
         cmocka_unit_test(test_reset_keeps_gauges),
+        cmocka_unit_test(test_every_field_printed_once),
+        cmocka_unit_test(test_metrics_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,20 @@
+/* admin: memcached's operator commands on the text protocol, as memcached
+ * answers them: `stats detail on|off|dump`, `stats cachedump`, `lru_crawler
+ * metadump`, `watch`, and `slabs`/`lru`/`lru_crawler`'s tuning (a clear
+ * CLIENT_ERROR: memg has no slab classes, LRU segments or crawler thread).
+ * Off the request path (-Os). */
+#ifndef MEMG_ADMIN_H
+#define MEMG_ADMIN_H
+
+#include <stdbool.h>
+
+struct ops_ctx;
+struct out;
+struct request;
+
+/* `stats detail ...` and `stats cachedump ...`: true when handled. */
+bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out);
+/* watch, lru_crawler, slabs, lru (PROTO_ADMIN). */
+void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out);
+
+#endif

@@ -1,0 +1,289 @@
+/* admin: see admin.h. Replies are memcached 1.6.18's words. */
+#include "admin.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "fmt.h"
+#include "log.h"
+#include "ops.h"
+#include "out.h"
+#include "prefix.h"
+#include "proto.h"
+#include "store.h"
+
+#define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
+#define METADUMP_MAX (64u << 20)   /* one reply; beyond it the dump says so */
+#define ADMIN_TOKENS 24
+
+struct words {
+    struct proto_token w[ADMIN_TOKENS];
+    int n;
+};
+
+static void _split(const struct request *req, struct words *t)
+{
+    struct proto_token rest = req->keys;
+    t->n = 0;
+    while (t->n < ADMIN_TOKENS && proto_next_key(&rest, &t->w[t->n]))
+        t->n++;
+}
+
+static bool _is(const struct proto_token *t, const char *word)
+{
+    return t->len == strlen(word) && memcmp(t->p, word, t->len) == 0;
+}
+
+static void _line(struct out *out, const char *s)
+{
+    out_copy(out, s, strlen(s));
+    out_copy(out, "\r\n", 2);
+}
+
+/* safe_strtoul's digits (no sign, no junk), at most 32 bits. */
+static bool _u32(const struct proto_token *t, uint32_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        if (t->p[i] < '0' || t->p[i] > '9' || (x = x * 10 + (uint64_t)(t->p[i] - '0')) > UINT32_MAX)
+            return false;
+    }
+    *v = (uint32_t)x;
+    return t->len > 0;
+}
+
+/* --- stats detail ----------------------------------------------------------------- */
+
+static void _prefix_line(void *arg, const char *line, size_t n)
+{
+    out_copy(arg, line, n);
+}
+
+static void _detail(struct ops_ctx *ctx, const struct proto_token *what, struct out *out)
+{
+    if (_is(what, "on") || _is(what, "off")) {
+        ctx->detail = what->len == 2;
+        if (ctx->detail && !ctx->prefixes)
+            ctx->prefixes = prefix_create(ctx->cfg->prefix_delimiter);
+        _line(out, "OK");
+    } else if (_is(what, "dump")) {
+        if (ctx->prefixes)
+            prefix_dump(ctx->prefixes, _prefix_line, out);
+        _line(out, "END");
+    } else {
+        _line(out, "CLIENT_ERROR usage: stats detail on|off|dump");
+    }
+}
+
+/* --- stats cachedump ---------------------------------------------------------------- */
+
+struct dump {
+    struct ops_ctx *ctx;
+    struct out *out;
+    uint32_t limit, count;
+    size_t bytes;
+    bool meta;
+    const struct words *keys; /* metadump of named keys */
+};
+
+static bool _cachedump_one(void *arg, const struct item_view *it)
+{
+    struct dump *d = arg;
+    char line[PROTO_KEY_MAX + 64];
+    size_t n = fmt_buf(line, sizeof(line), "ITEM %.*s [%llu b; %lld s]\r\n", (int)it->nkey, it->key,
+                       (unsigned long long)it->nvalue, (long long)it->exp);
+    if (d->bytes + n > CACHEDUMP_MAX - 6)
+        return false; /* memcached stops at its 2 MB buffer too */
+    d->bytes += n;
+    out_copy(d->out, line, n);
+    return !d->limit || ++d->count < d->limit;
+}
+
+static void _cachedump(struct ops_ctx *ctx, const struct words *t, struct out *out)
+{
+    uint32_t cls, limit;
+    if (!ctx->cfg->dump_enabled)
+        _line(out, "CLIENT_ERROR stats cachedump not allowed");
+    else if (t->n < 4)
+        _line(out, "CLIENT_ERROR bad command line");
+    else if (!_u32(&t->w[2], &cls) || !_u32(&t->w[3], &limit))
+        _line(out, "CLIENT_ERROR bad command line format");
+    else if (cls >= 64)
+        _line(out, "CLIENT_ERROR Illegal slab id");
+    else {
+        struct dump d = {ctx, out, limit, 0, 0, false, NULL};
+        if (cls == 1) /* memg's one class: every item */
+            store_walk(ctx->store, _cachedump_one, &d);
+        _line(out, "END");
+    }
+}
+
+bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out)
+{
+    struct words t;
+    _split(req, &t);
+    if (t.n >= 2 && _is(&t.w[1], "detail")) {
+        struct proto_token none = {"", 0};
+        _detail(ctx, t.n > 2 ? &t.w[2] : &none, out);
+        return true;
+    }
+    if (t.n >= 2 && _is(&t.w[1], "cachedump")) {
+        _cachedump(ctx, &t, out);
+        return true;
+    }
+    return false;
+}
+
+/* --- lru_crawler metadump ------------------------------------------------------------- */
+
+/* memcached's uriencode: unreserved characters as they are, others %XX. */
+static size_t _uri(char *dst, const char *key, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '%';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        }
+    }
+    return o;
+}
+
+static bool _metadump_one(void *arg, const struct item_view *it)
+{
+    struct dump *d = arg;
+    char key[PROTO_KEY_MAX * 3 + 1], line[sizeof(key) + 160];
+    size_t nk = _uri(key, it->key, it->nkey);
+    size_t n = fmt_buf(line, sizeof(line),
+                       "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
+                       key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
+                       (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
+                       (unsigned long long)store_item_total(it->nkey, it->flags, it->nvalue));
+    if (d->bytes + n > METADUMP_MAX) {
+        d->count = 1; /* cut short */
+        return false;
+    }
+    d->bytes += n;
+    out_copy(d->out, line, n);
+    return true;
+}
+
+static bool _digits_and_commas(const struct proto_token *t)
+{
+    for (size_t i = 0; i < t->len; i++)
+        if ((t->p[i] < '0' || t->p[i] > '9') && t->p[i] != ',')
+            return false;
+    return true;
+}
+
+/* A class list ("1", "1,2") names memg's one class or none. */
+static bool _names_class_one(const struct proto_token *t)
+{
+    struct proto_token rest = *t;
+    for (size_t i = 0, s = 0; i <= t->len; i++) {
+        if (i == t->len || t->p[i] == ',') {
+            if (i - s == 1 && t->p[s] == '1')
+                return true;
+            s = i + 1;
+        }
+    }
+    (void)rest;
+    return false;
+}
+
+static void _metadump(struct ops_ctx *ctx, const struct words *t, struct out *out)
+{
+    if (!ctx->cfg->dump_enabled) {
+        _line(out, "ERROR metadump not allowed");
+        return;
+    }
+    if (t->n < 3) {
+        _line(out, "ERROR");
+        return;
+    }
+    struct dump d = {ctx, out, 0, 0, 0, true, t};
+    const struct proto_token *what = &t->w[2];
+    if (_is(what, "all") || _is(what, "hash") || (_digits_and_commas(what) && _names_class_one(what))) {
+        store_walk(ctx->store, _metadump_one, &d);
+    } else if (!_digits_and_commas(what)) { /* memg: the keys named */
+        for (int i = 2; i < t->n; i++) {
+            struct item_view it;
+            if (t->w[i].len <= PROTO_KEY_MAX &&
+                store_lookup(ctx->store, t->w[i].p, t->w[i].len, false, &it))
+                _metadump_one(&d, &it);
+        }
+    }
+    _line(out, d.count ? "SERVER_ERROR metadump cut short (more than 64 MB in one reply)" : "END");
+}
+
+/* --- watch --------------------------------------------------------------------------- */
+
+static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
+{
+    if (!ctx->cfg->watch_enabled) {
+        _line(out, "CLIENT_ERROR watch commands not allowed");
+        return;
+    }
+    unsigned mask = t->n > 1 ? 0 : LOG_W_FETCHERS; /* memcached's default */
+    for (int i = 1; i < t->n; i++) {
+        if (_is(&t->w[i], "fetchers"))
+            mask |= LOG_W_FETCHERS;
+        else if (_is(&t->w[i], "mutations"))
+            mask |= LOG_W_MUTATIONS;
+        else if (_is(&t->w[i], "connevents"))
+            mask |= LOG_W_CONNEVENTS;
+        else if (_is(&t->w[i], "evictions")) {
+            _line(out, "CLIENT_ERROR memg does not stream evictions (see `stats` evictions)");
+            return;
+        } else {
+            _line(out, "ERROR");
+            return;
+        }
+    }
+    if (!ctx->watch) {
+        _line(out, "CLIENT_ERROR watch needs a connection");
+        return;
+    }
+    _line(out, "OK");
+    if (!ctx->watch(out, mask)) {
+        out_drop_tail(out, "OK\r\n", 4);
+        _line(out, "WATCHER_TOO_MANY log watcher limit reached");
+    }
+}
+
+void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out)
+{
+    struct words t;
+    _split(req, &t);
+    const struct proto_token *sub = t.n > 1 ? &t.w[1] : NULL;
+    if (_is(&t.w[0], "watch")) {
+        _watch(ctx, &t, out);
+    } else if (_is(&t.w[0], "lru_crawler")) {
+        if (sub && _is(sub, "metadump"))
+            _metadump(ctx, &t, out);
+        else if (sub && (_is(sub, "crawl") || _is(sub, "enable") || _is(sub, "disable") ||
+                         _is(sub, "sleep") || _is(sub, "tocrawl")))
+            _line(out, "CLIENT_ERROR memg has no crawler thread: expired items are swept "
+                       "continuously, about once a minute");
+        else
+            _line(out, "ERROR");
+    } else if (_is(&t.w[0], "slabs")) {
+        if (sub && (_is(sub, "reassign") || _is(sub, "automove")))
+            _line(out, "CLIENT_ERROR memg has no slab classes: items share one log of "
+                       "segments, compacted in place");
+        else
+            _line(out, "ERROR");
+    } else { /* lru */
+        if (sub && (_is(sub, "tune") || _is(sub, "mode") || _is(sub, "temp_ttl")))
+            _line(out, "CLIENT_ERROR memg has no segmented LRU: one FIFO of segments whose "
+                       "read items survive eviction");
+        else
+            _line(out, "ERROR");
+    }
+}
