@@ -18,7 +18,7 @@ endif
 
 BENCH_SRCS := $(filter-out bench/floor.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
-BENCH_LIBS := $(BUILD)/obj/ev.o $(BUILD)/obj/net.o $(BUILD)/obj/buf.o $(BUILD)/obj/fmt.o
+BENCH_LIBS := $(BUILD)/obj/ev.o $(BUILD)/obj/net.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o $(BUILD)/obj/fmt.o
 
 .PHONY: bench-tool bench bench-selftest
 
