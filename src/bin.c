@@ -658,4 +658,4 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         store_prefetch(ctx->store, keys, nkeys, n);
 }
 
-const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch};
+const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch, NULL};

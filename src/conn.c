@@ -81,7 +81,8 @@ void conn_close(struct conn *c)
     struct conn_shared *sh = c->sh;
     if (c->ses.txn_open) /* a value cut off mid-way is never stored */
         store_abort(sh->ops->store, &c->ses.txn);
-    free(c->ses.held);
+    if (c->ses.proto->closed)
+        c->ses.proto->closed(&c->ses);
     ev_del(sh->loop, c->fd);
     close(c->fd);
     out_reset(&c->out);

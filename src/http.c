@@ -293,4 +293,4 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     }
 }
 
-const struct protocol http_protocol = {"http", _feed, _received, NULL};
+const struct protocol http_protocol = {"http", _feed, _received, NULL, NULL};

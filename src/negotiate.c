@@ -30,4 +30,4 @@ static void _prefetch(struct ops_ctx *ops, const char *buf, size_t len)
         p->prefetch(ops, buf, len);
 }
 
-const struct protocol auto_protocol = {"auto", _feed, _received, _prefetch};
+const struct protocol auto_protocol = {"auto", _feed, _received, _prefetch, NULL};
