@@ -13,9 +13,10 @@ label=${1:-deps}
 # mechanism libmemcached's SASL needs (a Recommends, not pulled in by
 # --no-install-recommends); sasl2-bin (saslpasswd2) and libsasl2-modules-db
 # (sasldb) let Debian's memcached, built without MEMCACHED_SASL_PWDB support,
-# serve as the SASL reference.
+# serve as the SASL reference. nutcracker (twemproxy): the cluster test
+# (tests/e2e/test_cluster.py) runs docs/SCALING.md's proxy recipes.
 PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
-php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin"}
+php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin nutcracker"}
 missing=""
 for p in $PKGS; do
     # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package)
