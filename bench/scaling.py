@@ -23,7 +23,6 @@ import argparse
 import datetime
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,19 +57,8 @@ class Nutcracker:
         self.proc = subprocess.Popen([binary, "-c", conf, "-s", str(compare.free_port()),
                                       "-a", HOST], stdout=self.logf, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
-        self.ready = self._wait()
-
-    def _wait(self, limit=5.0):
-        end = time.time() + limit
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1) as s:
-                    s.sendall(b"version\r\n")
-                    if s.recv(100).startswith(b"VERSION "):
-                        return True
-            except OSError:
-                time.sleep(0.05)
-        return False
+        self.bin = False  # compare.Server's wait: a text "version" answered
+        self.ready = compare.Server._wait_ready(self)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -489,6 +489,48 @@ def test_stopped_instance_is_ejected_by_timeout(cluster):
     assert v == val(k).encode(), "the resumed instance did not rejoin"
 
 
+def test_client_ketama_without_remove_failed_never_moves_keys(cluster):
+    """The recipe's client less remove_failed and failure_limit: a dead
+    server's keys fail (ServerDown) for as long as it is dead."""
+    cluster.start()
+    mc = pylibmc.Client(["%s:%d" % (HOST, p) for p in cluster.ports],
+                        behaviors={k: v for k, v in cluster.client().behaviors.items()
+                                   if k not in ("remove_failed", "failure_limit", "auto_eject")})
+    assert not mc.behaviors["remove_failed"]
+    keys = KEYS[:2000]
+    assert mc.set_multi({k: val(k) for k in keys}) == []
+    owner = cluster.owners(keys)
+    mine = [k for k in keys if owner[k] == 0][:20]
+    cluster.kill(0)
+    t0, errors = time.monotonic(), set()
+    while time.monotonic() < t0 + 3:  # retry_timeout 1 s, dead_timeout 2 s
+        res = read_all(mc, mine)
+        assert [res[k] for k in mine] == ["error"] * len(mine)
+        errors.update(res["_errors"])
+        time.sleep(0.1)
+    assert errors == {"ConnectionError", "ServerDown"}, errors
+
+
+def test_client_ketama_stopped_instance_costs_a_timeout_per_request(cluster):
+    """pylibmc (libmemcached 1.1.4) does not eject a server that accepts and
+    never answers: each request for its keys waits _poll_timeout and fails."""
+    cluster.start()
+    mc = cluster.client()
+    keys = KEYS[:2000]
+    assert mc.set_multi({k: val(k) for k in keys}) == []
+    owner = cluster.owners(keys)
+    cluster.signal(0, signal.SIGSTOP)
+    mine = [k for k in keys if owner[k] == 0][:4]
+    others = [k for k in keys if owner[k] != 0][:200]
+    for k in mine:
+        t0 = time.monotonic()
+        assert read_all(mc, [k])[k] == "error"
+        assert 0.4 <= time.monotonic() - t0 <= 1.5  # "_poll_timeout": 500 ms
+    assert set(read_all(mc, others).values()) == {"hit"}
+    cluster.signal(0, signal.SIGCONT)
+    assert read_all(mc, mine) == {k: "hit" for k in mine}
+
+
 def test_proxy_restart_loses_no_data(cluster):
     cluster.start()
     want = {k: val(k) for k in KEYS[:5000]}
