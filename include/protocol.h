@@ -48,8 +48,9 @@ struct protocol {
      * (FEED_RECEIVE) rather than waited for. */
     enum feed_status (*feed)(struct session *s, struct ops_ctx *ops, const char *buf, size_t len,
                              size_t cap, size_t *used, struct out *out);
-    /* The bytes asked for by FEED_RECEIVE have all been delivered. */
-    void (*received)(struct session *s, struct ops_ctx *ops, struct out *out);
+    /* The bytes asked for by FEED_RECEIVE have all been delivered: FEED_DONE,
+     * or FEED_QUIT to close once the replies are sent. */
+    enum feed_status (*received)(struct session *s, struct ops_ctx *ops, struct out *out);
     /* Optional: fresh bytes arrived; start loading what the lookups among
      * the requests in buf will touch (a hint: nothing is consumed). */
     void (*prefetch)(struct ops_ctx *ops, const char *buf, size_t len);

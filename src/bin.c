@@ -616,14 +616,14 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     }
 }
 
-static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
     struct bin_req r;
     if (!s->txn_open) { /* a discarded body: now the answer */
         r.h.opcode = s->op;
         r.h.opaque = s->opaque;
         _error(out, &r, (enum bin_status)s->cas);
-        return;
+        return FEED_DONE;
     }
     s->txn_open = false;
     s->recv_dst = NULL;
@@ -632,6 +632,7 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     r.h.opaque = s->opaque;
     r.h.cas = s->cas;
     _store_end(ctx, &r, &s->txn, out);
+    return FEED_DONE;
 }
 
 /* Lookups of a pipelined batch (getq... noop): the keys of the complete get

@@ -150,7 +150,10 @@ static bool _process(struct conn *c)
             if (!_deliver(c))
                 break;
             c->receiving = false;
-            s->proto->received(s, sh->ops, &c->out);
+            if (s->proto->received(s, sh->ops, &c->out) == FEED_QUIT) {
+                c->closing = true;
+                break;
+            }
             continue;
         }
         size_t avail = buf_len(&c->rbuf);

@@ -16,11 +16,12 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ops, const char
 }
 
 /* Nothing is received before the choice. */
-static void _received(struct session *s, struct ops_ctx *ops, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ops, struct out *out)
 {
     (void)s;
     (void)ops;
     (void)out;
+    return FEED_DONE;
 }
 
 static void _prefetch(struct ops_ctx *ops, const char *buf, size_t len)

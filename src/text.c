@@ -1,6 +1,7 @@
 /* text: each text command's reply, exactly as memcached words it. */
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -491,7 +492,7 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     return _execute(ctx, &req, out);
 }
 
-static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
     (void)ctx;
     (void)out;
@@ -499,6 +500,7 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
         s->recv_dst = NULL;
         s->bits |= TEXT_VALUE_END;
     }
+    return FEED_DONE;
 }
 
 /* Lookups of a pipelined batch: the keys of the complete get and mg
