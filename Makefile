@@ -72,7 +72,7 @@ endif
 
 # Modules off the request path (start-up, flags, logins, stats text) are
 # built for size: the stripped binary stays under 150,000 bytes.
-COLD := config auth stats ops_stats main thp negotiate fmt net http http_parse http_page \
+COLD := config auth stats ops_stats main thp negotiate fmt net resolve http http_parse http_page \
         meta text_meta ops_meta base64 notify log admin prefix ops_observe
 COLD_OPT ?= -Os
 

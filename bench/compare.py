@@ -76,15 +76,16 @@ class Server:
     """One server process on a free loopback port, with its stderr kept."""
 
     def __init__(self, name, binary, logdir, mem=1024, conns=1024, default_flags=False,
-                 proto_args=None):
+                 proto_args=None, threads=1):
         """proto_args: the flags that make the server speak the binary
-        protocol (e.g. -B binary); None: the text protocol, default flags."""
+        protocol (e.g. -B binary); None: the text protocol, default flags.
+        threads: -t (bench/scaling.py runs memcached -t 2)."""
         self.name, self.binary = name, binary
         self.bin = proto_args is not None
         self.port = free_port()
         args = [binary, "-p", str(self.port), "-l", HOST, "-U", "0"]
         if not default_flags:
-            args += ["-t", "1", "-m", str(mem), "-c", str(conns)]
+            args += ["-t", str(threads), "-m", str(mem), "-c", str(conns)]
         args += proto_args or []
         if os.geteuid() == 0:
             args += ["-u", "nobody"]

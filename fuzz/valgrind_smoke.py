@@ -115,6 +115,7 @@ def _traffic(port, quick):
         d.close()
     assert c.get(b"big") == big
     _binary_traffic(port, big)
+    _meta_traffic(port, big)
     # a client left connected at shutdown, with a half-received value
     e = _Conn(port)
     e.send(b"set pending 0 0 100000\r\n" + b"p" * 50000)
@@ -152,6 +153,27 @@ def _binary_traffic(port, big):
     d.send(_bin(0x01, b"bgone", ext, b"x" * 300000)[:100000])
     d.close()
     b.close()
+
+
+def _meta_traffic(port, big):
+    """Meta commands: quiet pipelines, stale/win marks, a large ms received
+    into its item (its line kept on the heap), and clients that vanish with
+    such a line pending."""
+    c = _Conn(port)
+    c.send(b"ms m1 2 T0 F3 k c\r\nhi\r\nmg m1 v k f s t c h l O1\r\nmd m1 I\r\nmg m1 v\r\n"
+           b"mg m1 v\r\nmg miss v q\r\nmg hot N30 v\r\nma n N0 J5 v\r\nma n MD D9 t c\r\n"
+           b"me m1\r\nms Zm9v 3 b k\r\nbar\r\nmg Zm9v b k v\r\nmd m1 x\r\nmg m1 q zz\r\nmn\r\n")
+    while c.line() != b"MN":
+        pass
+    c.send(b"ms mbig %d k O7 c\r\n" % len(big) + big + b"\r\nmg mbig v\r\n")
+    assert c.line().startswith(b"HD kmbig O7 c")
+    assert c.line() == b"VA %d" % len(big)
+    assert c.exact(len(big) + 2)[:-2] == big
+    for i in range(4):
+        d = _Conn(port)
+        d.send(b"ms gone%d 300000 k O%d\r\n" % (i, i) + b"x" * (50000 * (i + 1)))
+        d.close()
+    c.close()
 
 
 def run(binary, quick=False):

@@ -29,8 +29,11 @@ struct session {
     char *recv_dst;               /* FEED_RECEIVE: where the bytes go, NULL to discard */
     uint64_t recv_left;           /* bytes still to deliver */
     struct store_txn txn;         /* the value being received into its item */
-    char *held;                   /* text: a meta set's line while its value arrives (heap) */
-    uint64_t cas;                 /* of the pending request */
+    union {                       /* one pending request: never both (8 bytes of a conn
+                                     keep it in its malloc size class) */
+        uint64_t cas;             /* of the pending request */
+        char *held;               /* text: a meta set's line while its value arrives (heap) */
+    };
     uint32_t opaque;              /* binary: echoed in the reply */
     uint8_t op;                   /* the pending request, in the protocol's own code */
     uint8_t bits;                 /* the protocol's own flags (noreply, quiet, ...) */
@@ -45,11 +48,14 @@ struct protocol {
      * (FEED_RECEIVE) rather than waited for. */
     enum feed_status (*feed)(struct session *s, struct ops_ctx *ops, const char *buf, size_t len,
                              size_t cap, size_t *used, struct out *out);
-    /* The bytes asked for by FEED_RECEIVE have all been delivered. */
-    void (*received)(struct session *s, struct ops_ctx *ops, struct out *out);
+    /* The bytes asked for by FEED_RECEIVE have all been delivered: FEED_DONE,
+     * or FEED_QUIT to close once the replies are sent. */
+    enum feed_status (*received)(struct session *s, struct ops_ctx *ops, struct out *out);
     /* Optional: fresh bytes arrived; start loading what the lookups among
      * the requests in buf will touch (a hint: nothing is consumed). */
     void (*prefetch)(struct ops_ctx *ops, const char *buf, size_t len);
+    /* Optional: the connection closes; free what the session holds. */
+    void (*closed)(struct session *s);
 };
 
 extern const struct protocol text_protocol; /* text.c */

@@ -620,14 +620,14 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     }
 }
 
-static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
     struct bin_req r;
     if (!s->txn_open) { /* a discarded body: now the answer */
         r.h.opcode = s->op;
         r.h.opaque = s->opaque;
         _error(out, &r, (enum bin_status)s->cas);
-        return;
+        return FEED_DONE;
     }
     s->txn_open = false;
     s->recv_dst = NULL;
@@ -636,6 +636,7 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
     r.h.opaque = s->opaque;
     r.h.cas = s->cas;
     _store_end(ctx, &r, &s->txn, out);
+    return FEED_DONE;
 }
 
 /* Lookups of a pipelined batch (getq... noop): the keys of the complete get
@@ -662,4 +663,4 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         store_prefetch(ctx->store, keys, nkeys, n);
 }
 
-const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch};
+const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch, NULL};

@@ -158,7 +158,8 @@ void conn_close(struct conn *c)
         _log_close(c);
     if (c->ses.txn_open) /* a value cut off mid-way is never stored */
         store_abort(sh->ops->store, &c->ses.txn);
-    free(c->ses.held);
+    if (c->ses.proto->closed)
+        c->ses.proto->closed(&c->ses);
     ev_del(sh->loop, c->fd);
     close(c->fd);
     out_reset(&c->out);
@@ -239,7 +240,10 @@ static bool _process(struct conn *c)
             if (!_deliver(c))
                 break;
             c->receiving = false;
-            s->proto->received(s, sh->ops, &c->out);
+            if (s->proto->received(s, sh->ops, &c->out) == FEED_QUIT) {
+                c->closing = true;
+                break;
+            }
             continue;
         }
         size_t avail = buf_len(&c->rbuf);

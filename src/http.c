@@ -285,12 +285,13 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     return st;
 }
 
-static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
     if (s->recv_dst) {
         s->recv_dst = NULL;
         _stored(ctx, s, out);
     }
+    return (s->bits & HB_QUIT) ? FEED_QUIT : FEED_DONE; /* the reply said close */
 }
 
-const struct protocol http_protocol = {"http", _feed, _received, NULL};
+const struct protocol http_protocol = {"http", _feed, _received, NULL, NULL};

@@ -29,6 +29,8 @@ static struct watcher watchers[LOG_WATCHERS_MAX];
 static unsigned nwatchers;
 static uint64_t gid;
 static struct stats *log_stats;
+static char noreply_text[128]; /* a silenced reply, printed after its request */
+static size_t noreply_len;
 
 void log_setup(struct stats *stats)
 {
@@ -137,6 +139,7 @@ void log_exchange(int fd, const char *proto, const char *req, size_t nreq,
                   const struct out *out, size_t nreply)
 {
     if (proto[0] == 'b') { /* "binary" */
+        noreply_len = 0;
         _hex24('<', fd, "Read binary protocol data:", "   ", req, nreq);
         char h[25] = {0};
         out_tail(out, nreply, _bin_head, h);
@@ -148,7 +151,12 @@ void log_exchange(int fd, const char *proto, const char *req, size_t nreq,
     size_t n = nl ? (size_t)(nl - req) : nreq;
     if (n && req[n - 1] == '\r')
         n--;
-    log_line("<%d %.*s", fd, (int)(n < REQ_SHOWN ? n : REQ_SHOWN), req);
+    if (n) /* not the \r\n after a value received into its item */
+        log_line("<%d %.*s", fd, (int)(n < REQ_SHOWN ? n : REQ_SHOWN), req);
+    if (noreply_len) { /* after its request, as memcached prints it */
+        log_line(">%d NOREPLY %.*s", fd, (int)noreply_len, noreply_text);
+        noreply_len = 0;
+    }
     /* memcached logs no meta reply but mn's */
     bool meta = n >= 2 && req[0] == 'm' && (n == 2 || req[2] == ' ') && req[1] != 'n';
     if (meta || nreply == 0)
@@ -161,7 +169,8 @@ void log_exchange(int fd, const char *proto, const char *req, size_t nreq,
 
 void log_noreply(const char *line, size_t n)
 {
-    log_line(">%d NOREPLY %.*s", log_fd, (int)n, line);
+    noreply_len = n < sizeof(noreply_text) ? n : sizeof(noreply_text);
+    memcpy(noreply_text, line, noreply_len);
 }
 
 /* --- watch ------------------------------------------------------------------ */

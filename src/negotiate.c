@@ -19,11 +19,12 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ops, const char
 }
 
 /* Nothing is received before the choice. */
-static void _received(struct session *s, struct ops_ctx *ops, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ops, struct out *out)
 {
     (void)s;
     (void)ops;
     (void)out;
+    return FEED_DONE;
 }
 
 static void _prefetch(struct ops_ctx *ops, const char *buf, size_t len)
@@ -33,4 +34,4 @@ static void _prefetch(struct ops_ctx *ops, const char *buf, size_t len)
         p->prefetch(ops, buf, len);
 }
 
-const struct protocol auto_protocol = {"auto", _feed, _received, _prefetch};
+const struct protocol auto_protocol = {"auto", _feed, _received, _prefetch, NULL};

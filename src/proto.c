@@ -281,14 +281,16 @@ static ssize_t _meta(struct request *req, const struct line *l, const char *data
     req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
     if (l->n > 1)
         req->key = l->tok[1];
-    if (req->cmd == PROTO_MN || req->cmd == PROTO_ME)
+    if (req->cmd == PROTO_MN)
         return (ssize_t)req->line_len;
-    if (l->n < 2)
+    if (l->n < 2 && req->cmd != PROTO_ME)
         return _error(req, PROTO_ERR_UNKNOWN);
+    if (req->key.len > PROTO_KEY_MAX) /* every meta command's first check */
+        return _error(req, PROTO_ERR_FORMAT);
     if (req->cmd != PROTO_MS)
         return (ssize_t)req->line_len;
     int32_t vlen;
-    if (req->key.len > PROTO_KEY_MAX || l->n == 2)
+    if (l->n == 2)
         return _error(req, PROTO_ERR_FORMAT);
     if (req->ntokens > 20) /* memcached's MFLAG_MAX_OPT_LENGTH */
         return _error(req, PROTO_ERR_META_FLAGS);
@@ -422,8 +424,12 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
             req->keys = (struct proto_token){buf, (size_t)(end - buf)};
             req->key = (struct proto_token){k, (size_t)(ke - k)};
             req->ntokens = k == end ? 2 : 3; /* at least; the executor counts them all */
-            if (k == end && req->cmd != PROTO_MN && req->cmd != PROTO_ME)
+            if (req->cmd == PROTO_MN)
+                return (ssize_t)req->line_len;
+            if (k == end && req->cmd != PROTO_ME)
                 return _error(req, PROTO_ERR_UNKNOWN);
+            if (req->key.len > PROTO_KEY_MAX)
+                return _error(req, PROTO_ERR_FORMAT);
             return (ssize_t)req->line_len;
         }
     }

@@ -1,6 +1,7 @@
 /* text: each text command's reply, exactly as memcached words it. */
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
@@ -18,6 +19,7 @@
 /* session.bits */
 #define TEXT_NOREPLY 1u
 #define TEXT_VALUE_END 2u /* a value went into its item: its \r\n comes next */
+#define TEXT_HELD 4u      /* s->held is a meta set's line (text_meta.c) */
 
 /* A fixed reply line, unless the request said noreply (memcached's
  * out_string: errors are silenced by noreply too). */
@@ -353,9 +355,10 @@ static enum feed_status _receive(struct session *s, struct ops_ctx *ctx, const s
     if (meta ? text_meta_set_begin(s, ctx, req, out) : _value_begin(ctx, req, &s->txn, out)) {
         s->recv_dst = s->txn.value;
         s->recv_left = req->vlen;
-        s->cas = req->cas;
+        if (!meta)
+            s->cas = req->cas; /* held, for a meta set, shares its place */
         s->op = (uint8_t)req->cmd;
-        s->bits = req->noreply ? TEXT_NOREPLY : 0;
+        s->bits = meta ? TEXT_HELD : req->noreply ? TEXT_NOREPLY : 0;
         s->txn_open = true;
     } else {
         s->recv_dst = NULL;
@@ -467,8 +470,10 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         bool ok = buf[0] == '\r' && buf[1] == '\n';
         s->bits &= (uint8_t)~TEXT_VALUE_END;
         s->txn_open = false;
-        if (s->op == PROTO_MS)
+        if (s->op == PROTO_MS) {
             text_meta_set_end(s, ctx, ok, out);
+            s->bits &= (uint8_t)~TEXT_HELD;
+        }
         else
             _value_end(ctx, (enum proto_cmd)s->op, s->bits & TEXT_NOREPLY, s->cas, &s->txn, ok, out);
         *used = 2;
@@ -491,7 +496,7 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     return _execute(ctx, &req, out);
 }
 
-static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
+static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
 {
     (void)ctx;
     (void)out;
@@ -499,6 +504,7 @@ static void _received(struct session *s, struct ops_ctx *ctx, struct out *out)
         s->recv_dst = NULL;
         s->bits |= TEXT_VALUE_END;
     }
+    return FEED_DONE;
 }
 
 /* Lookups of a pipelined batch: the keys of the complete get and mg
@@ -545,4 +551,10 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         store_prefetch(ctx->store, keys, nkeys, n);
 }
 
-const struct protocol text_protocol = {"ascii", _feed, _received, _prefetch};
+static void _closed(struct session *s)
+{
+    if (s->bits & TEXT_HELD) /* closed while a meta set's value was arriving */
+        free(s->held);
+}
+
+const struct protocol text_protocol = {"ascii", _feed, _received, _prefetch, _closed};

@@ -15,10 +15,11 @@ label=${1:-deps}
 # (sasldb) let Debian's memcached, built without MEMCACHED_SASL_PWDB support,
 # serve as the SASL reference.
 # The HTTP front (tests/e2e/test_http*.py): curl, wrk, prometheus (promtool),
-# chromium (the dashboard, headless).
+# chromium (the dashboard, headless). nutcracker (twemproxy): the cluster test
+# (tests/e2e/test_cluster.py) runs docs/SCALING.md's proxy recipes.
 PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
 php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin \
-curl wrk prometheus chromium"}
+curl wrk prometheus chromium nutcracker"}
 missing=""
 for p in $PKGS; do
     # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package)

@@ -37,7 +37,10 @@ static inline size_t drive(const struct protocol *p, struct session *s, struct o
             if (s->recv_left)
                 break;
             receiving = false;
-            s->proto->received(s, ctx, out);
+            if (s->proto->received(s, ctx, out) == FEED_QUIT) {
+                *last = FEED_QUIT;
+                break;
+            }
             continue;
         }
         size_t used = 0, avail = len - pos < DRIVE_CAP ? len - pos : DRIVE_CAP;

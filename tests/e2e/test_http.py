@@ -203,6 +203,21 @@ def test_keep_alive_pipelining_http10_close(web):
     assert not closed and b"Connection: keep-alive\r\n" in got
 
 
+def test_close_after_a_body_received_into_its_item(web):
+    """A PUT whose body is too big for the read buffer goes straight into its
+    item; with Connection: close (or HTTP/1.0) memg still hangs up after the
+    reply, without waiting for the client."""
+    _, port = web
+    body = b"b" * 60000
+    for head in (b"PUT /k/bigclose HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                 b"PUT /k/bigclose HTTP/1.0\r\n"):
+        got, closed = raw_exchange(port, head + b"Content-Length: %d\r\n\r\n" % len(body) + body,
+                                   timeout=3)
+        assert got.startswith(b"HTTP/1.1 204 ") and closed, got[:200]
+    st, _, value = request(port, "GET", "/k/bigclose")
+    assert st == 200 and value == body
+
+
 @pytest.mark.parametrize("data,status", [
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 431),
     (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 431),

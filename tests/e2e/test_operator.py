@@ -1,0 +1,282 @@
+"""What an operator of memcached uses, against memcached 1.6.18 itself: -vv's
+lines for a scripted session, `watch` (and a slow watcher that must not slow
+the server), `stats cachedump` and `lru_crawler metadump` (memcdump lists
+1,000 keys), `stats detail`, -F/-X/-W, and the slab/LRU tuning commands."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import HOST
+
+pytestmark = pytest.mark.memg_only
+
+SESSION = [b"set foo 5 0 3\r\nbar\r\n", b"get foo\r\n", b"get foo nope\r\n", b"gets foo\r\n",
+           b"delete foo\r\n", b"delete foo\r\n", b"incr x 1\r\n",
+           b"set n 0 0 1 noreply\r\n5\r\n", b"incr n 3\r\n", b"touch n 10\r\n", b"bogus\r\n",
+           b"version\r\n", b"verbosity 2\r\n", b"mg n v\r\n", b"mn\r\n", b"flush_all\r\n",
+           b"quit\r\n"]
+
+
+def play(srv):
+    with socket.create_connection(srv.addr, timeout=5) as s:
+        for cmd in SESSION:
+            s.sendall(cmd)
+            time.sleep(0.02)
+        s.settimeout(2)
+        while s.recv(4096):
+            pass  # until the server closes after quit
+
+
+def q(raw, cmd):
+    """One reply, dumps included (ITEM/PREFIX/key= lines up to END)."""
+    raw.send(cmd)
+    line = raw.read_line()
+    if line.startswith((b"ITEM ", b"PREFIX ", b"key=")) and not line.endswith(b"END\r\n"):
+        line += raw.read_until(b"END\r\n")
+    return line
+
+
+def conn_lines(log):
+    """The lines about client connections, the fd replaced by FD."""
+    out = []
+    for line in log.splitlines():
+        if re.match(r"^[<>]\d+ |^\d+: ", line) and "server listening" not in line:
+            out.append(re.sub(r"^([<>]?)\d+", r"\1FD", line))
+    return out
+
+
+def wait_log(srv, needle, timeout=3):
+    deadline = time.monotonic() + timeout
+    while needle not in srv.log_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return srv.log_text()
+
+
+def test_vv_lines_match_memcached(server_factory):
+    logs = {}
+    for kind in ("memcached", "memg"):
+        srv = server_factory("-vv", kind=kind)
+        play(srv)
+        wait_log(srv, " quit\n")
+        time.sleep(0.2)  # and the close that follows it
+        lines = conn_lines(srv.log_text())
+        assert "<FD new auto-negotiating client connection" in lines
+        assert lines[-1] == "<FD connection closed."
+        # the session's lines: from its first byte; the readiness probe's
+        # connection opens and closes somewhere around it (memcached's
+        # threads interleave them), so connection lines are left out
+        logs[kind] = [l for l in lines[lines.index("FD: Client using the ascii protocol"):]
+                      if not l.startswith("<FD new ") and l != "<FD connection closed."]
+    assert logs["memg"] == logs["memcached"]
+    assert "<FD set n 0 0 1 noreply" in logs["memg"]
+    assert ">FD NOREPLY STORED" in logs["memg"]
+
+
+def test_v_off_prints_nothing_per_request(server_factory):
+    srv = server_factory()
+    with srv.raw() as r:
+        for cmd in SESSION[:12]:  # up to "verbosity 2", which turns the lines on
+            r.send(cmd)
+        assert r.read_quiet().endswith(b"VERSION 1.6.18\r\n")
+    time.sleep(0.1)
+    assert srv.log_text() == ""
+
+
+def test_verbosity_turns_lines_on(server_factory):
+    srv = server_factory()
+    with srv.raw() as r:
+        assert r.cmd(b"verbosity 2\r\n") == b"OK\r\n"
+        assert r.cmd(b"get k\r\n") == b"END\r\n"
+    assert "get k" in wait_log(srv, "get k")
+
+
+def test_vvv_state_changes(server_factory):
+    srv = server_factory("-vvv")
+    with srv.raw() as r:
+        r.send(b"set big 0 0 100000\r\n")
+        r.send(b"x" * 100000 + b"\r\n")
+        assert r.read_reply() == b"STORED\r\n"
+    assert "going from conn_parse_cmd to conn_nread" in wait_log(srv, "conn_nread")
+
+
+def read_watch(sock, want, timeout=3):
+    data = b""
+    deadline = time.monotonic() + timeout
+    sock.settimeout(0.2)
+    while want not in data and time.monotonic() < deadline:
+        try:
+            data += sock.recv(65536)
+        except socket.timeout:
+            pass
+    return data.decode()
+
+
+def test_watch_streams_as_memcached(server_factory):
+    srv = server_factory()
+    with socket.create_connection(srv.addr) as w, srv.raw() as r:
+        w.sendall(b"watch fetchers mutations connevents\r\n")
+        assert read_watch(w, b"OK\r\n").startswith("OK\r\n")
+        with srv.raw() as c:
+            c.cmd(b"set foo 0 100 3\r\nbar\r\n")
+            c.cmd(b"get foo nope\r\n")
+        text = read_watch(w, b"conn_close")
+        r.cmd(b"version\r\n")
+    lines = text.splitlines()
+    assert all(re.match(r"^ts=\d+\.\d+ gid=\d+ type=", l) for l in lines), lines
+    body = [l.split(" ", 2)[2] for l in lines]
+    assert any(re.match(r"type=conn_new rip=127\.0\.0\.1 rport=\d+ transport=tcp cfd=\d+$", b)
+               for b in body), body
+    assert any(re.match(r"type=item_store key=foo status=stored cmd=set ttl=100 clsid=1 "
+                        r"cfd=\d+ size=3$", b) for b in body), body
+    assert any(re.match(r"type=item_get key=foo status=found clsid=1 cfd=\d+ size=3$", b)
+               for b in body), body
+    assert any(re.match(r"type=item_get key=nope status=not_found clsid=0 cfd=\d+ size=0$", b)
+               for b in body), body
+    # a peer that hung up first has no address left to name (getpeername)
+    assert any(re.match(r"type=conn_close rip=\S* rport=\d+ transport=tcp "
+                        r"reason=error cfd=\d+$", b) for b in body), body
+
+
+def test_watch_answers_as_memcached(server_factory):
+    for kind in ("memcached", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as r:
+            assert r.cmd(b"watch bogus\r\n") == b"ERROR\r\n", kind
+        srv = server_factory("-W", kind=kind)
+        with srv.raw() as r:
+            assert r.cmd(b"watch\r\n") == b"CLIENT_ERROR watch commands not allowed\r\n", kind
+
+
+def stats(raw):
+    return dict(l.split(b" ", 2)[1:] for l in raw.cmd(b"stats\r\n").split(b"\r\n")
+                if l.startswith(b"STAT "))
+
+
+def test_slow_watcher_is_dropped_not_waited_for(server_factory):
+    srv = server_factory()
+    w = socket.socket()
+    w.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    w.connect(srv.addr)
+    try:
+        w.sendall(b"watch fetchers\r\n")
+        time.sleep(0.1)  # the watcher reads nothing from now on
+        with srv.raw() as c:
+            batch = b"get some-key-that-is-missing\r\n" * 1000
+            t0 = time.monotonic()
+            for _ in range(100):  # 100,000 gets, each a watch line
+                c.send(batch)
+                got = b""
+                while got.count(b"END\r\n") < 1000:
+                    got += c.sock.recv(1 << 20)
+            elapsed = time.monotonic() - t0
+            st = stats(c)
+        assert elapsed < 20, elapsed  # the server never waited for the watcher
+        skipped = int(st[b"log_watcher_skipped"])
+        sent = int(st[b"log_watcher_sent"])
+        assert skipped > 0 and sent > 0 and skipped + sent == 100000, st
+        assert st[b"log_watchers"] == b"1"
+        # once the watcher drains, it is told how many lines it missed
+        w.settimeout(0.5)
+        try:
+            while w.recv(1 << 20):
+                pass
+        except socket.timeout:
+            pass
+        with srv.raw() as c:
+            c.cmd(b"get after\r\n")
+        assert re.search(r"\[skipped: \d+\]\nts=\S+ gid=\d+ type=item_get key=after ",
+                         read_watch(w, b"key=after"))
+    finally:
+        w.close()
+
+
+def test_cachedump_and_metadump_as_memcached(server_factory):
+    out = {}
+    for kind in ("memcached", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as r:
+            r.cmd(b"set a:1 0 0 1\r\nx\r\n")
+            r.cmd(b"set b%2 3 0 2\r\nyz\r\n")
+            r.cmd(b"get a:1\r\n")
+            out[kind] = [q(r, c) for c in (
+                b"stats cachedump 1 0\r\n", b"stats cachedump 2 0\r\n",
+                b"stats cachedump\r\n", b"stats cachedump x 0\r\n",
+                b"stats cachedump 99 0\r\n", b"lru_crawler metadump all\r\n",
+                b"lru_crawler metadump\r\n")]
+    m, c = out["memg"], out["memcached"]
+    # memcached dumps the items its LRU maintainer has moved so far: a subset
+    assert sorted(m[0].split(b"\r\n")) == [b"", b"END", b"ITEM a:1 [1 b; 0 s]",
+                                            b"ITEM b%2 [2 b; 0 s]"]
+    assert set(c[0].split(b"\r\n")) <= set(m[0].split(b"\r\n"))
+    assert m[1:5] == c[1:5]
+    norm = lambda t: sorted(re.sub(rb"la=\d+ cas=\d+", b"", t).split(b"\n"))  # noqa: E731
+    # sizes are memcached's item sizes; memg's items are smaller, but it reports memcached's
+    assert norm(m[5]) == norm(c[5])
+    assert m[6] == c[6] == b"ERROR\r\n"
+
+
+def test_dumping_disabled_as_memcached(server_factory):
+    for kind in ("memcached", "memg"):
+        srv = server_factory("-X", "-F", kind=kind)
+        with srv.raw() as r:
+            assert r.cmd(b"stats cachedump 1 0\r\n") == \
+                b"CLIENT_ERROR stats cachedump not allowed\r\n", kind
+            assert r.cmd(b"lru_crawler metadump all\r\n") == b"ERROR metadump not allowed\r\n"
+            assert r.cmd(b"flush_all\r\n") == b"CLIENT_ERROR flush_all not allowed\r\n"
+            st = r.cmd(b"stats settings\r\n")
+            assert b"STAT flush_enabled no\r\n" in st and b"STAT dump_enabled no\r\n" in st
+
+
+@pytest.mark.skipif(not shutil.which("memcdump"), reason="libmemcached-tools not installed")
+def test_memcdump_lists_1000_keys(server_factory):
+    srv = server_factory()
+    with srv.raw() as r:
+        r.send(b"".join(b"set key:%d 0 0 2 noreply\r\nhi\r\n" % i for i in range(1000)))
+        assert r.cmd(b"mn\r\n") == b"MN\r\n"
+    p = subprocess.run(["memcdump", "--servers=%s:%d" % srv.addr], capture_output=True,
+                       timeout=30, text=True)
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.split()) == sorted("key:%d" % i for i in range(1000))
+
+
+def test_stats_detail_as_memcached(server_factory):
+    dumps = {}
+    for kind in ("memcached", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as r:
+            r.cmd(b"set foo:1 0 0 1\r\nx\r\n")  # before detail on: not counted
+            assert r.cmd(b"stats detail on\r\n") == b"OK\r\n"
+            r.cmd(b"get foo:1 foo:3 bar:1\r\n")
+            r.cmd(b"set foo:4 0 0 1\r\nz\r\n")
+            r.cmd(b"delete bar:1\r\n")
+            r.cmd(b"get nodelimiter\r\n")
+            dumps[kind] = q(r, b"stats detail dump\r\n")
+            assert r.cmd(b"stats detail off\r\n") == b"OK\r\n"
+            assert r.cmd(b"stats detail\r\n") == b"CLIENT_ERROR usage: stats detail on|off|dump\r\n"
+    lines = lambda t: sorted(t.split(b"\r\n"))  # noqa: E731  (memcached's order is its hash's)
+    assert lines(dumps["memg"]) == lines(dumps["memcached"])
+    assert b"PREFIX foo get 2 hit 1 set 1 del 0\r\n" in dumps["memg"]
+
+
+def test_slab_and_lru_tuning_answered(server_factory):
+    srv = server_factory()
+    with srv.raw() as r:
+        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru_crawler crawl all",
+                    b"lru_crawler sleep 10", b"lru tune 10 25 0.1 2", b"lru mode flat"):
+            assert r.cmd(cmd + b"\r\n").startswith(b"CLIENT_ERROR memg has no "), cmd
+        for cmd in (b"slabs", b"lru", b"lru_crawler", b"lru_crawler bogus"):
+            assert r.cmd(cmd + b"\r\n") == b"ERROR\r\n", cmd
+
+
+def test_idle_kicks_counted(server_factory):
+    srv = server_factory("-o", "idle_timeout=1")
+    with srv.raw() as idle:
+        idle.cmd(b"version\r\n")
+        time.sleep(2.5)
+        with srv.raw() as r:
+            assert int(stats(r)[b"idle_kicks"]) >= 1
