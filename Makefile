@@ -132,12 +132,17 @@ e2e: $(BUILD)/memg $(GLIBC_MEMG)
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).
 CROSS ?= 1
+# Every suite runs even when one fails; the last line sums them all.
+TEST_LOGS := $(BUILD)/test-logs
+run_suite = { $(MAKE) $1; echo "make-exit $$?"; } 2>&1 | tee $(TEST_LOGS)/$1.log
 test: deps
-	$(MAKE) unit
-	$(MAKE) e2e
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@$(call run_suite,unit)
+	@$(call run_suite,e2e)
 ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
-	$(MAKE) test-cross
+	@$(call run_suite,test-cross)
 endif
+	@sh mk/summary.sh $(TEST_LOGS)/*.log
 
 clean:
 	rm -rf build

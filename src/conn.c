@@ -48,7 +48,7 @@ struct conn {
 };
 
 static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg);
-static void _set_events(struct conn *c);
+static bool _set_events(struct conn *c);
 
 /* Why a connection closed, as memcached's conn_close event says it. */
 enum { CONN_WHY_ERROR, CONN_WHY_NORMAL, CONN_WHY_IDLE, CONN_WHY_SHUTDOWN };
@@ -104,7 +104,9 @@ static void _log_close(const struct conn *c)
 /* A watcher's lines were queued: write them when the socket takes them. */
 static void _wake(void *arg)
 {
-    _set_events(arg);
+    struct conn *c = arg;
+    if (!_set_events(c))
+        c->closing = true; /* not here: log_event is walking the watchers */
 }
 
 bool conn_watch(struct out *out, unsigned mask)
@@ -175,19 +177,25 @@ void conn_close(struct conn *c)
     free(c);
 }
 
-/* Tell the loop what this connection waits for, when that changed. */
-static void _set_events(struct conn *c)
+/* Tell the loop what this connection waits for, when that changed. False
+ * when epoll refused (the connection cannot be served: close it). */
+static bool _set_events(struct conn *c)
 {
     bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
     bool want_write = out_pending(&c->out) > 0 || c->blocked;
     if (paused == c->paused && want_write == c->want_write)
-        return;
+        return true;
+    unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
+    if (ev_mod(c->sh->loop, c->fd, mask, _on_event, c) < 0) {
+        if (log_level)
+            log_line("%d: epoll_ctl failed: connection closed", c->fd);
+        return false;
+    }
     c->paused = paused;
     c->want_write = want_write;
-    unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
-    ev_mod(c->sh->loop, c->fd, mask, _on_event, c);
+    return true;
 }
 
 /* Deliver what the protocol asked for from rbuf; true once all is there. */
@@ -363,7 +371,8 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
         buf_release(&c->rbuf); /* idle connections hold no buffers */
     else
         buf_park(&c->rbuf, RBUF_PARK_MAX); /* nor do ones waiting for a request's end */
-    _set_events(c);
+    if (!_set_events(c))
+        conn_close(c);
 }
 
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
@@ -391,8 +400,10 @@ bool conn_drain_all(struct conn_shared *sh)
             conn_close(c);
         } else {
             c->closing = true;
-            _set_events(c);
-            pending = true;
+            if (_set_events(c))
+                pending = true;
+            else
+                conn_close(c);
         }
         c = next;
     }

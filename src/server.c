@@ -62,10 +62,17 @@ static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 static void _listeners_enable(struct server *srv, bool on)
 {
     for (int i = 0; i < srv->nls; i++) {
-        if (on)
-            ev_add(srv->loop, srv->ls[i].fd, EV_READ, _on_accept, srv);
-        else
+        if (!on) {
             ev_del(srv->loop, srv->ls[i].fd);
+        } else if (ev_add(srv->loop, srv->ls[i].fd, EV_READ, _on_accept, srv) < 0) {
+            while (i--) /* epoll refused: all off, try again after a pause */
+                ev_del(srv->loop, srv->ls[i].fd);
+            srv->accept_paused = true;
+            srv->resume_ms = ev_now_ms(srv->loop) + ACCEPT_BACKOFF_MS;
+            if (log_level)
+                log_line("failed to watch the listening sockets: retrying");
+            return;
+        }
     }
 }
 
@@ -278,8 +285,10 @@ int server_run(struct server *srv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an EPIPE, not a death */
     srv->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (srv->sigfd >= 0)
-        ev_add(srv->loop, srv->sigfd, EV_READ, _on_signal, srv);
+    if (srv->sigfd < 0 || ev_add(srv->loop, srv->sigfd, EV_READ, _on_signal, srv) < 0) {
+        fmt_fd(2, "memg: cannot watch for signals: %s\n", strerror(errno));
+        return 1; /* SIGTERM would be lost: no half-started server */
+    }
     _listeners_enable(srv, true);
     for (int i = 0; log_level > 1 && i < srv->nls; i++) {
         const struct protocol *p = srv->ls[i].proto ? srv->ls[i].proto : srv->sh.proto;

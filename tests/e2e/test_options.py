@@ -59,7 +59,7 @@ def test_listen_names_from_hosts_file():
     memg, docs/DESIGN.md); an unknown name stops it at start, in
     getaddrinfo's words."""
     port = free_port()
-    argv = [memg_bin(), "-p", str(port), "-l", "localhost", "-U", "0"]
+    argv = [memg_bin(), "-p", str(port), "-l", "localhost", "-U", "0"] + AS_ROOT
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     try:
@@ -76,7 +76,7 @@ def test_listen_names_from_hosts_file():
     finally:
         p.terminate()
         p.wait(5)
-    argv = [memg_bin(), "-p", str(free_port()), "-l", "no-such-host.invalid", "-U", "0"]
+    argv = [memg_bin(), "-p", str(free_port()), "-l", "no-such-host.invalid", "-U", "0"] + AS_ROOT
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=5)
     assert r.returncode != 0
     assert b"no-such-host.invalid: Name does not resolve" in r.stderr + r.stdout
