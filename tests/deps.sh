@@ -17,9 +17,12 @@ label=${1:-deps}
 # The HTTP front (tests/e2e/test_http*.py): curl, wrk, prometheus (promtool),
 # chromium (the dashboard, headless). nutcracker (twemproxy): the cluster test
 # (tests/e2e/test_cluster.py) runs docs/SCALING.md's proxy recipes.
+# Operating (tests/e2e/test_install.py, test_operator.py): systemd
+# (systemd-analyze), man-db, lintian, fakeroot, file, adduser (the package's
+# user); libmemcached-tools' memcdump lists keys.
 PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
 php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin \
-curl wrk prometheus chromium nutcracker"}
+curl wrk prometheus chromium nutcracker systemd man-db lintian file adduser"}
 missing=""
 for p in $PKGS; do
     # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package)
