@@ -10,15 +10,19 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, memg_bin
 
 pytestmark = pytest.mark.memg_only
 UNITS = ("memg.service", "memg@.service")
 
 
 def make(*args, timeout=300):
+    # the installed binary is the release build, whatever make runs this test
+    # (make e2e SANITIZE=... passes its variables down through MAKEFLAGS)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "SANITIZE", "BUILD")}
     r = subprocess.run(["make", "--no-print-directory", "-C", ROOT] + list(args),
-                       capture_output=True, text=True, timeout=timeout)
+                       capture_output=True, text=True, timeout=timeout, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r
 
@@ -83,8 +87,7 @@ def test_man_page_has_no_warnings():
     for section in ("OPTIONS", "COMMANDS", "SIGNALS", "FILES", "EXIT STATUS",
                     "DIFFERENCES FROM MEMCACHED"):
         assert section in text, section
-    usage = subprocess.run([os.path.join(ROOT, "build", "memg"), "-h"], capture_output=True,
-                           text=True).stdout
+    usage = subprocess.run([memg_bin(), "-h"], capture_output=True, text=True).stdout
     flags = {w.rstrip(",") for w in usage.split() if w.startswith("--") and len(w) > 3}
     for flag in flags:  # every long flag of -h is in the man page
         name = flag.split("=")[0].split("[")[0]
