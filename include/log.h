@@ -22,6 +22,7 @@ extern int log_fd;
 #define LOG_W_FETCHERS 1u
 #define LOG_W_MUTATIONS 2u
 #define LOG_W_CONNEVENTS 4u
+#define LOG_W_EVICTIONS 8u
 extern unsigned log_watching;
 
 /* A line on stderr ("\n" added). */

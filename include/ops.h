@@ -49,6 +49,9 @@ void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_
 void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                      enum store_status st);
 void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey);
+/* The store's eviction hook (store_on_evict): `watch evictions` lines, in
+ * memcached's words. */
+void ops_observe_evicted(void *arg, const struct item_view *it);
 
 /* Lookups: get counts cmd_get and get_hits/misses; touch (and gat) counts
  * cmd_touch and touch_hits/misses and sets a new exptime. view may be NULL

@@ -28,6 +28,7 @@ struct ht;
 struct stats;
 #include "mem.h"
 #include "stats.h"
+#include "store.h"
 
 enum {
     R_LIVE = 1,   /* linked in the table */
@@ -139,6 +140,8 @@ struct store {
     uint64_t seed;
     uint32_t sw_seg, sw_gen, sw_off; /* expiry sweep cursor */
     uint32_t ev_seg, ev_gen, ev_off; /* evict-ahead cursor (next victim) */
+    store_evict_fn *on_evict;        /* store_on_evict */
+    void *on_evict_arg;
 };
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */

@@ -169,6 +169,11 @@ void store_unpin(struct store *st, uint32_t pin);
 
 void store_usage(const struct store *st, struct store_usage *u);
 
+/* Called for each item evicted (not expired, not deleted), before its bytes
+ * go: `watch evictions`. The view's value is not filled. NULL: none. */
+typedef void store_evict_fn(void *arg, const struct item_view *it);
+void store_on_evict(struct store *st, store_evict_fn *fn, void *arg);
+
 /* Every live item, oldest first (`stats cachedump`, `lru_crawler
  * metadump`), until fn returns false. Read-only: fn must not call the
  * store; the views are valid during the call only. */

@@ -238,10 +238,9 @@ static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
             mask |= LOG_W_MUTATIONS;
         else if (_is(&t->w[i], "connevents"))
             mask |= LOG_W_CONNEVENTS;
-        else if (_is(&t->w[i], "evictions")) {
-            _line(out, "CLIENT_ERROR memg does not stream evictions (see `stats` evictions)");
-            return;
-        } else {
+        else if (_is(&t->w[i], "evictions"))
+            mask |= LOG_W_EVICTIONS;
+        else {
             _line(out, "ERROR");
             return;
         }

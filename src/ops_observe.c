@@ -84,3 +84,14 @@ void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey)
 {
     _prefix(ctx, key, nkey, PREFIX_DEL, false);
 }
+
+void ops_observe_evicted(void *arg, const struct item_view *it)
+{
+    struct ops_ctx *ctx = arg;
+    if (!(log_watching & LOG_W_EVICTIONS))
+        return;
+    int64_t now = store_time(ctx->store);
+    log_event(LOG_W_EVICTIONS, "type=eviction key=%.*s fetch=%s ttl=%lld la=%lld clsid=%u",
+              (int)it->nkey, it->key, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
+              (long long)(it->exp ? it->exp - now : -1), (long long)(now - it->atime), 1u);
+}

@@ -173,6 +173,13 @@ static void _unlink_only(struct store *st, uint32_t ref, struct rec *r, uint64_t
     } else if (why == UNLINK_EVICTED) {
         s->evictions++;
         s->evicted_unfetched += unfetched;
+        if (st->on_evict) {
+            struct item_view v = {.key = r->p + REC_KEY, .nkey = r->nkey, .flags = r->flags,
+                                  .cas = r->cas, .exp = r->exp,
+                                  .atime = la_time(r->meta, st->now),
+                                  .mbits = unfetched ? 0 : ITEM_FETCHED};
+            st->on_evict(st->on_evict_arg, &v);
+        }
     }
 }
 

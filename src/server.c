@@ -257,6 +257,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
         .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
         .watch = conn_watch, .detail = cfg->detail_enabled,
     };
+    store_on_evict(store, ops_observe_evicted, &srv->ops); /* `watch evictions` */
     if (cfg->detail_enabled)
         srv->ops.prefixes = prefix_create(cfg->prefix_delimiter);
     log_level = cfg->verbose;

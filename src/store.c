@@ -616,6 +616,12 @@ bool store_set_limit(struct store *st, uint64_t limit)
     return seg_set_limit(st, limit);
 }
 
+void store_on_evict(struct store *st, store_evict_fn *fn, void *arg)
+{
+    st->on_evict = fn;
+    st->on_evict_arg = arg;
+}
+
 void store_pin(struct store *st, uint32_t pin)
 {
     if (pin && pin < st->hiwater)

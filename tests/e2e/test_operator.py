@@ -142,6 +142,30 @@ def test_watch_streams_as_memcached(server_factory):
                         r"reason=error cfd=\d+$", b) for b in body), body
 
 
+def test_watch_evictions(server_factory):
+    """`watch evictions`: one line per item evicted, in memcached's fields
+    (key, fetched or not, ttl left or -1, seconds since last access)."""
+    srv = server_factory("-m", "8")
+    with socket.create_connection(srv.addr) as w:
+        w.sendall(b"watch evictions\r\n")
+        assert read_watch(w, b"OK\r\n").startswith("OK\r\n")
+        with srv.raw() as c:
+            value = b"e" * 1000
+            c.cmd(b"get ev0\r\n")
+            for i in range(20000):  # 20 MB through 8: the oldest go
+                c.send(b"set ev%d 0 %d 1000 noreply\r\n%s\r\n" % (i, 0 if i % 2 else 500, value))
+            assert c.cmd(b"version\r\n").startswith(b"VERSION ")
+        text = read_watch(w, b"type=eviction key=ev1 ")
+    lines = [l for l in text.splitlines() if "type=eviction" in l]
+    assert lines, text[:500]
+    assert all(re.match(r"^ts=\d+\.\d+ gid=\d+ type=eviction key=ev\d+ fetch=(yes|no) "
+                        r"ttl=(-1|\d+) la=\d+ clsid=1$", l) for l in lines), lines[:5]
+    first = {m.group(1): m.group(2) for m in
+             (re.search(r"key=(ev[01]) fetch=\w+ ttl=(-?\d+)", l) for l in lines) if m}
+    assert first.get("ev1") == "-1", first  # no exptime
+    assert 0 < int(first.get("ev0", "0")) <= 500, first
+
+
 def test_watch_answers_as_memcached(server_factory):
     for kind in ("memcached", "memg"):
         srv = server_factory(kind=kind)
