@@ -671,11 +671,8 @@ void config_usage(int out)
         "-h, --help                print this help and exit\n"
         "-V, --version             print version and exit\n"
         "-P, --pidfile=<file>      save PID in <file>\n"
-        "-t, --threads=<num>       accepted for compatibility: memg is single-threaded\n"
-        "                          and always runs one thread\n"
-        "-R, --max-reqs-per-event  maximum number of requests per event, limits the\n"
-        "                          requests processed per connection to prevent\n"
-        "                          starvation (default: 20)\n"
+        "-t, --threads=<num>       accepted: memg always runs one thread\n"
+        "-R, --max-reqs-per-event  accepted: a connection's turn is one 16 KB read\n"
         "-C, --disable-cas         disable use of CAS\n"
         "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
         "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
@@ -714,6 +711,6 @@ void config_usage(int out)
         "\n"
         "Not supported, refused: -i, -e (memory file), -Z (TLS), -N,\n"
         "-o ext_* (extstore), -o ssl_*.\n"
-        "memg is single-threaded, serves no UDP and listens on 127.0.0.1 by default.\n";
+        "";
     fmt_write(out, usage, sizeof(usage) - 1);
 }

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
+
 #include <signal.h>
 #include <stdio.h> /* rename only: no stdio is used */
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 #include "stats.h"
 #include "store.h"
 #include "thp.h"
+#include "user.h"
 
 #define RBUF_BLOCK 16384 /* read/write buffer size; pooled */
 
@@ -45,8 +46,15 @@ static void _raise_nofile(int conns)
 
 /* As memcached: root must name the user to become; that user must exist.
  * Checked before anything is opened. Returns 0 or the exit status. */
-static int _check_identity(const struct config *cfg, struct passwd **pw)
+struct identity {
+    const char *name;
+    uid_t uid;
+    gid_t gid;
+};
+
+static int _check_identity(const struct config *cfg, struct identity **pw)
 {
+    static struct identity id;
     *pw = NULL;
     if (getuid() != 0 && geteuid() != 0)
         return 0; /* -u means nothing unless root */
@@ -54,17 +62,19 @@ static int _check_identity(const struct config *cfg, struct passwd **pw)
         fmt_fd(STDERR_FILENO, "memg: can't run as root without the -u switch\n");
         return EXIT_USAGE;
     }
-    if (!(*pw = getpwnam(cfg->user))) {
+    if (!user_lookup("/etc/passwd", cfg->user, &id.uid, &id.gid)) {
         fmt_fd(STDERR_FILENO, "memg: can't find the user %s to switch to\n", cfg->user);
         return EXIT_NOUSER;
     }
+    id.name = cfg->user;
+    *pw = &id;
     return 0;
 }
 
-static int _drop_privileges(const struct passwd *pw)
+static int _drop_privileges(const struct identity *pw)
 {
-    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fmt_fd(STDERR_FILENO, "memg: failed to assume identity of user %s: %s\n", pw->pw_name,
+    if (setgroups(0, NULL) < 0 || setgid(pw->gid) < 0 || setuid(pw->uid) < 0) {
+        fmt_fd(STDERR_FILENO, "memg: failed to assume identity of user %s: %s\n", pw->name,
                strerror(errno));
         return -1;
     }
@@ -149,7 +159,7 @@ int main(int argc, char **argv)
         return 0;
     if (cr == CONFIG_ERROR)
         return cfg.bad_option ? 1 : EXIT_USAGE; /* getopt's 1, memcached's EX_USAGE */
-    struct passwd *pw;
+    struct identity *pw;
     int rc = _check_identity(&cfg, &pw);
     if (rc)
         return rc;
