@@ -448,6 +448,8 @@ static uint32_t _new_mhead(struct store *st, uint32_t need)
  * finding room in the main queue does not pick it. */
 static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
 {
+    if (st->mhead == idx) /* promoted items must land elsewhere */
+        st->mhead = 0;
     st->segs[idx].pins++;
     _compact(st, idx, need, KEEP_PROMOTE);
     st->segs[idx].pins--;
