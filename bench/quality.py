@@ -153,7 +153,7 @@ def table(o, results):
         out.append("")
     ok = [x for x in summary if x[2] is not None]
     worst = max(ok, key=lambda x: x[2]) if ok else None
-    out.insert(5, f"Cells with memg/memcached <= 0.85: {sum(x[2] <= 0.85 for x in ok)} of "
+    out.insert(4, f"Cells with memg/memcached <= 0.85: {sum(x[2] <= 0.85 for x in ok)} of "
                f"{len(summary)}" + (f"; worst {worst[2]:.2f} ({worst[0]}, -m {worst[1]})."
                                     if worst else ".") + "\n")
     return "\n".join(out) + "\n"
