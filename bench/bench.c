@@ -39,6 +39,8 @@ struct req {
     uint64_t t0;     /* ns: sent (or scheduled, with a fixed rate) */
     uint32_t *keys;
     uint32_t opaque; /* binary: comes back in the reply */
+    uint64_t sidx;   /* read-through: the get's place in the stream */
+    uint8_t scan;    /* read-through: a scan key's get */
     uint16_t nkeys;
     uint8_t type;
     uint8_t op;      /* binary: the opcode sent */
@@ -55,11 +57,14 @@ struct conn {
     unsigned cursor, matched; /* progress of the get at the head */
     uint64_t issued;          /* requests of the run phases */
     uint32_t opaque;          /* binary: the next request's */
+    uint32_t *pend;           /* read-through: keys whose get missed, to set */
+    unsigned npend;
     bool served, dead, wantw, waiting, exhausted;
 };
 
 struct stats {
     uint64_t ops, gets, sets, keys, hits, misses, bytes_in, bytes_out;
+    uint64_t hot_gets, hot_misses; /* read-through: gets of zipf keys (not the scan's) */
     struct hist lat;
 };
 
@@ -87,6 +92,9 @@ static uint64_t RNG, T_PHASE, T_RUN0, T_RUN1, T_PROGRESS, T_SCHED0, SCHED_N;
 static uint64_t PREFILL_NEXT, PREFILL_DONE, PREFILL_NS, ISSUED, OUTSTANDING;
 static int EXHAUSTED, DEAD, STALLED, REPORTED;
 static double CPU0, CPU1;
+static struct stream ST;     /* read-through: the keys to get, in order */
+static struct recovery REC;  /* read-through: the hot hit ratio around the scan */
+static uint64_t T_SCAN_END, T_BACK;
 static long RSS0, RSS1;
 
 static uint64_t _now_ns(void)
@@ -159,6 +167,9 @@ static bool _can_issue(struct conn *c, uint64_t now)
         return false;
     if (P == PH_PREFILL)
         return c->id < PREFILL_CONNS && c->qlen < c->qcap && PREFILL_NEXT < O.keys;
+    if (O.through)
+        return (P == PH_WARMUP || P == PH_RUN) && c->qlen < (unsigned)O.depth &&
+               (c->npend || ST.i < stream_total(&ST.c));
     if ((P != PH_WARMUP && P != PH_RUN) || c->qlen >= (unsigned)O.depth || c->exhausted)
         return false;
     if (O.ops && ISSUED >= O.ops)
@@ -204,7 +215,9 @@ static void _compose_set(uint32_t idx)
     OUT.wpos += kv_key(&KV, idx, OUT.data + OUT.wpos);
     _put(" ", 1);
     _put_num(kv_flags(idx));
-    _put(" 0 ", 3);
+    _put(" ", 1);
+    _put_num(O.ttl && (kv_hash(idx) >> 52) % 100 < O.ttl_pct ? O.ttl : 0);
+    _put(" ", 1);
     _put_num(vlen);
     _put("\r\n", 2);
     kv_value(&KV, idx, OUT.data + OUT.wpos);
@@ -247,6 +260,32 @@ static void _compose_get(struct req *r)
     _put("\r\n", 2);
 }
 
+static void _enter(enum phase p, uint64_t now);
+
+/* Read-through: the sets of missed keys first, then the stream's next get.
+ * The measured phase starts with the stream's first measured request (no
+ * kick: every connection is busy already). */
+static void _issue_through(struct conn *c, struct req *r, uint64_t now)
+{
+    r->nkeys = 1;
+    if (c->npend) {
+        r->type = RQ_SET;
+        r->keys[0] = c->pend[--c->npend];
+        r->counted = P == PH_RUN;
+        _compose_set(r->keys[0]);
+        return;
+    }
+    if (ST.i == ST.c.warm && P == PH_WARMUP)
+        _enter(PH_RUN, now);
+    bool scan;
+    r->sidx = ST.i;
+    r->keys[0] = stream_next(&ST, &scan);
+    r->scan = scan;
+    r->type = RQ_GET;
+    r->counted = r->sidx >= ST.c.warm;
+    _compose_get(r);
+}
+
 static void _issue(struct conn *c, uint64_t now)
 {
     unsigned slot = (c->qhead + c->qlen) % c->qcap;
@@ -254,7 +293,9 @@ static void _issue(struct conn *c, uint64_t now)
     r->keys = c->keys + (size_t)slot * O.width;
     r->counted = P == PH_RUN;
     r->t0 = now;
-    if (P == PH_PREFILL) {
+    if (O.through) {
+        _issue_through(c, r, now);
+    } else if (P == PH_PREFILL) {
         r->type = RQ_SET;
         r->op = BIN_SET;
         r->nkeys = 1;
@@ -402,6 +443,20 @@ static void _complete(struct conn *c, uint64_t now)
     if (P == PH_PREFILL) {
         PREFILL_DONE++;
         return;
+    }
+    if (O.through && r->type == RQ_GET) {
+        if (!c->matched)
+            c->pend[c->npend++] = r->keys[0];
+        if (r->counted) {
+            int was = REC.state;
+            recovery_feed(&REC, &ST.c, r->sidx, r->scan, c->matched);
+            if (REC.state == 2 && was != 2)
+                T_SCAN_END = now;
+            if (REC.state == 3 && was != 3)
+                T_BACK = now;
+            S.hot_gets += !r->scan;
+            S.hot_misses += !r->scan && !c->matched;
+        }
     }
     if (!r->counted || P != PH_RUN || r->type == RQ_NOOP)
         return;
@@ -754,7 +809,7 @@ static void _enter(enum phase p, uint64_t now)
             RSS1 = proc_rss_kb(O.server_pid);
         }
     }
-    if (p == PH_WARMUP || p == PH_RUN)
+    if ((p == PH_WARMUP || p == PH_RUN) && !O.through)
         _kick_all();
     if (p == PH_DONE)
         ev_stop(L);
@@ -799,6 +854,8 @@ static bool _run_over(uint64_t now)
 {
     if (DEAD == O.conns)
         return true;
+    if (O.through)
+        return ST.i >= stream_total(&ST.c) && OUTSTANDING == 0;
     if (O.duration > 0 && !O.ops && !O.conn_ops)
         return now - T_PHASE >= (uint64_t)(O.duration * 1e9);
     bool none_left = (O.ops && ISSUED >= O.ops) || EXHAUSTED == O.conns;
@@ -849,7 +906,7 @@ static void _tick(struct ev_loop *loop, void *arg)
         }
         break;
     case PH_WARMUP:
-        if (now - T_PHASE >= (uint64_t)(O.warmup * 1e9))
+        if (!O.through && now - T_PHASE >= (uint64_t)(O.warmup * 1e9))
             _enter(PH_RUN, now);
         break;
     case PH_RUN:
@@ -975,7 +1032,14 @@ static int _connect_all(void)
 static bool _setup(void)
 {
     char err[256];
-    if (!kv_setup(&KV, O.keys, O.kmin, O.kmax, O.vmin, O.vmax, err, sizeof(err))) {
+    if (O.through) {
+        O.keys = stream_space(&O.stream);
+        O.vmax = O.stream.heavy ? KV_HEAVY_BIG : 1000;
+        O.vmin = 100;
+        stream_setup(&ST, &O.stream);
+    }
+    if (O.through ? !stream_kv(&O.stream, &KV, err, sizeof(err))
+                  : !kv_setup(&KV, O.keys, O.kmin, O.kmax, O.vmin, O.vmax, err, sizeof(err))) {
         fprintf(stderr, "memg-bench: %s\n", err);
         return false;
     }
@@ -1006,10 +1070,35 @@ static bool _setup(void)
             c->qcap = pdepth;
         c->q = calloc(c->qcap, sizeof(*c->q));
         c->keys = calloc((size_t)c->qcap * O.width, sizeof(*c->keys));
-        if (!c->q || !c->keys)
+        c->pend = O.through ? calloc(c->qcap, sizeof(*c->pend)) : NULL;
+        if (!c->q || !c->keys || (O.through && !c->pend))
             return false;
     }
     return true;
+}
+
+/* Read-through: miss ratios of the measured gets (all, and the hot ones
+ * without the scan's), and the scan recovery: the hot hit ratio before it,
+ * its lowest window after it started, and how long after the scan's end it
+ * was back within 1% (-1: never). As k=v pairs, or a line for people. */
+static void _report_through(bool kv)
+{
+    double mr = S.gets ? (double)S.misses / (double)S.gets : 0;
+    double hot = S.hot_gets ? (double)S.hot_misses / (double)S.hot_gets : 0;
+    double back_s = REC.state == 3 ? (double)(T_BACK - T_SCAN_END) / 1e9 : -1;
+    long long back_req = REC.state == 3 ? (long long)(REC.back_at - REC.scan_end) : -1;
+    if (!kv) {
+        printf("  through   miss ratio %.5f (hot keys %.5f)\n", mr, hot);
+        if (O.stream.scan_at)
+            printf("  scan      hot hit ratio %.5f before, %.5f at worst; back within 1%% "
+                   "%.2fs (%lld requests) after the scan's end\n",
+                   REC.pre, REC.low, back_s, back_req);
+        return;
+    }
+    printf(" miss_ratio=%.5f hot_miss_ratio=%.5f", mr, hot);
+    if (O.stream.scan_at)
+        printf(" scan_pre=%.5f scan_low=%.5f scan_back_s=%.3f scan_back_req=%lld", REC.pre,
+               REC.low, back_s, back_req);
 }
 
 static void _report(void)
@@ -1052,13 +1141,15 @@ static void _report(void)
                STALLED ? "  STALLED" : "");
         if (E.first[0])
             printf("  first error: %s\n", E.first);
+        if (O.through)
+            _report_through(false);
     }
     printf("RESULT conns=%d served=%d dead=%d secs=%.3f ops=%llu rps=%.1f gets=%llu sets=%llu "
            "keys=%llu hits=%llu misses=%llu kps=%.1f in_mbps=%.2f out_mbps=%.2f "
            "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
            "prefill_s=%.3f srv_cpu_s=%.3f srv_ns_per_op=%.1f srv_rss_kb=%ld "
            "errors=%llu err_proto=%llu err_key=%llu err_value=%llu err_server=%llu "
-           "err_notstored=%llu err_conn=%llu err_connect=%llu stalled=%d\n",
+           "err_notstored=%llu err_conn=%llu err_connect=%llu stalled=%d",
            O.conns, served, DEAD, secs, (unsigned long long)S.ops, rps,
            (unsigned long long)S.gets, (unsigned long long)S.sets, (unsigned long long)S.keys,
            (unsigned long long)S.hits, (unsigned long long)S.misses,
@@ -1072,6 +1163,9 @@ static void _report(void)
            (unsigned long long)E.key, (unsigned long long)E.value, (unsigned long long)E.server,
            (unsigned long long)E.notstored, (unsigned long long)E.conn,
            (unsigned long long)E.connect, STALLED);
+    if (O.through) /* read-through figures at the end of the RESULT line */
+        _report_through(true);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -1101,6 +1195,8 @@ int main(int argc, char **argv)
     T_PROGRESS = now;
     if (O.prefill)
         _enter(PH_PREFILL, now), _kick_all();
+    else if (O.through)
+        _enter(PH_WARMUP, now), _kick_all();
     else
         _enter(O.warmup > 0 ? PH_WARMUP : PH_RUN, now);
     ev_run(L);

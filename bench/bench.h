@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stream.h"
+
 struct bench_opts {
     const char *host;
     int port;
@@ -32,6 +34,10 @@ struct bench_opts {
     bool quiet;
     bool binary;        /* the binary protocol instead of text */
     bool meta;          /* the meta commands (mg, ms, mn) instead of get and set */
+    bool through;       /* read-through: the stream's gets, a set after each miss */
+    struct stream_cfg stream;
+    uint32_t ttl;       /* read-through: exptime of ttl_pct % of the keys' sets */
+    unsigned ttl_pct;
 };
 
 /* cli.c: the options (O), parsed by bench_options: 0 run, 1 exit (help

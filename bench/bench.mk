@@ -11,18 +11,20 @@
 ifeq ($(LIBC),musl)
 BENCH_TOOL := $(BUILD)/glibc/memg-bench
 BENCH_FLOOR := $(BUILD)/glibc/memg-floor
-$(BENCH_TOOL) $(BENCH_FLOOR): FORCE
+BENCH_SIM := $(BUILD)/glibc/memg-sim
+$(BENCH_TOOL) $(BENCH_FLOOR) $(BENCH_SIM): FORCE
 	+@$(GLIBC_MAKE) $@
 else
 BENCH_TOOL := $(BUILD)/memg-bench
 BENCH_FLOOR := $(BUILD)/memg-floor
+BENCH_SIM := $(BUILD)/memg-sim
 endif
 
-BENCH_SRCS := $(filter-out bench/floor.c,$(wildcard bench/*.c))
+BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_main.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
 BENCH_LIBS := $(BUILD)/obj/ev.o $(BUILD)/obj/net.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o $(BUILD)/obj/fmt.o
 
-.PHONY: bench-tool bench bench-selftest bench-scaling
+.PHONY: bench-tool bench bench-selftest bench-scaling bench-quality
 
 bench-tool: $(BENCH_TOOL) $(BENCH_FLOOR)
 
@@ -32,6 +34,16 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(wildcard include/*.h) 
 
 $(BUILD)/memg-bench: $(BENCH_OBJS) $(BENCH_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm
+
+# memg-sim: the offline LRU and optimum over the read-through stream.
+SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_main.o stream.o zipf.o reply.o)
+$(BUILD)/memg-sim: $(SIM_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) -lm
+
+# The simulator's unit test (cmocka) builds with its bench sources.
+SIM_TEST_SRCS := bench/sim.c bench/stream.c bench/zipf.c bench/reply.c
+$(BUILD)/tests/test_sim: tests/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
 
 $(BUILD)/memg-floor: $(BUILD)/obj/bench/floor.o
 	$(CC) $(LDFLAGS) -o $@ $<
@@ -47,6 +59,7 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 		$(if $(GLIBC_MEMG),--glibc-memg $(CURDIR)/$(GLIBC_MEMG)) $(if $(QUICK),--quick)
 	$(MAKE) --no-print-directory bench-http
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	+$(MAKE) bench-quality
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
 # memcached module in front of memcached -t 1 (bench/http.py).
@@ -59,6 +72,13 @@ bench-http: $(BUILD)/memg $(BENCH_TOOL)
 bench-scaling: $(BUILD)/memg $(BENCH_TOOL)
 	@sh bench/deps.sh
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+
+#   make bench-quality [QUICK=1]  read-through miss ratios against memcached and the
+#                           offline LRU and optimum: bench/results/quality.{md,svg} (~15 min)
+bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
+	@sh bench/deps.sh
+	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0,scan-1.0)
 
 # The client's own checks run with the unit tests (once: in the glibc tree).
 ifeq ($(LIBC),glibc)

@@ -39,7 +39,14 @@ static void _usage(FILE *f)
             "      --meta             meta commands: ms and mg <key> v k; with -d > 1, batches\n"
             "                         of -d requests (mg with q) closed by mn (-m 1 only)\n"
             "  -q, --quiet            only the RESULT line\n"
-            "      --selftest         check the parser and histogram, then exit\n");
+            "      --selftest         check the parser and histogram, then exit\n"
+            "      --through          read-through: get the stream's keys (below), set each\n"
+            "                         miss; warm-up and measured phases by request count\n"
+            "                         (-k -v --key-size --zipf -r -m -t -w -n -P -R refused)\n"
+            "      --ttl SEC[:PCT]    read-through sets of PCT %% of the keys (100) expire\n"
+            "                         after SEC\n"
+            "%s",
+            STREAM_HELP);
 }
 
 static bool _range(const char *s, uint32_t *lo, uint32_t *hi)
@@ -53,6 +60,20 @@ static bool _range(const char *s, uint32_t *lo, uint32_t *hi)
     return *end == 0 && a <= b && b < (1ul << 30);
 }
 
+/* --through takes its keys, sizes and phases from the stream options alone;
+ * the stream options and --ttl mean nothing without it. */
+static bool _through_ok(bool plain, bool streamed)
+{
+    if (!O.through)
+        return !streamed && !O.ttl;
+    const char *bad = stream_check(&O.stream);
+    if (bad)
+        fprintf(stderr, "memg-bench: %s\n", bad);
+    else if (plain)
+        fprintf(stderr, "memg-bench: --through takes keys, sizes and phases from the stream\n");
+    return !bad && !plain && !O.binary && !O.hold;
+}
+
 int bench_options(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -62,14 +83,28 @@ int bench_options(int argc, char **argv)
         {"multiget", 1, 0, 'm'}, {"duration", 1, 0, 't'}, {"warmup", 1, 0, 'w'},
         {"ops", 1, 0, 'n'}, {"conn-ops", 1, 0, 'N'}, {"rate", 1, 0, 'R'},
         {"prefill", 0, 0, 'P'}, {"flush", 0, 0, 'F'}, {"hold", 1, 0, 'H'}, {"server-pid", 1, 0, 'I'},
-        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'}, {"meta", 0, 0, 'X'},
-        {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'}, {"meta", 0, 0, 'G'},
+        {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {"through", 0, 0, 'U'},
+        {"ttl", 1, 0, 'X'}};
+    struct option all[sizeof(lo) / sizeof(lo[0]) + STREAM_NOPTS + 1];
+    memcpy(all, lo, sizeof(lo));
+    memcpy(all + sizeof(lo) / sizeof(lo[0]), stream_longopts, sizeof(stream_longopts));
+    memset(&all[sizeof(all) / sizeof(all[0]) - 1], 0, sizeof(all[0]));
     O = (struct bench_opts){.host = "127.0.0.1", .port = 11211, .conns = 50, .depth = 1,
                             .keys = 100000, .kmin = 14, .kmax = 14, .vmin = 32, .vmax = 32,
                             .set_w = 1, .get_w = 10, .width = 1, .duration = 10, .stall = 10};
+    stream_defaults(&O.stream);
     uint32_t a, b;
     int ch;
-    while ((ch = getopt_long(argc, argv, "s:p:c:d:k:v:r:m:t:w:n:R:PFqBh", lo, NULL)) != -1) {
+    bool plain = false, streamed = false; /* options of the plain load; of the stream */
+    while ((ch = getopt_long(argc, argv, "s:p:c:d:k:v:r:m:t:w:n:R:PFqBh", all, NULL)) != -1) {
+        if (ch >= STREAM_OPT_BASE) {
+            streamed = true;
+            if (!stream_option(&O.stream, ch, optarg))
+                goto bad;
+            continue;
+        }
+        plain |= ch > 0 && strchr("kKvZrmtwnNRP", ch) != NULL;
         switch (ch) {
         case 's': O.host = optarg; break;
         case 'p': O.port = atoi(optarg); break;
@@ -104,15 +139,22 @@ int bench_options(int argc, char **argv)
         case 'E': O.seed = strtoull(optarg, NULL, 10); break;
         case 'q': O.quiet = true; break;
         case 'B': O.binary = true; break;
-        case 'X': O.meta = true; break;
+        case 'G': O.meta = true; break;
+        case 'U': O.through = true; break;
+        case 'X':
+            O.ttl_pct = 100;
+            if (sscanf(optarg, "%u:%u", &O.ttl, &O.ttl_pct) < 1 || O.ttl == 0 || O.ttl_pct > 100)
+                goto bad;
+            break;
         case 'T': return 2;
         case 'h': _usage(stdout); return 1;
         default: goto bad;
         }
     }
     if (optind == argc && O.conns > 0 && O.depth > 0 && O.depth <= 65535 && O.width >= 1 &&
-        O.width <= 1000 && (!(O.binary || O.meta) || O.width == 1) && !(O.binary && O.meta) && O.keys > 0 && O.port > 0 &&
-        (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)))
+        O.width <= 1000 && (!(O.binary || O.meta) || O.width == 1) && !(O.binary && O.meta) &&
+        O.keys > 0 && O.port > 0 && (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)) &&
+        _through_ok(plain, streamed) && !(O.through && (O.binary || O.meta)))
         return 0;
 bad:
     _usage(stderr);

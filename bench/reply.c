@@ -78,6 +78,11 @@ unsigned kv_key(const struct kv_spec *s, uint32_t idx, char *out)
 uint32_t kv_vlen(const struct kv_spec *s, uint32_t idx)
 {
     uint64_t h = kv_hash(idx);
+    if (s->heavy) { /* per mille of keys: 2 of 100 KB, 20 of 1-10 KB, the rest 100-1000 B */
+        unsigned pm = (unsigned)((h >> 20) % 1000);
+        uint32_t x = (uint32_t)(h >> 32);
+        return pm < 2 ? KV_HEAVY_BIG : pm < 22 ? 1000 + x % 9001 : 100 + x % 901;
+    }
     return s->vmin + (uint32_t)((h >> 20) % ((uint64_t)s->vmax - s->vmin + 1));
 }
 

@@ -18,7 +18,10 @@ struct kv_spec {
     unsigned kmin, kmax;
     uint32_t vmin, vmax;
     char *pat; /* vmax + 64 pattern bytes */
+    bool heavy; /* sizes: the heavy-tailed mix (kv_vlen), vmax KV_HEAVY_BIG */
 };
+
+#define KV_HEAVY_BIG 102400
 
 /* False (with a message in err) when the sizes cannot hold the key space. */
 bool kv_setup(struct kv_spec *s, uint32_t nkeys, unsigned kmin, unsigned kmax, uint32_t vmin,

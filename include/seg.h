@@ -115,6 +115,7 @@ struct seg {
     uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
     uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
     uint8_t state;
+    uint8_t small;  /* in the probation queue (new items), not the main one */
 };
 
 struct store {
@@ -124,7 +125,11 @@ struct store {
     struct seg *segs;
     uint32_t nsegs;     /* array size; index 0 unused */
     uint32_t hiwater;   /* next never-mapped index */
+    /* One list of used segments, oldest first: the main queue, then from
+     * small_first the probation queue. head: where new items go (probation);
+     * mhead: where items read on probation move to (main). */
     uint32_t fifo_head, fifo_tail, head, free_head;
+    uint32_t small_first, nsmall, mhead;
     uint32_t used, nfree;
     uint32_t mmap_cap;  /* lowered after an mmap failure */
     bool large_pages;   /* -L: segments mapped in huge-page blocks */

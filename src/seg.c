@@ -1,10 +1,15 @@
-/* seg: segments of the store. Items are appended to the head segment (a
- * log); segments form a FIFO, oldest first. When the limit is reached the
- * oldest unpinned segment is compacted in place: items read since its last
- * pass (R_ACC) slide down and stay, the rest are evicted, and the segment
- * becomes the new head. That is CLOCK at segment granularity, with the work
- * per allocation bounded by one segment. Empty segments go back to the
- * kernel (MADV_DONTNEED) and wait on a free list. */
+/* seg: segments of the store. New items are appended to the head segment
+ * (a log) of a probation queue (a quarter of the segments); segments
+ * form a FIFO, oldest first, the main queue's then the probation queue's.
+ * When the limit is reached the oldest probation segment is emptied: items
+ * read since they were written (R_ACC) are copied to the main queue's head
+ * (mhead), the rest are evicted, and it becomes the new head. When the main
+ * queue needs room its oldest segment is compacted in place: items read
+ * since its last pass slide down and stay (CLOCK), the rest are evicted.
+ * That is S3-FIFO (Yang et al., SOSP 2023) at segment granularity: items
+ * read once and never again leave after a quarter of the memory, not a whole
+ * lap. Empty segments go back to the kernel (MADV_DONTNEED) and wait on a
+ * free list. */
 #include "seg.h"
 #include "ht.h"
 #include "thp.h"
@@ -17,6 +22,11 @@
 static void _fifo_remove(struct store *st, uint32_t idx)
 {
     struct seg *s = &st->segs[idx];
+    if (st->small_first == idx)
+        st->small_first = s->next;
+    if (s->small)
+        st->nsmall--;
+    s->small = 0;
     if (s->prev)
         st->segs[s->prev].next = s->next;
     else
@@ -28,17 +38,46 @@ static void _fifo_remove(struct store *st, uint32_t idx)
     s->prev = s->next = 0;
 }
 
-static void _fifo_push(struct store *st, uint32_t idx)
+/* Link idx into the list before at (0: at the end). */
+static void _link(struct store *st, uint32_t idx, uint32_t at)
 {
     struct seg *s = &st->segs[idx];
-    s->prev = st->fifo_tail;
-    s->next = 0;
-    if (st->fifo_tail)
-        st->segs[st->fifo_tail].next = idx;
+    s->next = at;
+    s->prev = at ? st->segs[at].prev : st->fifo_tail;
+    if (s->prev)
+        st->segs[s->prev].next = idx;
     else
         st->fifo_head = idx;
-    st->fifo_tail = idx;
+    if (at)
+        st->segs[at].prev = idx;
+    else
+        st->fifo_tail = idx;
 }
+
+/* The newest of the probation queue (the end of the list). */
+static void _push_small(struct store *st, uint32_t idx)
+{
+    _link(st, idx, 0);
+    st->segs[idx].small = 1;
+    st->nsmall++;
+    if (!st->small_first)
+        st->small_first = idx;
+    if (st->mhead == idx)
+        st->mhead = 0;
+}
+
+/* The newest of the main queue (just before the probation queue). */
+static void _push_main(struct store *st, uint32_t idx)
+{
+    _link(st, idx, st->small_first);
+    st->segs[idx].small = 0;
+}
+
+/* Probation segments wanted: a quarter of what the limit allows, at least
+ * 1. S3-FIFO uses a tenth of the items; with 1 MiB segments and no ghost
+ * queue that was 2 segments at -m 16, too short a look for keys read every
+ * few thousand misses (churn-1.0 at -m 16: 0.41 miss ratio, a quarter 0.35). */
+static uint32_t _small_target(const struct store *st);
 
 void seg_gauges(struct store *st)
 {
@@ -63,6 +102,8 @@ static void _release(struct store *st, uint32_t idx, bool give_back)
     _fifo_remove(st, idx);
     if (st->head == idx)
         st->head = 0;
+    if (st->mhead == idx)
+        st->mhead = 0;
     if (give_back || st->nfree >= SEG_WARM_SPARES)
         madvise(s->mem, st->seg_size, MADV_DONTNEED);
     s->state = SEG_FREE;
@@ -191,7 +232,7 @@ void seg_kill(struct store *st, uint32_t ref, const struct rec *r)
     s->live -= seg_span(st, r->len);
     if (s->live || s->pins)
         return;
-    if (idx == st->head) { /* reuse the head from its start: no syscall */
+    if (idx == st->head || idx == st->mhead) { /* reuse a head from its start: no syscall */
         s->wpos = 0;
         s->gen++;
     } else {
@@ -215,7 +256,7 @@ void seg_unpin(struct store *st, uint32_t idx)
     struct seg *s = &st->segs[idx];
     if (s->pins == 0 || --s->pins || s->live || s->state != SEG_USED)
         return;
-    if (idx == st->head) {
+    if (idx == st->head || idx == st->mhead) {
         s->wpos = 0;
         s->gen++;
     } else {
@@ -225,10 +266,18 @@ void seg_unpin(struct store *st, uint32_t idx)
 
 /* --- eviction ---------------------------------------------------------------- */
 
-/* Compact segment idx in place so that need bytes fit after what is kept:
- * expired items go; read ones slide down (second chance) and unread ones are
- * evicted, unless keep_all (garbage collection: every live item stays). */
-static void _compact(struct store *st, uint32_t idx, uint32_t need, bool keep_all)
+static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref);
+
+/* What a compaction keeps of the live, unexpired items. */
+enum keep {
+    KEEP_READ,    /* items read since the last pass slide down (bit cleared) */
+    KEEP_ALL,     /* garbage collection: every live item slides down */
+    KEEP_PROMOTE, /* probation: items read move to the main queue's head */
+};
+
+/* Compact segment idx so that need bytes fit after what is kept in place:
+ * expired items go, the rest as `how` says; what is not kept is evicted. */
+static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep how)
 {
     struct seg *s = &st->segs[idx];
     /* Hashes of the next few live records are computed ahead and their table
@@ -252,21 +301,26 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, bool keep_al
         nq--;
         struct rec r;
         rec_decode(s->mem + off, &r);
-        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, off);
-        if (r.bits & R_LIVE) {
-            if (rec_expired(st, &r)) {
-                _unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
-            } else if ((keep_all || (r.bits & R_ACC)) &&
-                       (uint64_t)keep + span + need <= st->seg_size) {
-                if (keep != off) /* keep < off: the record slides down */
-                    mem_move_down(s->mem + keep, r.p, r.len);
-                if (!keep_all)
-                    s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
-                ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));
-                keep += span;
-            } else {
-                _unlink_only(st, ref, &r, h, UNLINK_EVICTED);
-            }
+        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, off), to;
+        char *dst;
+        if (!(r.bits & R_LIVE)) {
+        } else if (rec_expired(st, &r)) {
+            _unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
+        } else if (how == KEEP_PROMOTE && (r.bits & R_ACC) &&
+                   (dst = _main_alloc(st, span, &to)) != NULL) {
+            mem_copy(dst, r.p, r.len); /* from now on a main item, not read since */
+            dst[REC_BITS] = (char)(r.bits & ~R_ACC);
+            ht_replace_ref(st->ht, h, ref, to);
+        } else if (how != KEEP_PROMOTE && (how == KEEP_ALL || (r.bits & R_ACC)) &&
+                   (uint64_t)keep + span + need <= st->seg_size) {
+            if (keep != off) /* keep < off: the record slides down */
+                mem_move_down(s->mem + keep, r.p, r.len);
+            if (how == KEEP_READ)
+                s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
+            ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));
+            keep += span;
+        } else {
+            _unlink_only(st, ref, &r, h, UNLINK_EVICTED);
         }
         off += span;
     }
@@ -274,12 +328,26 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, bool keep_al
     s->gen++;
 }
 
-static uint32_t _oldest_unpinned(const struct store *st)
+/* The oldest unpinned segment of one queue: main from fifo_head,
+ * probation from small_first. */
+static uint32_t _oldest_in(const struct store *st, bool small)
 {
-    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next)
+    for (uint32_t i = small ? st->small_first : st->fifo_head; i && st->segs[i].small == small;
+         i = st->segs[i].next)
         if (st->segs[i].pins == 0)
             return i;
     return 0;
+}
+
+static uint32_t _oldest_unpinned(const struct store *st)
+{
+    uint32_t i = _oldest_in(st, false);
+    return i ? i : _oldest_in(st, true);
+}
+
+static uint32_t _small_target(const struct store *st)
+{
+    return (seg_budget(st) + 3) / 4;
 }
 
 /* Segments of slack before dead bytes are collected rather than grown past. */
@@ -290,11 +358,12 @@ static uint32_t _oldest_unpinned(const struct store *st)
 
 /* Overwrites and deletes leave dead bytes behind. Before growing, reclaim
  * them once the segments in use hold GC_RATIO times the live bytes: the
- * emptiest unpinned segment (greedy cleaning: least to copy), if at least
- * half dead, is compacted in place keeping what lives. Cheaper than faulting
- * in a fresh segment, and RSS follows the data rather than -m. The scan is
- * over segments, once per segment filled. Returns the segment, or 0. */
-static uint32_t _gc_victim(struct store *st, uint32_t need)
+ * emptiest unpinned segment of the queue that needs a head (greedy
+ * cleaning: least to copy), if at least half dead, is compacted in place
+ * keeping what lives. Cheaper than faulting in a fresh segment, and RSS
+ * follows the data rather than -m. The scan is over segments, once per
+ * segment filled. Returns the segment, or 0. */
+static uint32_t _gc_victim(struct store *st, uint32_t need, bool small)
 {
     uint64_t in_use = (uint64_t)st->used * st->seg_size;
     if (in_use * GC_RATIO_DEN <
@@ -303,7 +372,8 @@ static uint32_t _gc_victim(struct store *st, uint32_t need)
     uint32_t best = 0, best_live = st->seg_size / 2 + 1;
     for (uint32_t i = st->fifo_head; i; i = st->segs[i].next) {
         const struct seg *s = &st->segs[i];
-        if (s->pins == 0 && i != st->head && s->live < best_live) {
+        if (s->pins == 0 && i != st->head && i != st->mhead && s->small == small &&
+            s->live < best_live) {
             best = i;
             best_live = s->live;
         }
@@ -321,7 +391,7 @@ static bool _give_back_oldest(struct store *st)
     uint32_t idx = _oldest_unpinned(st);
     if (!idx)
         return false;
-    _compact(st, idx, st->seg_size, false); /* nothing fits: every item goes */
+    _compact(st, idx, st->seg_size, KEEP_READ); /* nothing fits: every item goes */
     _release(st, idx, true);
     return true;
 }
@@ -353,23 +423,72 @@ bool seg_set_limit(struct store *st, uint64_t limit)
     return true;
 }
 
+/* A new head for the main queue (items promoted from probation): a segment
+ * with dead bytes to collect, a fresh one while the limit allows; while
+ * probation holds more than its share (after filling up, all of memory),
+ * its oldest, compacted in place (items read stay, the rest go): the main
+ * queue grows into the room probation gives up; else the main queue's
+ * oldest compacted in place (CLOCK). 0 when none can be had. */
+static uint32_t _new_mhead(struct store *st, uint32_t need)
+{
+    uint32_t idx = _gc_victim(st, need, false);
+    if (idx) {
+        _compact(st, idx, need, KEEP_ALL);
+        _fifo_remove(st, idx);
+    } else if (st->used < seg_budget(st) && (idx = _take(st)) != 0) {
+    } else if (st->evict && st->nsmall > _small_target(st) && (idx = _oldest_in(st, true))) {
+        _compact(st, idx, need, KEEP_READ);
+        _fifo_remove(st, idx);
+    } else if (st->evict && (idx = _oldest_in(st, false)) != 0) {
+        _compact(st, idx, need, KEEP_READ);
+        _fifo_remove(st, idx);
+    } else {
+        return 0;
+    }
+    _push_main(st, idx);
+    st->segs[idx].born = st->now;
+    st->mhead = idx;
+    seg_gauges(st);
+    return idx;
+}
+
+/* Empty segment idx for the probation queue's head: items read since they
+ * were written (or, in the main queue, since its last pass) move to the
+ * main queue's head, the others are evicted. Pinned meanwhile, so that
+ * finding room in the main queue does not pick it. */
+static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
+{
+    if (st->mhead == idx) /* promoted items must land elsewhere */
+        st->mhead = 0;
+    st->segs[idx].pins++;
+    _compact(st, idx, need, KEEP_PROMOTE);
+    st->segs[idx].pins--;
+    _fifo_remove(st, idx);
+    _push_small(st, idx);
+}
+
+/* A new head for new items (the probation queue): a segment with dead
+ * bytes to collect, or a fresh one while the limit allows. Then the
+ * probation queue's oldest is emptied (the main queue's oldest while
+ * probation is short of its share). */
 static uint32_t _new_head(struct store *st, uint32_t need)
 {
     if (st->evict && st->used > seg_budget(st))
         _give_back_oldest(st);
-    uint32_t idx = _gc_victim(st, need);
+    uint32_t idx = _gc_victim(st, need, true);
     if (idx) {
-        _compact(st, idx, need, true);
+        _compact(st, idx, need, KEEP_ALL);
         _fifo_remove(st, idx);
-        _fifo_push(st, idx);
+        _push_small(st, idx);
     } else if (st->used < seg_budget(st) && (idx = _take(st)) != 0) {
-        _fifo_push(st, idx);
+        _push_small(st, idx);
+    } else if (!st->evict) {
+        return 0;
     } else {
-        if (!st->evict || !(idx = _oldest_unpinned(st)))
+        idx = st->nsmall >= _small_target(st) ? _oldest_in(st, true) : 0;
+        if (!idx && !(idx = _oldest_unpinned(st)))
             return 0;
-        _compact(st, idx, need, false);
-        _fifo_remove(st, idx);
-        _fifo_push(st, idx);
+        _empty_for_head(st, idx, need);
     }
     st->segs[idx].born = st->now;
     st->head = idx;
@@ -377,20 +496,28 @@ static uint32_t _new_head(struct store *st, uint32_t need)
     return idx;
 }
 
+/* The segment the next new head will be emptied from, 0 if none. */
+static uint32_t _next_victim(const struct store *st)
+{
+    uint32_t idx = st->nsmall >= _small_target(st) ? _oldest_in(st, true) : 0;
+    if (!idx)
+        idx = _oldest_in(st, false);
+    return idx == st->head || idx == st->mhead ? 0 : idx;
+}
+
 /* Eviction ahead, a little per allocation. When the next head can only come
- * from evicting the oldest segment, its unread and expired items are
- * unlinked a few at a time while the current head fills (records worth
- * about twice each allocation), so that compacting it then only moves the
- * survivors: no single request pays for a whole segment of unlinks. */
+ * from evicting, the next victim's unread and expired items are unlinked a
+ * few at a time while the current head fills (records worth about twice
+ * each allocation), so that emptying it then only moves the survivors: no
+ * single request pays for a whole segment of unlinks. */
 static void _evict_ahead(struct store *st, uint32_t budget)
 {
     if (!st->evict || st->free_head || st->used < seg_budget(st))
         return;
     uint32_t idx = st->ev_seg;
-    if (!idx || idx == st->head || st->segs[idx].state != SEG_USED ||
+    if (!idx || idx == st->head || idx == st->mhead || st->segs[idx].state != SEG_USED ||
         st->segs[idx].gen != st->ev_gen) {
-        idx = _oldest_unpinned(st);
-        if (!idx || idx == st->head)
+        if (!(idx = _next_victim(st)))
             return;
         st->ev_seg = idx;
         st->ev_gen = st->segs[idx].gen;
@@ -407,7 +534,7 @@ static void _evict_ahead(struct store *st, uint32_t budget)
             continue;
         bool expired = rec_expired(st, &r);
         if (!expired && (r.bits & R_ACC))
-            continue; /* read since: compaction keeps it */
+            continue; /* read since: compaction keeps or promotes it */
         seg_unlink(st, ref, &r, store_key_hash(st, r.p + REC_KEY, r.nkey),
                    expired ? UNLINK_EXPIRED : UNLINK_EVICTED);
         if (s->state != SEG_USED || s->gen != st->ev_gen) { /* emptied and released */
@@ -415,6 +542,26 @@ static void _evict_ahead(struct store *st, uint32_t budget)
             return;
         }
     }
+}
+
+/* size bytes at the end of segment idx (the caller checked they fit). */
+static char *_carve(struct store *st, uint32_t idx, uint32_t size, uint32_t *ref)
+{
+    struct seg *s = &st->segs[idx];
+    *ref = seg_ref(st, idx, s->wpos);
+    char *p = s->mem + s->wpos;
+    s->wpos += size;
+    s->live += size;
+    return p;
+}
+
+/* Room in the main queue for a promoted record (size: its span). */
+static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
+{
+    uint32_t idx = st->mhead;
+    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
+        idx = _new_mhead(st, size);
+    return idx ? _carve(st, idx, size, ref) : NULL;
 }
 
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
@@ -426,14 +573,7 @@ char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
     uint32_t idx = st->head;
     if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
         idx = _new_head(st, size);
-    if (!idx)
-        return NULL;
-    struct seg *s = &st->segs[idx];
-    *ref = seg_ref(st, idx, s->wpos);
-    char *p = s->mem + s->wpos;
-    s->wpos += size;
-    s->live += size;
-    return p;
+    return idx ? _carve(st, idx, size, ref) : NULL;
 }
 
 bool seg_table_room(struct store *st, size_t extra)
@@ -468,7 +608,7 @@ void seg_flush(struct store *st)
         }
         s->gen++;
     }
-    st->head = 0;
+    st->head = st->mhead = 0;
     st->sw_seg = 0;
     st->ev_seg = 0;
     st->stats->curr_items = 0;

@@ -511,6 +511,87 @@ static void test_hot_survive(void **state)
     _done(f);
 }
 
+/* Probation (S3-FIFO per segment): items read after they were written move
+ * to the main queue and outlive any amount of keys written and never read
+ * (a scan three times the memory); CLOCK alone kept them one lap only.
+ * Memory stays within the limit with the two queues' heads. */
+static void test_scan_resistant(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(8 * MB, true);
+    char key[32], prefix[16];
+    _fill(f, "hot", 3000, 500); /* about 1.6 MB */
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "hot:%d", i);
+        assert_true(*_get(f, key));
+    }
+    uint64_t peak = 0;
+    for (int round = 0; round < 10; round++) {
+        snprintf(prefix, sizeof prefix, "scan%d", round);
+        _fill(f, prefix, 5000, 500);
+        peak = _mem(f) > peak ? _mem(f) : peak;
+    }
+    int kept = 0;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "hot:%d", i);
+        kept += *_get(f, key) != 0;
+    }
+    printf("    hot kept %d/3000 through a scan of 50000 keys\n", kept);
+    assert_int_equal(kept, 3000);
+    assert_true(f->stats.evictions > 40000);
+    assert_int_equal(f->stats.evictions, f->stats.evicted_unfetched); /* only scan keys went */
+    assert_true(peak <= 8 * MB);
+    assert_true(*_get(f, "scan9:4999"));
+    _done(f);
+}
+
+/* Promotions, in-place passes, deletes, overwrites and limit changes (the
+ * probation queue's share moves with the limit) in random order: every hit
+ * returns the value last set for its key, and memory stays in the limit. */
+static void test_queues_consistent(void **state)
+{
+    (void)state;
+    enum { KEYS = 20000 };
+    struct fx *f = _fx(6 * MB, true);
+    uint16_t *ver = calloc(KEYS, sizeof *ver); /* 0: not set or deleted */
+    char key[32], val[1200], want[1200];
+    uint64_t x = 99, hits = 0, limit = 6 * MB;
+    for (int i = 0; i < 400000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(x >> 33), k = (r % KEYS) * (r % KEYS) / KEYS; /* skewed */
+        snprintf(key, sizeof key, "q:%u", k);
+        unsigned op = (r >> 20) % 16;
+        if (op < 9 && ver[k]) {
+            const char *got = _get(f, key);
+            if (*got) {
+                snprintf(want, sizeof want, "%u.%u.", k, ver[k]);
+                assert_memory_equal(got, want, strlen(want));
+                hits++;
+            }
+        } else if (op < 15) {
+            ver[k]++;
+            int n = snprintf(val, sizeof val, "%u.%u.", k, ver[k]);
+            size_t len = 100 + (r >> 8) % 1000;
+            memset(val + n, 'p', len - (size_t)n);
+            val[len] = 0;
+            assert_int_equal(_set(f, key, val), STORE_OK);
+        } else {
+            store_delete(f->st, key, strlen(key), 0);
+            ver[k] = 0;
+        }
+        if (i % 50000 == 49999) { /* the limit moves: 6, 12, 4, 10 ... MB */
+            limit = (limit == 6 * MB ? 12 : limit == 12 * MB ? 4 : limit == 4 * MB ? 10 : 6) * MB;
+            assert_true(store_set_limit(f->st, limit));
+        }
+        if (i % 1000 == 0)
+            store_tick(f->st);
+    }
+    assert_true(hits > 100000);
+    assert_true(f->stats.evictions > 10000);
+    free(ver);
+    _done(f);
+}
+
 static void test_no_evict(void **state)
 {
     (void)state;
@@ -938,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_gc_keeps_memory_near_live),
         cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
+        cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""Cache quality: the miss ratio of a read-through workload at equal memory,
+memg against memcached -t 1 and against the offline LRU and optimum.
+
+    bench/quality.py --memg build/memg --tool build/memg-bench --sim build/memg-sim
+
+For each workload and each -m (16, 32, 64, 128 MB) both servers are started
+fresh and fed the same deterministic stream (memg-bench --through: get, and
+on a miss set); memg-sim computes LRU and Belady's optimum over the very same
+stream with the same byte budget. Writes bench/results/quality.md (the table)
+and bench/results/quality.svg (miss ratio against -m, one panel a workload).
+bench/README.md ("Cache quality") explains the workloads and the columns.
+Loopback only; every step has a time limit.
+"""
+import argparse
+import datetime
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare import Server, log, parse_result  # noqa: E402  (same directory)
+
+MEMS = [16, 32, 64, 128]
+# 1M keys: the largest cache (-m 128) holds about a fifth of them (a quarter
+# of their bytes at 100-1000 B). 1M warm-up requests, 1M measured: about
+# 6 s per run against memcached -t 1 here, 56 runs in ~10 minutes.
+BASE = ["--stream-keys", "1000000", "--warm", "1000000", "--measure", "1000000"]
+WORKLOADS = [
+    ("zipf-0.8", "Zipf 0.8, values 100-1000 B", ["--alpha", "0.8"]),
+    ("zipf-0.9", "Zipf 0.9, values 100-1000 B", ["--alpha", "0.9"]),
+    ("zipf-1.0", "Zipf 1.0, values 100-1000 B", ["--alpha", "1.0"]),
+    ("zipf-1.2", "Zipf 1.2, values 100-1000 B", ["--alpha", "1.2"]),
+    ("heavy-1.0", "Zipf 1.0, heavy-tailed values (2% 1-10 KB, 0.2% 100 KB)",
+     ["--alpha", "1.0", "--sizes", "heavy"]),
+    ("scan-1.0", "Zipf 1.0; from measured request 400k, 300k keys read once (one request in two)",
+     ["--alpha", "1.0", "--measure", "1500000", "--scan-at", "400000", "--scan-len", "300000"]),
+    ("churn-1.0", "Zipf 1.0; every 100k requests 5k new keys take the top ranks",
+     ["--alpha", "1.0", "--churn-every", "100000", "--churn-step", "5000"]),
+]
+CONNS, DEPTH = ["-c", "8"], ["-d", "4"]  # 32 requests in flight: little reordering
+
+
+def run_server(o, name, binary, mem, stream):
+    srv = Server(name, binary, o.logdir, mem=mem, conns=1024)
+    try:
+        if not srv.ready:
+            return {"error": f"did not start: {srv.log_tail()}"}
+        cmd = [o.tool, "-s", "127.0.0.1", "-p", str(srv.port), "--server-pid", str(srv.pid),
+               "--through", "-q"] + CONNS + DEPTH + stream
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=o.limit)
+        except subprocess.TimeoutExpired:
+            return {"error": f"load generator timed out after {o.limit}s"}
+        res, first = parse_result(p.stdout)
+        if res is None or p.returncode not in (0,):
+            return {"error": f"rc {p.returncode}: {first or p.stderr.strip()[-200:]}"}
+        return res
+    finally:
+        srv.stop()
+
+
+def run_sim(o, stream):
+    p = subprocess.run([o.sim, "--mem", ",".join(map(str, MEMS))] + stream, capture_output=True,
+                       text=True, timeout=o.limit, check=True)
+    out = {}
+    for line in p.stdout.splitlines():
+        if not line.startswith("SIM "):
+            continue
+        kv = dict(x.split("=", 1) for x in line.split()[1:])
+        out[(int(float(kv["mem"])), kv["policy"], kv["charge"])] = kv
+    return out
+
+
+def mem_for(curve, target):
+    """MB at which a miss-ratio curve (mem -> ratio, falling) reaches target,
+    linear in log2(mem) between measured sizes; a bound outside them."""
+    pts = sorted((m, r) for m, r in curve.items() if r is not None)
+    if not pts:
+        return None
+    if pts[0][1] <= target:
+        return f"< {pts[0][0]}"
+    for (m0, r0), (m1, r1) in zip(pts, pts[1:]):
+        if r1 <= target <= r0:
+            f = (r0 - target) / (r0 - r1) if r0 != r1 else 0
+            return f"{2 ** (math.log2(m0) + f * (math.log2(m1) - math.log2(m0))):.0f}"
+    return f"> {pts[-1][0]}"
+
+
+def fmt(x, d=4):
+    return "n/a" if x is None else f"{x:.{d}f}"
+
+
+def table(o, results):
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    out = [f"# Cache quality: read-through miss ratio ({now})", "",
+           "memg and `memcached -t 1` at the same `-m`, each started fresh per cell; offline LRU"
+           " and optimum (OPT) over the same stream with the same byte budget, items charged"
+           " memg's record + 8 B of table (LRU-mc: memcached's slab chunk). Ratios: lower is"
+           " better; goal memg/memcached <= 0.85. One run per cell.", ""]
+    summary = []
+    for name, desc, _ in WORKLOADS:
+        r = results.get(name)
+        if not r:
+            continue
+        out += [f"## {name}: {desc}", "",
+                "| -m MB | memg | memcached | memg/mc | LRU | LRU-mc | OPT | memg/OPT | OPT/mc "
+                "| memg req/s | mc req/s | memg RSS MB | mc RSS MB |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        curves = {"memg": {}, "memcached": {}, "LRU": {}, "OPT": {}}
+        for m in MEMS:
+            g, c = r["memg"].get(m, {}), r["memcached"].get(m, {})
+            sim = r["sim"]
+            gm, cm = g.get("miss_ratio"), c.get("miss_ratio")
+            lru = float(sim[(m, "lru", "memg")]["miss_ratio"])
+            lmc = float(sim[(m, "lru", "memcached")]["miss_ratio"])
+            opt = float(sim[(m, "opt", "memg")]["miss_ratio"])
+            curves["memg"][m], curves["memcached"][m] = gm, cm
+            curves["LRU"][m], curves["OPT"][m] = lru, opt
+            ratio = gm / cm if gm is not None and cm else None
+            summary.append((name, m, ratio))
+            rss = [x.get("srv_rss_kb") for x in (g, c)]
+            out.append(
+                f"| {m} | {fmt(gm)} | {fmt(cm)} | {fmt(ratio, 2)} | {lru:.4f} | {lmc:.4f} "
+                f"| {opt:.4f} | {fmt(gm / opt if gm is not None and opt else None, 2)} "
+                f"| {fmt(opt / cm if cm else None, 2)} "
+                f"| {fmt(g.get('rps'), 0)} | {fmt(c.get('rps'), 0)} "
+                f"| {fmt(rss[0] / 1024 if rss[0] else None, 1)} "
+                f"| {fmt(rss[1] / 1024 if rss[1] else None, 1)} |")
+            for who, x in (("memg", g), ("memcached", c)):
+                if "error" in x:
+                    out.append(f"|  | **{who}: {x['error']}** |")
+        target = curves["memcached"].get(64)
+        if target is not None:
+            out += ["", f"MB each needs to reach memcached's miss ratio at -m 64 ({target:.4f}):"
+                    + "".join(f" {k} {mem_for(v, target)};" for k, v in curves.items())]
+        if "scan" in name:
+            out += ["", "Scan recovery (hot keys' hit ratio back within 1% of before the scan;"
+                    " goal: within 10 s of the scan's end):", "",
+                    "| -m MB | memg before | memg worst | memg back after | memcached before "
+                    "| memcached worst | memcached back after | LRU back after | OPT back after |",
+                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for m in MEMS:
+                g, c, sim = r["memg"].get(m, {}), r["memcached"].get(m, {}), r["sim"]
+                out.append(f"| {m} | {fmt(g.get('scan_pre'))} | {fmt(g.get('scan_low'))} "
+                           f"| {_back(g)} | {fmt(c.get('scan_pre'))} | {fmt(c.get('scan_low'))} "
+                           f"| {_back(c)} | {_back_req(sim[(m, 'lru', 'memg')])} "
+                           f"| {_back_req(sim[(m, 'opt', 'memg')])} |")
+        out.append("")
+    ok = [x for x in summary if x[2] is not None]
+    worst = max(ok, key=lambda x: x[2]) if ok else None
+    out.insert(4, f"Cells with memg/memcached <= 0.85: {sum(x[2] <= 0.85 for x in ok)} of "
+               f"{len(summary)}" + (f"; worst {worst[2]:.2f} ({worst[0]}, -m {worst[1]})."
+                                    if worst else ".") + "\n")
+    return "\n".join(out) + "\n"
+
+
+def _back(x):
+    s = x.get("scan_back_s")
+    if s is None:
+        return "n/a"
+    return "never" if s < 0 else f"{s:.2f} s ({int(x['scan_back_req'])} req)"
+
+
+def _back_req(kv):
+    v = int(kv["scan_back_req"])
+    return "never" if v < 0 else f"{v} req"
+
+
+def chart(results, path):
+    """One panel per workload: miss ratio against -m (log scale), four lines."""
+    names = [n for n, _, _ in WORKLOADS if n in results]
+    cols, pw, ph, pad = 4, 300, 220, 50
+    rows = (len(names) + cols - 1) // cols
+    w, h = cols * (pw + pad) + pad, rows * (ph + pad + 20) + 60
+    series = [("memg", "#d62728"), ("memcached", "#1f77b4"), ("LRU", "#7f7f7f"), ("OPT", "#2ca02c")]
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'font-family="sans-serif" font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{pad}" y="22" font-size="15">Read-through miss ratio against -m (MB)</text>']
+    for i, (label, color) in enumerate(series):
+        x = pad + 380 + i * 100
+        svg.append(f'<line x1="{x}" y1="18" x2="{x + 20}" y2="18" stroke="{color}" stroke-width="2"/>'
+                   f'<text x="{x + 25}" y="22">{label}</text>')
+    for idx, name in enumerate(names):
+        r = results[name]
+        x0 = pad + (idx % cols) * (pw + pad)
+        y0 = 60 + (idx // cols) * (ph + pad + 20)
+        pts = {"memg": {m: r["memg"].get(m, {}).get("miss_ratio") for m in MEMS},
+               "memcached": {m: r["memcached"].get(m, {}).get("miss_ratio") for m in MEMS},
+               "LRU": {m: float(r["sim"][(m, "lru", "memg")]["miss_ratio"]) for m in MEMS},
+               "OPT": {m: float(r["sim"][(m, "opt", "memg")]["miss_ratio"]) for m in MEMS}}
+        top = max(v for s in pts.values() for v in s.values() if v is not None) * 1.1 or 1
+
+        def xy(m, v):
+            fx = (math.log2(m) - 4) / 3
+            return x0 + fx * pw, y0 + ph - v / top * ph
+
+        svg.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>'
+                   f'<text x="{x0}" y="{y0 - 6}" font-size="12">{name}</text>')
+        for m in MEMS:
+            x, _ = xy(m, 0)
+            svg.append(f'<text x="{x - 8}" y="{y0 + ph + 14}">{m}</text>')
+        for k in range(5):
+            v = top * k / 4
+            _, y = xy(16, v)
+            svg.append(f'<text x="{x0 - 36}" y="{y + 4}">{v:.2f}</text>'
+                       f'<line x1="{x0}" y1="{y}" x2="{x0 + pw}" y2="{y}" stroke="#eee"/>')
+        for label, color in series:
+            p = [xy(m, v) for m, v in sorted(pts[label].items()) if v is not None]
+            if p:
+                d = " ".join(f"{x:.1f},{y:.1f}" for x, y in p)
+                svg.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="2"/>')
+                svg += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}"/>' for x, y in p]
+    svg.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--memg", default=os.environ.get("MEMG_BIN", os.path.join(HERE, "../build/memg")))
+    ap.add_argument("--memcached", default=os.environ.get("MEMCACHED_BIN", "/usr/bin/memcached"))
+    ap.add_argument("--tool", default=os.path.join(HERE, "../build/memg-bench"))
+    ap.add_argument("--sim", default=os.path.join(HERE, "../build/memg-sim"))
+    ap.add_argument("--only", default="", help="workloads, comma-separated (default: all)")
+    ap.add_argument("--servers", default="memg,memcached")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "quality"))
+    ap.add_argument("--limit", type=int, default=240, help="seconds per run at most")
+    o = ap.parse_args()
+    o.logdir = tempfile.mkdtemp(prefix="memg-quality-")
+    want = set(filter(None, o.only.split(",")))
+    results, t0 = {}, time.time()
+    for name, _, args in WORKLOADS:
+        if want and name not in want:
+            continue
+        stream = BASE + args
+        r = results[name] = {"sim": run_sim(o, stream), "memg": {}, "memcached": {}}
+        for m in MEMS:
+            for who, binary in (("memg", o.memg), ("memcached", o.memcached)):
+                if who in o.servers.split(","):
+                    r[who][m] = run_server(o, who, binary, m, stream)
+            log(f"{name} -m {m}: memg {fmt(r['memg'].get(m, {}).get('miss_ratio'))} memcached "
+                f"{fmt(r['memcached'].get(m, {}).get('miss_ratio'))} LRU "
+                f"{r['sim'][(m, 'lru', 'memg')]['miss_ratio']} OPT "
+                f"{r['sim'][(m, 'opt', 'memg')]['miss_ratio']}  ({time.time() - t0:.0f} s)")
+    md = table(o, results)
+    os.makedirs(os.path.dirname(o.out), exist_ok=True)
+    with open(o.out + ".md", "w") as f:
+        f.write(md)
+    chart(results, o.out + ".svg")
+    print(md)
+    log(f"wrote {o.out}.md and {o.out}.svg in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+/* sim: the offline LRU and Belady's optimum (sim.h). */
+
+#include "sim.h"
+
+#include <stdlib.h>
+
+bool sim_lru(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit)
+{
+    /* A doubly linked list over key indexes; nspace is the sentinel. */
+    uint32_t *prev = malloc(((size_t)nspace + 1) * sizeof *prev);
+    uint32_t *next = malloc(((size_t)nspace + 1) * sizeof *next);
+    uint8_t *in = calloc(nspace, 1);
+    if (!prev || !next || !in) {
+        free(prev), free(next), free(in);
+        return false;
+    }
+    const uint32_t S = nspace;
+    prev[S] = next[S] = S;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = key[i];
+        hit[i] = in[k];
+        if (in[k]) { /* unlink, to go back on top */
+            next[prev[k]] = next[k];
+            prev[next[k]] = prev[k];
+        } else if (size[k] > budget) {
+            continue;
+        } else {
+            in[k] = 1;
+            bytes += size[k];
+        }
+        prev[k] = S;
+        next[k] = next[S];
+        prev[next[S]] = k;
+        next[S] = k;
+        while (bytes > budget) {
+            uint32_t v = prev[S];
+            next[prev[v]] = S;
+            prev[S] = prev[v];
+            in[v] = 0;
+            bytes -= size[v];
+        }
+    }
+    free(prev), free(next), free(in);
+    return true;
+}
+
+/* A max-heap of (next use, key) with lazy deletion: an entry counts only
+ * while its key is cached with that next use. */
+struct ent {
+    uint64_t next;
+    uint32_t key;
+};
+
+static void _push(struct ent *h, size_t *len, struct ent e)
+{
+    size_t i = (*len)++;
+    while (i && h[(i - 1) / 2].next < e.next) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = e;
+}
+
+static struct ent _pop(struct ent *h, size_t *len)
+{
+    struct ent top = h[0], last = h[--*len];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *len)
+            break;
+        if (c + 1 < *len && h[c + 1].next > h[c].next)
+            c++;
+        if (h[c].next <= last.next)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*len)
+        h[i] = last;
+    return top;
+}
+
+bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit)
+{
+    const uint64_t NEVER = UINT64_MAX;
+    uint64_t *nxt = malloc(n * sizeof *nxt);          /* next request of the same key */
+    uint64_t *cur = malloc((size_t)nspace * sizeof *cur); /* cached: its next use */
+    uint8_t *in = calloc(nspace, 1);
+    struct ent *h = malloc((n + 1) * sizeof *h);
+    if (!nxt || !cur || !in || !h) {
+        free(nxt), free(cur), free(in), free(h);
+        return false;
+    }
+    for (uint32_t k = 0; k < nspace; k++)
+        cur[k] = NEVER;
+    for (size_t i = n; i-- > 0;) { /* cur[] holds "the next request of k" here */
+        nxt[i] = cur[key[i]];
+        cur[key[i]] = i;
+    }
+    size_t len = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = key[i];
+        hit[i] = in[k];
+        if (!in[k]) {
+            if (nxt[i] == NEVER || size[k] > budget)
+                continue; /* never needed again, or never fits: not kept */
+            in[k] = 1;
+            bytes += size[k];
+        } else if (nxt[i] == NEVER) { /* its last use: drop it now */
+            in[k] = 0;
+            bytes -= size[k];
+            continue;
+        }
+        cur[k] = nxt[i];
+        _push(h, &len, (struct ent){nxt[i], k});
+        while (bytes > budget) {
+            struct ent e = _pop(h, &len);
+            if (!in[e.key] || cur[e.key] != e.next)
+                continue; /* stale */
+            in[e.key] = 0;
+            bytes -= size[e.key];
+        }
+        if (len > 2 * (size_t)nspace + 64) { /* drop stale entries */
+            size_t w = 0;
+            for (size_t j = 0; j < len; j++)
+                if (in[h[j].key] && cur[h[j].key] == h[j].next)
+                    h[w++] = h[j];
+            len = 0;
+            for (size_t j = 0; j < w; j++)
+                _push(h, &len, h[j]);
+        }
+    }
+    free(nxt), free(cur), free(in), free(h);
+    return true;
+}
+
+static unsigned _varint_len(uint64_t v)
+{
+    unsigned k = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        k++;
+    }
+    return k;
+}
+
+uint32_t sim_cost_memg(unsigned nkey, uint32_t nval, uint32_t flags)
+{
+    return 2 + nkey + 5 + (flags ? _varint_len(flags) : 0) + _varint_len(nval) + nval + 8;
+}
+
+uint32_t sim_cost_memcached(unsigned nkey, uint32_t nval, uint32_t flags)
+{
+    enum { PAGE = 1 << 20, CHUNK_MAX = PAGE / 2 };
+    uint32_t need = 48 + nkey + 1 + 8 + (flags ? 4 : 0) + nval + 2;
+    uint32_t cls = 96; /* memcached -n 48: 48-byte header + 48 */
+    while (cls < need && cls <= CHUNK_MAX / 1.25) {
+        cls = (uint32_t)(cls * 1.25);
+        cls = (cls + 7) & ~7u;
+    }
+    if (cls < need)
+        cls = CHUNK_MAX;
+    if (need > CHUNK_MAX) /* chunked items: whole chunks of the largest class */
+        return (uint32_t)(((uint64_t)need + CHUNK_MAX - 1) / CHUNK_MAX * CHUNK_MAX);
+    uint32_t per = PAGE / cls;
+    return PAGE / per; /* the page's tail is shared by its chunks */
+}

@@ -1,0 +1,36 @@
+/* sim: offline caches over a known request trace, with a byte budget.
+ * Each request names a key (0..nspace-1) whose item costs size[key] bytes;
+ * every request is a get, and a miss brings the item in (read-through).
+ * hit[i] is set to 1 when request i hits, 0 when it misses. */
+#ifndef MEMG_BENCH_SIM_H
+#define MEMG_BENCH_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Least recently used: a miss inserts at the top, the bottom goes until the
+ * items fit the budget. An item larger than the budget is never kept.
+ * False when out of memory. */
+bool sim_lru(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit);
+
+/* Belady's optimum, size-blind variant with a byte budget: keep what is
+ * needed soonest. A miss brings the item in, then while the items exceed
+ * the budget, the one whose next request is furthest away goes (it may be
+ * the item just fetched: bypassing is allowed, as for any offline policy).
+ * Exactly optimal when all items cost the same; with sizes it is the usual
+ * approximation (the true optimum is NP-hard), not a proven bound. */
+bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit);
+
+/* What one item of nkey + nval bytes (flags non-zero when flags) costs:
+ * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and
+ * length, value) and 8 bytes of table (a 4-byte ref at load about 1/2);
+ * in memcached 1.6 (64-bit), its slab chunk (48-byte header, key + NUL,
+ * 8-byte cas, 4 bytes of flags, value + \r\n, rounded up to the slab class
+ * of factor 1.25, plus its share of the 1 MB page's unused tail). */
+uint32_t sim_cost_memg(unsigned nkey, uint32_t nval, uint32_t flags);
+uint32_t sim_cost_memcached(unsigned nkey, uint32_t nval, uint32_t flags);
+
+#endif

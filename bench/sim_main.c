@@ -1,0 +1,132 @@
+/* memg-sim: the offline references of the read-through benchmark. Builds
+ * the same stream as memg-bench --through (stream.h), then runs LRU and
+ * Belady's optimum over it for each byte budget, and prints one SIM line
+ * per budget and policy (miss ratios of the measured requests, and the scan
+ * recovery in requests). */
+#include "reply.h"
+#include "sim.h"
+#include "stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void _usage(FILE *f)
+{
+    fprintf(f, "usage: memg-sim [--mem MB[,MB...]] [stream options]\n"
+               "  --mem LIST   byte budgets in MiB (16,32,64,128)\n%s",
+            STREAM_HELP);
+}
+
+struct outcome {
+    uint64_t gets, misses, hot_gets, hot_misses;
+    struct recovery rec;
+};
+
+static void _count(const struct stream_cfg *c, const uint8_t *scan, const uint8_t *hit,
+                   struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (uint64_t i = c->warm; i < stream_total(c); i++) {
+        o->gets++;
+        o->misses += !hit[i];
+        if (!scan[i]) {
+            o->hot_gets++;
+            o->hot_misses += !hit[i];
+        }
+        recovery_feed(&o->rec, c, i, scan[i], hit[i]);
+    }
+}
+
+static void _print(const char *policy, const char *charge, double mb, const struct stream_cfg *c,
+                   const struct outcome *o)
+{
+    printf("SIM mem=%g policy=%s charge=%s gets=%llu misses=%llu miss_ratio=%.5f "
+           "hot_miss_ratio=%.5f",
+           mb, policy, charge, (unsigned long long)o->gets, (unsigned long long)o->misses,
+           o->gets ? (double)o->misses / (double)o->gets : 0,
+           o->hot_gets ? (double)o->hot_misses / (double)o->hot_gets : 0);
+    if (c->scan_at)
+        printf(" scan_pre=%.5f scan_low=%.5f scan_back_req=%lld", o->rec.pre, o->rec.low,
+               o->rec.state == 3 ? (long long)(o->rec.back_at - o->rec.scan_end) : -1ll);
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct stream_cfg c;
+    stream_defaults(&c);
+    char mems[256] = "16,32,64,128";
+    struct option lo[STREAM_NOPTS + 3];
+    memcpy(lo, stream_longopts, sizeof(stream_longopts));
+    lo[STREAM_NOPTS] = (struct option){"mem", 1, 0, 'm'};
+    lo[STREAM_NOPTS + 1] = (struct option){"help", 0, 0, 'h'};
+    lo[STREAM_NOPTS + 2] = (struct option){0, 0, 0, 0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        if (ch == 'h') {
+            _usage(stdout);
+            return 0;
+        }
+        if (ch == 'm' && strlen(optarg) < sizeof(mems)) {
+            strcpy(mems, optarg);
+            continue;
+        }
+        if (ch < STREAM_OPT_BASE || !stream_option(&c, ch, optarg)) {
+            _usage(stderr);
+            return 2;
+        }
+    }
+    const char *bad = stream_check(&c);
+    if (bad || optind != argc) {
+        fprintf(stderr, "memg-sim: %s\n", bad ? bad : "unexpected argument");
+        return 2;
+    }
+    struct kv_spec kv;
+    char err[128];
+    if (!stream_kv(&c, &kv, err, sizeof(err))) {
+        fprintf(stderr, "memg-sim: %s\n", err);
+        return 2;
+    }
+    uint32_t space = stream_space(&c);
+    size_t n = stream_total(&c);
+    uint32_t *key = malloc(n * sizeof *key), *cost_g = malloc(space * sizeof *cost_g),
+             *cost_c = malloc(space * sizeof *cost_c);
+    uint8_t *scan = malloc(n), *hit = malloc(n);
+    if (!key || !cost_g || !cost_c || !scan || !hit) {
+        fprintf(stderr, "memg-sim: out of memory\n");
+        return 1;
+    }
+    char kbuf[KV_KEY_MAX];
+    for (uint32_t k = 0; k < space; k++) {
+        unsigned nkey = kv_key(&kv, k, kbuf);
+        cost_g[k] = sim_cost_memg(nkey, kv_vlen(&kv, k), kv_flags(k));
+        cost_c[k] = sim_cost_memcached(nkey, kv_vlen(&kv, k), kv_flags(k));
+    }
+    struct stream s;
+    stream_setup(&s, &c);
+    for (size_t i = 0; i < n; i++) {
+        bool sc;
+        key[i] = stream_next(&s, &sc);
+        scan[i] = sc;
+    }
+    for (char *tok = strtok(mems, ","); tok; tok = strtok(NULL, ",")) {
+        double mb = atof(tok);
+        uint64_t budget = (uint64_t)(mb * 1048576.0);
+        struct outcome o;
+        if (!sim_lru(key, n, cost_g, space, budget, hit))
+            return 1;
+        _count(&c, scan, hit, &o);
+        _print("lru", "memg", mb, &c, &o);
+        if (!sim_lru(key, n, cost_c, space, budget, hit))
+            return 1;
+        _count(&c, scan, hit, &o);
+        _print("lru", "memcached", mb, &c, &o);
+        if (!sim_opt(key, n, cost_g, space, budget, hit))
+            return 1;
+        _count(&c, scan, hit, &o);
+        _print("opt", "memg", mb, &c, &o);
+        fflush(stdout);
+    }
+    return 0;
+}
