@@ -61,6 +61,8 @@ static inline uint16_t la_encode(int64_t t, unsigned unit)
 static inline int64_t la_time(uint16_t meta, int64_t now)
 {
     unsigned unit = (meta >> 13) & 3;
+    if (unit == 0) /* seconds, the common case: no division */
+        return now - (int64_t)(((uint64_t)now - (meta & LA_VALUE)) & LA_VALUE);
     uint64_t secs = la_unit_secs[unit], n = (uint64_t)now / secs;
     uint64_t back = (n - (meta & LA_VALUE)) & LA_VALUE;
     return (int64_t)((n - back) * secs);
