@@ -21,6 +21,7 @@ struct conn_shared {
     struct stats *stats;
     size_t out_limit;      /* pending output that pauses reading */
     size_t max_line;       /* longest request line (big multi-gets) */
+    uint32_t reqs_per_event; /* -R: requests a connection runs before others get a turn */
     struct conn *head;     /* every open connection, newest first */
     uint32_t count;
 };

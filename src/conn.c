@@ -236,7 +236,7 @@ static bool _process(struct conn *c)
     c->blocked = false;
     if (s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
         s->proto->prefetch(sh->ops, buf_rptr(&c->rbuf), buf_len(&c->rbuf));
-    for (;;) {
+    for (uint32_t done = 0;;) {
         if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
             return false;
         if (out_pending(&c->out) >= sh->out_limit) {
@@ -274,6 +274,11 @@ static bool _process(struct conn *c)
         if (st == FEED_CLOSE)
             return false;
         c->last_ms = ev_now_ms(sh->loop);
+        if (++done >= sh->reqs_per_event && buf_len(&c->rbuf) && st == FEED_DONE) {
+            c->blocked = true; /* -R: the rest after the others' turn (EV_WRITE wakes it) */
+            sh->stats->conn_yields++;
+            break;
+        }
         if (st == FEED_RECEIVE)
             c->receiving = true;
         else if (st == FEED_QUIT) {

@@ -269,6 +269,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
                                                         : &auto_protocol,
         .out_limit = cfg->out_limit ? (size_t)cfg->out_limit : (1u << 20),
         .max_line = 2u << 20,
+        .reqs_per_event = cfg->reqs_per_event > 0 ? (uint32_t)cfg->reqs_per_event : 20,
     };
     return srv;
 }

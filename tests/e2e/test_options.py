@@ -166,3 +166,18 @@ def test_password_file_problems_stop_memg_at_start(tmp_path):
         assert p.returncode == 1, (args, p.stderr)
         assert needle in p.stderr and p.stderr.count(b"\n") == 1, (args, p.stderr)
 
+
+
+def test_requests_per_event(server_factory):
+    """-R N: a connection runs N requests, then yields to the others
+    (conn_yields counts it, as memcached's); every request is answered."""
+    srv = server_factory("-R", "5")
+    with srv.raw() as r:
+        r.send(b"mn\r\n" * 100)
+        got = b""
+        deadline = time.monotonic() + 5
+        while got.count(b"MN\r\n") < 100 and time.monotonic() < deadline:
+            got += r.sock.recv(65536)
+        assert got == b"MN\r\n" * 100
+        stats = r.cmd(b"stats\r\n")
+    assert b"STAT conn_yields 19\r\n" in stats
