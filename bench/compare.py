@@ -622,8 +622,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)
-    ap.add_argument("--only", default="AaBbCDEFM",
-                    help="subset of workloads, e.g. AB (M: memcaslap; a, b: A-bin, B-bin)")
+    ap.add_argument("--only", default="AaBbxCDEFM",
+                    help="subset of workloads, e.g. AB (M: memcaslap; a, b, x: A-bin, B-bin, B-meta)")
     ap.add_argument("--memg-binary-args", default="-B binary",
                     help="memg's flags for the binary rows ('' for its default, auto)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
