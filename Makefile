@@ -82,7 +82,7 @@ endif
 # Modules off the request path (start-up, flags, logins, stats text) are
 # built for size: the stripped binary stays under 150,000 bytes.
 COLD := config auth stats ops_stats main thp negotiate fmt net resolve user http http_parse http_page \
-        meta text_meta ops_meta base64 notify log admin prefix ops_observe server
+        meta text_meta ops_meta base64 notify log admin prefix ops_observe server restart
 COLD_OPT ?= -Os
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj

@@ -147,6 +147,13 @@ struct store {
     uint32_t ev_seg, ev_gen, ev_off; /* evict-ahead cursor (next victim) */
     store_evict_fn *on_evict;        /* store_on_evict */
     void *on_evict_arg;
+    /* -e (restart.c): segment i lives at i * seg_size in the memory file mfd
+     * (-1: anonymous memory); mfile_segs: the segments the file holds. */
+    int mfd;
+    uint32_t mfile_segs;
+    uint64_t mfile_limit; /* -m as started: what the metadata records */
+    uint64_t token;       /* in the file's header and the metadata */
+    const char *mfile;
 };
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */
@@ -333,5 +340,15 @@ void seg_flush(struct store *st);
 unsigned seg_sweep(struct store *st, unsigned budget); /* live records checked */
 void seg_gauges(struct store *st);
 uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
+
+/* --- restart.c (-e) --------------------------------------------------------- */
+
+/* Open the memory file, restore what a graceful stop saved beside it or
+ * start it empty; note gets a one-line account. False: the file cannot be
+ * used at all (note says why). */
+bool seg_file_open(struct store *st, const char *path, char *note, size_t len);
+/* Segment idx's place in the memory file, mapped (MAP_FAILED on error);
+ * populate: its pages read in at once (a restored segment). */
+void *seg_file_map(const struct store *st, uint32_t idx, bool populate);
 
 #endif

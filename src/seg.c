@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* --- FIFO and free list ---------------------------------------------------- */
 
@@ -104,8 +105,8 @@ static void _release(struct store *st, uint32_t idx, bool give_back)
         st->head = 0;
     if (st->mhead == idx)
         st->mhead = 0;
-    if (give_back || st->nfree >= SEG_WARM_SPARES)
-        madvise(s->mem, st->seg_size, MADV_DONTNEED);
+    if (give_back || st->nfree >= SEG_WARM_SPARES) /* a file's pages are freed, not dropped */
+        madvise(s->mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
     s->state = SEG_FREE;
     s->wpos = s->live = 0;
     s->gen++;
@@ -147,13 +148,15 @@ static char *_map_blocks(size_t len)
     return m + head;
 }
 
-/* Memory for a never-used segment. With -L segments come in huge-page
- * blocks (two of 1 MiB to a block), advised huge; else one mapping each. */
-static char *_map(struct store *st)
+/* Memory for a never-used segment idx. With -L segments come in huge-page
+ * blocks (two of 1 MiB to a block), advised huge; with -e its place in the
+ * memory file; else one mapping each. */
+static char *_map(struct store *st, uint32_t idx)
 {
     if (!st->large_pages) {
-        void *m = mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void *m = st->mfd >= 0 ? seg_file_map(st, idx, 0)
+                               : mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return m == MAP_FAILED ? NULL : m;
     }
     char *m = st->spare_mem;
@@ -179,7 +182,7 @@ static uint32_t _take(struct store *st)
     } else {
         if (st->hiwater >= st->nsegs)
             return 0;
-        char *m = _map(st);
+        char *m = _map(st, st->hiwater);
         if (!m) { /* 32-bit address space or overcommit: live with fewer */
             st->stats->malloc_fails++;
             st->mmap_cap = st->used > 2 ? st->used : 2;
@@ -407,6 +410,8 @@ bool seg_set_limit(struct store *st, uint64_t limit)
     uint64_t want = limit / st->seg_size + 2;
     uint64_t maxn = ((uint64_t)1 << (32 - st->off_bits)) - 2;
     if (want > maxn) /* refs were sized at start for -m; beyond them: refuse */
+        return false;
+    if (st->mfd >= 0 && want + 1 > st->mfile_segs) /* -e: the file was sized for -m */
         return false;
     if (want + 1 > st->nsegs) {
         if (want + 1 > SIZE_MAX / sizeof(struct seg))
@@ -689,6 +694,7 @@ bool seg_setup(struct store *st, uint64_t limit, uint64_t item_max)
     st->segs = calloc(st->nsegs, sizeof *st->segs);
     st->hiwater = 1;
     st->mmap_cap = UINT32_MAX;
+    st->mfd = -1;
     st->limit = limit;
     st->item_max = item_max;
     return st->segs != NULL;
@@ -703,6 +709,8 @@ void seg_teardown(struct store *st)
             munmap(st->segs[i].mem, st->seg_size);
     if (st->spare_mem)
         munmap(st->spare_mem, st->seg_size);
+    if (st->mfd >= 0)
+        close(st->mfd);
     free(st->segs);
     st->segs = NULL;
 }
