@@ -143,8 +143,6 @@ static const char *_restore(struct store *st, const struct meta_head *m)
     struct stat sb;
     uint32_t i;
     _head(st, &e);
-    if (memcmp(m, &e, 16) != 0)
-        return "the metadata is from another memg version";
     if (memcmp(m, &e, HEAD_SETTINGS) != 0)
         return "it was saved with another -m or -I";
     if (fstat(st->mfd, &sb) != 0 || sb.st_size != (off_t)st->nsegs * st->seg_size ||
@@ -195,12 +193,14 @@ static void _reset(struct store *st)
     ht_clear(st->ht, STORE_HT_POWER);
 }
 
-/* FILE.meta read whole, its size and checksum checked; NULL, *why set. */
-static struct meta_head *_read_meta(const char *path, const char **why)
+/* FILE.meta read whole, its format (before all else: a later one may
+ * differ in anything), size and checksum checked; NULL, *why set. */
+static struct meta_head *_read_meta(const struct store *st, const char *path, const char **why)
 {
     struct stat sb;
-    struct meta_head *m = NULL;
+    struct meta_head *m = NULL, e;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _head(st, &e);
     *why = "no saved state (the last stop was not SIGUSR1)";
     if (fd < 0)
         return NULL;
@@ -211,7 +211,9 @@ static struct meta_head *_read_meta(const char *path, const char **why)
         size_t n = (size_t)sb.st_size - 8;
         uint64_t sum;
         memcpy(&sum, (char *)m + n, 8);
-        if (m->hiwater && n == sizeof *m + (uint64_t)(m->hiwater - 1) * sizeof(struct seg) &&
+        if (memcmp(m, &e, 12) != 0)
+            *why = "the metadata is from another memg version";
+        else if (m->hiwater && n == sizeof *m + (uint64_t)(m->hiwater - 1) * sizeof(struct seg) &&
             hash64(m, n, 0) == sum)
             *why = NULL;
     }
@@ -251,7 +253,7 @@ bool seg_file_open(struct store *st, const char *path, char *note, size_t len)
         return false;
     }
     const char *why;
-    struct meta_head *m = _read_meta(mpath, &why);
+    struct meta_head *m = _read_meta(st, mpath, &why);
     unlink(mpath); /* from here on, a crash leaves no metadata that claims a save */
     if (m && (why = _restore(st, m)) != NULL)
         _reset(st);
