@@ -347,8 +347,9 @@ uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
  * start it empty; note gets a one-line account. False: the file cannot be
  * used at all (note says why). */
 bool seg_file_open(struct store *st, const char *path, char *note, size_t len);
-/* Segment idx's place in the memory file, mapped (MAP_FAILED on error);
- * populate: its pages read in at once (a restored segment). */
-void *seg_file_map(const struct store *st, uint32_t idx, bool populate);
+/* Segment idx's place in the memory file, mapped (MAP_FAILED on error). No
+ * MAP_POPULATE for a restored one: that would fill the holes past what was
+ * written too; the walk over its records faults in what it holds. */
+void *seg_file_map(const struct store *st, uint32_t idx);
 
 #endif

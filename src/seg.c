@@ -154,7 +154,7 @@ static char *_map_blocks(size_t len)
 static char *_map(struct store *st, uint32_t idx)
 {
     if (!st->large_pages) {
-        void *m = st->mfd >= 0 ? seg_file_map(st, idx, 0)
+        void *m = st->mfd >= 0 ? seg_file_map(st, idx)
                                : mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE,
                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return m == MAP_FAILED ? NULL : m;
