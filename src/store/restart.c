@@ -52,12 +52,6 @@ struct meta_head {
     uint32_t queues[9]; /* struct store's fifo_head ... nfree */
 };
 
-void *seg_file_map(const struct store *st, uint32_t idx)
-{
-    return mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, st->mfd,
-                (off_t)idx * st->seg_size);
-}
-
 /* The head this start writes and expects: magic, format, settings, token. */
 static void _head(const struct store *st, struct meta_head *h)
 {
