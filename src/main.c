@@ -160,6 +160,14 @@ int main(int argc, char **argv)
         return 0;
     if (cr == CONFIG_ERROR)
         return cfg.bad_option ? 1 : EXIT_USAGE; /* getopt's 1, memcached's EX_USAGE */
+    /* Stop signals wait from here until the loop's signalfd reads them: a
+     * SIGUSR1 during a long -e restore still saves instead of killing. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &stops, NULL);
     struct identity *pw;
     int rc = _check_identity(&cfg, &pw);
     if (rc)
