@@ -62,7 +62,10 @@ endif
 GLIBC_MAKE = $(MAKE) --no-print-directory LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/glibc
 PY := /usr/bin/python3
 
-SRCS := $(wildcard src/*.c)
+# The store has a folder of its own; its header seg.h (the record format,
+# struct store) is private to it and to the unit tests that look inside.
+SRCS := $(wildcard src/*.c src/store/*.c)
+STORE_PRIVATE := -Isrc/store
 # dashboard.o: src/dashboard.html gzip-compressed into a C array (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
@@ -81,12 +84,15 @@ endif
 
 # Modules off the request path (start-up, flags, logins, stats text) are
 # built for size: the stripped binary stays under 150,000 bytes.
-COLD := config auth stats ops_stats main thp negotiate fmt net resolve user http http_parse http_page \
-        meta text_meta ops_meta base64 notify log admin prefix ops_observe server
+COLD := config auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
+        http_page meta text_meta ops_meta base64 notify log admin prefix ops_observe server \
+        store/restart
 COLD_OPT ?= -Os
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(filter $*,$(COLD)),$(COLD_OPT)) -c -o $@ $<
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(if $(filter store/%,$*),$(STORE_PRIVATE)) $(CFLAGS) \
+		$(if $(filter $*,$(COLD)),$(COLD_OPT)) -c -o $@ $<
 
 %/gen/dashboard.c: src/dashboard.html mk/embed.sh
 	@mkdir -p $(dir $@)
@@ -102,7 +108,7 @@ $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 
 $(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -157,7 +163,7 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i src/*.c include/*.h tests/*.c
+	clang-format -i src/*.c src/store/*.[ch] include/*.h tests/*.c
 
 # Benchmarks (bench/bench.mk), cross builds and fuzzing have their own files.
 -include bench/bench.mk

@@ -5,6 +5,8 @@
 #                           the HTTP row (bench/results/http.md: make bench-http) and
 #                           the scaling rows (bench/scaling.py: bench/results/scaling.md)
 #   make bench-scaling      only the scaling rows
+#   make bench-restart      -e: time to serve after a restart and RSS, 1M and 10M items, against
+#                           memcached -e, and A/B with -e against without (bench/results/restart.md)
 # The client is the same program against either server: it builds against glibc
 # whatever the server's libc, and the glibc server's start-up RSS is reported
 # beside the default one.
@@ -59,6 +61,7 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 		$(if $(GLIBC_MEMG),--glibc-memg $(CURDIR)/$(GLIBC_MEMG)) $(if $(QUICK),--quick)
 	$(MAKE) --no-print-directory bench-http
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	+$(MAKE) bench-restart
 	+$(MAKE) bench-quality
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
@@ -68,6 +71,11 @@ bench-http: $(BUILD)/memg $(BENCH_TOOL)
 	@sh tests/deps.sh "bench deps" wrk nginx memcached
 	$(PY) bench/http.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		$(if $(QUICK),--seconds 2) | tee bench/results/http.md
+
+.PHONY: bench-restart
+bench-restart: $(BUILD)/memg $(BENCH_TOOL)
+	@sh bench/deps.sh
+	$(PY) bench/restart.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
 
 bench-scaling: $(BUILD)/memg $(BENCH_TOOL)
 	@sh bench/deps.sh

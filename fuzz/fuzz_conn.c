@@ -183,8 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.enable_shutdown = (r >> 3 & 1) != 0;
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
-    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, (r >> 4 & 7) != 0,
-                                (r >> 12 & 1) != 0 /* -L */};
+    struct store_config scfg = {.mem_limit = cfg.mem_limit, .item_size_max = cfg.item_size_max,
+                                .evict = (r >> 4 & 7) != 0, .large_pages = (r >> 12 & 1) != 0};
     struct store *st = store_create(&scfg, &stats);
     CHECK(st);
     store_set_time(st, T0);

@@ -100,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.http_readonly = (knobs & 1) != 0;
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
-    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, true, false};
+    struct store_config scfg = {.mem_limit = cfg.mem_limit, .item_size_max = cfg.item_size_max,
+                                .evict = true};
     struct store *st = store_create(&scfg, &stats);
     CHECK(st);
     store_set_time(st, 1700000000);

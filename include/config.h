@@ -54,6 +54,7 @@ struct config {
     char prefix_delimiter;           /* -D: stats detail's prefix ends here (':') */
     bool detail_enabled;             /* -D: stats detail on from the start */
     const char *conf_file;           /* --conf-file: flags read from it first */
+    const char *memory_file;         /* -e: item memory in this file, kept over restarts */
     bool bad_option;                 /* CONFIG_ERROR was an unknown option (exit 1) */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */

@@ -29,7 +29,7 @@ struct ops_ctx {
     const struct auth *auth; /* users of -S / -Y; NULL: no authentication */
     int verbose;             /* changed by `verbosity` */
     int64_t started;         /* unix time the server started */
-    bool shutdown;           /* set by `shutdown` when -A allows it */
+    uint8_t shutdown;        /* `shutdown` when -A allows it: 1, `shutdown graceful` 2 */
     ops_conns_fn *conns;
     void *conns_arg;
     bool (*watch)(struct out *out, unsigned mask); /* conn_watch: `watch` */

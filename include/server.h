@@ -3,6 +3,7 @@
 #ifndef MEMG_SERVER_H
 #define MEMG_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct auth;
@@ -14,8 +15,10 @@ struct store;
 /* Open the sockets named by cfg. NULL with a one-line reason in err. */
 struct server *server_create(const struct config *cfg, struct store *store, struct stats *stats,
                              const struct auth *auth, char *err, size_t errlen);
-/* Serve until SIGTERM/SIGINT or `shutdown`; returns the exit status. */
+/* Serve until SIGTERM/SIGINT/SIGUSR1 or `shutdown`; returns the exit status. */
 int server_run(struct server *srv);
+/* The stop was graceful (SIGUSR1, `shutdown graceful`): -e saves the cache. */
+bool server_graceful(const struct server *srv);
 void server_destroy(struct server *srv);
 /* The TCP port actually bound (for -p 0). */
 int server_port(const struct server *srv);

@@ -46,6 +46,7 @@ struct stats {
     uint64_t hash_bytes, hash_power_level, hash_is_expanding;
     uint64_t segments_total, segments_free, segment_size;
     uint64_t malloc_fails;
+    uint64_t restored_items, restore_time_us; /* gauges: -e, what the start restored */
     /* watch (log) */
     uint64_t log_worker_written;  /* lines made for watchers */
     uint64_t log_watcher_sent;    /* lines queued to a watcher */

@@ -15,6 +15,13 @@ struct store_config {
     uint64_t item_size_max; /* largest item, header + key + value (-I) */
     bool evict;             /* false (-M): refuse with STORE_NO_MEMORY when full */
     bool large_pages;       /* -L: segments in transparent huge pages (thp.h) */
+    /* -e: item memory in this file (docs/RESTART.md); what a graceful stop
+     * saved is restored. note (note_len bytes, may be NULL) gets one line
+     * saying what was restored, or why the cache starts empty; when the
+     * file cannot be used at all, store_create fails and note says why. */
+    const char *memory_file;
+    char *note;
+    size_t note_len;
 };
 
 enum store_status {
@@ -78,6 +85,10 @@ struct store_usage {
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
 void store_destroy(struct store *st);
+/* -e: write what a restart needs beside the memory file (FILE.meta, written
+ * whole and renamed into place). Call with no reservation or pin open (the
+ * connections closed). False with a one-line reason in err. */
+bool store_save(struct store *st, char *err, size_t errlen);
 
 /* The clock: the loop sets unix time every tick; tests set it by hand.
  * Protocol exptimes are converted inside: 0 never, <= 30 days relative,

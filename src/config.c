@@ -103,7 +103,7 @@ static const struct option _longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Leading ':' so a missing argument returns ':' instead of '?'. */
+/* A leading ':', as getopt's: a missing argument is ':' rather than '?'. */
 static const char _shortopts[] = ":p:U:s:a:Al:dru:m:Mc:kvhiVP:f:n:LD:t:R:Cb:B:I:SFXWY:e:Zo:N:";
 
 /* memcached -o keys that tune machinery memg does not have: accepted with or
@@ -184,19 +184,16 @@ static enum config_result _fail(int err, int c, const char *fmt, ...)
 static bool _parse_un(const char *s, size_t len, int base, uint64_t min, uint64_t max,
                       uint64_t *out)
 {
-    char tmp[32];
-    if (len == 0 || len >= sizeof(tmp))
+    uint64_t v = 0; /* by hand: libc's strtoull brings 2 KB of scanner */
+    if (len == 0 || len >= 32)
         return false;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
     for (size_t i = 0; i < len; i++) {
-        if (tmp[i] < '0' || tmp[i] > (base == 8 ? '7' : '9'))
-            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d >= (unsigned)base || v > (UINT64_MAX - d) / (unsigned)base)
+            return false; /* not a digit, or ERANGE */
+        v = v * (unsigned)base + d;
     }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(tmp, &end, base);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
+    if (v < min || v > max)
         return false;
     *out = v;
     return true;
@@ -373,6 +370,8 @@ static enum config_result _check(struct config *cfg, int err)
                      "cannot set item size limit (%" PRIu64 " bytes) higher than 1/2 of "
                      "memory max (-m %" PRIu64 " MB)",
                      cfg->item_size_max, cfg->mem_limit / MIB);
+    if (cfg->memory_file && cfg->large_pages) /* huge pages are anonymous memory's */
+        return _fail(err, 'e', "cannot be combined with -L: the file's pages are not huge");
     return CONFIG_OK;
 }
 
@@ -515,21 +514,95 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
     case CONF_FILE_OPT:
         return CONFIG_OK; /* read before the command line (config_parse) */
     /* Features whose silent absence would mislead: refused. */
-    case 'i': case 'e': case 'Z': case 'N':
+    case 'e':
+        cfg->memory_file = arg;
+        return arg[0] ? CONFIG_OK : _fail(err, c, "no file given");
+    case 'i': case 'Z': case 'N':
         return _unsupported(c, err);
     default:
         return _fail(err, c, "unhandled option");
     }
 }
 
-/* One getopt pass over argv (argv[0] is a name, not a flag). */
+/* getopt_long's state, memg's own: libc's prints its messages through
+ * stdio, which it brings into the static binary (6 KB). */
+static struct {
+    int ind;          /* the next word */
+    int opt;          /* optopt: the flag of a '?' or ':' (0: a long one) */
+    const char *next; /* the rest of a cluster of short flags (-vvv) */
+    const char *arg;  /* optarg */
+} _go;
+
+/* --name, --name=ARG or --name ARG; a name may be shortened while only one
+ * long name starts with it (as musl's getopt_long). */
+static int _getopt_long(int argc, char **argv, const char *name)
+{
+    size_t n = 0;
+    const struct option *hit = NULL;
+    int matches = 0;
+    while (name[n] && name[n] != '=')
+        n++;
+    for (const struct option *o = _longopts; o->name && matches >= 0; o++) {
+        if (strncmp(o->name, name, n) != 0)
+            continue;
+        hit = o;
+        matches = o->name[n] ? matches + 1 : -1; /* exact: this one */
+    }
+    if (!hit || matches > 1 || (name[n] == '=' && !hit->has_arg))
+        return '?';
+    if (name[n] == '=') {
+        _go.arg = name + n + 1;
+    } else if (hit->has_arg) {
+        if (_go.ind >= argc) {
+            _go.opt = hit->val;
+            return ':';
+        }
+        _go.arg = argv[_go.ind++];
+    }
+    return hit->val;
+}
+
+/* The next flag as getopt_long returns it with a leading ':' in its short
+ * options: the flag, '?' unknown, ':' without its argument, -1 at "--" or
+ * at the first word that is not a flag (_go.ind names it). */
+static int _getopt(int argc, char **argv)
+{
+    _go.arg = NULL;
+    _go.opt = 0;
+    if (!_go.next || !*_go.next) {
+        const char *w = _go.ind < argc ? argv[_go.ind] : "";
+        if (w[0] != '-' || !w[1])
+            return -1;
+        _go.ind++;
+        if (w[1] == '-')
+            return w[2] ? _getopt_long(argc, argv, w + 2) : -1;
+        _go.next = w + 1;
+    }
+    int c = (unsigned char)*_go.next++;
+    const char *s = c == ':' ? NULL : strchr(_shortopts + 1, c);
+    _go.opt = c;
+    if (!s)
+        return '?';
+    if (s[1] == ':') {
+        if (*_go.next)
+            _go.arg = _go.next;
+        else if (_go.ind < argc)
+            _go.arg = argv[_go.ind++];
+        else
+            return ':';
+        _go.next = NULL;
+    }
+    return c;
+}
+
+/* One pass over argv (argv[0] is a name, not a flag). */
 static enum config_result _parse_argv(struct config *cfg, int argc, char **argv, int out, int err)
 {
-    opterr = 0;   /* our own messages, to err */
-    optind = 0;   /* glibc: full re-initialisation, parse may run again */
+    _go.ind = 1;
+    _go.next = NULL;
     for (;;) {
-        int prev = optind ? optind : 1;
-        int c = getopt_long(argc, argv, _shortopts, _longopts, NULL);
+        int prev = _go.ind;
+        int c = _getopt(argc, argv);
         if (c == -1)
             break;
         const char *bad = prev < argc ? argv[prev] : "?";
@@ -537,24 +610,24 @@ static enum config_result _parse_argv(struct config *cfg, int argc, char **argv,
             cfg->bad_option = true;
             if (strncmp(bad, "--", 2) == 0)
                 fmt_fd(err, "memg: %sunknown or malformed option %s\n", _where, bad);
-            else if (optopt != 0)
-                fmt_fd(err, "memg: %sunknown option -%c\n", _where, optopt);
+            else if (_go.opt != 0)
+                fmt_fd(err, "memg: %sunknown option -%c\n", _where, _go.opt);
             else
                 fmt_fd(err, "memg: %sunknown option %s\n", _where, bad);
             return CONFIG_ERROR;
         }
         if (c == ':') {
             char name[48];
-            _flag_name(optopt, name, sizeof(name));
+            _flag_name(_go.opt, name, sizeof(name));
             fmt_fd(err, "memg: %s%s: missing argument\n", _where, name);
             return CONFIG_ERROR;
         }
-        enum config_result r = _opt(cfg, c, optarg, out, err);
+        enum config_result r = _opt(cfg, c, _go.arg, out, err);
         if (r != CONFIG_OK)
             return r;
     }
-    if (optind < argc) {
-        fmt_fd(err, "memg: %sunexpected argument \"%s\"\n", _where, argv[optind]);
+    if (_go.ind < argc) {
+        fmt_fd(err, "memg: %sunexpected argument \"%s\"\n", _where, argv[_go.ind]);
         return CONFIG_ERROR;
     }
     return CONFIG_OK;
@@ -692,6 +765,8 @@ void config_usage(int out)
         "-I, --max-item-size=<num> adjusts max item size\n"
         "                          (default: 1m, min: 1k, max: 1024m)\n"
         "-L, --enable-largepages   try to use large memory pages (if available)\n"
+        "-e, --memory-file=<file>  item memory in <file> (on tmpfs: /dev/shm); SIGUSR1\n"
+        "                          saves and stops, the same -e -m -I restore the items\n"
         "-r, -k, -f <num>, -n <bytes>\n"
         "                          accepted for compatibility, no effect in memg\n"
         "-o, --extended            comma separated list of extended options\n"
@@ -710,7 +785,7 @@ void config_usage(int out)
         "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
         "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
         "\n"
-        "Not supported, refused: -i, -e (memory file), -Z (TLS), -N,\n"
+        "Not supported, refused: -i, -Z (TLS), -N,\n"
         "-o ext_* (extstore), -o ssl_*.\n"
         "";
     fmt_write(out, usage, sizeof(usage) - 1);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 
 #include <signal.h>
 #include <stdio.h> /* rename only: no stdio is used */
@@ -159,6 +160,14 @@ int main(int argc, char **argv)
         return 0;
     if (cr == CONFIG_ERROR)
         return cfg.bad_option ? 1 : EXIT_USAGE; /* getopt's 1, memcached's EX_USAGE */
+    /* Stop signals wait from here until the loop's signalfd reads them: a
+     * SIGUSR1 during a long -e restore still saves instead of killing. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &stops, NULL);
     struct identity *pw;
     int rc = _check_identity(&cfg, &pw);
     if (rc)
@@ -182,11 +191,17 @@ int main(int argc, char **argv)
     memset(&stats, 0, sizeof(stats));
     if (cfg.large_pages && !thp_usable(NULL, STDERR_FILENO))
         return 1; /* as memcached -L */
-    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages};
+    char note[PATH_MAX + 160] = "";
+    struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages,
+                                cfg.memory_file, note, sizeof(note)};
     struct store *store = store_create(&scfg, &stats);
+    if (note[0]) /* -e: what was restored, why it starts empty, or why it cannot */
+        fmt_fd(STDERR_FILENO, "memg: %s\n", note);
     if (!store) {
-        fmt_fd(STDERR_FILENO, "memg: failed to set up the store (-m %llu MB, -I %llu)\n",
-               (unsigned long long)(cfg.mem_limit >> 20), (unsigned long long)cfg.item_size_max);
+        if (!note[0])
+            fmt_fd(STDERR_FILENO, "memg: failed to set up the store (-m %llu MB, -I %llu)\n",
+                   (unsigned long long)(cfg.mem_limit >> 20),
+                   (unsigned long long)cfg.item_size_max);
         auth_free(auth);
         return 1;
     }
@@ -218,6 +233,10 @@ int main(int argc, char **argv)
     if (server_http_port(srv) >= 0) /* -o http_port=0 picks one: say which */
         fmt_fd(STDERR_FILENO, "memg: HTTP on port %d\n", server_http_port(srv));
     rc = server_run(srv);
+    if (!rc && cfg.memory_file && server_graceful(srv) && !store_save(store, note, sizeof(note))) {
+        fmt_fd(STDERR_FILENO, "memg: %s\n", note);
+        rc = 1;
+    }
     if (cfg.pidfile)
         _remove_pidfile(cfg.pidfile);
 out:

@@ -49,6 +49,7 @@ struct server {
     int http_port;
     bool accept_paused;
     bool stopping;
+    bool graceful; /* SIGUSR1 or `shutdown graceful`: -e saves */
     uint64_t resume_ms;
     uint64_t paused_ms; /* when accepting was paused */
     uint64_t stop_deadline_ms;
@@ -148,9 +149,10 @@ static void _on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
     struct signalfd_siginfo si;
     (void)loop;
     (void)events;
+    struct server *srv = arg;
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        ;
-    _begin_stop(arg);
+        srv->graceful |= si.ssi_signo == SIGUSR1;
+    _begin_stop(srv);
 }
 
 static void _on_tick(struct ev_loop *loop, void *arg)
@@ -159,8 +161,10 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     uint64_t now = ev_now_ms(loop);
     store_set_time(srv->store, (int64_t)time(NULL));
     store_tick(srv->store);
-    if (srv->ops.shutdown)
+    if (srv->ops.shutdown) {
+        srv->graceful |= srv->ops.shutdown > 1;
         _begin_stop(srv);
+    }
     if (srv->stopping) {
         if (!conn_drain_all(&srv->sh) || now >= srv->stop_deadline_ms)
             ev_stop(loop);
@@ -278,12 +282,15 @@ int server_port(const struct server *srv) { return srv->port; }
 
 int server_http_port(const struct server *srv) { return srv->http_port; }
 
+bool server_graceful(const struct server *srv) { return srv->graceful; }
+
 int server_run(struct server *srv)
 {
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGUSR1); /* memcached's graceful stop */
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an EPIPE, not a death */
     srv->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

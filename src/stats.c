@@ -91,6 +91,7 @@ static const struct row table[] = {
     G(segments_total, "memg_segments"),
     G(segments_free, "memg_segments_free"),
     G(segment_size, "memg_segment_size_bytes"),
+    Gn(restored_items), Gn(restore_time_us),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 

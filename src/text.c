@@ -215,7 +215,7 @@ static void _shutdown(struct ops_ctx *ctx, const struct request *req, struct out
     }
     if (req->ntokens == 2 ||
         (req->ntokens == 3 && req->arg.len == 8 && memcmp(req->arg.p, "graceful", 8) == 0))
-        ctx->shutdown = true;
+        ctx->shutdown = (uint8_t)(req->ntokens - 1);
     else
         REPLY_LIT(out, req->noreply, "CLIENT_ERROR invalid shutdown mode");
 }

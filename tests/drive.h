@@ -95,7 +95,8 @@ static inline bool drive_env_init(struct drive_env *e, const struct protocol *pr
     memset(e, 0, sizeof(*e));
     config_defaults(&e->cfg);
     e->cfg.mem_limit = 8u << 20;
-    struct store_config sc = {e->cfg.mem_limit, e->cfg.item_size_max, true, false};
+    struct store_config sc = {.mem_limit = e->cfg.mem_limit, .item_size_max = e->cfg.item_size_max,
+                              .evict = true};
     if (!(e->store = store_create(&sc, &e->stats)))
         return false;
     store_set_time(e->store, 1700000000);

@@ -56,7 +56,8 @@ static const char *const memcached_names[] = {
 #define N_MC (sizeof(memcached_names) / sizeof(memcached_names[0]))
 
 /* memg's own names, printed after memcached's. */
-static const char *const memg_names[] = {"segments_total", "segments_free", "segment_size"};
+static const char *const memg_names[] = {"segments_total", "segments_free", "segment_size",
+                                         "restored_items", "restore_time_us"};
 #define N_MEMG (sizeof(memg_names) / sizeof(memg_names[0]))
 
 static const struct stats_env env = {
@@ -259,6 +260,8 @@ static void test_reset_keeps_gauges(void **state)
     assert_true(s.segments_total == one);
     assert_true(s.segments_free == one);
     assert_true(s.segment_size == one);
+    assert_true(s.restored_items == one);
+    assert_true(s.restore_time_us == one);
     assert_true(s.log_watchers == one);
 
     /* Counters: what memcached 1.6.18's `stats reset` zeroes. */
@@ -279,8 +282,8 @@ static void test_reset_keeps_gauges(void **state)
         if (counters[i] != 0)
             fail_msg("counter #%zu not reset", i);
     }
-    /* Nothing else: gauges (15 fields) + counters cover the struct. */
-    assert_int_equal(sizeof(s), (15 + sizeof(counters) / sizeof(counters[0])) * 8);
+    /* Nothing else: gauges (17 fields) + counters cover the struct. */
+    assert_int_equal(sizeof(s), (17 + sizeof(counters) / sizeof(counters[0])) * 8);
 }
 
 /* One table: every field of struct stats is printed by `stats` (all but

@@ -8,15 +8,18 @@ It checks what breaks first on other architectures: 64-bit protocol numbers
 (CAS uniques, incr/decr past 2^32 and the 2^64 wrap, exptime, stats byte
 counts), the binary protocol's big-endian headers and 64-bit fields, a
 1,000,000-byte value, eviction under -m 8, big -m values (3 GB on
-a 32-bit build), and a clean exit (status 0) on SIGTERM.
+a 32-bit build), a clean exit (status 0) on SIGTERM, and a restart with -e
+(SIGUSR1, then the same items, CAS and counter).
 --big also fills an armhf server past its 32-bit address space (4.5 GB of
-values; about 30 s and 4 GB of RAM) to check that memg keeps serving when mmap fails.
+values; about 30 s and 4 GB of RAM) to check that memg keeps serving when mmap fails,
+and saves and restores 2.3 GB with -e (memory file offsets past 2 GB).
 Exit status 0 when every check passes; the first failure is printed.
 """
 import argparse
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -416,6 +419,95 @@ def run_fill_address_space(wrap, binary):
         s["bytes"], s["evictions"], s.get("malloc_fails", "?"))
 
 
+def _memfile_dir(need):
+    """A directory for -e: tmpfs (/dev/shm) when it has the room, else /tmp."""
+    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    if base and os.statvfs(base).f_bavail * os.statvfs(base).f_frsize < need:
+        base = None
+    return tempfile.mkdtemp(prefix="memg-smoke-", dir=base)
+
+
+def _saved_and_back(wrap, binary, args, label, fill_fn, check_fn):
+    """Start with args, fill_fn(conn), SIGUSR1 (exit 0, FILE.meta written),
+    start again, check_fn(conn, stats) -> info."""
+    srv = Server(wrap, binary, args, label)
+    try:
+        c = Conn(srv.port)
+        fill_fn(c)
+        c.close()
+        srv.proc.send_signal(signal.SIGUSR1)
+        rc = srv.proc.wait(STOP_TIMEOUT)
+        check(rc == 0, "%s: exit status %s after SIGUSR1: %s" % (label, rc, srv.log_text()))
+    except BaseException:
+        srv.kill()
+        raise
+    srv = Server(wrap, binary, args, label)
+    try:
+        check("restored" in srv.log_text(), "%s: not restored: %s" % (label, srv.log_text()))
+        c = Conn(srv.port)
+        info = check_fn(c, c.stats())
+        c.close()
+    except BaseException:
+        srv.kill()
+        raise
+    srv.stop()
+    return info
+
+
+def run_restart(wrap, binary):
+    """-e: items, flags, CAS, a TTL and the CAS counter survive SIGUSR1 and a start."""
+    d = _memfile_dir(128 << 20)
+    kept = {}
+
+    def fill_fn(c):
+        for i in range(200):
+            check(c.store("set", "r%d" % i, "v%d" % i * (i + 1), flags=i * 7919,
+                          exptime=3600 if i % 2 else 0) == "STORED", "set r%d" % i)
+        for i in range(200):
+            kept[i] = c.get("r%d" % i, gets=True)
+
+    def check_fn(c, s):
+        check(int(s["restored_items"]) == 200, "restored_items %s" % s["restored_items"])
+        for i in range(200):
+            check(c.get("r%d" % i, gets=True) == kept[i], "r%d after the restart" % i)
+        check(c.store("set", "new", "x") == "STORED", "set after the restart")
+        new_cas = c.get("new", gets=True)[2]
+        check(new_cas > max(v[2] for v in kept.values()), "cas counter restored")
+        return "restored %s items in %s us" % (s["restored_items"], s["restore_time_us"])
+
+    try:
+        path = os.path.join(d, "cache")
+        return _saved_and_back(wrap, binary, ["-m", "64", "-e", path], "memg -e", fill_fn,
+                               check_fn)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_restart_past_2gb(wrap, binary):
+    """-e with -m 2600: segments at file offsets past 2 GB (64-bit off_t on a
+    32-bit build) come back, the newest item from the last of them."""
+    d = _memfile_dir(3 << 30)
+    n = [0]
+
+    def fill_fn(c):
+        n[0] = fill(c, 2300 << 20, 1000000, b"g")
+
+    def check_fn(c, s):
+        check(int(s["restored_items"]) == n[0], "restored_items %s of %d"
+              % (s["restored_items"], n[0]))
+        for j in (0, n[0] // 2, n[0] - 1):
+            v = c.get("g%d" % j)
+            check(v is not None and v[0][:12] == b"%012d" % j, "g%d after the restart" % j)
+        return "restored %s items (2.3 GB) in %s us" % (s["restored_items"], s["restore_time_us"])
+
+    try:
+        path = os.path.join(d, "cache")
+        return _saved_and_back(wrap, binary, ["-m", "2600", "-e", path], "memg -e -m 2600",
+                               fill_fn, check_fn)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def mem_available():
     try:
         with open("/proc/meminfo") as f:
@@ -439,12 +531,14 @@ def main():
     checks = [("protocol", lambda: run_main(wrap, a.bin)),
               ("eviction", lambda: run_evict(wrap, a.bin)),
               ("-m 3072", lambda: run_big_limit(wrap, a.bin, 3072)),
-              ("-m 8192", lambda: run_big_limit(wrap, a.bin, 8192))]
+              ("-m 8192", lambda: run_big_limit(wrap, a.bin, 8192)),
+              ("restart", lambda: run_restart(wrap, a.bin))]
     if a.big and mem_available() < 6 << 30:
         print("smoke %s: fill 4.5 GB skipped: needs 6 GB of free RAM, %.1f GB available"
               % (label, mem_available() / (1 << 30)))
     elif a.big:
         checks.append(("fill 4.5 GB", lambda: run_fill_address_space(wrap, a.bin)))
+        checks.append(("restart 2.3 GB", lambda: run_restart_past_2gb(wrap, a.bin)))
     for name, fn in checks:
         t0 = time.monotonic()
         try:

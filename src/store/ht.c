@@ -242,6 +242,17 @@ bool ht_clear(struct ht *ht, unsigned power)
     return true;
 }
 
+uint32_t *ht_slots(struct ht *ht)
+{
+    ht_step(ht, (size_t)-1);
+    return ht->tab;
+}
+
+void ht_recount(struct ht *ht, size_t count)
+{
+    ht->count = count;
+}
+
 size_t ht_count(const struct ht *ht)
 {
     return ht->count;

@@ -1,5 +1,6 @@
-/* store: the commands on items (see store.h). Memory layout, eviction and
- * sweeping live in seg.c; the record format is described in seg.h. */
+/* store: the commands on items (see store.h). Segments and sweeping live in
+ * seg.c, the eviction policy in evict.c, -e in restart.c; the record format
+ * is described in seg.h, private to src/store. */
 #include "store.h"
 #include "hash.h"
 #include "mem.h"
@@ -16,11 +17,6 @@
 #define SWEEP_FLOOR 1024
 #define SWEEP_TICKS_PER_PASS 600
 #define TICK_HT_STEP 65536
-
-uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
-{
-    return hash64(key, nkey, st->seed);
-}
 
 static uint64_t _ht_hash(void *ctx, uint32_t ref)
 {
@@ -42,12 +38,13 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
         return NULL;
     st->stats = stats ? stats : &st->own_stats;
     st->evict = cfg->evict;
-    st->large_pages = cfg->large_pages;
+    st->large_pages = cfg->large_pages && !cfg->memory_file; /* -e: the file's pages */
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
     uint64_t item_max = cfg->item_size_max ? cfg->item_size_max : 1024 * 1024;
     if (!seg_setup(st, cfg->mem_limit, item_max) ||
-        !(st->ht = ht_create(STORE_HT_POWER, _ht_hash, _ht_match, st))) {
+        !(st->ht = ht_create(STORE_HT_POWER, _ht_hash, _ht_match, st)) ||
+        (cfg->memory_file && !seg_file_open(st, cfg->memory_file, cfg->note, cfg->note_len))) {
         store_destroy(st);
         return NULL;
     }
@@ -115,6 +112,15 @@ static uint32_t *_find(struct store *st, const char *key, size_t nkey, uint64_t 
     if (expired)
         *expired = true;
     return NULL;
+}
+
+/* The slot of key's live item after a due flush (r decoded, *h its hash). */
+static uint32_t *_lookup(struct store *st, const char *key, size_t nkey, uint64_t *h,
+                         struct rec *r)
+{
+    _begin(st);
+    *h = store_key_hash(st, key, nkey);
+    return _find(st, key, nkey, *h, r, NULL);
 }
 
 static void _view(const struct store *st, uint32_t ref, const struct rec *r, struct item_view *out)
@@ -275,10 +281,9 @@ static bool _set_exp(struct store *st, uint64_t h, uint32_t ref, struct rec *r, 
 bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime,
                  struct item_view *out)
 {
-    _begin(st);
     struct rec r;
-    uint64_t h = store_key_hash(st, key, nkey);
-    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    uint64_t h;
+    uint32_t *slot = _lookup(st, key, nkey, &h, &r);
     if (!slot || !_set_exp(st, h, *slot, &r, _exptime(st, exptime)))
         return false;
     slot = ht_find(st->ht, h, key, nkey);
@@ -292,10 +297,9 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
 enum store_status store_update(struct store *st, const char *key, size_t nkey,
                                const struct store_update *u)
 {
-    _begin(st);
     struct rec r;
-    uint64_t h = store_key_hash(st, key, nkey);
-    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    uint64_t h;
+    uint32_t *slot = _lookup(st, key, nkey, &h, &r);
     if (!slot)
         return STORE_NOT_FOUND;
     uint8_t bits = r.bits;
@@ -470,10 +474,9 @@ enum store_status store_commit(struct store *st, struct store_txn *txn, enum sto
 
 enum store_status store_delete(struct store *st, const char *key, size_t nkey, uint64_t cas_in)
 {
-    _begin(st);
     struct rec r;
-    uint64_t h = store_key_hash(st, key, nkey);
-    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    uint64_t h;
+    uint32_t *slot = _lookup(st, key, nkey, &h, &r);
     if (!slot)
         return STORE_NOT_FOUND;
     if (cas_in && r.cas != cas_in)
@@ -523,10 +526,9 @@ static bool _parse_u64(const char *s, size_t n, uint64_t *out)
 enum store_status store_incr(struct store *st, const char *key, size_t nkey, bool incr,
                              uint64_t delta, uint64_t cas_in, uint64_t *result)
 {
-    _begin(st);
     struct rec r;
-    uint64_t h = store_key_hash(st, key, nkey), v;
-    uint32_t *slot = _find(st, key, nkey, h, &r, NULL);
+    uint64_t h, v;
+    uint32_t *slot = _lookup(st, key, nkey, &h, &r);
     if (!slot)
         return STORE_NOT_FOUND;
     if (cas_in && r.cas != cas_in)

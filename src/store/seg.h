@@ -1,6 +1,8 @@
-/* seg: the store's internals shared by store.c (commands) and seg.c
- * (segments: allocation, eviction by in-place compaction, expiry sweep,
- * flush). Not a public interface: only store.c and seg.c include it.
+/* seg: the store's private header, shared by the files of src/store only:
+ * store.c (the commands), seg.c (segments: lists, mapping, unlinking,
+ * flush, sweep), evict.c (the eviction policy and allocation), restart.c
+ * (-e). Dependencies point one way: store.c -> evict.c -> seg.c, and
+ * restart.c -> seg.c; nothing here calls back into store.c.
  *
  * Item record, one contiguous run of bytes inside a segment, no alignment:
  *   [0]      bits   R_LIVE R_RESV R_ACC R_FETCH R_FLAGS R_EXP R_STALE R_WON
@@ -26,6 +28,7 @@
 
 struct ht;
 struct stats;
+#include "hash.h"
 #include "mem.h"
 #include "stats.h"
 #include "store.h"
@@ -149,6 +152,13 @@ struct store {
     uint32_t ev_seg, ev_gen, ev_off; /* evict-ahead cursor (next victim) */
     store_evict_fn *on_evict;        /* store_on_evict */
     void *on_evict_arg;
+    /* -e (restart.c): segment i lives at i * seg_size in the memory file mfd
+     * (-1: anonymous memory); mfile_segs: the segments the file holds. */
+    int mfd;
+    uint32_t mfile_segs;
+    uint64_t mfile_limit; /* -m as started: what the metadata records */
+    uint64_t token;       /* in the file's header and the metadata */
+    const char *mfile;
 };
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */
@@ -310,30 +320,64 @@ static inline uint32_t seg_span(const struct store *st, uint32_t len)
 
 /* --- seg.c ---------------------------------------------------------------- */
 
+static inline uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
+{
+    return hash64(key, nkey, st->seed);
+}
+
+/* --- seg.c: segment mechanics ------------------------------------------------ */
+
 enum unlink_why { UNLINK_DELETE, UNLINK_EXPIRED, UNLINK_EVICTED };
 
 bool seg_setup(struct store *st, uint64_t limit, uint64_t item_max);
 void seg_teardown(struct store *st);
-/* Room for size bytes, evicting if needed; NULL when none can be made. The
- * caller writes a record there before its next store call. */
-char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
+/* A free or never-used segment, 0 when none may be had. */
+uint32_t seg_take(struct store *st);
+/* An empty segment leaves the FIFO for the free list; its pages go back
+ * (give_back, or beyond the warm spares). */
+void seg_release(struct store *st, uint32_t idx, bool give_back);
+void seg_fifo_remove(struct store *st, uint32_t idx);
+/* The newest of the probation queue (the end of the list). */
+void seg_push_small(struct store *st, uint32_t idx);
+/* The newest of the main queue (just before the probation queue). */
+void seg_push_main(struct store *st, uint32_t idx);
+/* Table and stats side of an item leaving (the eviction hook too): no
+ * segment accounting. */
+void seg_unlink_only(struct store *st, uint32_t ref, struct rec *r, uint64_t hash,
+                     enum unlink_why why);
 /* A record at ref stops being live or reserved: its bytes become dead. */
 void seg_kill(struct store *st, uint32_t ref, const struct rec *r);
 /* Unlink a live record from the table, count it, kill it. */
 void seg_unlink(struct store *st, uint32_t ref, struct rec *r, uint64_t hash, enum unlink_why why);
 void seg_pin(struct store *st, uint32_t idx);
 void seg_unpin(struct store *st, uint32_t idx);
-/* Make the limit hold the table grown by extra bytes (evicts segments). */
-bool seg_table_room(struct store *st, size_t extra);
 uint32_t seg_budget(const struct store *st);
 /* cache_memlimit: false when the new limit needs more segments than item
  * refs reach (their width is fixed at start by -m) or memory is short. */
 bool seg_set_limit(struct store *st, uint64_t limit);
-/* Above the limit: evict and give back one segment (the loop's tick). */
-void seg_shrink_step(struct store *st);
 void seg_flush(struct store *st);
 unsigned seg_sweep(struct store *st, unsigned budget); /* live records checked */
 void seg_gauges(struct store *st);
-uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
+/* Segment idx's place in the memory file (-e), mapped (MAP_FAILED on
+ * error). No MAP_POPULATE for a restored one: that would fill the holes past
+ * what was written too; the walk over its records faults in what it holds. */
+void *seg_file_map(const struct store *st, uint32_t idx);
+
+/* --- evict.c: the eviction policy ----------------------------------------- */
+
+/* Room for size bytes, evicting if needed; NULL when none can be made. The
+ * caller writes a record there before its next store call. */
+char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
+/* Make the limit hold the table grown by extra bytes (evicts segments). */
+bool seg_table_room(struct store *st, size_t extra);
+/* Above the limit: evict and give back one segment (the loop's tick). */
+void seg_shrink_step(struct store *st);
+
+/* --- restart.c (-e) --------------------------------------------------------- */
+
+/* Open the memory file, restore what a graceful stop saved beside it or
+ * start it empty; note gets a one-line account. False: the file cannot be
+ * used at all (note says why). */
+bool seg_file_open(struct store *st, const char *path, char *note, size_t len);
 
 #endif

@@ -50,6 +50,11 @@ void ht_step(struct ht *ht, size_t nslots);
 /* Drop every entry and go back to 2^power slots, returning the memory. */
 bool ht_clear(struct ht *ht, unsigned power);
 
+/* The slots, ht_capacity() refs in one array, a migration finished first:
+ * -e saves them whole and reads them back (then ht_recount). */
+uint32_t *ht_slots(struct ht *ht);
+void ht_recount(struct ht *ht, size_t count);
+
 size_t ht_count(const struct ht *ht);
 size_t ht_capacity(const struct ht *ht);
 size_t ht_bytes(const struct ht *ht); /* both tables while expanding */

@@ -1,0 +1,324 @@
+/* evict: the store's eviction policy in one place, S3-FIFO at segment
+ * granularity (Yang et al., SOSP 2023). New items are appended to the head
+ * of a probation queue (a quarter of the segments); when the limit is
+ * reached the oldest probation segment is emptied: items read since they
+ * were written (R_ACC) are copied to the main queue's head (mhead), the
+ * rest are evicted, and it becomes the new head. When the main queue needs
+ * room its oldest segment is compacted in place: items read since its last
+ * pass slide down and stay (CLOCK), the rest are evicted. Items read once
+ * and never again leave after a quarter of the memory, not a whole lap.
+ * Two questions, each answered once: which segment goes next (_victim,
+ * _new_mhead for the main queue's side) and which of its items stay
+ * (_kept). The mechanics (lists, mapping, unlinking) are seg.c's. */
+#include "seg.h"
+#include "ht.h"
+
+static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref);
+
+/* What a compaction keeps of the live, unexpired items. */
+enum keep {
+    KEEP_READ,    /* items read since the last pass slide down (bit cleared) */
+    KEEP_ALL,     /* garbage collection: every live item slides down */
+    KEEP_PROMOTE, /* probation: items read move to the main queue's head */
+};
+
+/* Whether an unexpired live item (its bits) stays when its segment is
+ * emptied or compacted: read since it was written or last kept, or every
+ * item when collecting garbage. Evict-ahead asks the same question early. */
+static bool _kept(unsigned bits, enum keep how)
+{
+    return how == KEEP_ALL || (bits & R_ACC);
+}
+
+/* Compact segment idx so that need bytes fit after what is kept in place:
+ * expired items go, the rest as `how` says; what is not kept is evicted. */
+static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep how)
+{
+    struct seg *s = &st->segs[idx];
+    /* Hashes of the next few live records are computed ahead and their table
+     * slots prefetched: the walk is sequential, the table random. */
+    enum { AHEAD = 8 };
+    uint64_t hq[AHEAD];
+    uint32_t pf = 0, nq = 0, hq_head = 0;
+    uint32_t off = 0, keep = 0;
+    while (off < s->wpos) {
+        while (nq < AHEAD && pf < s->wpos) {
+            struct rec a;
+            rec_decode(s->mem + pf, &a);
+            uint64_t h = (a.bits & R_LIVE) ? store_key_hash(st, a.p + REC_KEY, a.nkey) : 0;
+            if (a.bits & R_LIVE)
+                ht_prefetch(st->ht, h);
+            hq[(hq_head + nq++) % AHEAD] = h;
+            pf += seg_span(st, a.len);
+        }
+        uint64_t h = hq[hq_head];
+        hq_head = (hq_head + 1) % AHEAD;
+        nq--;
+        struct rec r;
+        rec_decode(s->mem + off, &r);
+        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, off), to;
+        char *dst;
+        if (!(r.bits & R_LIVE)) {
+        } else if (rec_expired(st, &r)) {
+            seg_unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
+        } else if (how == KEEP_PROMOTE && _kept(r.bits, how) &&
+                   (dst = _main_alloc(st, span, &to)) != NULL) {
+            mem_copy(dst, r.p, r.len); /* from now on a main item, not read since */
+            dst[REC_BITS] = (char)(r.bits & ~R_ACC);
+            ht_replace_ref(st->ht, h, ref, to);
+        } else if (how != KEEP_PROMOTE && _kept(r.bits, how) &&
+                   (uint64_t)keep + span + need <= st->seg_size) {
+            if (keep != off) /* keep < off: the record slides down */
+                mem_move_down(s->mem + keep, r.p, r.len);
+            if (how == KEEP_READ)
+                s->mem[keep + REC_BITS] = (char)(r.bits & ~R_ACC);
+            ht_replace_ref(st->ht, h, ref, seg_ref(st, idx, keep));
+            keep += span;
+        } else {
+            seg_unlink_only(st, ref, &r, h, UNLINK_EVICTED);
+        }
+        off += span;
+    }
+    s->wpos = s->live = keep;
+    s->gen++;
+}
+
+/* The oldest unpinned segment of one queue: main from fifo_head,
+ * probation from small_first. */
+static uint32_t _oldest_in(const struct store *st, bool small)
+{
+    for (uint32_t i = small ? st->small_first : st->fifo_head; i && st->segs[i].small == small;
+         i = st->segs[i].next)
+        if (st->segs[i].pins == 0)
+            return i;
+    return 0;
+}
+
+static uint32_t _oldest_unpinned(const struct store *st)
+{
+    uint32_t i = _oldest_in(st, false);
+    return i ? i : _oldest_in(st, true);
+}
+
+/* Probation segments wanted: a quarter of what the limit allows, at least
+ * 1. S3-FIFO uses a tenth of the items; with 1 MiB segments and no ghost
+ * queue that was 2 segments at -m 16, too short a look for keys read every
+ * few thousand misses (churn-1.0 at -m 16: 0.41 miss ratio, a quarter 0.35). */
+static uint32_t _small_target(const struct store *st)
+{
+    return (seg_budget(st) + 3) / 4;
+}
+
+/* The segment a new probation head is emptied from: probation's oldest
+ * once probation holds its share, else the main queue's oldest (probation's
+ * when the main queue has none). 0 when every segment is pinned. */
+static uint32_t _victim(const struct store *st)
+{
+    uint32_t idx = st->nsmall >= _small_target(st) ? _oldest_in(st, true) : 0;
+    return idx ? idx : _oldest_unpinned(st);
+}
+
+/* Segments of slack before dead bytes are collected rather than grown past. */
+#define GC_SLACK_SEGS 8
+/* Collect once the segments in use hold this many times the live bytes. */
+#define GC_RATIO_NUM 3 /* 3/2 */
+#define GC_RATIO_DEN 2
+
+/* Overwrites and deletes leave dead bytes behind. Before growing, reclaim
+ * them once the segments in use hold GC_RATIO times the live bytes: the
+ * emptiest unpinned segment of the queue that needs a head (greedy
+ * cleaning: least to copy), if at least half dead, is compacted in place
+ * keeping what lives. Cheaper than faulting in a fresh segment, and RSS
+ * follows the data rather than -m. The scan is over segments, once per
+ * segment filled. Returns the segment, or 0. */
+static uint32_t _gc_victim(struct store *st, uint32_t need, bool small)
+{
+    uint64_t in_use = (uint64_t)st->used * st->seg_size;
+    if (in_use * GC_RATIO_DEN <
+        GC_RATIO_NUM * st->stats->bytes + (uint64_t)GC_SLACK_SEGS * st->seg_size * GC_RATIO_DEN)
+        return 0;
+    uint32_t best = 0, best_live = st->seg_size / 2 + 1;
+    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next) {
+        const struct seg *s = &st->segs[i];
+        if (s->pins == 0 && i != st->head && i != st->mhead && s->small == small &&
+            s->live < best_live) {
+            best = i;
+            best_live = s->live;
+        }
+    }
+    if (!best || (uint64_t)best_live + need > st->seg_size)
+        return 0;
+    return best;
+}
+
+/* The oldest unpinned segment is evicted whole and its pages given back (to
+ * the table, or under a lowered limit). One segment a call: the work stays
+ * bounded as for any eviction. False when every segment is pinned. */
+static bool _give_back_oldest(struct store *st)
+{
+    uint32_t idx = _oldest_unpinned(st);
+    if (!idx)
+        return false;
+    _compact(st, idx, st->seg_size, KEEP_READ); /* nothing fits: every item goes */
+    seg_release(st, idx, true);
+    return true;
+}
+
+void seg_shrink_step(struct store *st)
+{
+    if (st->evict && st->used > seg_budget(st))
+        _give_back_oldest(st);
+}
+
+
+/* A new head for the main queue (items promoted from probation): a segment
+ * with dead bytes to collect, a fresh one while the limit allows; while
+ * probation holds more than its share (after filling up, all of memory),
+ * its oldest, compacted in place (items read stay, the rest go): the main
+ * queue grows into the room probation gives up; else the main queue's
+ * oldest compacted in place (CLOCK). 0 when none can be had. */
+static uint32_t _new_mhead(struct store *st, uint32_t need)
+{
+    uint32_t idx = _gc_victim(st, need, false);
+    if (idx) {
+        _compact(st, idx, need, KEEP_ALL);
+        seg_fifo_remove(st, idx);
+    } else if (st->used < seg_budget(st) && (idx = seg_take(st)) != 0) {
+    } else if (st->evict && st->nsmall > _small_target(st) && (idx = _oldest_in(st, true))) {
+        _compact(st, idx, need, KEEP_READ);
+        seg_fifo_remove(st, idx);
+    } else if (st->evict && (idx = _oldest_in(st, false)) != 0) {
+        _compact(st, idx, need, KEEP_READ);
+        seg_fifo_remove(st, idx);
+    } else {
+        return 0;
+    }
+    seg_push_main(st, idx);
+    st->segs[idx].born = st->now;
+    st->mhead = idx;
+    seg_gauges(st);
+    return idx;
+}
+
+/* Empty segment idx for the probation queue's head: items read since they
+ * were written (or, in the main queue, since its last pass) move to the
+ * main queue's head, the others are evicted. Pinned meanwhile, so that
+ * finding room in the main queue does not pick it. */
+static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
+{
+    if (st->mhead == idx) /* promoted items must land elsewhere */
+        st->mhead = 0;
+    st->segs[idx].pins++;
+    _compact(st, idx, need, KEEP_PROMOTE);
+    st->segs[idx].pins--;
+    seg_fifo_remove(st, idx);
+    seg_push_small(st, idx);
+}
+
+/* A new head for new items (the probation queue): a segment with dead
+ * bytes to collect, or a fresh one while the limit allows. Then the
+ * probation queue's oldest is emptied (the main queue's oldest while
+ * probation is short of its share). */
+static uint32_t _new_head(struct store *st, uint32_t need)
+{
+    if (st->evict && st->used > seg_budget(st))
+        _give_back_oldest(st);
+    uint32_t idx = _gc_victim(st, need, true);
+    if (idx) {
+        _compact(st, idx, need, KEEP_ALL);
+        seg_fifo_remove(st, idx);
+        seg_push_small(st, idx);
+    } else if (st->used < seg_budget(st) && (idx = seg_take(st)) != 0) {
+        seg_push_small(st, idx);
+    } else if (!st->evict) {
+        return 0;
+    } else {
+        if (!(idx = _victim(st)))
+            return 0;
+        _empty_for_head(st, idx, need);
+    }
+    st->segs[idx].born = st->now;
+    st->head = idx;
+    seg_gauges(st);
+    return idx;
+}
+
+
+/* Eviction ahead, a little per allocation. When the next head can only come
+ * from evicting, the next victim's unread and expired items are unlinked a
+ * few at a time while the current head fills (records worth about twice
+ * each allocation), so that emptying it then only moves the survivors: no
+ * single request pays for a whole segment of unlinks. */
+static void _evict_ahead(struct store *st, uint32_t budget)
+{
+    if (!st->evict || st->free_head || st->used < seg_budget(st))
+        return;
+    uint32_t idx = st->ev_seg;
+    if (!idx || idx == st->head || idx == st->mhead || st->segs[idx].state != SEG_USED ||
+        st->segs[idx].gen != st->ev_gen) {
+        if (!(idx = _victim(st)) || idx == st->head || idx == st->mhead)
+            return;
+        st->ev_seg = idx;
+        st->ev_gen = st->segs[idx].gen;
+        st->ev_off = 0;
+    }
+    struct seg *s = &st->segs[idx];
+    for (uint32_t done = 0; st->ev_off < s->wpos && done < budget;) {
+        struct rec r;
+        rec_decode(s->mem + st->ev_off, &r);
+        uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, st->ev_off);
+        st->ev_off += span;
+        done += span;
+        if (!(r.bits & R_LIVE))
+            continue;
+        bool expired = rec_expired(st, &r);
+        if (!expired && _kept(r.bits, KEEP_PROMOTE))
+            continue; /* the emptying keeps or promotes it */
+        seg_unlink(st, ref, &r, store_key_hash(st, r.p + REC_KEY, r.nkey),
+                   expired ? UNLINK_EXPIRED : UNLINK_EVICTED);
+        if (s->state != SEG_USED || s->gen != st->ev_gen) { /* emptied and released */
+            st->ev_seg = 0;
+            return;
+        }
+    }
+}
+
+/* size bytes at the end of segment idx (the caller checked they fit). */
+static char *_carve(struct store *st, uint32_t idx, uint32_t size, uint32_t *ref)
+{
+    struct seg *s = &st->segs[idx];
+    *ref = seg_ref(st, idx, s->wpos);
+    char *p = s->mem + s->wpos;
+    s->wpos += size;
+    s->live += size;
+    return p;
+}
+
+/* Room in the main queue for a promoted record (size: its span). */
+static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
+{
+    uint32_t idx = st->mhead;
+    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
+        idx = _new_mhead(st, size);
+    return idx ? _carve(st, idx, size, ref) : NULL;
+}
+
+char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
+{
+    size = seg_span(st, size);
+    if (size > st->seg_size)
+        return NULL;
+    _evict_ahead(st, 2 * size);
+    uint32_t idx = st->head;
+    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
+        idx = _new_head(st, size);
+    return idx ? _carve(st, idx, size, ref) : NULL;
+}
+
+bool seg_table_room(struct store *st, size_t extra)
+{
+    while ((uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + extra > st->limit)
+        if (!st->evict || st->used <= 2 || !_give_back_oldest(st))
+            return false; /* else the table takes that segment's memory */
+    return true;
+}

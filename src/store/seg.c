@@ -1,0 +1,413 @@
+/* seg: the segments of the store, as mechanics: the FIFO of used segments
+ * (main queue, then probation), the free list, mapping (anonymous, huge-page
+ * blocks with -L, the memory file with -e), taking and releasing a segment,
+ * killing and unlinking records, pins, flush and the expiry sweep. Which
+ * segment is emptied and which of its items stay is policy: evict.c. Empty
+ * segments go back to the kernel (MADV_DONTNEED, MADV_REMOVE for a file) and
+ * wait on the free list. */
+#define _FILE_OFFSET_BITS 64 /* -e: 32-bit glibc's mmap reaches past 2 GB of file */
+#include "seg.h"
+#include "ht.h"
+#include "thp.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* --- FIFO and free list ---------------------------------------------------- */
+
+void seg_fifo_remove(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    if (st->small_first == idx)
+        st->small_first = s->next;
+    if (s->small)
+        st->nsmall--;
+    s->small = 0;
+    if (s->prev)
+        st->segs[s->prev].next = s->next;
+    else
+        st->fifo_head = s->next;
+    if (s->next)
+        st->segs[s->next].prev = s->prev;
+    else
+        st->fifo_tail = s->prev;
+    s->prev = s->next = 0;
+}
+
+/* Link idx into the list before at (0: at the end). */
+static void _link(struct store *st, uint32_t idx, uint32_t at)
+{
+    struct seg *s = &st->segs[idx];
+    s->next = at;
+    s->prev = at ? st->segs[at].prev : st->fifo_tail;
+    if (s->prev)
+        st->segs[s->prev].next = idx;
+    else
+        st->fifo_head = idx;
+    if (at)
+        st->segs[at].prev = idx;
+    else
+        st->fifo_tail = idx;
+}
+
+/* The newest of the probation queue (the end of the list). */
+void seg_push_small(struct store *st, uint32_t idx)
+{
+    _link(st, idx, 0);
+    st->segs[idx].small = 1;
+    st->nsmall++;
+    if (!st->small_first)
+        st->small_first = idx;
+    if (st->mhead == idx)
+        st->mhead = 0;
+}
+
+/* The newest of the main queue (just before the probation queue). */
+void seg_push_main(struct store *st, uint32_t idx)
+{
+    _link(st, idx, st->small_first);
+    st->segs[idx].small = 0;
+}
+
+void seg_gauges(struct store *st)
+{
+    struct stats *s = st->stats;
+    s->hash_bytes = ht_bytes(st->ht);
+    s->hash_power_level = ht_power(st->ht);
+    s->hash_is_expanding = ht_expanding(st->ht);
+    s->segments_total = st->used + st->nfree;
+    s->segments_free = st->nfree;
+    s->segment_size = st->seg_size;
+}
+
+/* Empty segments kept resident for reuse: churn (overwrites, deletes) would
+ * otherwise pay a page fault per 4 KB of every new segment. */
+#define SEG_WARM_SPARES 2
+
+/* An empty segment goes on the free list; its pages go back to the kernel
+ * unless it is one of the few warm spares (flush gives everything back). */
+void seg_release(struct store *st, uint32_t idx, bool give_back)
+{
+    struct seg *s = &st->segs[idx];
+    seg_fifo_remove(st, idx);
+    if (st->head == idx)
+        st->head = 0;
+    if (st->mhead == idx)
+        st->mhead = 0;
+    if (give_back || st->nfree >= SEG_WARM_SPARES) /* a file's pages are freed, not dropped */
+        madvise(s->mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+    s->state = SEG_FREE;
+    s->wpos = s->live = 0;
+    s->gen++;
+    s->next = st->free_head;
+    st->free_head = idx;
+    st->used--;
+    st->nfree++;
+    seg_gauges(st);
+}
+
+/* Segments the limit allows next to the table now; at least two so that a
+ * tiny -m still works (the table may then push slightly past it). */
+uint32_t seg_budget(const struct store *st)
+{
+    uint64_t tb = ht_bytes(st->ht);
+    uint64_t n = st->limit > tb ? (st->limit - tb) / st->seg_size : 0;
+    if (n < 2)
+        n = 2;
+    if (n > st->nsegs - 1)
+        n = st->nsegs - 1;
+    if (n > st->mmap_cap)
+        n = st->mmap_cap;
+    return (uint32_t)n;
+}
+
+/* Address space for len bytes (a multiple of THP_BLOCK) starting on a block
+ * boundary, where the kernel can put huge pages. */
+static char *_map_blocks(size_t len)
+{
+    char *m = mmap(NULL, len + THP_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    size_t head = (THP_BLOCK - ((uintptr_t)m & (THP_BLOCK - 1))) & (THP_BLOCK - 1);
+    if (head)
+        munmap(m, head);
+    if (THP_BLOCK - head)
+        munmap(m + head + len, THP_BLOCK - head);
+    return m + head;
+}
+
+void *seg_file_map(const struct store *st, uint32_t idx)
+{
+    return mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, st->mfd,
+                (off_t)idx * st->seg_size);
+}
+
+/* Memory for a never-used segment idx. With -L segments come in huge-page
+ * blocks (two of 1 MiB to a block), advised huge; with -e its place in the
+ * memory file; else one mapping each. */
+static char *_map(struct store *st, uint32_t idx)
+{
+    if (!st->large_pages) {
+        void *m = st->mfd >= 0 ? seg_file_map(st, idx)
+                               : mmap(NULL, st->seg_size, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return m == MAP_FAILED ? NULL : m;
+    }
+    char *m = st->spare_mem;
+    if (m) {
+        st->spare_mem = NULL;
+        return m;
+    }
+    size_t len = st->seg_size < THP_BLOCK ? THP_BLOCK : st->seg_size;
+    if (!(m = _map_blocks(len)))
+        return NULL;
+    thp_advise(m, len);
+    if (len > st->seg_size)
+        st->spare_mem = m + st->seg_size;
+    return m;
+}
+
+uint32_t seg_take(struct store *st)
+{
+    uint32_t idx = st->free_head;
+    if (idx) {
+        st->free_head = st->segs[idx].next;
+        st->nfree--;
+    } else {
+        if (st->hiwater >= st->nsegs)
+            return 0;
+        char *m = _map(st, st->hiwater);
+        if (!m) { /* 32-bit address space or overcommit: live with fewer */
+            st->stats->malloc_fails++;
+            st->mmap_cap = st->used > 2 ? st->used : 2;
+            return 0;
+        }
+        idx = st->hiwater++;
+        st->segs[idx].mem = m;
+    }
+    struct seg *s = &st->segs[idx];
+    s->state = SEG_USED;
+    s->wpos = s->live = s->pins = 0;
+    s->gen++;
+    st->used++;
+    return idx;
+}
+
+/* --- unlinking and killing -------------------------------------------------- */
+
+/* Table and stats side of an item leaving: no segment accounting. */
+void seg_unlink_only(struct store *st, uint32_t ref, struct rec *r, uint64_t hash,
+                         enum unlink_why why)
+{
+    struct stats *s = st->stats;
+    ht_remove_ref(st->ht, hash, ref);
+    r->p[REC_BITS] = (char)(r->bits & ~(R_LIVE | R_ACC));
+    s->curr_items--;
+    s->bytes -= r->len;
+    bool unfetched = !(r->bits & R_FETCH);
+    if (why == UNLINK_EXPIRED) {
+        s->reclaimed++;
+        s->expired_unfetched += unfetched;
+    } else if (why == UNLINK_EVICTED) {
+        s->evictions++;
+        s->evicted_unfetched += unfetched;
+        if (st->on_evict) {
+            struct item_view v = {.key = r->p + REC_KEY, .nkey = r->nkey, .flags = r->flags,
+                                  .cas = r->cas, .exp = r->exp,
+                                  .atime = la_time(r->meta, st->now),
+                                  .mbits = unfetched ? 0 : ITEM_FETCHED};
+            st->on_evict(st->on_evict_arg, &v);
+        }
+    }
+}
+
+void seg_kill(struct store *st, uint32_t ref, const struct rec *r)
+{
+    uint32_t idx = seg_idx(st, ref);
+    struct seg *s = &st->segs[idx];
+    r->p[REC_BITS] = (char)(r->bits & ~(R_LIVE | R_RESV | R_ACC));
+    s->live -= seg_span(st, r->len);
+    if (s->live || s->pins)
+        return;
+    if (idx == st->head || idx == st->mhead) { /* reuse a head from its start: no syscall */
+        s->wpos = 0;
+        s->gen++;
+    } else {
+        seg_release(st, idx, false);
+    }
+}
+
+void seg_unlink(struct store *st, uint32_t ref, struct rec *r, uint64_t hash, enum unlink_why why)
+{
+    seg_unlink_only(st, ref, r, hash, why);
+    seg_kill(st, ref, r);
+}
+
+void seg_pin(struct store *st, uint32_t idx)
+{
+    st->segs[idx].pins++;
+}
+
+void seg_unpin(struct store *st, uint32_t idx)
+{
+    struct seg *s = &st->segs[idx];
+    if (s->pins == 0 || --s->pins || s->live || s->state != SEG_USED)
+        return;
+    if (idx == st->head || idx == st->mhead) {
+        s->wpos = 0;
+        s->gen++;
+    } else {
+        seg_release(st, idx, false);
+    }
+}
+
+bool seg_set_limit(struct store *st, uint64_t limit)
+{
+    uint64_t want = limit / st->seg_size + 2;
+    uint64_t maxn = ((uint64_t)1 << (32 - st->off_bits)) - 2;
+    if (want > maxn) /* refs were sized at start for -m; beyond them: refuse */
+        return false;
+    if (st->mfd >= 0 && want + 1 > st->mfile_segs) /* -e: the file was sized for -m */
+        return false;
+    if (want + 1 > st->nsegs) {
+        if (want + 1 > SIZE_MAX / sizeof(struct seg))
+            return false;
+        struct seg *segs = realloc(st->segs, (size_t)(want + 1) * sizeof *segs);
+        if (!segs)
+            return false;
+        memset(segs + st->nsegs, 0, (size_t)(want + 1 - st->nsegs) * sizeof *segs);
+        st->segs = segs;
+        st->nsegs = (uint32_t)want + 1;
+    }
+    st->limit = limit;
+    seg_gauges(st);
+    return true;
+}
+
+/* --- flush and sweep ------------------------------------------------------------ */
+
+void seg_flush(struct store *st)
+{
+    uint32_t next;
+    for (uint32_t idx = st->fifo_head; idx; idx = next) {
+        struct seg *s = &st->segs[idx];
+        next = s->next;
+        if (s->pins == 0) {
+            seg_release(st, idx, true);
+            continue;
+        }
+        /* Pinned: bytes stay for the reply or reservation; items die. */
+        for (uint32_t off = 0; off < s->wpos;) {
+            struct rec r;
+            rec_decode(s->mem + off, &r);
+            if (r.bits & R_LIVE) {
+                r.p[REC_BITS] = (char)(r.bits & ~(R_LIVE | R_ACC));
+                s->live -= seg_span(st, r.len);
+            }
+            off += seg_span(st, r.len);
+        }
+        s->gen++;
+    }
+    st->head = st->mhead = 0;
+    st->sw_seg = 0;
+    st->ev_seg = 0;
+    st->stats->curr_items = 0;
+    st->stats->bytes = 0;
+    ht_clear(st->ht, STORE_HT_POWER);
+    seg_gauges(st);
+}
+
+/* Walk up to budget records from the cursor, unlinking expired items.
+ * Returns the live records looked at. */
+unsigned seg_sweep(struct store *st, unsigned budget)
+{
+    unsigned checked = 0;
+    uint32_t idx = st->sw_seg, off = st->sw_off;
+    if (!idx || st->segs[idx].state != SEG_USED) {
+        idx = st->fifo_head;
+        off = 0;
+    } else if (st->segs[idx].gen != st->sw_gen) {
+        off = 0;
+    }
+    while (idx && budget--) {
+        struct seg *s = &st->segs[idx];
+        if (off >= s->wpos) {
+            idx = s->next; /* 0 at the end: the next call starts a new pass */
+            off = 0;
+            continue;
+        }
+        struct rec r;
+        rec_decode(s->mem + off, &r);
+        uint32_t next = s->next, gen = s->gen;
+        checked += (r.bits & R_LIVE) != 0;
+        if ((r.bits & R_LIVE) && rec_expired(st, &r)) {
+            uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
+            seg_unlink(st, seg_ref(st, idx, off), &r, h, UNLINK_EXPIRED);
+            if (s->state != SEG_USED || s->gen != gen) { /* released or reset */
+                idx = s->state == SEG_USED ? idx : next;
+                off = s->state == SEG_USED ? s->wpos : 0;
+                continue;
+            }
+        } else if (r.bits & R_LIVE) {
+            uint16_t meta = la_age_up(r.meta, st->now);
+            if (meta != r.meta)
+                rec_set_meta(&r, meta);
+        }
+        off += seg_span(st, r.len);
+    }
+    st->sw_seg = idx;
+    st->sw_gen = idx ? st->segs[idx].gen : 0;
+    st->sw_off = off;
+    return checked;
+}
+
+/* --- setup --------------------------------------------------------------------- */
+
+bool seg_setup(struct store *st, uint64_t limit, uint64_t item_max)
+{
+    unsigned shift = 20; /* 1 MiB at least */
+    while (((uint64_t)1 << shift) < item_max)
+        shift++;
+    if (shift > 31)
+        return false;
+    uint64_t want = limit / ((uint64_t)1 << shift) + 2;
+    /* Smallest record alignment whose refs still reach every segment. */
+    unsigned unit = 0;
+    while (unit < 8 && ((uint64_t)1 << (32 - (shift - unit))) - 2 < want)
+        unit++;
+    st->seg_shift = shift;
+    st->seg_size = (uint32_t)1 << shift;
+    st->unit_shift = unit;
+    st->off_bits = shift - unit;
+    st->off_mask = ((uint32_t)1 << st->off_bits) - 1;
+    uint64_t maxn = ((uint64_t)1 << (32 - st->off_bits)) - 2;
+    if (want > maxn)
+        want = maxn; /* beyond what 32-bit refs reach: the limit is capped */
+    if (want + 1 > SIZE_MAX / sizeof(struct seg))
+        return false;
+    st->nsegs = (uint32_t)want + 1;
+    st->segs = calloc(st->nsegs, sizeof *st->segs);
+    st->hiwater = 1;
+    st->mmap_cap = UINT32_MAX;
+    st->mfd = -1;
+    st->limit = limit;
+    st->item_max = item_max;
+    return st->segs != NULL;
+}
+
+void seg_teardown(struct store *st)
+{
+    if (!st->segs)
+        return;
+    for (uint32_t i = 1; i < st->hiwater; i++)
+        if (st->segs[i].mem)
+            munmap(st->segs[i].mem, st->seg_size);
+    if (st->spare_mem)
+        munmap(st->spare_mem, st->seg_size);
+    if (st->mfd >= 0)
+        close(st->mfd);
+    free(st->segs);
+    st->segs = NULL;
+}
