@@ -155,7 +155,8 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
         return why;
     if (memcmp(m, &e, 12) != 0)
         return "the metadata is from another memg version";
-    size_t nseg = (size_t)(m->hiwater - 1) * sizeof *segs, nslot = (size_t)4 << m->ht_power;
+    size_t nseg = (size_t)(m->hiwater - 1) * sizeof *segs;
+    size_t nslot = (size_t)4 << (m->ht_power & 31); /* the power is checked below */
     if (!m->hiwater || m->hiwater > st->nsegs || m->ht_power > 28 ||
         sb.st_size != (off_t)(sizeof *m + nseg + nslot + 8) || !(segs = malloc(nseg + 1)) ||
         !ht_clear(st->ht, m->ht_power) || read(fd, segs, nseg) != (ssize_t)nseg ||
