@@ -2,10 +2,11 @@
  * Segment i lives at offset i * seg_size of FILE; index 0 is never a
  * segment, so the file starts with a header instead (format, settings, a
  * token drawn at every start). A graceful stop writes FILE.meta: the same
- * header, the segments in queue order, the cas counter, the clock, a
- * checksum. The next start with the same FILE and settings maps the
- * segments back and rebuilds the table by scanning their records; anything
- * doubtful starts the cache empty instead. */
+ * header, the segments and their queues, the table's slots, the cas
+ * counter, the clock, a checksum. The next start with the same FILE and
+ * settings maps the segments back, puts the slots back (no rehashing) and
+ * walks every record once: each must be whole, what expired meanwhile
+ * leaves the table. Anything doubtful starts the cache empty instead. */
 #define _FILE_OFFSET_BITS 64 /* 32-bit glibc: offsets beyond 2 GB */
 #include "seg.h"
 #include "fmt.h"
@@ -33,9 +34,8 @@
 static_assert(QUEUES_LEN == 9 * sizeof(uint32_t), "queue fields are nine uint32_t");
 
 /* FILE.meta, native byte order: this head, struct seg of segments 1 to
- * hiwater - 1 as they were, the table's 2^ht_power slots, and a checksum:
- * hash64 of the head and segments, seeded with hash64 of the slots. FILE
- * starts with the head's first HEAD_FILE bytes. */
+ * hiwater - 1 as they were, the table's 2^ht_power slots, and a checksum
+ * (_sum). FILE starts with the head's first HEAD_FILE bytes. */
 struct meta_head {
     char magic[8]; /* "memgmeta" */
     uint32_t format;
