@@ -42,41 +42,17 @@ enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t n
                                   uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                   struct store_txn *txn)
 {
-    enum store_status st = store_reserve(ctx->store, key, nkey, flags, exptime, nvalue, txn);
-    if (OPS_OBSERVED(ctx))
-        ops_observe_begin(ctx, key, nkey, exptime, txn, st);
-    if (st == STORE_OK)
-        return st;
-    if (st == STORE_TOO_LARGE)
-        ctx->stats->store_too_large++;
-    else
-        ctx->stats->store_no_memory++;
-    if (is_set) /* no stale value may survive a failed set */
-        store_delete(ctx->store, key, nkey, 0);
-    return st;
+    return ops_store_begin_ex(ctx, key, nkey, flags, exptime, nvalue, is_set, 0, txn);
 }
 
 enum store_status ops_store_end(struct ops_ctx *ctx, struct store_txn *txn, enum store_mode mode,
                                 uint64_t cas_in, uint64_t *cas_out)
 {
-    struct stats *s = ctx->stats;
-    s->cmd_set++;
-    uint32_t ref = txn->ref; /* the commit finishes the txn */
-    enum store_status st = store_commit(ctx->store, txn, mode, cas_in);
-    if (OPS_OBSERVED(ctx))
-        ops_observe_end(ctx, ref, mode, st);
-    if (mode == STORE_CAS) {
-        if (st == STORE_OK)
-            s->cas_hits++;
-        else if (st == STORE_EXISTS)
-            s->cas_badval++;
-        else if (st == STORE_NOT_FOUND)
-            s->cas_misses++;
-    }
-    if (st == STORE_NO_MEMORY)
-        s->store_no_memory++;
+    struct store_cond c = {.cas_in = cas_in};
+    struct store_result res = {0, 0};
+    enum store_status st = ops_store_end_ex(ctx, txn, mode, &c, &res);
     if (cas_out)
-        *cas_out = st == STORE_OK ? store_last_cas(ctx->store) : 0;
+        *cas_out = st == STORE_OK ? res.cas : 0;
     return st;
 }
 
