@@ -279,10 +279,10 @@ static ssize_t _meta(struct request *req, const struct line *l, const char *data
         return _error(req, PROTO_ERR_UNKNOWN);
     req->cmd = (enum proto_cmd)(PROTO_MG + (at - letters));
     req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
+    if (req->cmd == PROTO_MN) /* memcached ignores what follows mn: no key */
+        return (ssize_t)req->line_len;
     if (l->n > 1)
         req->key = l->tok[1];
-    if (req->cmd == PROTO_MN)
-        return (ssize_t)req->line_len;
     if (l->n < 2 && req->cmd != PROTO_ME)
         return _error(req, PROTO_ERR_UNKNOWN);
     if (req->key.len > PROTO_KEY_MAX) /* every meta command's first check */
@@ -422,10 +422,10 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
                 ke++;
             req->cmd = which[at - letters];
             req->keys = (struct proto_token){buf, (size_t)(end - buf)};
-            req->key = (struct proto_token){k, (size_t)(ke - k)};
             req->ntokens = k == end ? 2 : 3; /* at least; the executor counts them all */
-            if (req->cmd == PROTO_MN)
+            if (req->cmd == PROTO_MN) /* memcached ignores what follows mn: no key */
                 return (ssize_t)req->line_len;
+            req->key = (struct proto_token){k, (size_t)(ke - k)};
             if (k == end && req->cmd != PROTO_ME)
                 return _error(req, PROTO_ERR_UNKNOWN);
             if (req->key.len > PROTO_KEY_MAX)

@@ -107,6 +107,30 @@ static void test_fields(void **state)
     assert_false(req.noreply);
 }
 
+/* mn takes no key: memcached answers MN whatever follows, a token past the
+ * key limit too (a fuzzer found one handed out as a 272-byte key). */
+static void test_mn_has_no_key(void **state)
+{
+    (void)state;
+    char line[320];
+    memset(line, 'x', sizeof(line));
+    memcpy(line + sizeof(line) - 4, " q\r\n", 4);
+    /* "mn x..." (the meta fast path) and " mn x..." (the tokenizer's) */
+    for (size_t lead = 0; lead < 2; lead++) {
+        memcpy(line, lead ? " mn " : "mn  ", 4);
+        struct request req;
+        assert_int_equal(parse_guarded(&req, line, sizeof(line)), (ssize_t)sizeof(line));
+        assert_int_equal(req.cmd, PROTO_MN);
+        assert_null(req.key.p);
+        assert_int_equal(req.key.len, 0);
+    }
+    const char *s = "mn\r\n";
+    struct request req;
+    assert_int_equal(proto_parse(&req, s, strlen(s)), (ssize_t)strlen(s));
+    assert_int_equal(req.cmd, PROTO_MN);
+    assert_null(req.key.p);
+}
+
 /* The storage line is reported before its data arrives. */
 static void test_line_known_before_data(void **state)
 {
@@ -326,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_prefix_needs_more),
         cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_mn_has_no_key),
         cmocka_unit_test(test_line_known_before_data),
         cmocka_unit_test(test_whole_vs_bytewise),
         cmocka_unit_test(test_pipelined_100),
