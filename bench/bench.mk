@@ -82,7 +82,7 @@ bench-scaling: $(BUILD)/memg $(BENCH_TOOL)
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
 
 #   make bench-quality [QUICK=1]  read-through miss ratios against memcached and the
-#                           offline LRU and optimum: bench/results/quality.{md,svg} (~15 min)
+#                           offline LRU, S3-FIFO and optimum: bench/results/quality.{md,svg} (~15 min)
 bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 	@sh bench/deps.sh
 	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \

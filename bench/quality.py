@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Cache quality: the miss ratio of a read-through workload at equal memory,
-memg against memcached -t 1 and against the offline LRU and optimum.
+memg against memcached -t 1 and against the offline LRU, S3-FIFO and optimum.
 
     bench/quality.py --memg build/memg --tool build/memg-bench --sim build/memg-sim
 
 For each workload and each -m (16, 32, 64, 128 MB) both servers are started
 fresh and fed the same deterministic stream (memg-bench --through: get, and
-on a miss set); memg-sim computes LRU and Belady's optimum over the very same
+on a miss set); memg-sim computes LRU, S3-FIFO and Belady's optimum over the very same
 stream with the same byte budget. Writes bench/results/quality.md (the table)
 and bench/results/quality.svg (miss ratio against -m, one panel a workload).
 bench/README.md ("Cache quality") explains the workloads and the columns.
@@ -98,20 +98,22 @@ def fmt(x, d=4):
 def table(o, results):
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     out = [f"# Cache quality: read-through miss ratio ({now})", "",
-           "memg and `memcached -t 1` at the same `-m`, each started fresh per cell; offline LRU"
+           "memg and `memcached -t 1` at the same `-m`, each started fresh per cell; offline LRU,"
+           " S3-FIFO per item (S3: memg's policy without segments, 1-bit marks or ghost bytes)"
            " and optimum (OPT) over the same stream with the same byte budget, items charged"
            " memg's record + 8 B of table (LRU-mc: memcached's slab chunk). Ratios: lower is"
-           " better; goal memg/memcached <= 0.85. One run per cell.", ""]
+           " better; goal memg/memcached <= 0.85 (S3/mc: what the per-item policy would give)."
+           " One run per cell.", ""]
     summary = []
     for name, desc, _ in WORKLOADS:
         r = results.get(name)
         if not r:
             continue
         out += [f"## {name}: {desc}", "",
-                "| -m MB | memg | memcached | memg/mc | LRU | LRU-mc | OPT | memg/OPT | OPT/mc "
-                "| memg req/s | mc req/s | memg RSS MB | mc RSS MB |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        curves = {"memg": {}, "memcached": {}, "LRU": {}, "OPT": {}}
+                "| -m MB | memg | memcached | memg/mc | LRU | LRU-mc | S3 | S3/mc | OPT | memg/OPT "
+                "| OPT/mc | memg req/s | mc req/s | memg RSS MB | mc RSS MB |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        curves = {"memg": {}, "memcached": {}, "LRU": {}, "S3": {}, "OPT": {}}
         for m in MEMS:
             g, c = r["memg"].get(m, {}), r["memcached"].get(m, {})
             sim = r["sim"]
@@ -119,14 +121,15 @@ def table(o, results):
             lru = float(sim[(m, "lru", "memg")]["miss_ratio"])
             lmc = float(sim[(m, "lru", "memcached")]["miss_ratio"])
             opt = float(sim[(m, "opt", "memg")]["miss_ratio"])
+            s3 = float(sim[(m, "s3fifo", "memg")]["miss_ratio"])
             curves["memg"][m], curves["memcached"][m] = gm, cm
-            curves["LRU"][m], curves["OPT"][m] = lru, opt
+            curves["LRU"][m], curves["S3"][m], curves["OPT"][m] = lru, s3, opt
             ratio = gm / cm if gm is not None and cm else None
             summary.append((name, m, ratio))
             rss = [x.get("srv_rss_kb") for x in (g, c)]
             out.append(
                 f"| {m} | {fmt(gm)} | {fmt(cm)} | {fmt(ratio, 2)} | {lru:.4f} | {lmc:.4f} "
-                f"| {opt:.4f} | {fmt(gm / opt if gm is not None and opt else None, 2)} "
+                f"| {s3:.4f} | {fmt(s3 / cm if cm else None, 2)} | {opt:.4f} | {fmt(gm / opt if gm is not None and opt else None, 2)} "
                 f"| {fmt(opt / cm if cm else None, 2)} "
                 f"| {fmt(g.get('rps'), 0)} | {fmt(c.get('rps'), 0)} "
                 f"| {fmt(rss[0] / 1024 if rss[0] else None, 1)} "
@@ -142,13 +145,15 @@ def table(o, results):
             out += ["", "Scan recovery (hot keys' hit ratio back within 1% of before the scan;"
                     " goal: within 10 s of the scan's end):", "",
                     "| -m MB | memg before | memg worst | memg back after | memcached before "
-                    "| memcached worst | memcached back after | LRU back after | OPT back after |",
-                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                    "| memcached worst | memcached back after | LRU back after | S3 back after "
+                    "| OPT back after |",
+                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for m in MEMS:
                 g, c, sim = r["memg"].get(m, {}), r["memcached"].get(m, {}), r["sim"]
                 out.append(f"| {m} | {fmt(g.get('scan_pre'))} | {fmt(g.get('scan_low'))} "
                            f"| {_back(g)} | {fmt(c.get('scan_pre'))} | {fmt(c.get('scan_low'))} "
                            f"| {_back(c)} | {_back_req(sim[(m, 'lru', 'memg')])} "
+                           f"| {_back_req(sim[(m, 's3fifo', 'memg')])} "
                            f"| {_back_req(sim[(m, 'opt', 'memg')])} |")
         out.append("")
     ok = [x for x in summary if x[2] is not None]
@@ -172,17 +177,18 @@ def _back_req(kv):
 
 
 def chart(results, path):
-    """One panel per workload: miss ratio against -m (log scale), four lines."""
+    """One panel per workload: miss ratio against -m (log scale), five lines."""
     names = [n for n, _, _ in WORKLOADS if n in results]
     cols, pw, ph, pad = 4, 300, 220, 50
     rows = (len(names) + cols - 1) // cols
     w, h = cols * (pw + pad) + pad, rows * (ph + pad + 20) + 60
-    series = [("memg", "#d62728"), ("memcached", "#1f77b4"), ("LRU", "#7f7f7f"), ("OPT", "#2ca02c")]
+    series = [("memg", "#d62728"), ("memcached", "#1f77b4"), ("LRU", "#7f7f7f"),
+              ("S3", "#ff7f0e"), ("OPT", "#2ca02c")]
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
            f'font-family="sans-serif" font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
            f'<text x="{pad}" y="22" font-size="15">Read-through miss ratio against -m (MB)</text>']
     for i, (label, color) in enumerate(series):
-        x = pad + 380 + i * 100
+        x = pad + 330 + i * 95
         svg.append(f'<line x1="{x}" y1="18" x2="{x + 20}" y2="18" stroke="{color}" stroke-width="2"/>'
                    f'<text x="{x + 25}" y="22">{label}</text>')
     for idx, name in enumerate(names):
@@ -192,6 +198,7 @@ def chart(results, path):
         pts = {"memg": {m: r["memg"].get(m, {}).get("miss_ratio") for m in MEMS},
                "memcached": {m: r["memcached"].get(m, {}).get("miss_ratio") for m in MEMS},
                "LRU": {m: float(r["sim"][(m, "lru", "memg")]["miss_ratio"]) for m in MEMS},
+               "S3": {m: float(r["sim"][(m, "s3fifo", "memg")]["miss_ratio"]) for m in MEMS},
                "OPT": {m: float(r["sim"][(m, "opt", "memg")]["miss_ratio"]) for m in MEMS}}
         top = max(v for s in pts.values() for v in s.values() if v is not None) * 1.1 or 1
 
@@ -245,7 +252,8 @@ def main():
                     r[who][m] = run_server(o, who, binary, m, stream)
             log(f"{name} -m {m}: memg {fmt(r['memg'].get(m, {}).get('miss_ratio'))} memcached "
                 f"{fmt(r['memcached'].get(m, {}).get('miss_ratio'))} LRU "
-                f"{r['sim'][(m, 'lru', 'memg')]['miss_ratio']} OPT "
+                f"{r['sim'][(m, 'lru', 'memg')]['miss_ratio']} S3 "
+                f"{r['sim'][(m, 's3fifo', 'memg')]['miss_ratio']} OPT "
                 f"{r['sim'][(m, 'opt', 'memg')]['miss_ratio']}  ({time.time() - t0:.0f} s)")
     md = table(o, results)
     os.makedirs(os.path.dirname(o.out), exist_ok=True)

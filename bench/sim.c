@@ -1,4 +1,4 @@
-/* sim: the offline LRU and Belady's optimum (sim.h). */
+/* sim: the offline LRU, S3-FIFO and Belady's optimum (sim.h). */
 
 #include "sim.h"
 
@@ -43,6 +43,95 @@ bool sim_lru(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
         }
     }
     free(prev), free(next), free(in);
+    return true;
+}
+
+/* A FIFO over key indexes: next links each item to the one after it. */
+struct fifo {
+    uint32_t head, tail, n; /* newest, oldest; NIL when empty */
+    uint64_t bytes;
+};
+
+#define NIL UINT32_MAX
+
+static void _fifo_push(struct fifo *q, uint32_t *next, uint32_t k, uint32_t sz)
+{
+    next[k] = NIL;
+    if (q->head != NIL)
+        next[q->head] = k;
+    else
+        q->tail = k;
+    q->head = k;
+    q->n++;
+    q->bytes += sz;
+}
+
+static uint32_t _fifo_pop(struct fifo *q, const uint32_t *next, const uint32_t *size)
+{
+    uint32_t k = q->tail;
+    q->tail = next[k];
+    if (q->tail == NIL)
+        q->head = NIL;
+    q->n--;
+    q->bytes -= size[k];
+    return k;
+}
+
+enum { S3_OUT, S3_SMALL, S3_MAIN };
+
+bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    uint32_t *next = malloc((size_t)nspace * sizeof *next);
+    uint8_t *where = calloc(nspace, 1), *freq = calloc(nspace, 1);
+    uint64_t *ghost_at = calloc(nspace, sizeof *ghost_at); /* 0: never; else its number */
+    if (!next || !where || !freq || !ghost_at) {
+        free(next), free(where), free(freq), free(ghost_at);
+        return false;
+    }
+    struct fifo small = {NIL, NIL, 0, 0}, main = {NIL, NIL, 0, 0};
+    uint64_t ghosts = 0, small_max = budget / 10;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = key[i];
+        hit[i] = where[k] != S3_OUT;
+        if (hit[i]) {
+            freq[k] += freq[k] < 3;
+            continue;
+        }
+        if (size[k] > budget)
+            continue;
+        freq[k] = 0;
+        if (ghost_at[k] && ghosts - ghost_at[k] < main.n) { /* remembered: straight to main */
+            ghost_at[k] = 0;
+            where[k] = S3_MAIN;
+            _fifo_push(&main, next, k, size[k]);
+        } else {
+            where[k] = S3_SMALL;
+            _fifo_push(&small, next, k, size[k]);
+        }
+        while (small.bytes + main.bytes > budget) {
+            if (small.bytes > small_max || main.n == 0) {
+                uint32_t v = _fifo_pop(&small, next, size);
+                if (freq[v]) { /* read while on probation */
+                    freq[v] = 0;
+                    where[v] = S3_MAIN;
+                    _fifo_push(&main, next, v, size[v]);
+                } else {
+                    where[v] = S3_OUT;
+                    ghost_at[v] = ++ghosts;
+                }
+            } else {
+                uint32_t v = _fifo_pop(&main, next, size);
+                if (freq[v]) { /* reinserted, one read spent */
+                    freq[v]--;
+                    _fifo_push(&main, next, v, size[v]);
+                } else {
+                    where[v] = S3_OUT;
+                }
+            }
+        }
+    }
+    free(next), free(where), free(freq), free(ghost_at);
     return true;
 }
 

@@ -24,6 +24,19 @@ bool sim_lru(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
 bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
              uint64_t budget, uint8_t *hit);
 
+/* S3-FIFO (Yang et al., SOSP 2023) per item, the policy memg runs per
+ * segment: a miss goes to a small FIFO (a tenth of the budget) or, when its
+ * key is in the ghost queue (keys lately evicted from the small FIFO, as
+ * many as the main FIFO holds items), to the main FIFO. A hit adds to a
+ * 2-bit count. Past the budget: while the small FIFO holds more than its
+ * tenth, its oldest moves to main if it was read (count reset), else it
+ * goes (and into the ghost); otherwise main's oldest goes back to main's
+ * head with its count less one if it was read, else it goes. An online
+ * policy: what memg's would reach without segments, 1-bit marks or the
+ * bytes of a ghost (all free here). */
+bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit);
+
 /* What one item of nkey + nval bytes (flags non-zero when flags) costs:
  * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and
  * length, value) and 8 bytes of table (a 4-byte ref at load about 1/2);

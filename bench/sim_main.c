@@ -1,6 +1,6 @@
 /* memg-sim: the offline references of the read-through benchmark. Builds
- * the same stream as memg-bench --through (stream.h), then runs LRU and
- * Belady's optimum over it for each byte budget, and prints one SIM line
+ * the same stream as memg-bench --through (stream.h), then runs LRU,
+ * S3-FIFO and Belady's optimum over it for each byte budget, and prints one SIM line
  * per budget and policy (miss ratios of the measured requests, and the scan
  * recovery in requests). */
 #include "reply.h"
@@ -122,6 +122,10 @@ int main(int argc, char **argv)
             return 1;
         _count(&c, scan, hit, &o);
         _print("lru", "memcached", mb, &c, &o);
+        if (!sim_s3fifo(key, n, cost_g, space, budget, hit))
+            return 1;
+        _count(&c, scan, hit, &o);
+        _print("s3fifo", "memg", mb, &c, &o);
         if (!sim_opt(key, n, cost_g, space, budget, hit))
             return 1;
         _count(&c, scan, hit, &o);

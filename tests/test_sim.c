@@ -42,6 +42,42 @@ static void test_textbook(void **state)
     assert_memory_equal(hit, opt_hits, 12);
 }
 
+/* S3-FIFO, four items of 1 (its small FIFO: a tenth of 4, so it gives up
+ * its oldest as soon as the budget is passed). A A B B C C D D: each read
+ * once on probation. E: the four move to main, E (unread) goes to the
+ * ghost. E again: remembered, into main, pushing out main's oldest, A
+ * (read, but its count was reset on the move). A: a miss. LRU keeps E. */
+static void test_s3fifo_by_hand(void **state)
+{
+    (void)state;
+    const uint32_t key[] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0};
+    const uint32_t size[5] = {1, 1, 1, 1, 1};
+    uint8_t hit[11];
+    assert_true(sim_s3fifo(key, 11, size, 5, 4, hit));
+    const uint8_t s3_hits[11] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0};
+    assert_memory_equal(hit, s3_hits, 11);
+    assert_true(sim_lru(key, 11, size, 5, 4, hit));
+    const uint8_t lru_hits[11] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0};
+    assert_memory_equal(hit, lru_hits, 11);
+}
+
+/* A scan: H read twice, then six keys read once, then H. S3-FIFO moved H
+ * to main when the scan pushed it out of probation, and the scan keys went
+ * unread: H hits. LRU (4 items) lost H to the scan. */
+static void test_s3fifo_scan(void **state)
+{
+    (void)state;
+    const uint32_t key[] = {0, 0, 1, 2, 3, 4, 5, 6, 0};
+    const uint32_t size[7] = {1, 1, 1, 1, 1, 1, 1};
+    uint8_t hit[9];
+    assert_true(sim_s3fifo(key, 9, size, 7, 4, hit));
+    const uint8_t s3_hits[9] = {0, 1, 0, 0, 0, 0, 0, 0, 1};
+    assert_memory_equal(hit, s3_hits, 9);
+    assert_true(sim_lru(key, 9, size, 7, 4, hit));
+    const uint8_t lru_hits[9] = {0, 1, 0, 0, 0, 0, 0, 0, 0};
+    assert_memory_equal(hit, lru_hits, 9);
+}
+
 /* A B C A D B E A, three items: LRU hits only the first A again; the
  * optimum keeps A and B and lets D and E (never asked again) pass. */
 static void test_bypass(void **state)
@@ -238,7 +274,9 @@ static void test_recovery(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_textbook), cmocka_unit_test(test_bypass),
+        cmocka_unit_test(test_textbook),
+        cmocka_unit_test(test_s3fifo_by_hand),
+        cmocka_unit_test(test_s3fifo_scan), cmocka_unit_test(test_bypass),
         cmocka_unit_test(test_sizes),    cmocka_unit_test(test_opt_below_lru),
         cmocka_unit_test(test_costs),    cmocka_unit_test(test_stream),
         cmocka_unit_test(test_zipf),     cmocka_unit_test(test_churn),

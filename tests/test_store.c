@@ -413,7 +413,7 @@ static uint64_t _mem(struct fx *f)
 {
     struct store_usage u;
     store_usage(f->st, &u);
-    return u.segments_used * u.segment_size + u.table_bytes;
+    return u.segments_used * u.segment_size + u.table_bytes + ghost_bytes(&f->st->ghost);
 }
 
 static void test_eviction(void **state)
@@ -542,6 +542,43 @@ static void test_scan_resistant(void **state)
     assert_int_equal(f->stats.evictions, f->stats.evicted_unfetched); /* only scan keys went */
     assert_true(peak <= 8 * MB);
     assert_true(*_get(f, "scan9:4999"));
+    _done(f);
+}
+
+/* Whether key's record is in the main queue (not probation). */
+static bool _in_main(struct fx *f, const char *key)
+{
+    uint32_t *slot = ht_find(f->st->ht, store_key_hash(f->st, key, strlen(key)), key, strlen(key));
+    assert_non_null(slot);
+    return !f->st->segs[seg_idx(f->st, *slot)].small;
+}
+
+/* S3-FIFO's ghost queue: a key evicted from probation unread that is set
+ * again soon goes straight to the main queue; a key never seen, or evicted
+ * long before, goes to probation. The ghost's memory counts in the limit. */
+static void test_ghost_readmits(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(8 * MB, true);
+    char val[501];
+    memset(val, 'v', 500);
+    val[500] = 0;
+    _fill(f, "a", 20000, 500); /* ~10 MB: the first keys were evicted unread */
+    assert_true(f->stats.evictions > 0);
+    assert_true(ghost_on(&f->st->ghost));
+    assert_true(_mem(f) <= 8 * MB);
+    assert_int_equal(*_get(f, "a:0"), 0);
+    assert_int_equal(_set(f, "a:0", val), STORE_OK);
+    assert_true(_in_main(f, "a:0"));
+    assert_int_equal(_set(f, "fresh", val), STORE_OK);
+    assert_false(_in_main(f, "fresh"));
+    _fill(f, "b", 200000, 500); /* many windows of evictions later */
+    assert_int_equal(*_get(f, "a:1"), 0);
+    assert_int_equal(_set(f, "a:1", val), STORE_OK);
+    assert_false(_in_main(f, "a:1"));
+    assert_true(_mem(f) <= 8 * MB);
+    store_flush(f->st, 0); /* flush forgets the ghost too */
+    assert_false(ghost_on(&f->st->ghost));
     _done(f);
 }
 
@@ -1020,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
+        cmocka_unit_test(test_ghost_readmits),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),

@@ -1,12 +1,14 @@
 /* evict: the store's eviction policy in one place, S3-FIFO at segment
  * granularity (Yang et al., SOSP 2023). New items are appended to the head
- * of a probation queue (a quarter of the segments); when the limit is
+ * of a probation queue (a tenth of the segments); when the limit is
  * reached the oldest probation segment is emptied: items read since they
  * were written (R_ACC) are copied to the main queue's head (mhead), the
  * rest are evicted, and it becomes the new head. When the main queue needs
  * room its oldest segment is compacted in place: items read since its last
  * pass slide down and stay (CLOCK), the rest are evicted. Items read once
- * and never again leave after a quarter of the memory, not a whole lap.
+ * and never again leave after a tenth of the memory, not a whole lap.
+ * Keys evicted unread from probation are remembered (ghost.c); such a key
+ * set again goes straight to the main queue (seg_alloc_main).
  * Two questions, each answered once: which segment goes next (_victim,
  * _new_mhead for the main queue's side) and which of its items stay
  * (_kept). The mechanics (lists, mapping, unlinking) are seg.c's. */
@@ -28,6 +30,37 @@ enum keep {
 static bool _kept(unsigned bits, enum keep how)
 {
     return how == KEEP_ALL || (bits & R_ACC);
+}
+
+/* The ghost queue's memory: at most 1/64 of the limit. */
+#define GHOST_SHARE 64
+
+/* An item evicted from probation is remembered in the ghost queue (once
+ * the store has started evicting: _ghost_start). */
+static void _remember(struct store *st, const struct seg *s, uint64_t h)
+{
+    if (s->small && ghost_on(&st->ghost))
+        ghost_add(&st->ghost, h);
+}
+
+static bool _give_back_oldest(struct store *st);
+
+/* What the limit counts: segments, table(s) and the ghost queue. */
+static uint64_t _in_use(const struct store *st)
+{
+    return (uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + ghost_bytes(&st->ghost);
+}
+
+/* The ghost queue is made when the store first fills up (its item count
+ * sizes it), and its memory is found under the limit at once: the oldest
+ * segments are given back, as for the table. */
+static void _ghost_start(struct store *st)
+{
+    if (ghost_on(&st->ghost) || st->ghost.refused ||
+        !ghost_init(&st->ghost, st->stats->curr_items, st->limit / GHOST_SHARE))
+        return;
+    while (_in_use(st) > st->limit && st->used > 2 && _give_back_oldest(st)) {
+    }
 }
 
 /* Compact segment idx so that need bytes fit after what is kept in place:
@@ -76,6 +109,7 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep ho
             keep += span;
         } else {
             seg_unlink_only(st, ref, &r, h, UNLINK_EVICTED);
+            _remember(st, s, h);
         }
         off += span;
     }
@@ -100,13 +134,14 @@ static uint32_t _oldest_unpinned(const struct store *st)
     return i ? i : _oldest_in(st, true);
 }
 
-/* Probation segments wanted: a quarter of what the limit allows, at least
- * 1. S3-FIFO uses a tenth of the items; with 1 MiB segments and no ghost
- * queue that was 2 segments at -m 16, too short a look for keys read every
- * few thousand misses (churn-1.0 at -m 16: 0.41 miss ratio, a quarter 0.35). */
+/* Probation segments wanted: a tenth of what the limit allows (S3-FIFO's
+ * share), at least 1. Without the ghost queue a quarter did better (a key
+ * read every few thousand misses needs a long look); with it, a key pushed
+ * out too early comes back to main on its next set (bench/quality.py,
+ * -m 16: churn-1.0 0.351 -> 0.345, zipf-0.8 0.596 -> 0.591). */
 static uint32_t _small_target(const struct store *st)
 {
-    return (seg_budget(st) + 3) / 4;
+    return (seg_budget(st) + 9) / 10;
 }
 
 /* The segment a new probation head is emptied from: probation's oldest
@@ -221,6 +256,8 @@ static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
  * probation is short of its share). */
 static uint32_t _new_head(struct store *st, uint32_t need)
 {
+    if (st->evict && st->used >= seg_budget(st))
+        _ghost_start(st);
     if (st->evict && st->used > seg_budget(st))
         _give_back_oldest(st);
     uint32_t idx = _gc_victim(st, need, true);
@@ -253,6 +290,7 @@ static void _evict_ahead(struct store *st, uint32_t budget)
 {
     if (!st->evict || st->free_head || st->used < seg_budget(st))
         return;
+    _ghost_start(st);
     uint32_t idx = st->ev_seg;
     if (!idx || idx == st->head || idx == st->mhead || st->segs[idx].state != SEG_USED ||
         st->segs[idx].gen != st->ev_gen) {
@@ -274,8 +312,10 @@ static void _evict_ahead(struct store *st, uint32_t budget)
         bool expired = rec_expired(st, &r);
         if (!expired && _kept(r.bits, KEEP_PROMOTE))
             continue; /* the emptying keeps or promotes it */
-        seg_unlink(st, ref, &r, store_key_hash(st, r.p + REC_KEY, r.nkey),
-                   expired ? UNLINK_EXPIRED : UNLINK_EVICTED);
+        uint64_t h = store_key_hash(st, r.p + REC_KEY, r.nkey);
+        seg_unlink(st, ref, &r, h, expired ? UNLINK_EXPIRED : UNLINK_EVICTED);
+        if (!expired)
+            _remember(st, s, h);
         if (s->state != SEG_USED || s->gen != st->ev_gen) { /* emptied and released */
             st->ev_seg = 0;
             return;
@@ -303,6 +343,16 @@ static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
     return idx ? _carve(st, idx, size, ref) : NULL;
 }
 
+char *seg_alloc_main(struct store *st, uint32_t size, uint32_t *ref)
+{
+    uint32_t span = seg_span(st, size);
+    if (span > st->seg_size)
+        return NULL;
+    _evict_ahead(st, 2 * span);
+    char *p = _main_alloc(st, span, ref);
+    return p ? p : seg_alloc(st, size, ref);
+}
+
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
 {
     size = seg_span(st, size);
@@ -317,7 +367,7 @@ char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
 
 bool seg_table_room(struct store *st, size_t extra)
 {
-    while ((uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + extra > st->limit)
+    while (_in_use(st) + extra > st->limit)
         if (!st->evict || st->used <= 2 || !_give_back_oldest(st))
             return false; /* else the table takes that segment's memory */
     return true;

@@ -111,7 +111,7 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
  * tiny -m still works (the table may then push slightly past it). */
 uint32_t seg_budget(const struct store *st)
 {
-    uint64_t tb = ht_bytes(st->ht);
+    uint64_t tb = ht_bytes(st->ht) + ghost_bytes(&st->ghost);
     uint64_t n = st->limit > tb ? (st->limit - tb) / st->seg_size : 0;
     if (n < 2)
         n = 2;
@@ -316,6 +316,7 @@ void seg_flush(struct store *st)
     st->stats->curr_items = 0;
     st->stats->bytes = 0;
     ht_clear(st->ht, STORE_HT_POWER);
+    ghost_free(&st->ghost);
     seg_gauges(st);
 }
 

@@ -28,6 +28,7 @@
 
 struct ht;
 struct stats;
+#include "ghost.h"
 #include "hash.h"
 #include "mem.h"
 #include "stats.h"
@@ -136,6 +137,7 @@ struct store {
     uint32_t fifo_head, fifo_tail, head, free_head;
     uint32_t small_first, nsmall, mhead;
     uint32_t used, nfree;
+    struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
     bool large_pages;   /* -L: segments mapped in huge-page blocks */
     char *spare_mem;    /* -L: the unused second segment of the last block */
@@ -368,6 +370,8 @@ void *seg_file_map(const struct store *st, uint32_t idx);
 /* Room for size bytes, evicting if needed; NULL when none can be made. The
  * caller writes a record there before its next store call. */
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
+/* The same at the main queue's head: for a key the ghost queue remembers. */
+char *seg_alloc_main(struct store *st, uint32_t size, uint32_t *ref);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */

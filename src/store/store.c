@@ -57,6 +57,7 @@ void store_destroy(struct store *st)
     if (!st)
         return;
     ht_destroy(st->ht);
+    ghost_free(&st->ghost);
     seg_teardown(st);
     free(st);
 }
@@ -351,8 +352,11 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     unsigned cas_w = _cas_width(st, cas_hint);
     if (nkey == 0 || nkey > 255 || _mc_size(nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
-    uint32_t ref;
-    char *p = seg_alloc(st, (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue), &ref);
+    uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
+    /* A key evicted from probation too early comes back into the main queue. */
+    char *p = ghost_on(&st->ghost) && ghost_take(&st->ghost, store_key_hash(st, key, nkey))
+                  ? seg_alloc_main(st, size, &ref)
+                  : seg_alloc(st, size, &ref);
     if (!p)
         return STORE_NO_MEMORY;
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
