@@ -86,7 +86,7 @@ endif
 # built for size: the stripped binary stays under 150,000 bytes.
 COLD := config auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
         http_page meta text_meta ops_meta base64 notify log admin prefix ops_observe server \
-        store/restart
+        store/restart $(EXTRA_COLD)
 COLD_OPT ?= -Os
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
@@ -103,7 +103,7 @@ $(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c include/http.h $(BUILD)/obj/.
 
 # Objects depend on the compiler and flags that made them: switching libc or
 # flags in the same build directory rebuilds instead of mixing.
-BUILD_ID := $(CC) $(CPPFLAGS) $(filter-out $(WARN),$(CFLAGS)) $(LDFLAGS)
+BUILD_ID := $(CC) $(CPPFLAGS) $(filter-out $(WARN),$(CFLAGS)) $(LDFLAGS) $(COLD)
 $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 

@@ -31,12 +31,17 @@ cross_cc_glibc = $(CROSS_TRIPLET_$1)-gcc
 # 4 KiB (Pi 3, Pi 4) and 16 KiB (Pi 5) page kernels of Raspberry Pi OS, and the
 # file loses up to 48 KiB of padding per segment.
 CROSS_LDFLAGS_aarch64 := -Wl,-z,max-page-size=16384
+# aarch64 code is ~5% larger than x86-64's: the binary protocol, the
+# eviction path (compaction, segment mechanics) and the epoll wrapper (its
+# time is the syscalls') are built for size there too, so that the stripped
+# binary stays under 150,000 bytes (-3.6 KB).
+CROSS_COLD_aarch64 := bin store/evict store/seg ev
 
 # $(call cross_make,ARCH,LIBC,BUILD,TARGETS): the top Makefile again, with the cross
 # compiler and its own build directory (SANITIZE= : the sanitizers' runtimes are host-only).
 cross_make = timeout $(CROSS_BUILD_TIMEOUT) $(MAKE) --no-print-directory \
 	CC=$(cross_cc_$2) GLIBC_CC=$(cross_cc_glibc) LIBC=$2 BUILD=$3 WERROR=$(CROSS_WERROR) SANITIZE= \
-	EXTRA_LDFLAGS="$(CROSS_LDFLAGS_$1)" $4
+	EXTRA_LDFLAGS="$(CROSS_LDFLAGS_$1)" EXTRA_COLD="$(CROSS_COLD_$1)" $4
 cross_units = $(UNIT_SRCS:tests/%.c=build/$1/glibc/tests/%)
 
 .PHONY: cross test-cross footprint cross-deps cross-deps-build cross-unit cross-smoke \

@@ -16,27 +16,28 @@ enum kind { COUNTER, GAUGE, ENV, ZERO };
 enum env_id { E_PID, E_UPTIME, E_TIME, E_VERSION, E_POINTER, E_RUSER, E_RSYS, E_MAXCONN,
               E_LIMIT, E_ACCEPTING, E_THREADS };
 
+/* name: the stat's name, a NUL, then its /metrics name (empty when not
+ * exported): one pointer a row instead of two (-0.8 KB on 64-bit). */
 struct row {
     const char *name;
     uint8_t kind;
     uint8_t type;        /* 'c' or 'g' for /metrics; 0: not exported */
     uint16_t at;         /* COUNTER/GAUGE: offset in struct stats; ENV: env_id */
-    const char *metric;
 };
 
-#define C(f, m) {#f, COUNTER, 'c', offsetof(struct stats, f), m}
-#define Cn(f) {#f, COUNTER, 0, offsetof(struct stats, f), NULL}
-#define G(f, m) {#f, GAUGE, 'g', offsetof(struct stats, f), m}
-#define Gn(f) {#f, GAUGE, 0, offsetof(struct stats, f), NULL}
-#define E(n, id, t, m) {n, ENV, t, id, m}
-#define Z(n) {n, ZERO, 0, 0, NULL}
+#define C(f, m) {#f "\0" m, COUNTER, 'c', offsetof(struct stats, f)}
+#define Cn(f) {#f "\0", COUNTER, 0, offsetof(struct stats, f)}
+#define G(f, m) {#f "\0" m, GAUGE, 'g', offsetof(struct stats, f)}
+#define Gn(f) {#f "\0", GAUGE, 0, offsetof(struct stats, f)}
+#define E(n, id, t, m) {n "\0" m, ENV, t, id}
+#define Z(n) {n "\0", ZERO, 0, 0}
 
 static const struct row table[] = {
-    E("pid", E_PID, 0, NULL),
+    E("pid", E_PID, 0, ""),
     E("uptime", E_UPTIME, 'g', "memcached_uptime_seconds"),
     E("time", E_TIME, 'g', "memcached_time_seconds"),
-    E("version", E_VERSION, 0, NULL),
-    E("pointer_size", E_POINTER, 0, NULL),
+    E("version", E_VERSION, 0, ""),
+    E("pointer_size", E_POINTER, 0, ""),
     E("rusage_user", E_RUSER, 'c', "memcached_process_user_cpu_seconds_total"),
     E("rusage_system", E_RSYS, 'c', "memcached_process_system_cpu_seconds_total"),
     E("max_connections", E_MAXCONN, 'g', "memcached_max_connections"),
@@ -62,7 +63,7 @@ static const struct row table[] = {
     E("accepting_conns", E_ACCEPTING, 'g', "memcached_accepting_connections"),
     C(listen_disabled_num, "memcached_connections_listener_disabled_total"),
     Cn(time_in_listen_disabled_us),
-    E("threads", E_THREADS, 0, NULL),
+    E("threads", E_THREADS, 0, ""),
     C(conn_yields, "memcached_connections_yielded_total"),
     Gn(hash_power_level),
     G(hash_bytes, "memg_hash_table_bytes"),
@@ -106,7 +107,7 @@ void stats_metrics(stats_metric_fn *fn, void *arg)
 {
     for (size_t i = 0; i < NROWS; i++)
         if (table[i].type)
-            fn(arg, table[i].name, table[i].metric, (char)table[i].type);
+            fn(arg, table[i].name, table[i].name + strlen(table[i].name) + 1, (char)table[i].type);
 }
 
 void stats_line(stats_emit_fn *emit, void *arg, const char *name, const char *fmt, ...)
