@@ -83,10 +83,11 @@ bench-scaling: $(BUILD)/memg $(BENCH_TOOL)
 
 #   make bench-quality [QUICK=1]  read-through miss ratios against memcached and the
 #                           offline LRU, S3-FIFO and optimum: bench/results/quality.{md,svg} (~15 min)
+QUALITY_COMMA := ,
 bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 	@sh bench/deps.sh
 	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
-		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0,scan-1.0)
+		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0$(QUALITY_COMMA)scan-1.0)
 
 # The client's own checks run with the unit tests (once: in the glibc tree).
 ifeq ($(LIBC),glibc)
