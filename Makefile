@@ -30,6 +30,10 @@ LDFLAGS += -Wl,-z,norelro
 # 150,000 bytes with the HTTP front). The cost: .rodata is mapped
 # executable too, as in binutils before 2.31.
 LDFLAGS += -Wl,-z,noseparate-code
+# The data segment follows the code in the file without padding to a page
+# boundary (ld pads up to a common page, 4 KB, to save one page of memory at
+# run time; it cost 0.4 KB of file on x86-64 and 1.7 KB on aarch64).
+LDFLAGS += -Wl,-z,common-page-size=64
 # The executable is static and not position-independent, so its code need
 # not be either: absolute addresses instead of GOT-relative ones, and const
 # pointer tables in .rodata rather than .data.rel.ro (-3 KB, no cost).

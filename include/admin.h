@@ -1,8 +1,9 @@
 /* admin: memcached's operator commands on the text protocol, as memcached
  * answers them: `stats detail on|off|dump`, `stats cachedump`, `lru_crawler
- * metadump`, `watch`, and `slabs`/`lru`/`lru_crawler`'s tuning (a clear
- * CLIENT_ERROR: memg has no slab classes, LRU segments or crawler thread).
- * Off the request path (-Os). */
+ * metadump|crawl|enable|disable|sleep|tocrawl` (memg's crawler is the
+ * store's expiry sweep), `watch`, and `slabs`/`lru` tuning (a clear
+ * CLIENT_ERROR: memg has no slab classes or LRU segments). Off the request
+ * path (-Os). */
 #ifndef MEMG_ADMIN_H
 #define MEMG_ADMIN_H
 
@@ -16,5 +17,8 @@ struct request;
 bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out);
 /* watch, lru_crawler, slabs, lru (PROTO_ADMIN). */
 void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out);
+/* The loop's timer, every tick_ms: a running `lru_crawler crawl` goes on at
+ * 1000 items per `lru_crawler sleep` microseconds, at most 16384 a tick. */
+void admin_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms);
 
 #endif

@@ -51,6 +51,9 @@ struct config {
     bool flush_enabled;              /* false with -F: flush_all refused */
     bool dump_enabled;               /* false with -X: cachedump/metadump refused */
     bool watch_enabled;              /* false with -W: watch refused */
+    bool crawler;                    /* -o no_lru_crawler: no background expiry sweep */
+    uint32_t crawler_sleep;          /* -o lru_crawler_sleep=US (0..1000000, 100) */
+    uint32_t crawler_tocrawl;        /* -o lru_crawler_tocrawl=N (0: every item) */
     char prefix_delimiter;           /* -D: stats detail's prefix ends here (':') */
     bool detail_enabled;             /* -D: stats detail on from the start */
     const char *conf_file;           /* --conf-file: flags read from it first */

@@ -34,6 +34,9 @@ struct ops_ctx {
     void *conns_arg;
     bool (*watch)(struct out *out, unsigned mask); /* conn_watch: `watch` */
     bool detail;             /* `stats detail on` (or -D): per-prefix counts */
+    bool crawler;            /* lru_crawler enable|disable (-o no_lru_crawler) */
+    uint32_t crawler_sleep;   /* lru_crawler sleep: microseconds per 1000 items crawled */
+    uint32_t crawler_tocrawl; /* lru_crawler tocrawl: items a crawl checks, 0 all */
     struct prefix_stats *prefixes;
 };
 

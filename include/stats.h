@@ -43,6 +43,8 @@ struct stats {
     uint64_t expired_unfetched, evicted_unfetched;
     uint64_t crawler_reclaimed;      /* expired items freed by the background sweep */
     uint64_t crawler_items_checked;  /* items the background sweep looked at */
+    uint64_t lru_crawler_running;    /* gauge: an lru_crawler crawl is running */
+    uint64_t lru_crawler_starts;     /* lru_crawler crawl passes started */
     uint64_t hash_bytes, hash_power_level, hash_is_expanding;
     uint64_t segments_total, segments_free, segment_size;
     uint64_t malloc_fails;

@@ -173,6 +173,17 @@ uint64_t store_last_cas(const struct store *st);
 void store_flush(struct store *st, int64_t exptime);
 /* Bounded background work for the loop's timer: expiry sweep, due flush. */
 void store_tick(struct store *st);
+/* lru_crawler enable|disable: the background expiry sweep (memcached's
+ * crawler) on or off, a running crawl ended; expired items are still
+ * dropped when met. */
+void store_sweep_enable(struct store *st, bool on);
+/* lru_crawler crawl: one pass over every item from the oldest, dropping the
+ * expired, checking at most max items (0: all), a step at a time
+ * (store_crawl_step). False when a crawl is already running. */
+bool store_crawl(struct store *st, uint64_t max);
+bool store_crawling(const struct store *st);
+/* The running crawl looks at up to n more records. */
+void store_crawl_step(struct store *st, unsigned n);
 
 /* Keep an item's bytes in place while a reply still points at them. */
 void store_pin(struct store *st, uint32_t pin);

@@ -15,6 +15,7 @@
 #define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
 #define METADUMP_MAX (64u << 20)   /* one reply; beyond it the dump says so */
 #define ADMIN_TOKENS 24
+#define CRAWL_FIRST_MS 100         /* a crawl's first step: a tick's worth (server.c) */
 
 struct words {
     struct proto_token w[ADMIN_TOKENS];
@@ -222,6 +223,93 @@ static void _metadump(struct ops_ctx *ctx, const struct words *t, struct out *ou
     _line(out, d.count ? "SERVER_ERROR metadump cut short (more than 64 MB in one reply)" : "END");
 }
 
+/* --- lru_crawler crawl, enable, disable, sleep, tocrawl ------------------------------ */
+
+/* memcached's safe_strtoul: digits, up to 64 bits (tocrawl keeps the low 32). */
+static bool _ulong(const struct proto_token *t, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned d = (unsigned)(t->p[i] - '0');
+        if (d > 9 || x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return t->len > 0;
+}
+
+/* "all", or class ids 1..63 separated by commas (empty ones skipped), as
+ * memcached reads them; memg has one class, so a crawl is always of all. */
+static bool _class_list(const struct proto_token *t)
+{
+    if (_is(t, "all"))
+        return true;
+    for (size_t i = 0, s = 0; i <= t->len; i++) {
+        if (i < t->len && t->p[i] != ',')
+            continue;
+        struct proto_token id = {t->p + s, i - s};
+        uint64_t v;
+        if (id.len && (!_ulong(&id, &v) || v < 1 || v > 63))
+            return false;
+        s = i + 1;
+    }
+    return true;
+}
+
+/* memg's crawler is the store's expiry sweep: `disable` stops its
+ * background pass, `crawl` starts a pass of its own now. */
+static void _crawler(struct ops_ctx *ctx, const struct words *t, struct out *out)
+{
+    const struct proto_token *sub = t->n > 1 ? &t->w[1] : NULL;
+    uint64_t v = 0;
+    if (t->n == 2 && (_is(sub, "enable") || _is(sub, "disable"))) {
+        bool on = _is(sub, "enable");
+        if (on && ctx->crawler) {
+            _line(out, "ERROR failed to start lru crawler thread");
+            return;
+        }
+        ctx->crawler = on;
+        store_sweep_enable(ctx->store, on);
+        _line(out, "OK");
+    } else if (t->n != 3) {
+        _line(out, "ERROR");
+    } else if (_is(sub, "crawl")) {
+        if (!ctx->crawler)
+            _line(out, "CLIENT_ERROR lru crawler disabled");
+        else if (!_class_list(&t->w[2]))
+            _line(out, "BADCLASS invalid class id");
+        else if (!store_crawl(ctx->store, ctx->crawler_tocrawl))
+            _line(out, "BUSY currently processing crawler request");
+        else {
+            admin_crawl_tick(ctx, CRAWL_FIRST_MS); /* memcached's thread starts at once */
+            _line(out, "OK");
+        }
+    } else if (_is(sub, "sleep") || _is(sub, "tocrawl")) {
+        if (!_ulong(&t->w[2], &v)) {
+            _line(out, "CLIENT_ERROR bad command line format");
+        } else if (_is(sub, "sleep") && v > 1000000) {
+            _line(out, "CLIENT_ERROR sleep must be one second or less");
+        } else {
+            *(_is(sub, "sleep") ? &ctx->crawler_sleep : &ctx->crawler_tocrawl) = (uint32_t)v;
+            _line(out, "OK");
+        }
+    } else {
+        _line(out, "ERROR");
+    }
+}
+
+void admin_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms)
+{
+    enum { CRAWL_TICK_MAX = 16384, CRAWL_PER_SLEEP = 1000 };
+    if (!store_crawling(ctx->store))
+        return;
+    uint64_t n = ctx->crawler_sleep
+                     ? (uint64_t)CRAWL_PER_SLEEP * tick_ms * 1000 / ctx->crawler_sleep
+                     : CRAWL_TICK_MAX;
+    store_crawl_step(ctx->store, n > CRAWL_TICK_MAX ? CRAWL_TICK_MAX : n ? (unsigned)n : 1);
+}
+
 /* --- watch --------------------------------------------------------------------------- */
 
 static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
@@ -264,14 +352,12 @@ void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
     if (_is(&t.w[0], "watch")) {
         _watch(ctx, &t, out);
     } else if (_is(&t.w[0], "lru_crawler")) {
-        if (sub && _is(sub, "metadump"))
+        if (sub && _is(sub, "metadump") && !ctx->crawler)
+            _line(out, "CLIENT_ERROR lru crawler disabled");
+        else if (sub && _is(sub, "metadump"))
             _metadump(ctx, &t, out);
-        else if (sub && (_is(sub, "crawl") || _is(sub, "enable") || _is(sub, "disable") ||
-                         _is(sub, "sleep") || _is(sub, "tocrawl")))
-            _line(out, "CLIENT_ERROR memg has no crawler thread: expired items are swept "
-                       "continuously, about once a minute");
         else
-            _line(out, "ERROR");
+            _crawler(ctx, &t, out);
     } else if (_is(&t.w[0], "slabs")) {
         if (sub && (_is(sub, "reassign") || _is(sub, "automove")))
             _line(out, "CLIENT_ERROR memg has no slab classes: items share one log of "

@@ -110,8 +110,7 @@ static const char _shortopts[] = ":p:U:s:a:Al:dru:m:Mc:kvhiVP:f:n:LD:t:R:Cb:B:I:
  * without a value and ignored, so memcached command lines keep working. */
 static const char *const _ignored_ext[] = {
     "maxconns_fast", "no_maxconns_fast", "hashpower", "hash_algorithm",
-    "tail_repair_time", "lru_crawler", "no_lru_crawler", "lru_crawler_sleep",
-    "lru_crawler_tocrawl", "lru_maintainer", "no_lru_maintainer",
+    "tail_repair_time", "lru_maintainer", "no_lru_maintainer",
     "lru_segmented", "no_lru_segmented", "hot_lru_pct", "warm_lru_pct",
     "hot_max_factor", "warm_max_factor", "temporary_ttl", "slab_reassign",
     "no_slab_reassign", "slab_automove", "slab_automove_ratio",
@@ -144,6 +143,8 @@ void config_defaults(struct config *cfg)
     cfg->flush_enabled = true;
     cfg->dump_enabled = true;
     cfg->watch_enabled = true;
+    cfg->crawler = true;
+    cfg->crawler_sleep = 100;
     cfg->prefix_delimiter = ':';
 }
 
@@ -299,6 +300,24 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
         if (!val || !_parse_un(val, vlen, 10, 0, 65535, &v))
             return _fail(err, 'o', "invalid value in \"%s\" (a TCP port, 0 = any free)", shown);
         cfg->http_port = (int)v;
+        return CONFIG_OK;
+    }
+    if ((klen == 11 || klen == 14) && memcmp(item + klen - 11, "lru_crawler", 11) == 0 &&
+        (klen == 11 || memcmp(item, "no_", 3) == 0)) {
+        cfg->crawler = klen == 11;
+        return CONFIG_OK;
+    }
+    if ((klen == 17 && memcmp(item, "lru_crawler_sleep", 17) == 0) ||
+        (klen == 19 && memcmp(item, "lru_crawler_tocrawl", 19) == 0)) {
+        bool sleep = klen == 17;
+        uint64_t v;
+        if (!val || vlen == 0)
+            return _fail(err, 'o', "Missing %s value", sleep ? "lru_crawler_sleep" :
+                                                               "lru_crawler_tocrawl");
+        if (!_parse_un(val, vlen, 10, 0, sleep ? 1000000 : UINT32_MAX, &v))
+            return _fail(err, 'o', "%s", sleep ? "LRU crawler sleep must be between 0 and 1 second"
+                                               : "lru_crawler_tocrawl takes a numeric 32bit value");
+        *(sleep ? &cfg->crawler_sleep : &cfg->crawler_tocrawl) = (uint32_t)v;
         return CONFIG_OK;
     }
     if (klen == 13 && memcmp(item, "http_readonly", 13) == 0 && !val) {
@@ -777,9 +796,11 @@ void config_usage(int out)
         "                          (keys under /k/, /metrics, /stats.json, dashboard at /;\n"
         "                          0 = any free port, printed at start; default: off)\n"
         "   - http_readonly:       the HTTP front answers 405 to PUT and DELETE\n"
+        "   - [no_]lru_crawler:    the background expiry sweep (default: on)\n"
+        "   - lru_crawler_sleep:   microseconds a crawl pauses per 1000 items (100)\n"
+        "   - lru_crawler_tocrawl: items one `lru_crawler crawl` checks (0: all)\n"
         "   - accepted and ignored (no such machinery in memg): maxconns_fast,\n"
-        "     hashpower, hash_algorithm, tail_repair_time, [no_]lru_crawler,\n"
-        "     lru_crawler_sleep, lru_crawler_tocrawl, [no_]lru_maintainer,\n"
+        "     hashpower, hash_algorithm, tail_repair_time, [no_]lru_maintainer,\n"
         "     [no_]lru_segmented, hot_lru_pct, warm_lru_pct, hot_max_factor,\n"
         "     warm_max_factor, temporary_ttl, [no_]slab_reassign, slab_automove*,\n"
         "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"

@@ -60,6 +60,9 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     stats_line(emit, arg, "num_threads", "%d", 1);
     stats_line(emit, arg, "reqs_per_event", "%d", c->reqs_per_event);
     stats_line(emit, arg, "cas_enabled", "%s", c->cas_enabled ? "yes" : "no");
+    stats_line(emit, arg, "lru_crawler", "%s", ctx->crawler ? "yes" : "no");
+    stats_line(emit, arg, "lru_crawler_sleep", "%u", (unsigned)ctx->crawler_sleep);
+    stats_line(emit, arg, "lru_crawler_tocrawl", "%u", (unsigned)ctx->crawler_tocrawl);
     stats_line(emit, arg, "tcp_backlog", "%d", c->backlog);
     stats_line(emit, arg, "binding_protocol", "%s", config_protocol_name(c->protocol));
     stats_line(emit, arg, "auth_enabled_sasl", "%s", c->sasl ? "yes" : "no");

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "conn.h"
 #include "ev.h"
@@ -161,6 +162,7 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     uint64_t now = ev_now_ms(loop);
     store_set_time(srv->store, (int64_t)time(NULL));
     store_tick(srv->store);
+    admin_crawl_tick(&srv->ops, TICK_MS);
     if (srv->ops.shutdown) {
         srv->graceful |= srv->ops.shutdown > 1;
         _begin_stop(srv);
@@ -259,8 +261,10 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
     srv->ops = (struct ops_ctx){
         .store = store, .stats = stats, .cfg = cfg, .auth = auth, .verbose = cfg->verbose,
         .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
-        .watch = conn_watch, .detail = cfg->detail_enabled,
+        .watch = conn_watch, .detail = cfg->detail_enabled, .crawler = cfg->crawler,
+        .crawler_sleep = cfg->crawler_sleep, .crawler_tocrawl = cfg->crawler_tocrawl,
     };
+    store_sweep_enable(store, cfg->crawler);
     store_on_evict(store, ops_observe_evicted, &srv->ops); /* `watch evictions` */
     if (cfg->detail_enabled)
         srv->ops.prefixes = prefix_create(cfg->prefix_delimiter);

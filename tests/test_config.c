@@ -437,6 +437,25 @@ static void test_extended(void **state)
     _assert_ok(t);
     assert_int_equal(t->cfg.idle_timeout, 5);
     assert_int_equal(t->cfg.out_limit, 64 * 1024);
+    assert_false(t->cfg.crawler); /* the last of lru_crawler, no_lru_crawler */
+    assert_int_equal(t->cfg.crawler_sleep, 100);
+    assert_int_equal(t->cfg.crawler_tocrawl, 0);
+    _done(t);
+    PARSE(t, "-o", "lru_crawler_sleep=0,lru_crawler_tocrawl=4294967295");
+    _assert_ok(t);
+    assert_true(t->cfg.crawler);
+    assert_int_equal(t->cfg.crawler_sleep, 0);
+    assert_int_equal(t->cfg.crawler_tocrawl, UINT32_MAX);
+    _done(t);
+    /* memcached's limits and words */
+    PARSE(t, "-o", "lru_crawler_sleep=1000001");
+    _assert_error(t, "LRU crawler sleep must be between 0 and 1 second");
+    _done(t);
+    PARSE(t, "-o", "lru_crawler_tocrawl=4294967296");
+    _assert_error(t, "lru_crawler_tocrawl takes a numeric 32bit value");
+    _done(t);
+    PARSE(t, "-o", "lru_crawler_sleep");
+    _assert_error(t, "Missing lru_crawler_sleep value");
     _done(t);
     PARSE(t, "-o", "out_limit=2097152");
     _assert_ok(t);

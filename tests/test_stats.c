@@ -263,6 +263,7 @@ static void test_reset_keeps_gauges(void **state)
     assert_true(s.restored_items == one);
     assert_true(s.restore_time_us == one);
     assert_true(s.log_watchers == one);
+    assert_true(s.lru_crawler_running == one);
 
     /* Counters: what memcached 1.6.18's `stats reset` zeroes. */
     const uint64_t counters[] = {
@@ -275,15 +276,16 @@ static void test_reset_keeps_gauges(void **state)
         s.touch_hits, s.touch_misses, s.auth_cmds, s.auth_errors, s.bytes_read, s.bytes_written,
         s.store_too_large, s.store_no_memory, s.total_items, s.evictions,
         s.reclaimed, s.expired_unfetched, s.evicted_unfetched,
-        s.crawler_reclaimed, s.crawler_items_checked, s.malloc_fails, s.idle_kicks,
+        s.crawler_reclaimed, s.crawler_items_checked, s.lru_crawler_starts, s.malloc_fails,
+        s.idle_kicks,
         s.log_worker_written, s.log_watcher_sent, s.log_watcher_skipped,
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         if (counters[i] != 0)
             fail_msg("counter #%zu not reset", i);
     }
-    /* Nothing else: gauges (17 fields) + counters cover the struct. */
-    assert_int_equal(sizeof(s), (17 + sizeof(counters) / sizeof(counters[0])) * 8);
+    /* Nothing else: gauges (18 fields) + counters cover the struct. */
+    assert_int_equal(sizeof(s), (18 + sizeof(counters) / sizeof(counters[0])) * 8);
 }
 
 /* One table: every field of struct stats is printed by `stats` (all but

@@ -545,6 +545,54 @@ static void test_scan_resistant(void **state)
     _done(f);
 }
 
+/* lru_crawler crawl: a pass from the oldest item that frees the expired
+ * (counted as the crawler's), bounded by its max, one at a time; with the
+ * sweep disabled store_tick frees nothing, and disabling ends a crawl. */
+static void test_crawl(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    char key[32];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "%c%d", i % 3 ? 'e' : 'k', i); /* 2000 expire */
+        assert_int_equal(_store(f, STORE_SET, key, "v", 0, i % 3 ? 10 : 0, 0), STORE_OK);
+    }
+    store_set_time(f->st, T0 + 11);
+    store_sweep_enable(f->st, false);
+    for (int i = 0; i < 100; i++)
+        store_tick(f->st);
+    assert_int_equal(f->stats.curr_items, 3000);
+    assert_int_equal(f->stats.crawler_items_checked, 0);
+
+    assert_true(store_crawl(f->st, 500)); /* tocrawl 500 */
+    assert_false(store_crawl(f->st, 0));  /* BUSY */
+    assert_int_equal(f->stats.lru_crawler_running, 1);
+    for (int i = 0; i < 10 && store_crawling(f->st); i++)
+        store_crawl_step(f->st, 100);
+    assert_false(store_crawling(f->st));
+    assert_int_equal(f->stats.lru_crawler_running, 0);
+    assert_int_equal(f->stats.crawler_items_checked, 500);
+    assert_int_equal(f->stats.curr_items, 3000 - f->stats.crawler_reclaimed);
+    assert_true(f->stats.crawler_reclaimed >= 300 && f->stats.crawler_reclaimed <= 340);
+
+    assert_true(store_crawl(f->st, 0)); /* all */
+    store_crawl_step(f->st, 7);
+    assert_true(store_crawling(f->st));
+    while (store_crawling(f->st))
+        store_crawl_step(f->st, 1000);
+    assert_int_equal(f->stats.curr_items, 1000);
+    assert_int_equal(f->stats.crawler_reclaimed, 2000);
+    assert_int_equal(f->stats.reclaimed, 0);
+    assert_int_equal(f->stats.lru_crawler_starts, 2);
+    assert_string_equal(_get(f, "k0"), "v");
+
+    assert_true(store_crawl(f->st, 0));
+    store_sweep_enable(f->st, false); /* lru_crawler disable ends it */
+    assert_false(store_crawling(f->st));
+    store_sweep_enable(f->st, true);
+    _done(f);
+}
+
 /* Whether key's record is in the main queue (not probation). */
 static bool _in_main(struct fx *f, const char *key)
 {
@@ -1057,7 +1105,7 @@ int main(void)
         cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
-        cmocka_unit_test(test_ghost_readmits),
+        cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),

@@ -311,7 +311,7 @@ void seg_flush(struct store *st)
         s->gen++;
     }
     st->head = st->mhead = 0;
-    st->sw_seg = 0;
+    st->sweep.seg = st->crawl.seg = 0;
     st->ev_seg = 0;
     st->stats->curr_items = 0;
     st->stats->bytes = 0;
@@ -320,16 +320,14 @@ void seg_flush(struct store *st)
     seg_gauges(st);
 }
 
-/* Walk up to budget records from the cursor, unlinking expired items.
- * Returns the live records looked at. */
-unsigned seg_sweep(struct store *st, unsigned budget)
+unsigned seg_sweep(struct store *st, struct seg_cursor *c, unsigned budget)
 {
     unsigned checked = 0;
-    uint32_t idx = st->sw_seg, off = st->sw_off;
+    uint32_t idx = c->seg, off = c->off;
     if (!idx || st->segs[idx].state != SEG_USED) {
         idx = st->fifo_head;
         off = 0;
-    } else if (st->segs[idx].gen != st->sw_gen) {
+    } else if (st->segs[idx].gen != c->gen) {
         off = 0;
     }
     while (idx && budget--) {
@@ -358,9 +356,9 @@ unsigned seg_sweep(struct store *st, unsigned budget)
         }
         off += seg_span(st, r.len);
     }
-    st->sw_seg = idx;
-    st->sw_gen = idx ? st->segs[idx].gen : 0;
-    st->sw_off = off;
+    c->seg = idx;
+    c->gen = idx ? st->segs[idx].gen : 0;
+    c->off = off;
     return checked;
 }
 

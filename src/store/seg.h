@@ -124,6 +124,12 @@ struct seg {
     uint8_t small;  /* in the probation queue (new items), not the main one */
 };
 
+/* A place in the FIFO for walks over many calls; a segment whose generation
+ * moved (records moved or died) is walked again from its start. */
+struct seg_cursor {
+    uint32_t seg, gen, off;
+};
+
 struct store {
     struct stats *stats;
     struct stats own_stats; /* when the caller gives none */
@@ -150,7 +156,10 @@ struct store {
     int64_t now;
     int64_t flush_at;
     uint64_t seed;
-    uint32_t sw_seg, sw_gen, sw_off; /* expiry sweep cursor */
+    struct seg_cursor sweep;         /* the background expiry sweep */
+    struct seg_cursor crawl;         /* lru_crawler crawl's pass */
+    uint64_t crawl_left;             /* records the crawl may still check */
+    bool crawling, sweep_off;        /* a crawl runs; lru_crawler disable */
     uint32_t ev_seg, ev_gen, ev_off; /* evict-ahead cursor (next victim) */
     store_evict_fn *on_evict;        /* store_on_evict */
     void *on_evict_arg;
@@ -358,7 +367,9 @@ uint32_t seg_budget(const struct store *st);
  * refs reach (their width is fixed at start by -m) or memory is short. */
 bool seg_set_limit(struct store *st, uint64_t limit);
 void seg_flush(struct store *st);
-unsigned seg_sweep(struct store *st, unsigned budget); /* live records checked */
+/* Walk up to budget records from cursor c, unlinking expired items; at the
+ * FIFO's end c->seg is 0 (the next call starts over). Live records checked. */
+unsigned seg_sweep(struct store *st, struct seg_cursor *c, unsigned budget);
 void seg_gauges(struct store *st);
 /* Segment idx's place in the memory file (-e), mapped (MAP_FAILED on
  * error). No MAP_POPULATE for a restored one: that would fill the holes past

@@ -602,19 +602,64 @@ void store_flush(struct store *st, int64_t exptime)
     seg_flush(st);
 }
 
+/* One sweep step from cursor c, counted as memcached counts its crawler's
+ * work: what it frees apart from `reclaimed`. Returns the items checked. */
+static unsigned _sweep(struct store *st, struct seg_cursor *c, unsigned n)
+{
+    uint64_t reclaimed = st->stats->reclaimed;
+    unsigned checked = seg_sweep(st, c, n);
+    st->stats->crawler_items_checked += checked;
+    st->stats->crawler_reclaimed += st->stats->reclaimed - reclaimed;
+    st->stats->reclaimed = reclaimed;
+    return checked;
+}
+
 void store_tick(struct store *st)
 {
     _begin(st);
     ht_step(st->ht, TICK_HT_STEP);
     uint64_t budget = st->stats->curr_items / SWEEP_TICKS_PER_PASS;
-    uint64_t reclaimed = st->stats->reclaimed;
-    st->stats->crawler_items_checked +=
-        seg_sweep(st, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
-    /* memcached counts what its crawler frees apart from `reclaimed` */
-    st->stats->crawler_reclaimed += st->stats->reclaimed - reclaimed;
-    st->stats->reclaimed = reclaimed;
+    if (!st->sweep_off)
+        _sweep(st, &st->sweep, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
     seg_shrink_step(st);
     seg_gauges(st);
+}
+
+void store_sweep_enable(struct store *st, bool on)
+{
+    st->sweep_off = !on;
+    st->crawling = st->crawling && on; /* the crawler stops: its crawl too */
+    st->stats->lru_crawler_running = st->crawling;
+}
+
+bool store_crawl(struct store *st, uint64_t max)
+{
+    if (st->crawling)
+        return false;
+    st->crawling = true;
+    st->crawl = (struct seg_cursor){0, 0, 0};
+    st->crawl_left = max ? max : UINT64_MAX;
+    st->stats->lru_crawler_starts++;
+    st->stats->lru_crawler_running = 1;
+    return true;
+}
+
+bool store_crawling(const struct store *st)
+{
+    return st->crawling;
+}
+
+void store_crawl_step(struct store *st, unsigned n)
+{
+    if (!st->crawling)
+        return;
+    _begin(st);
+    if (n > st->crawl_left)
+        n = (unsigned)st->crawl_left;
+    st->crawl_left -= _sweep(st, &st->crawl, n);
+    if (st->crawl.seg == 0 || st->crawl_left == 0) /* the FIFO's end, or tocrawl reached */
+        st->crawling = false;
+    st->stats->lru_crawler_running = st->crawling;
 }
 
 bool store_set_limit(struct store *st, uint64_t limit)

@@ -1,7 +1,8 @@
 """What an operator of memcached uses, against memcached 1.6.18 itself: -vv's
 lines for a scripted session, `watch` (and a slow watcher that must not slow
 the server), `stats cachedump` and `lru_crawler metadump` (memcdump lists
-1,000 keys), `stats detail`, -F/-X/-W, and the slab/LRU tuning commands."""
+1,000 keys), `stats detail`, -F/-X/-W, `lru_crawler` (crawl, enable/disable,
+sleep, tocrawl) and the slab/LRU tuning commands."""
 import os
 import re
 import shutil
@@ -293,11 +294,104 @@ def test_stats_detail_as_memcached(server_factory):
 def test_slab_and_lru_tuning_answered(server_factory):
     srv = server_factory()
     with srv.raw() as r:
-        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru_crawler crawl all",
-                    b"lru_crawler sleep 10", b"lru tune 10 25 0.1 2", b"lru mode flat"):
+        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru tune 10 25 0.1 2",
+                    b"lru mode flat"):
             assert r.cmd(cmd + b"\r\n").startswith(b"CLIENT_ERROR memg has no "), cmd
         for cmd in (b"slabs", b"lru", b"lru_crawler", b"lru_crawler bogus"):
             assert r.cmd(cmd + b"\r\n") == b"ERROR\r\n", cmd
+
+
+CRAWLER_CMDS = [
+    b"lru_crawler crawl all", b"lru_crawler crawl 1,2", b"lru_crawler crawl ,1",
+    b"lru_crawler crawl 1,,63", b"lru_crawler crawl 0", b"lru_crawler crawl 64",
+    b"lru_crawler crawl x", b"lru_crawler crawl 1,x", b"lru_crawler crawl all,1",
+    b"lru_crawler crawl", b"lru_crawler crawl all extra", b"lru_crawler sleep 0",
+    b"lru_crawler sleep 1000001", b"lru_crawler sleep -1", b"lru_crawler sleep x",
+    b"lru_crawler sleep", b"lru_crawler sleep 5 6", b"lru_crawler sleep  250",
+    b"lru_crawler tocrawl 4294967296", b"lru_crawler tocrawl -1", b"lru_crawler tocrawl",
+    b"lru_crawler tocrawl 007", b"lru_crawler enable", b"lru_crawler disable",
+    b"lru_crawler disable", b"lru_crawler crawl all", b"lru_crawler metadump all",
+    b"lru_crawler disable extra", b"lru_crawler enable", b"lru_crawler bogus"]
+
+
+def crawler_settings(r):
+    st = r.cmd(b"stats settings\r\n").split(b"\r\n")
+    return [line for line in st if line.startswith(b"STAT lru_crawler")]
+
+
+def test_lru_crawler_commands_as_memcached(server_factory):
+    out = {}
+    for kind in ("memcached", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as r:
+            out[kind] = [r.cmd(c + b"\r\n") for c in CRAWLER_CMDS] + crawler_settings(r)
+    assert out["memg"] == out["memcached"]
+    assert out["memg"][-3:] == [b"STAT lru_crawler yes", b"STAT lru_crawler_sleep 250",
+                                b"STAT lru_crawler_tocrawl 7"]
+
+
+def _wait_items(r, want, timeout=10):
+    """The stats once curr_items is want and the crawl has checked as many
+    (or the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = stats(r)
+        if (int(st[b"curr_items"]) == want and int(st[b"crawler_items_checked"]) >= want) or \
+                time.monotonic() > deadline:
+            return st
+        time.sleep(0.1)
+
+
+def test_lru_crawler_crawl_reclaims_expired(server_factory):
+    """2,000 items that expire, 1,000 that do not: after a crawl exactly the
+    expired ones are gone, and the others stay. -o no_lru_crawler and the
+    crawler's -o settings: memcached's words."""
+    for kind in ("memcached", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as r:
+            r.send(b"".join(b"set e%d 0 1 1 noreply\r\nx\r\n" % i for i in range(2000)) +
+                   b"".join(b"set k%d 0 0 1 noreply\r\nx\r\n" % i for i in range(1000)))
+            assert r.cmd(b"mn\r\n") == b"MN\r\n"
+            time.sleep(2.2)
+            assert r.cmd(b"lru_crawler crawl all\r\n") == b"OK\r\n"
+            st = _wait_items(r, 1000)
+            assert st[b"curr_items"] == b"1000", kind
+            # memcached's LRU maintainer frees some as it meets them (reclaimed), its
+            # crawler the rest; memg's background sweep and crawl count as its crawler
+            assert int(st[b"reclaimed"]) + int(st[b"crawler_reclaimed"]) == 2000, kind
+            assert st[b"expired_unfetched"] == b"2000", kind
+            assert int(st[b"crawler_items_checked"]) >= 1000, kind
+            assert r.cmd(b"get k999 e1\r\n") == b"VALUE k999 0 1\r\nx\r\nEND\r\n"
+    for kind in ("memcached", "memg"):
+        srv = server_factory("-o", "no_lru_crawler,lru_crawler_sleep=1000,lru_crawler_tocrawl=9",
+                             kind=kind)
+        with srv.raw() as r:
+            assert crawler_settings(r) == [b"STAT lru_crawler no", b"STAT lru_crawler_sleep 1000",
+                                           b"STAT lru_crawler_tocrawl 9"], kind
+            assert r.cmd(b"lru_crawler crawl all\r\n") == b"CLIENT_ERROR lru crawler disabled\r\n"
+
+
+def test_lru_crawler_tocrawl_and_disable(server_factory):
+    """memg: tocrawl bounds one crawl; disable stops the background sweep."""
+    srv = server_factory("-o", "lru_crawler_tocrawl=500")
+    with srv.raw() as r:
+        r.send(b"".join(b"set e%d 0 1 1 noreply\r\nx\r\n" % i for i in range(2000)))
+        assert r.cmd(b"mn\r\n") == b"MN\r\n"
+        time.sleep(2.2)
+        assert r.cmd(b"lru_crawler disable\r\n") == b"OK\r\n"
+        before = int(stats(r)[b"crawler_items_checked"])
+        time.sleep(0.5)
+        assert int(stats(r)[b"crawler_items_checked"]) == before
+        assert r.cmd(b"lru_crawler enable\r\n") == b"OK\r\n"
+        assert r.cmd(b"lru_crawler crawl all\r\n") == b"OK\r\n"
+        deadline = time.monotonic() + 10
+        while stats(r)[b"lru_crawler_running"] != b"0":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        st = stats(r)
+        assert st[b"lru_crawler_starts"] == b"1"
+        # the crawl checked 500; the background sweep may have freed some more
+        assert int(st[b"crawler_reclaimed"]) >= 500
 
 
 def test_idle_kicks_counted(server_factory):
