@@ -30,6 +30,8 @@ struct config {
     uint64_t item_size_max;          /* -I in bytes, default 1 MB */
     bool evict;                      /* false with -M */
     bool large_pages;                /* -L: item memory in huge pages */
+    bool core_dumps;                 /* -r: core file size limit raised */
+    bool lock_memory;                /* -k: mlockall, as memcached */
     int verbose;                     /* -v count */
     int threads;                     /* -t, accepted, memg uses one */
     bool daemonize;                  /* -d */

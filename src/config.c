@@ -482,12 +482,16 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
         return CONFIG_OK;
     case 'o':
         return _extended(cfg, arg, err);
-    /* memcached flags for machinery memg lacks: accepted, no effect. */
     case 'L':
         cfg->large_pages = true;
         return CONFIG_OK;
-    case 'r': case 'k':
+    case 'r':
+        cfg->core_dumps = true;
         return CONFIG_OK;
+    case 'k':
+        cfg->lock_memory = true;
+        return CONFIG_OK;
+    /* memcached's slab tuning, for machinery memg lacks: checked, no effect. */
     case 'f':
         if (!_factor_above_one(arg))
             return _fail(err, c, "invalid factor \"%s\" (greater than 1.0)", arg);
@@ -786,8 +790,9 @@ void config_usage(int out)
         "-L, --enable-largepages   try to use large memory pages (if available)\n"
         "-e, --memory-file=<file>  item memory in <file> (on tmpfs: /dev/shm); SIGUSR1\n"
         "                          saves and stops, the same -e -m -I restore the items\n"
-        "-r, -k, -f <num>, -n <bytes>\n"
-        "                          accepted for compatibility, no effect in memg\n"
+        "-r, --enable-coredumps    maximize core file limit\n"
+        "-k, --lock-memory         lock down all paged memory (mlockall)\n"
+        "-f <num>, -n <bytes>      slab tuning: accepted for compatibility, no effect\n"
         "-o, --extended            comma separated list of extended options\n"
         "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
         "   - out_limit:           bytes of pending output per connection before memg\n"

@@ -8,6 +8,7 @@
 #include <stdio.h> /* rename only: no stdio is used */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -37,6 +38,18 @@ static void _raise_nofile(int conns)
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
         rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* -r, as memcached: the core size limit to infinity, else to the hard limit;
+ * false (memcached exits) when it ends at 0. */
+static bool _core_dumps(void)
+{
+    struct rlimit rl, want = {RLIM_INFINITY, RLIM_INFINITY};
+    if (getrlimit(RLIMIT_CORE, &rl) == 0 && setrlimit(RLIMIT_CORE, &want) != 0) {
+        want.rlim_cur = want.rlim_max = rl.rlim_max;
+        setrlimit(RLIMIT_CORE, &want);
+    }
+    return getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur != 0;
 }
 
 /* sysexits.h's codes, as memcached exits with them. */
@@ -187,6 +200,10 @@ int main(int argc, char **argv)
         }
     }
     _raise_nofile(cfg.max_conns);
+    if (cfg.core_dumps && !_core_dumps()) {
+        fmt_fd(STDERR_FILENO, "failed to ensure corefile creation\n");
+        return EXIT_OSERR;
+    }
     struct stats stats;
     memset(&stats, 0, sizeof(stats));
     if (cfg.large_pages && !thp_usable(NULL, STDERR_FILENO))
@@ -225,6 +242,10 @@ int main(int argc, char **argv)
     }
     if (cfg.pidfile)
         _write_pidfile(cfg.pidfile);
+    /* -k after daemon(): locks are not inherited by a child. Segments are
+     * mapped as they are first used, so what is locked is what is used. */
+    if (cfg.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        fmt_fd(STDERR_FILENO, "warning: -k invalid, mlockall() failed: %s\n", strerror(errno));
     if (cfg.verbose)
         fmt_fd(STDERR_FILENO, "memg %s (memcached %s compatible) listening on port %d "
                               "(-m %llu MB, -c %d)\n",

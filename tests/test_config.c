@@ -575,9 +575,16 @@ static void test_compat_noops(void **state)
 {
     (void)state;
     struct run *t;
-    PARSE(t, "-r", "-k", "-f", "1.25", "-n", "48", "-B", "ascii");
+    PARSE(t, "-f", "1.25", "-n", "48", "-B", "ascii");
     _assert_ok(t);
     assert_false(t->cfg.large_pages);
+    assert_false(t->cfg.core_dumps);
+    assert_false(t->cfg.lock_memory);
+    _done(t);
+    PARSE(t, "-r", "--lock-memory");
+    _assert_ok(t);
+    assert_true(t->cfg.core_dumps);
+    assert_true(t->cfg.lock_memory);
     _done(t);
     PARSE(t, "-L");
     _assert_ok(t);

@@ -181,3 +181,48 @@ def test_requests_per_event(server_factory):
         assert got == b"MN\r\n" * 100
         stats = r.cmd(b"stats\r\n")
     assert b"STAT conn_yields 19\r\n" in stats
+
+
+def _core_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max core file size"):
+                return line.split()[4]  # the soft limit
+    return None
+
+
+def test_enable_coredumps_raises_the_core_limit(server_factory):
+    """-r: a soft core limit of 0 goes up to the hard limit (memcached's -r);
+    a hard limit of 0 stops both servers with memcached's words."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+    try:
+        srv = server_factory("-r")
+        plain = server_factory()
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+    want = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+    assert _core_limit(srv.proc.pid) == want
+    assert _core_limit(plain.proc.pid) == "0"
+    for argv in ([memg_bin(), "-p", str(free_port()), "-l", "127.0.0.1", "-U", "0", "-r"]
+                 + AS_ROOT, ["/usr/bin/memcached", "-p", str(free_port()), "-l", "127.0.0.1",
+                             "-U", "0", "-r"] + (["-u", "nobody"] if AS_ROOT else [])):
+        if not os.access(argv[0], os.X_OK):
+            continue
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+        assert r.returncode == 71, (argv[0], r)
+        assert r.stderr == b"failed to ensure corefile creation\n", (argv[0], r)
+
+
+@pytest.mark.memg_only
+def test_lock_memory(server_factory):
+    """-k: memory is locked (mlockall), and memg serves as usual. (memcached
+    runs as nobody here, whose lock limit its start-up memory passes.)"""
+    srv = server_factory("-k")
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        locked = [int(line.split()[1]) for line in f if line.startswith("VmLck:")]
+    assert locked and locked[0] > 0
+    with srv.raw() as r:
+        assert r.cmd(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
