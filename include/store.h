@@ -15,6 +15,8 @@ struct store_config {
     uint64_t item_size_max; /* largest item, header + key + value (-I) */
     bool evict;             /* false (-M): refuse with STORE_NO_MEMORY when full */
     bool large_pages;       /* -L: segments in transparent huge pages (thp.h) */
+    bool no_cas;            /* -C: every cas is 0 (one byte per item, not 5) and a
+                             * compare on a present item fails, as memcached -C */
     /* -e: item memory in this file (docs/RESTART.md); what a graceful stop
      * saved is restored. note (note_len bytes, may be NULL) gets one line
      * saying what was restored, or why the cache starts empty; when the
@@ -97,8 +99,12 @@ void store_set_time(struct store *st, int64_t unix_now);
 int64_t store_time(const struct store *st);
 /* A protocol exptime as unix time (0 never; already passed: now). */
 int64_t store_exptime(const struct store *st, int64_t exptime);
-/* An item's size as memcached counts it (its -I limit, `me` size=). */
-uint64_t store_item_total(size_t nkey, uint32_t flags, uint64_t nvalue);
+/* An item's size as memcached counts it (its -I limit, `me` size=): 8 bytes
+ * less with -C, which drops memcached's cas too. */
+uint64_t store_item_total(const struct store *st, size_t nkey, uint32_t flags, uint64_t nvalue);
+/* False with -C: a binary set's cas then makes no compare (memcached reads
+ * it back from an item that has no room for it). */
+bool store_has_cas(const struct store *st);
 
 /* Lookup; counts get_expired/get_flushed when a dead item is met. Marks the
  * item as read (it survives eviction ahead of unread items). */

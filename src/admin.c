@@ -165,7 +165,7 @@ static bool _metadump_one(void *arg, const struct item_view *it)
                        "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
                        key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
                        (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
-                       (unsigned long long)store_item_total(it->nkey, it->flags, it->nvalue));
+                       (unsigned long long)store_item_total(d->ctx->store, it->nkey, it->flags, it->nvalue));
     if (d->bytes + n > METADUMP_MAX) {
         d->count = 1; /* cut short */
         return false;

@@ -205,13 +205,13 @@ static void _get(struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
         store_unpin(ctx->store, it.pin);
 }
 
-static enum store_mode _mode(uint8_t op, uint64_t cas)
+static enum store_mode _mode(const struct store *st, uint8_t op, uint64_t cas)
 {
     if (op == BIN_APPEND)
         return STORE_APPEND;
     if (op == BIN_PREPEND)
         return STORE_PREPEND;
-    if (cas) /* set, add and replace with a cas are compare-and-swap */
+    if (cas && store_has_cas(st)) /* set, add and replace with a cas are compare-and-swap */
         return STORE_CAS;
     return op == BIN_ADD ? STORE_ADD : op == BIN_REPLACE ? STORE_REPLACE : STORE_SET;
 }
@@ -221,7 +221,7 @@ static void _store_end(struct ops_ctx *ctx, const struct bin_req *r, struct stor
                        struct out *out)
 {
     uint64_t cas = 0;
-    enum store_status st = ops_store_end(ctx, txn, _mode(r->op, r->h.cas), r->h.cas, &cas);
+    enum store_status st = ops_store_end(ctx, txn, _mode(ctx->store, r->op, r->h.cas), r->h.cas, &cas);
     switch (st) {
     case STORE_OK:
         _ok(out, r, NULL, 0, cas);

@@ -95,7 +95,8 @@ static void _get(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, s
         _status(out, 404, bits, NULL, head);
         return;
     }
-    bool fresh = r->if_none_match && (r->if_none_match_any || r->if_none_match_cas == it.cas);
+    /* -C: items have no version (cas 0), so no ETag and no tag matches */
+    bool fresh = r->if_none_match && (r->if_none_match_any || (it.cas && r->if_none_match_cas == it.cas));
     bool inline_value = !head && !fresh && it.nvalue < OPS_ZERO_COPY_MIN;
     char *p0 = out_reserve(out, HEAD_ROOM + (inline_value ? it.nvalue : 0)), *p = p0;
     if (!p)
@@ -108,9 +109,11 @@ static void _get(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, s
         p = _put_u64(p, it.flags);
         p = PUT_LIT(p, "\r\n");
     }
-    p = PUT_LIT(p, "ETag: \"");
-    p = _put_u64(p, it.cas);
-    p = PUT_LIT(p, "\"\r\n");
+    if (it.cas) {
+        p = PUT_LIT(p, "ETag: \"");
+        p = _put_u64(p, it.cas);
+        p = PUT_LIT(p, "\"\r\n");
+    }
     p = _head_end(p, bits);
     if (inline_value)
         p = _put(p, it.value, it.nvalue);
@@ -155,7 +158,7 @@ static void _stored(struct ops_ctx *ctx, struct session *s, struct out *out)
     char etag[48] = "ETag: \"", *p = etag + 7;
     p = _put_u64(p, cas);
     memcpy(p, "\"\r\n", 4);
-    http_reply(out, 204, s->bits, etag, NULL, 0, true);
+    http_reply(out, 204, s->bits, cas ? etag : NULL, NULL, 0, true);
 }
 
 /* PUT: the value stored from the buffer when it is all there, received

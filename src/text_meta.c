@@ -549,7 +549,7 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
     } else {
         r.n += proto_u64(r.buf + r.n, (uint64_t)(it.exp - now));
     }
-    uint64_t size = store_item_total(it.nkey, it.flags, it.nvalue);
+    uint64_t size = store_item_total(ctx->store, it.nkey, it.flags, it.nvalue);
     _put(&r, " la=", 4);
     r.n += proto_u64(r.buf + r.n, (uint64_t)(now > it.atime ? now - it.atime : 0));
     _put(&r, " cas=", 5);

@@ -888,6 +888,8 @@ static void test_commit_conditions(void **state)
     struct fx *f = _fx(64 * MB, true);
     struct store_result res;
     struct item_view it;
+    assert_true(store_has_cas(f->st));
+    assert_int_equal(store_item_total(f->st, 1, 0, 1), 48 + 2 + 1 + 2 + 8);
     assert_int_equal(_store(f, STORE_SET, "k", "one", 0, 300, 0), STORE_OK);
     uint64_t old = _cas(f, "k");
     assert_int_equal(_set(f, "k", "two"), STORE_OK);
@@ -919,10 +921,61 @@ static void test_commit_conditions(void **state)
     _done(f);
 }
 
-static void test_bytes_per_item(void **state)
+/* -C (memcached's "disable CAS"): every cas is 0 (E and update hints too),
+ * the counter never moves, a compare on a present item fails whatever
+ * unique was sent (0 included), a missing one is not found, an append's
+ * cas is ignored, memcached -C's item is 8 bytes smaller. */
+static void test_no_cas(void **state)
 {
     (void)state;
-    struct fx *f = _fx(1024ull * MB, true);
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                                 .evict = true, .no_cas = true});
+    struct store_result res;
+    struct item_view it;
+    uint64_t v;
+    assert_false(store_has_cas(f->st));
+    assert_int_equal(store_item_total(f->st, 1, 0, 1), 48 + 2 + 1 + 2);
+    assert_int_equal(_set(f, "k", "1"), STORE_OK);
+    assert_int_equal(_cas(f, "k"), 0);
+    for (uint64_t c = 0; c < 3; c++)
+        assert_int_equal(_store(f, STORE_CAS, "k", "2", 0, 0, c), STORE_EXISTS);
+    assert_int_equal(_store(f, STORE_CAS, "nope", "2", 0, 0, 0), STORE_NOT_FOUND);
+    struct store_cond c = {.cas_in = 5, .allow_stale = true};
+    assert_int_equal(_commit_ex(f, STORE_CAS, "k", "3", &c, &res), STORE_EXISTS);
+    assert_int_equal(_store(f, STORE_APPEND, "k", "0", 0, 0, 5), STORE_OK);
+    assert_string_equal(_get(f, "k"), "10");
+    assert_int_equal(store_incr(f->st, "k", 1, true, 1, 0, &v), STORE_OK);
+    assert_int_equal(store_incr(f->st, "k", 1, true, 1, 5, &v), STORE_EXISTS);
+    assert_int_equal(store_incr(f->st, "k", 1, true, 1000, 0, &v), STORE_OK); /* rewritten */
+    assert_int_equal(v, 1011);
+    assert_int_equal(_cas(f, "k"), 0);
+    c = (struct store_cond){.cas_new = 77};
+    assert_int_equal(_commit_ex(f, STORE_SET, "e", "x", &c, &res), STORE_OK);
+    assert_int_equal(res.cas, 0);
+    struct store_update u = {.set_cas = true, .cas = 99, .set = ITEM_STALE};
+    assert_int_equal(store_update(f->st, "e", 1, &u), STORE_OK);
+    u = (struct store_update){.set_cas = true};
+    assert_int_equal(store_update(f->st, "e", 1, &u), STORE_OK);
+    assert_true(store_touch(f->st, "e", 1, 1000, &it)); /* exptime grows: a new record */
+    assert_int_equal(it.cas, 0);
+    assert_true(it.mbits & ITEM_STALE);
+    assert_int_equal(_store(f, STORE_SET, "neg", "x", 0, -1, 0), STORE_OK);
+    assert_int_equal(store_last_cas(f->st), 0);
+    assert_int_equal(store_delete(f->st, "k", 1, 5), STORE_EXISTS);
+    assert_int_equal(store_delete(f->st, "k", 1, 0), STORE_OK);
+    struct rec r; /* the record's cas: one byte */
+    assert_int_equal(_set(f, "k", "1"), STORE_OK);
+    rec_decode(seg_ptr(f->st, *ht_find(f->st->ht, store_key_hash(f->st, "k", 1), "k", 1)), &r);
+    assert_int_equal(r.cas_len, 1);
+    _done(f);
+}
+
+/* 1M items of 14+32 bytes: memory per item (segments and table, as the
+ * limit counts them) and the record bytes of one item. */
+static double _bytes_per_item(bool no_cas, uint64_t *record)
+{
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 1024ull * MB, .item_size_max = MB,
+                                                 .evict = true, .no_cas = no_cas});
     char key[16], val[33];
     memset(val, 'v', 32);
     val[32] = 0;
@@ -938,10 +991,23 @@ static void test_bytes_per_item(void **state)
     assert_int_equal(f->stats.evictions, 0);
     assert_string_equal(_get(f, "key:0000123456"), val);
     double per = (double)_mem(f) / n;
-    printf("    1M items of 14+32 bytes: %.2f bytes/item (record %lu, table %lu bytes)\n", per,
-           (unsigned long)(f->stats.bytes / (uint64_t)n), (unsigned long)f->stats.hash_bytes);
-    assert_true(per <= 70.0);
+    *record = f->stats.bytes / (uint64_t)n;
+    printf("    1M items of 14+32 bytes%s: %.2f bytes/item (record %lu, table %lu bytes)\n",
+           no_cas ? " with -C" : "", per, (unsigned long)*record,
+           (unsigned long)f->stats.hash_bytes);
     _done(f);
+    return per;
+}
+
+/* -C: the cas takes 1 byte instead of 5 (memcached -C drops its 8). */
+static void test_bytes_per_item(void **state)
+{
+    (void)state;
+    uint64_t rec, rec_c;
+    double per = _bytes_per_item(false, &rec), per_c = _bytes_per_item(true, &rec_c);
+    assert_true(per <= 70.0);
+    assert_int_equal(rec - rec_c, 4);
+    assert_true(per - per_c >= 3.5 && per - per_c <= 4.5); /* within a segment of 4 */
 }
 
 static void test_create_small(void **state)
@@ -1112,7 +1178,7 @@ int main(void)
         cmocka_unit_test(test_address_space_short), cmocka_unit_test(test_large_pages),
         cmocka_unit_test(test_set_limit), cmocka_unit_test(test_access_time_units),
         cmocka_unit_test(test_lookup_reports_before), cmocka_unit_test(test_update_bits_cas_exp),
-        cmocka_unit_test(test_commit_conditions),
+        cmocka_unit_test(test_commit_conditions), cmocka_unit_test(test_no_cas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

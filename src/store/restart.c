@@ -25,9 +25,9 @@
 #include <unistd.h>
 
 /* The format: its number, and the size of what it copies whole. */
-#define RESTART_FORMAT (1u << 16 | (uint32_t)sizeof(struct seg))
-#define HEAD_SETTINGS 32 /* bytes of meta_head a start must match */
-#define HEAD_FILE 40     /* bytes of meta_head FILE starts with */
+#define RESTART_FORMAT (2u << 16 | (uint32_t)sizeof(struct seg))
+#define HEAD_SETTINGS 40 /* bytes of meta_head a start must match */
+#define HEAD_FILE 48     /* bytes of meta_head FILE starts with */
 /* The queue fields of struct store, fifo_head through nfree, kept whole. */
 #define QUEUES_AT offsetof(struct store, fifo_head)
 #define QUEUES_LEN (offsetof(struct store, nfree) + 4 - QUEUES_AT)
@@ -42,6 +42,7 @@ struct meta_head {
     uint32_t seg_size;
     uint64_t mem_limit; /* -m as started, bytes */
     uint64_t item_max;  /* -I */
+    uint64_t no_cas;    /* -C: records hold cas 0 in one byte, or real ones */
     uint64_t token;     /* drawn at every start */
     uint64_t cas;
     uint64_t seed; /* the table's hash seed: its slots are kept */
@@ -51,6 +52,8 @@ struct meta_head {
     uint32_t hiwater, ht_power;
     uint32_t queues[9]; /* struct store's fifo_head ... nfree */
 };
+static_assert(offsetof(struct meta_head, token) == HEAD_SETTINGS, "settings end at the token");
+static_assert(offsetof(struct meta_head, cas) == HEAD_FILE, "FILE's header ends after the token");
 
 /* The head this start writes and expects: magic, format, settings, token. */
 static void _head(const struct store *st, struct meta_head *h)
@@ -60,6 +63,7 @@ static void _head(const struct store *st, struct meta_head *h)
     h->seg_size = st->seg_size;
     h->mem_limit = st->mfile_limit;
     h->item_max = st->item_max;
+    h->no_cas = st->no_cas;
     h->token = st->token;
 }
 
@@ -163,7 +167,7 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
         read(fd, slots = ht_slots(st->ht), nslot) != (ssize_t)nslot ||
         read(fd, &sum, 8) != 8 || _sum(m, segs, nseg, slots, nslot) != sum)
         goto out;
-    why = "it was saved with another -m or -I";
+    why = "it was saved with another -m, -I or -C";
     if (memcmp(m, &e, HEAD_SETTINGS) != 0)
         goto out;
     why = "the file is not the one saved (replaced, truncated or resized)";

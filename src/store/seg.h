@@ -10,7 +10,8 @@
  *   [2..]    key    nkey bytes (fixed offset: compare/hash touch one line)
  *            meta   2 bytes: last access (la_*), and LA_BINKEY
  *            cas    LEB128 padded to a width fixed at write time, room for
- *                   the next 2^32 uniques (5 bytes until 2^35, not 8)
+ *                   the next 2^32 uniques (5 bytes until 2^35, not 8);
+ *                   with -C always 0 in 1 byte
  *            flags  LEB128, only if R_FLAGS (flags != 0)
  *            exp    LEB128 unix time, only if R_EXP (may be padded)
  *            nval   LEB128
@@ -152,6 +153,7 @@ struct store {
     uint32_t off_mask;
     uint64_t limit, item_max;
     bool evict;
+    bool no_cas;        /* -C: cas 0 everywhere, the counter stays 0 */
     uint64_t cas;
     int64_t now;
     int64_t flush_at;

@@ -38,6 +38,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
         return NULL;
     st->stats = stats ? stats : &st->own_stats;
     st->evict = cfg->evict;
+    st->no_cas = cfg->no_cas;
     st->large_pages = cfg->large_pages && !cfg->memory_file; /* -e: the file's pages */
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
@@ -180,20 +181,32 @@ static bool _table_insert(struct store *st, uint64_t h, uint32_t ref)
     return ok;
 }
 
+/* The one place a cas is given: hint (meta E) or the next unique, which
+ * _cas_take then counts; with -C always 0 and the counter stays 0. */
+static uint64_t _cas_give(const struct store *st, uint64_t hint)
+{
+    return st->no_cas ? 0 : hint ? hint : st->cas + 1;
+}
+
+static void _cas_take(struct store *st, uint64_t hint, uint64_t given)
+{
+    if (!hint && given)
+        st->cas = given;
+}
+
 /* Make the record at ref (r) the item for its key, replacing *slot's item
  * when slot is set. cas 0 means a fresh one. */
 static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, uint64_t h,
                                uint32_t *slot, uint64_t cas)
 {
     struct stats *s = st->stats;
-    uint64_t c = cas ? cas : st->cas + 1;
+    uint64_t c = _cas_give(st, cas);
     if (!rec_cas_fits(r, c)) { /* 2^32 modifications while it was reserved */
         seg_kill(st, ref, r);
         return STORE_NO_MEMORY;
     }
     rec_set_cas(r, c);
-    if (!cas)
-        st->cas++;
+    _cas_take(st, cas, c);
     r->bits = (uint8_t)((r->bits & ~R_RESV) | R_LIVE);
     r->p[REC_BITS] = (char)r->bits;
     if (slot) {
@@ -222,6 +235,8 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
 /* The cas field's width for a record written now that must hold cas. */
 static unsigned _cas_width(const struct store *st, uint64_t cas)
 {
+    if (st->no_cas)
+        return 1;
     unsigned w = rec_cas_width(st->cas);
     return rec_vlen(cas) > w ? rec_vlen(cas) : w;
 }
@@ -310,10 +325,10 @@ enum store_status store_update(struct store *st, const char *key, size_t nkey,
     r.bits = bits;
     r.p[REC_BITS] = (char)bits;
     if (u->set_cas) {
-        uint64_t cas = u->cas ? u->cas : st->cas + 1;
+        uint64_t cas = _cas_give(st, u->cas);
         if (rec_cas_fits(&r, cas)) {
             rec_set_cas(&r, cas);
-            st->cas += !u->cas;
+            _cas_take(st, u->cas, cas);
         } else if (_rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, r.val, r.nval,
                             NULL, 0, u->cas) != STORE_OK) {
             return STORE_NO_MEMORY;
@@ -331,16 +346,16 @@ enum store_status store_update(struct store *st, const char *key, size_t nkey,
 
 /* What is "too large" is decided by memcached's (64-bit) accounting, so that
  * memg refuses exactly the values memcached refuses: a 48-byte item header,
- * the key and its NUL, flags when set, the value with \r\n, an 8-byte cas.
- * memg's own record is always smaller, so it fits a segment. */
-static uint64_t _mc_size(size_t nkey, uint32_t flags, uint64_t nvalue)
+ * the key and its NUL, flags when set, the value with \r\n, an 8-byte cas
+ * (none with -C). memg's own record is always smaller, so it fits a segment. */
+uint64_t store_item_total(const struct store *st, size_t nkey, uint32_t flags, uint64_t nvalue)
 {
-    return 48 + (uint64_t)nkey + 1 + (flags ? 4 : 0) + nvalue + 2 + 8;
+    return 48 + (uint64_t)nkey + 1 + (flags ? 4 : 0) + nvalue + 2 + (st->no_cas ? 0 : 8);
 }
 
-uint64_t store_item_total(size_t nkey, uint32_t flags, uint64_t nvalue)
+bool store_has_cas(const struct store *st)
 {
-    return _mc_size(nkey, flags, nvalue);
+    return !st->no_cas;
 }
 
 enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
@@ -350,7 +365,7 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     _begin(st);
     int64_t exp = _exptime(st, exptime);
     unsigned cas_w = _cas_width(st, cas_hint);
-    if (nkey == 0 || nkey > 255 || _mc_size(nkey, flags, nvalue) > st->item_max)
+    if (nkey == 0 || nkey > 255 || store_item_total(st, nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
     uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
     /* A key evicted from probation too early comes back into the main queue. */
@@ -398,7 +413,7 @@ static enum store_status _concat(struct store *st, struct store_txn *txn, struct
                                  struct rec *o, uint64_t h, bool append, uint64_t cas)
 {
     enum store_status rc = STORE_NO_MEMORY;
-    if (_mc_size(o->nkey, o->flags, (uint64_t)o->nval + n->nval) <= st->item_max) {
+    if (store_item_total(st, o->nkey, o->flags, (uint64_t)o->nval + n->nval) <= st->item_max) {
         const char *a = append ? o->val : n->val, *b = append ? n->val : o->val;
         size_t na = append ? o->nval : n->nval, nb = append ? n->nval : o->nval;
         uint32_t *slot = ht_find(st->ht, h, o->p + REC_KEY, o->nkey);
@@ -431,13 +446,13 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
             rc = STORE_NOT_STORED;
     } else if (mode == STORE_CAS && !slot) {
         rc = STORE_NOT_FOUND;
-    } else if (mode == STORE_CAS && o.cas != c->cas_in) {
+    } else if (mode == STORE_CAS && (st->no_cas || o.cas != c->cas_in)) {
         if (c->allow_stale && c->cas_in < o.cas)
             stale = true;
         else
-            rc = STORE_EXISTS;
-    } else if (concat && c->cas_in && o.cas != c->cas_in) {
-        rc = STORE_EXISTS; /* an append may name the cas it extends */
+            rc = STORE_EXISTS; /* -C: whatever the client sent, as memcached -C */
+    } else if (concat && c->cas_in && !st->no_cas && o.cas != c->cas_in) {
+        rc = STORE_EXISTS; /* an append may name the cas it extends (-C: ignored) */
     }
     if (rc != STORE_OK) {
         _txn_end(st, txn, true);
@@ -454,8 +469,8 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
         if (slot)
             seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
         _txn_end(st, txn, true);
-        st->cas++; /* it had a cas all the same: memcached's binary set answers it */
-        o.cas = st->cas;
+        o.cas = _cas_give(st, 0); /* it had a cas all the same: memcached's binary set answers it */
+        _cas_take(st, 0, o.cas);
         o.nval = n.nval;
     } else {
         rc = _link(st, txn->ref, &n, h, slot, c->cas_new);
@@ -548,11 +563,13 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     while ((t /= 10) != 0);
     const char *digits = buf + sizeof buf - n;
     *result = v;
+    uint64_t cas = _cas_give(st, 0);
     if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0 &&
-        rec_cas_fits(&r, st->cas + 1)) {
+        rec_cas_fits(&r, cas)) {
         memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
         memset(r.val + n, ' ', r.nval - (uint32_t)n);
-        rec_set_cas(&r, ++st->cas); /* the same item: stale and win marks stay */
+        rec_set_cas(&r, cas); /* the same item: stale and win marks stay */
+        _cas_take(st, 0, cas);
         return STORE_OK;
     }
     /* a new item, as memcached makes when the number grows: no marks */

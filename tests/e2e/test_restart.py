@@ -207,17 +207,37 @@ def test_ttl_counts_the_time_down(memg, mdir):
 
 
 def test_other_settings_start_empty(memg, mdir):
-    """A different -m or -I: an empty cache, one line saying why."""
+    """A different -m, -I or -C: an empty cache, one line saying why (records
+    written with -C hold no cas; without, real ones)."""
     path = os.path.join(mdir, "cache")
-    for flags in (("-m", "32"), ("-I", "2m")):
+    for flags in (("-m", "32"), ("-I", "2m"), ("-C",)):
         m = memg(path)
         with m.raw() as r:
             assert r.cmd(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
         m.save()
         m = memg(path, *flags)
-        assert "starting empty: it was saved with another -m or -I" in m.note()
+        assert "starting empty: it was saved with another -m, -I or -C" in m.note()
         assert m.stats()["curr_items"] == "0"
         m.stop()
+
+
+def test_disable_cas_restores_with_it(memg, mdir):
+    """Saved with -C and started with -C again: the items come back with
+    cas 0 and a compare still fails; started without -C: empty."""
+    path = os.path.join(mdir, "cache")
+    m = memg(path, "-C")
+    with m.raw() as r:
+        assert r.cmd(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
+    m.save()
+    m = memg(path, "-C")
+    assert "restored 1 items" in m.note()
+    with m.raw() as r:
+        assert r.cmd(b"gets k\r\n") == b"VALUE k 0 1 0\r\nv\r\nEND\r\n"
+        assert r.cmd(b"cas k 0 0 1 0\r\nw\r\n") == b"EXISTS\r\n"
+    m.save()
+    m = memg(path)
+    assert "starting empty: it was saved with another -m, -I or -C" in m.note()
+    assert m.stats()["curr_items"] == "0"
 
 
 def test_killed_starts_empty(memg, mdir):
