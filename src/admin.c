@@ -16,7 +16,7 @@
 #define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
 /* A metadump slice: lines while the output holds less (one pool block,
  * with room for a last line), records looked at. */
-#define METADUMP_SLICE (12u << 10)
+#define METADUMP_SLICE (8u << 10)
 #define METADUMP_RECORDS 4096u
 #define ADMIN_TOKENS 24
 

@@ -493,6 +493,8 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
     *used = (size_t)n;
     if (req.cmd != PROTO_ADMIN)
         return _execute(ctx, &req, out);
+    if (!(s->bits & TEXT_DUMP))
+        s->dump = NULL; /* the union held the last value's cas or line */
     if (!admin_command(ctx, &req, out, &s->dump)) {
         s->bits &= (uint8_t)~TEXT_DUMP;
         return FEED_DONE;
