@@ -98,16 +98,19 @@ def _traffic(port, quick):
     c.send(b"set k 0 0 1\r\nxyz\r\n")
     assert c.line() == b"CLIENT_ERROR bad data chunk"
     assert c.line() == b"ERROR"
-    # clients that vanish: mid value (large and small), mid reply, reset
+    # clients that vanish: mid value (large and small), mid reply, mid dump, reset
     for i in range(10 if quick else 100):
         d = _Conn(port)
-        kind = i % 4
+        kind = i % 5
         if kind == 0:
             d.send(b"set big 0 0 300000\r\n" + b"x" * 100000)
         elif kind == 1:
             d.send(b"set k1 0 0 100\r\nabc")
         elif kind == 2:
             d.send(b"get big big big\r\n")
+            d.s.recv(100)
+        elif kind == 3:  # a metadump streams a slice at a time: its walk is freed
+            d.send(b"lru_crawler metadump all\r\n")
             d.s.recv(100)
         else:
             d.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -116,13 +119,16 @@ def _traffic(port, quick):
     assert c.get(b"big") == big
     _binary_traffic(port, big)
     _meta_traffic(port, big)
-    # a client left connected at shutdown, with a half-received value
+    # clients left connected at shutdown, with a half-received value, mid dump
     e = _Conn(port)
     e.send(b"set pending 0 0 100000\r\n" + b"p" * 50000)
+    f = _Conn(port)
+    f.send(b"lru_crawler metadump all\r\n")
+    f.s.recv(100)
     time.sleep(0.5)
     c.send(b"flush_all\r\n")
     assert c.line() == b"OK"
-    return [c, e]
+    return [c, e, f]
 
 
 def _bin(op, key=b"", extras=b"", value=b"", opaque=0):

@@ -12,11 +12,16 @@
 struct ops_ctx;
 struct out;
 struct request;
+struct store_cursor;
 
 /* `stats detail ...` and `stats cachedump ...`: true when handled. */
 bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out);
-/* watch, lru_crawler, slabs, lru (PROTO_ADMIN). */
-void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out);
+/* watch, lru_crawler, slabs, lru (PROTO_ADMIN). True when the reply goes
+ * on (`lru_crawler metadump all`, a slice a call): call again with the same
+ * request; *dump (NULL at first) holds the walk, malloc'ed, NULL again once
+ * the reply ended with END (free it if the connection closes first). */
+bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out,
+                   struct store_cursor **dump);
 /* The loop's timer, every tick_ms: a running `lru_crawler crawl` goes on at
  * 1000 items per `lru_crawler sleep` microseconds, at most 16384 a tick. */
 void admin_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms);

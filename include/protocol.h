@@ -20,6 +20,8 @@ enum feed_status {
     FEED_RECEIVE, /* *used consumed; deliver s->recv_left bytes at s->recv_dst
                      (NULL: discard them), then call received() */
     FEED_QUIT,    /* *used consumed; close once the replies are sent */
+    FEED_MORE,    /* a reply in slices: nothing consumed; feed the same request
+                     again after the other connections' turn (reading waits) */
     FEED_CLOSE,   /* close now (memcached hangs up here) */
 };
 
@@ -33,6 +35,7 @@ struct session {
                                      keep it in its malloc size class) */
         uint64_t cas;             /* of the pending request */
         char *held;               /* text: a meta set's line while its value arrives (heap) */
+        struct store_cursor *dump; /* text: a metadump's walk between slices (heap) */
     };
     uint32_t opaque;              /* binary: echoed in the reply */
     uint8_t op;                   /* the pending request, in the protocol's own code */

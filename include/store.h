@@ -202,11 +202,25 @@ void store_usage(const struct store *st, struct store_usage *u);
 typedef void store_evict_fn(void *arg, const struct item_view *it);
 void store_on_evict(struct store *st, store_evict_fn *fn, void *arg);
 
-/* Every live item, oldest first (`stats cachedump`, `lru_crawler
- * metadump`), until fn returns false. Read-only: fn must not call the
- * store; the views are valid during the call only. */
+/* Live items a slice at a time (`stats cachedump`, `lru_crawler metadump`),
+ * other store calls in between: segments in index order, each oldest record
+ * first. The cursor is (segment, generation, offset). An item live from the
+ * first slice to the last that stays in its segment is listed exactly once,
+ * unless that segment changes generation (compacted, emptied, reused) while
+ * the cursor is inside it: then it is read again from its start (its items
+ * may be listed twice), and after a second change the rest of it is skipped
+ * so that every walk ends. Items written, moved or deleted meanwhile may be
+ * listed or not: no snapshot, as memcached's crawler. Zero it to start. */
+struct store_cursor {
+    uint32_t seg, gen, off;
+    uint8_t reread; /* seg was read again from its start */
+};
+/* Up to budget records from cur; each live, unexpired item goes to fn until
+ * fn returns false (that item counts as seen). True while records remain.
+ * fn must not call the store; the views are valid during the call only. */
 typedef bool store_walk_fn(void *arg, const struct item_view *it);
-void store_walk(struct store *st, store_walk_fn *fn, void *arg);
+bool store_walk(struct store *st, struct store_cursor *cur, uint32_t budget, store_walk_fn *fn,
+                void *arg);
 
 /* cache_memlimit: a new -m at run time. Raising takes effect at once;
  * lowering evicts down to it as segments are needed and on every tick (one

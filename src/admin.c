@@ -1,6 +1,7 @@
 /* admin: see admin.h. Replies are memcached 1.6.18's words. */
 #include "admin.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -13,7 +14,10 @@
 #include "store.h"
 
 #define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
-#define METADUMP_MAX (64u << 20)   /* one reply; beyond it the dump says so */
+/* A metadump slice: lines while the output holds less (one pool block,
+ * with room for a last line), records looked at. */
+#define METADUMP_SLICE (8u << 10)
+#define METADUMP_RECORDS 4096u
 #define ADMIN_TOKENS 24
 #define CRAWL_FIRST_MS 100         /* a crawl's first step: a tick's worth (server.c) */
 
@@ -79,12 +83,9 @@ static void _detail(struct ops_ctx *ctx, const struct proto_token *what, struct 
 /* --- stats cachedump ---------------------------------------------------------------- */
 
 struct dump {
-    struct ops_ctx *ctx;
     struct out *out;
     uint32_t limit, count;
     size_t bytes;
-    bool meta;
-    const struct words *keys; /* metadump of named keys */
 };
 
 static bool _cachedump_one(void *arg, const struct item_view *it)
@@ -112,9 +113,10 @@ static void _cachedump(struct ops_ctx *ctx, const struct words *t, struct out *o
     else if (cls >= 64)
         _line(out, "CLIENT_ERROR Illegal slab id");
     else {
-        struct dump d = {ctx, out, limit, 0, 0, false, NULL};
+        struct dump d = {out, limit, 0, 0};
+        struct store_cursor cur = {0};
         if (cls == 1) /* memg's one class: every item */
-            store_walk(ctx->store, _cachedump_one, &d);
+            store_walk(ctx->store, &cur, UINT32_MAX, _cachedump_one, &d);
         _line(out, "END");
     }
 }
@@ -156,23 +158,26 @@ static size_t _uri(char *dst, const char *key, size_t n)
     return o;
 }
 
+/* Where metadump lines go, and the store whose -C decides their size=. */
+struct mdump {
+    struct out *out;
+    const struct store *st;
+};
+
+/* One line per item; false once the slice is full. */
 static bool _metadump_one(void *arg, const struct item_view *it)
 {
-    struct dump *d = arg;
+    struct mdump *md = arg;
     char key[PROTO_KEY_MAX * 3 + 1], line[sizeof(key) + 160];
     size_t nk = _uri(key, it->key, it->nkey);
     size_t n = fmt_buf(line, sizeof(line),
                        "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
                        key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
                        (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
-                       (unsigned long long)store_item_total(d->ctx->store, it->nkey, it->flags, it->nvalue));
-    if (d->bytes + n > METADUMP_MAX) {
-        d->count = 1; /* cut short */
-        return false;
-    }
-    d->bytes += n;
-    out_copy(d->out, line, n);
-    return true;
+                       (unsigned long long)store_item_total(md->st, it->nkey, it->flags,
+                                                            it->nvalue));
+    out_copy(md->out, line, n);
+    return out_pending(md->out) < METADUMP_SLICE;
 }
 
 static bool _digits_and_commas(const struct proto_token *t)
@@ -198,29 +203,42 @@ static bool _names_class_one(const struct proto_token *t)
     return false;
 }
 
-static void _metadump(struct ops_ctx *ctx, const struct words *t, struct out *out)
+/* All items stream a slice a turn, each once the last is sent (the copy
+ * buffer holds one slice whatever the cache size); *cur keeps the walk
+ * between turns. True while the dump goes on. */
+static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *out,
+                      struct store_cursor **cur)
 {
     if (!ctx->cfg->dump_enabled) {
         _line(out, "ERROR metadump not allowed");
-        return;
+        return false;
     }
     if (t->n < 3) {
         _line(out, "ERROR");
-        return;
+        return false;
     }
-    struct dump d = {ctx, out, 0, 0, 0, true, t};
     const struct proto_token *what = &t->w[2];
+    struct mdump md = {out, ctx->store};
     if (_is(what, "all") || _is(what, "hash") || (_digits_and_commas(what) && _names_class_one(what))) {
-        store_walk(ctx->store, _metadump_one, &d);
+        if (!*cur && !(*cur = calloc(1, sizeof(**cur)))) {
+            _line(out, "SERVER_ERROR out of memory");
+            return false;
+        }
+        if (out_pending(out) ||
+            store_walk(ctx->store, *cur, METADUMP_RECORDS, _metadump_one, &md))
+            return true;
+        free(*cur);
+        *cur = NULL;
     } else if (!_digits_and_commas(what)) { /* memg: the keys named */
         for (int i = 2; i < t->n; i++) {
             struct item_view it;
             if (t->w[i].len <= PROTO_KEY_MAX &&
                 store_lookup(ctx->store, t->w[i].p, t->w[i].len, false, &it))
-                _metadump_one(&d, &it);
+                _metadump_one(&md, &it);
         }
     }
-    _line(out, d.count ? "SERVER_ERROR metadump cut short (more than 64 MB in one reply)" : "END");
+    _line(out, "END");
+    return false;
 }
 
 /* --- lru_crawler crawl, enable, disable, sleep, tocrawl ------------------------------ */
@@ -344,7 +362,8 @@ static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
     }
 }
 
-void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out)
+bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out,
+                   struct store_cursor **dump)
 {
     struct words t;
     _split(req, &t);
@@ -355,7 +374,7 @@ void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
         if (sub && _is(sub, "metadump") && !ctx->crawler)
             _line(out, "CLIENT_ERROR lru crawler disabled");
         else if (sub && _is(sub, "metadump"))
-            _metadump(ctx, &t, out);
+            return _metadump(ctx, &t, out, dump);
         else
             _crawler(ctx, &t, out);
     } else if (_is(&t.w[0], "slabs")) {
@@ -371,4 +390,5 @@ void admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
         else
             _line(out, "ERROR");
     }
+    return false;
 }

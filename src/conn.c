@@ -40,6 +40,7 @@ struct conn {
     bool closing;     /* close once output is sent (quit) */
     bool blocked;     /* requests wait in rbuf until output drains */
     bool watching;    /* a `watch` stream: input is ignored */
+    bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -181,7 +182,7 @@ void conn_close(struct conn *c)
  * when epoll refused (the connection cannot be served: close it). */
 static bool _set_events(struct conn *c)
 {
-    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing;
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
     bool want_write = out_pending(&c->out) > 0 || c->blocked;
@@ -274,6 +275,11 @@ static bool _process(struct conn *c)
         if (st == FEED_CLOSE)
             return false;
         c->last_ms = ev_now_ms(sh->loop);
+        c->streaming = st == FEED_MORE;
+        if (c->streaming) { /* one slice a turn; EV_WRITE brings the next */
+            c->blocked = true;
+            break;
+        }
         if (++done >= sh->reqs_per_event && buf_len(&c->rbuf) && st == FEED_DONE) {
             c->blocked = true; /* -R: the rest after the others' turn (EV_WRITE wakes it) */
             sh->stats->conn_yields++;

@@ -20,6 +20,7 @@
 #define TEXT_NOREPLY 1u
 #define TEXT_VALUE_END 2u /* a value went into its item: its \r\n comes next */
 #define TEXT_HELD 4u      /* s->held is a meta set's line (text_meta.c) */
+#define TEXT_DUMP 8u      /* s->dump is a metadump's walk (admin.c) */
 
 /* A fixed reply line, unless the request said noreply (memcached's
  * out_string: errors are silenced by noreply too). */
@@ -300,9 +301,6 @@ static enum feed_status _misc(struct ops_ctx *ctx, const struct request *req, st
     case PROTO_CACHE_MEMLIMIT:
         _memlimit(ctx, req, out);
         break;
-    case PROTO_ADMIN:
-        admin_command(ctx, req, out);
-        break;
     default: {
         const char *e = proto_error_text(req->error ? req->error : PROTO_ERR_UNKNOWN);
         _reply_n(out, req->noreply, e, strlen(e));
@@ -493,7 +491,17 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         return FEED_AGAIN;
     }
     *used = (size_t)n;
-    return _execute(ctx, &req, out);
+    if (req.cmd != PROTO_ADMIN)
+        return _execute(ctx, &req, out);
+    if (!(s->bits & TEXT_DUMP))
+        s->dump = NULL; /* the union held the last value's cas or line */
+    if (!admin_command(ctx, &req, out, &s->dump)) {
+        s->bits &= (uint8_t)~TEXT_DUMP;
+        return FEED_DONE;
+    }
+    s->bits |= TEXT_DUMP;
+    *used = 0; /* the line stays at the head until the dump's END */
+    return FEED_MORE;
 }
 
 static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct out *out)
@@ -555,6 +563,8 @@ static void _closed(struct session *s)
 {
     if (s->bits & TEXT_HELD) /* closed while a meta set's value was arriving */
         free(s->held);
+    else if (s->bits & TEXT_DUMP) /* or in the middle of a metadump */
+        free(s->dump);
 }
 
 const struct protocol text_protocol = {"ascii", _feed, _received, _prefetch, _closed};

@@ -48,7 +48,7 @@ static inline size_t drive(const struct protocol *p, struct session *s, struct o
         pos += used;
         if (st == FEED_AGAIN)
             break;
-        if (st == FEED_CLOSE || st == FEED_QUIT) {
+        if (st == FEED_CLOSE || st == FEED_QUIT || st == FEED_MORE) { /* MORE: out must drain */
             *last = st;
             break;
         }

@@ -602,28 +602,42 @@ static bool _in_main(struct fx *f, const char *key)
 }
 
 /* S3-FIFO's ghost queue: a key evicted from probation unread that is set
- * again soon goes straight to the main queue; a key never seen, or evicted
- * long before, goes to probation. The ghost's memory counts in the limit. */
+ * again soon goes straight to the main queue (into the room its head has:
+ * a set never pays for a new main head); a key never seen, or evicted long
+ * before, goes to probation. The ghost's memory is kept free in the limit
+ * from the start. */
 static void test_ghost_readmits(void **state)
 {
     (void)state;
     struct fx *f = _fx(8 * MB, true);
-    char val[501];
+    f->st->seed = 42; /* the store is empty: one hash for every run */
+    char val[501], key[32];
     memset(val, 'v', 500);
     val[500] = 0;
-    _fill(f, "a", 20000, 500); /* ~10 MB: the first keys were evicted unread */
+    for (int i = 0; i < 20000; i++) { /* ~10 MB; every 4th read: the main queue fills */
+        snprintf(key, sizeof key, "a:%d", i);
+        assert_int_equal(_set(f, key, val), STORE_OK);
+        if (i % 4 == 0)
+            assert_true(*_get(f, key));
+    }
     assert_true(f->stats.evictions > 0);
     assert_true(ghost_on(&f->st->ghost));
     assert_true(_mem(f) <= 8 * MB);
-    assert_int_equal(*_get(f, "a:0"), 0);
-    assert_int_equal(_set(f, "a:0", val), STORE_OK);
-    assert_true(_in_main(f, "a:0"));
+    assert_true(f->st->mhead && f->st->segs[f->st->mhead].wpos + 8 * 600 <= f->st->seg_size);
+    int back = 0; /* the first keys, evicted unread; a full bucket may have lost one */
+    for (int i = 1; i <= 8; i++) {
+        snprintf(key, sizeof key, "a:%d", i + (i - 1) / 3); /* 1 2 3 5 6 7 9 10: unread */
+        assert_int_equal(*_get(f, key), 0);
+        assert_int_equal(_set(f, key, val), STORE_OK);
+        back += _in_main(f, key);
+    }
+    assert_true(back >= 7);
     assert_int_equal(_set(f, "fresh", val), STORE_OK);
     assert_false(_in_main(f, "fresh"));
     _fill(f, "b", 200000, 500); /* many windows of evictions later */
-    assert_int_equal(*_get(f, "a:1"), 0);
-    assert_int_equal(_set(f, "a:1", val), STORE_OK);
-    assert_false(_in_main(f, "a:1"));
+    assert_int_equal(*_get(f, "a:11"), 0);
+    assert_int_equal(_set(f, "a:11", val), STORE_OK);
+    assert_false(_in_main(f, "a:11"));
     assert_true(_mem(f) <= 8 * MB);
     store_flush(f->st, 0); /* flush forgets the ghost too */
     assert_false(ghost_on(&f->st->ghost));
@@ -1018,7 +1032,8 @@ static void test_create_small(void **state)
     store_usage(f->st, &u);
     assert_int_equal(u.segments_used, 0);
     assert_true(u.table_bytes <= 64 * 1024);
-    assert_int_equal(u.segments_max, 3072 - 1); /* the table takes part of one */
+    /* the table takes part of one, the ghost queue's room 1/64 (48) */
+    assert_int_equal(u.segments_max, 3072 - 1 - 48);
     assert_int_equal(u.item_header_bytes, REC_FIXED);
     assert_int_equal(_set(f, "k", "v"), STORE_OK);
     store_usage(f->st, &u);
@@ -1159,6 +1174,183 @@ static void test_set_limit(void **state)
     _done(g);
 }
 
+/* --- the walk a slice at a time (lru_crawler metadump) --------------------- */
+
+enum { WALK_KEYS = 8000, WALK_NEW = 20000 };
+
+struct walk_seen {
+    uint8_t old[WALK_KEYS], added[WALK_NEW]; /* times listed */
+    unsigned calls, limit;                   /* items this slice, and its cap */
+    uint64_t cas[WALK_KEYS];                 /* listed with this cas */
+};
+
+static bool _walk_note(void *arg, const struct item_view *it)
+{
+    struct walk_seen *w = arg;
+    char key[32];
+    assert_true(it->nkey < sizeof key);
+    memcpy(key, it->key, it->nkey);
+    key[it->nkey] = 0;
+    unsigned i = (unsigned)atoi(key + 2);
+    if (key[0] == 'w') {
+        assert_true(i < WALK_KEYS);
+        w->old[i]++;
+        w->cas[i] = it->cas;
+    } else if (key[0] == 'n') {
+        assert_true(i < WALK_NEW);
+        w->added[i]++;
+    }
+    return ++w->calls < w->limit;
+}
+
+/* Without changes in between, slices list what one walk lists: every item
+ * once, each slice within its budget. */
+static void test_walk_slices(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    _fill(f, "w", WALK_KEYS, 400); /* about 4 segments */
+    struct walk_seen *w = calloc(1, sizeof *w);
+    struct store_cursor cur = {0};
+    unsigned slices = 0;
+    w->limit = 37;
+    for (bool more = true; more; slices++) {
+        w->calls = 0;
+        more = store_walk(f->st, &cur, 50, _walk_note, w);
+        assert_true(w->calls <= 37);
+        assert_true(slices < 2 * WALK_KEYS);
+    }
+    for (int i = 0; i < WALK_KEYS; i++)
+        assert_int_equal(w->old[i], 1);
+    assert_true(slices > WALK_KEYS / 37);
+    w->calls = 0; /* a finished cursor stays finished */
+    assert_false(store_walk(f->st, &cur, 50, _walk_note, w));
+    assert_int_equal(w->calls, 0);
+    free(w);
+    _done(f);
+}
+
+/* Between slices items are added, deleted, overwritten and evicted (whole
+ * segments emptied): an item live
+ * throughout whose segment kept its generation (so never moved) is listed
+ * exactly once; none is listed more than twice; the walk ends. */
+static void test_walk_resumes_across_changes(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(8 * MB, true);
+    _fill(f, "p", 9000, 400); /* the oldest: evicted first, as the walk passes */
+    _fill(f, "w", WALK_KEYS, 400);
+    struct store *st = f->st;
+    uint32_t nsegs = st->nsegs;
+    uint32_t *gen0 = calloc(nsegs, sizeof *gen0);
+    bool *moved = calloc(nsegs, sizeof *moved); /* generation changed at some point */
+    uint64_t *cas0 = calloc(WALK_KEYS, sizeof *cas0);
+    uint32_t *seg0 = calloc(WALK_KEYS, sizeof *seg0);
+    struct walk_seen *w = calloc(1, sizeof *w);
+    char key[32], val[401];
+    memset(val, 'u', 400);
+    val[400] = 0;
+    for (uint32_t i = 0; i < nsegs; i++)
+        gen0[i] = st->segs[i].gen;
+    for (int i = 0; i < WALK_KEYS; i++) {
+        struct item_view v;
+        snprintf(key, sizeof key, "w:%d", i);
+        assert_true(store_lookup(st, key, strlen(key), false, &v));
+        cas0[i] = v.cas;
+        seg0[i] = v.pin; /* the segment index */
+    }
+    struct store_cursor cur = {0};
+    unsigned slices = 0, added = 0;
+    uint64_t x = 7;
+    w->limit = 50;
+    for (bool more = true; more; slices++) {
+        w->calls = 0;
+        more = store_walk(st, &cur, 100, _walk_note, w);
+        for (int k = 0; k < 20 && added < WALK_NEW; k++) { /* about 8 KB of new items */
+            snprintf(key, sizeof key, "n:%u", added++);
+            assert_int_equal(_set(f, key, val), STORE_OK);
+        }
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        snprintf(key, sizeof key, "w:%u", (unsigned)(x >> 33) % WALK_KEYS);
+        if ((x >> 20) & 1)
+            store_delete(st, key, strlen(key), 0);
+        else
+            _set(f, key, val); /* a new record: a new cas */
+        for (uint32_t i = 0; i < nsegs; i++)
+            moved[i] |= st->segs[i].gen != gen0[i];
+        assert_true(slices < 20 * WALK_KEYS);
+    }
+    unsigned kept = 0;
+    for (int i = 0; i < WALK_KEYS; i++) {
+        struct item_view v;
+        snprintf(key, sizeof key, "w:%d", i);
+        assert_true(w->old[i] <= 2);
+        if (!store_lookup(st, key, strlen(key), false, &v) || v.cas != cas0[i] ||
+            v.pin != seg0[i] || moved[seg0[i]])
+            continue;
+        kept++;
+        if (w->old[i] != 1)
+            fail_msg("%s stayed in place but was listed %u times", key, w->old[i]);
+        assert_int_equal(w->cas[i], cas0[i]);
+    }
+    for (unsigned i = 0; i < added; i++)
+        assert_true(w->added[i] <= 2);
+    /* the changes did happen (segments emptied), and most items stayed */
+    assert_true(f->stats.evictions > 1000);
+    assert_true(kept > WALK_KEYS / 2 && kept < WALK_KEYS);
+    free(w);
+    free(seg0);
+    free(cas0);
+    free(moved);
+    free(gen0);
+    _done(f);
+}
+
+static void _walk_set(struct fx *f, unsigned from, unsigned to)
+{
+    char key[32];
+    for (unsigned i = from; i < to; i++) {
+        snprintf(key, sizeof key, "n:%u", i);
+        assert_int_equal(_set(f, key, "v"), STORE_OK);
+    }
+}
+
+static void _walk_delete(struct fx *f, unsigned from, unsigned to)
+{
+    char key[32];
+    for (unsigned i = from; i < to; i++) {
+        snprintf(key, sizeof key, "n:%u", i);
+        assert_int_equal(store_delete(f->st, key, strlen(key), 0), STORE_OK);
+    }
+}
+
+/* The segment under the cursor changes generation (here the head, emptied
+ * and written again from its start): it is read again from its start once;
+ * a second change skips the rest of it, so that every walk ends. */
+static void test_walk_rereads_a_segment_once(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(64 * MB, true);
+    struct walk_seen *w = calloc(1, sizeof *w);
+    struct store_cursor cur = {0};
+    _walk_set(f, 0, 100);
+    w->limit = 10;
+    assert_true(store_walk(f->st, &cur, 1000, _walk_note, w)); /* n:0..9 */
+    _walk_delete(f, 0, 100); /* the head is empty: reused from its start */
+    _walk_set(f, 100, 150);
+    w->calls = 0;
+    assert_true(store_walk(f->st, &cur, 1000, _walk_note, w)); /* again: n:100..109 */
+    for (unsigned i = 0; i < 150; i++)
+        assert_int_equal(w->added[i], i < 10 || (i >= 100 && i < 110));
+    _walk_delete(f, 100, 150);
+    _walk_set(f, 150, 160);
+    w->calls = 0;
+    assert_false(store_walk(f->st, &cur, 1000, _walk_note, w)); /* skipped: the end */
+    assert_int_equal(w->calls, 0);
+    free(w);
+    _done(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1179,6 +1371,8 @@ int main(void)
         cmocka_unit_test(test_set_limit), cmocka_unit_test(test_access_time_units),
         cmocka_unit_test(test_lookup_reports_before), cmocka_unit_test(test_update_bits_cas_exp),
         cmocka_unit_test(test_commit_conditions), cmocka_unit_test(test_no_cas),
+        cmocka_unit_test(test_walk_slices), cmocka_unit_test(test_walk_resumes_across_changes),
+        cmocka_unit_test(test_walk_rereads_a_segment_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

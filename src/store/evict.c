@@ -32,9 +32,6 @@ static bool _kept(unsigned bits, enum keep how)
     return how == KEEP_ALL || (bits & R_ACC);
 }
 
-/* The ghost queue's memory: at most 1/64 of the limit. */
-#define GHOST_SHARE 64
-
 /* An item evicted from probation is remembered in the ghost queue (once
  * the store has started evicting: _ghost_start). */
 static void _remember(struct store *st, const struct seg *s, uint64_t h)
@@ -48,12 +45,12 @@ static bool _give_back_oldest(struct store *st);
 /* What the limit counts: segments, table(s) and the ghost queue. */
 static uint64_t _in_use(const struct store *st)
 {
-    return (uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + ghost_bytes(&st->ghost);
+    return (uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + seg_ghost_room(st);
 }
 
 /* The ghost queue is made when the store first fills up (its item count
- * sizes it), and its memory is found under the limit at once: the oldest
- * segments are given back, as for the table. */
+ * sizes it), in the room kept for it (seg_ghost_room): nothing is evicted
+ * for it, unless the limit was lowered meanwhile. */
 static void _ghost_start(struct store *st)
 {
     if (ghost_on(&st->ghost) || st->ghost.refused ||
@@ -343,14 +340,17 @@ static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
     return idx ? _carve(st, idx, size, ref) : NULL;
 }
 
+/* Only into the room the main queue's head has: a new head may cost a
+ * whole segment's compaction, which promotions pay for, a set must not
+ * (that is evict-ahead's promise); without room the key starts on
+ * probation as any other. */
 char *seg_alloc_main(struct store *st, uint32_t size, uint32_t *ref)
 {
-    uint32_t span = seg_span(st, size);
-    if (span > st->seg_size)
-        return NULL;
+    uint32_t span = seg_span(st, size), idx = st->mhead;
+    if (!idx || st->segs[idx].wpos + (uint64_t)span > st->seg_size)
+        return seg_alloc(st, size, ref);
     _evict_ahead(st, 2 * span);
-    char *p = _main_alloc(st, span, ref);
-    return p ? p : seg_alloc(st, size, ref);
+    return _carve(st, idx, span, ref);
 }
 
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)

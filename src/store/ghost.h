@@ -22,6 +22,7 @@ struct ghost {
 };
 
 enum { GHOST_WAYS = 8 };
+#define GHOST_SHARE 64 /* the ghost's memory: at most 1/64 of the limit */
 
 /* Ready for about `items` keys, at most `max_bytes` (rounded down to a
  * power of two, at least 1024 keys). False if the memory cannot be had

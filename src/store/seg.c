@@ -111,7 +111,7 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
  * tiny -m still works (the table may then push slightly past it). */
 uint32_t seg_budget(const struct store *st)
 {
-    uint64_t tb = ht_bytes(st->ht) + ghost_bytes(&st->ghost);
+    uint64_t tb = ht_bytes(st->ht) + seg_ghost_room(st);
     uint64_t n = st->limit > tb ? (st->limit - tb) / st->seg_size : 0;
     if (n < 2)
         n = 2;

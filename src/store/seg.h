@@ -176,6 +176,16 @@ struct store {
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */
 
+/* What the ghost queue takes of the limit: its bytes once made, and before
+ * that the most it may take (1/64), kept free from the start so that making
+ * it never has to evict a whole segment at once. Nothing without eviction. */
+static inline uint64_t seg_ghost_room(const struct store *st)
+{
+    if (ghost_on(&st->ghost))
+        return ghost_bytes(&st->ghost);
+    return st->evict && !st->ghost.refused ? st->limit / GHOST_SHARE : 0;
+}
+
 /* --- records ------------------------------------------------------------ */
 
 static inline unsigned rec_vlen(uint64_t v)

@@ -702,24 +702,36 @@ void store_unpin(struct store *st, uint32_t pin)
         seg_unpin(st, pin);
 }
 
-void store_walk(struct store *st, store_walk_fn *fn, void *arg)
+bool store_walk(struct store *st, struct store_cursor *cur, uint32_t budget, store_walk_fn *fn,
+                void *arg)
 {
     _begin(st);
-    for (uint32_t idx = st->fifo_head; idx; idx = st->segs[idx].next) {
-        const struct seg *s = &st->segs[idx];
-        for (uint32_t off = 0; off < s->wpos;) {
+    for (; cur->seg < st->hiwater; cur->seg++, cur->off = 0, cur->reread = 0) {
+        const struct seg *s = &st->segs[cur->seg]; /* index 0: never used */
+        if (s->state != SEG_USED)
+            continue;
+        if (cur->off && s->gen != cur->gen) { /* records moved under the cursor */
+            if (cur->reread++)
+                continue;
+            cur->off = 0;
+        }
+        cur->gen = s->gen;
+        while (cur->off < s->wpos) {
+            if (!budget--)
+                return true;
             struct rec r;
-            rec_decode(s->mem + off, &r);
-            uint32_t at = off;
-            off += seg_span(st, r.len);
+            uint32_t at = cur->off;
+            rec_decode(s->mem + at, &r);
+            cur->off += seg_span(st, r.len);
             if (!(r.bits & R_LIVE) || rec_expired(st, &r))
                 continue;
             struct item_view v;
-            _view(st, seg_ref(st, idx, at), &r, &v);
+            _view(st, seg_ref(st, cur->seg, at), &r, &v);
             if (!fn(arg, &v))
-                return;
+                return true;
         }
     }
+    return false;
 }
 
 void store_usage(const struct store *st, struct store_usage *u)
