@@ -110,26 +110,24 @@ int main(int argc, char **argv)
         key[i] = stream_next(&s, &sc);
         scan[i] = sc;
     }
+    /* Each policy over the same stream; LRU also charged as memcached. */
+    typedef bool sim_fn(const uint32_t *, size_t, const uint32_t *, uint32_t, uint64_t, uint8_t *);
+    static const struct {
+        const char *policy;
+        sim_fn *fn;
+        bool memcached;
+    } runs[] = {{"lru", sim_lru, false}, {"lru", sim_lru, true},
+                {"s3fifo", sim_s3fifo, false}, {"opt", sim_opt, false}};
     for (char *tok = strtok(mems, ","); tok; tok = strtok(NULL, ",")) {
         double mb = atof(tok);
         uint64_t budget = (uint64_t)(mb * 1048576.0);
-        struct outcome o;
-        if (!sim_lru(key, n, cost_g, space, budget, hit))
-            return 1;
-        _count(&c, scan, hit, &o);
-        _print("lru", "memg", mb, &c, &o);
-        if (!sim_lru(key, n, cost_c, space, budget, hit))
-            return 1;
-        _count(&c, scan, hit, &o);
-        _print("lru", "memcached", mb, &c, &o);
-        if (!sim_s3fifo(key, n, cost_g, space, budget, hit))
-            return 1;
-        _count(&c, scan, hit, &o);
-        _print("s3fifo", "memg", mb, &c, &o);
-        if (!sim_opt(key, n, cost_g, space, budget, hit))
-            return 1;
-        _count(&c, scan, hit, &o);
-        _print("opt", "memg", mb, &c, &o);
+        for (size_t p = 0; p < sizeof(runs) / sizeof(runs[0]); p++) {
+            struct outcome o;
+            if (!runs[p].fn(key, n, runs[p].memcached ? cost_c : cost_g, space, budget, hit))
+                return 1;
+            _count(&c, scan, hit, &o);
+            _print(runs[p].policy, runs[p].memcached ? "memcached" : "memg", mb, &c, &o);
+        }
         fflush(stdout);
     }
     return 0;
