@@ -92,7 +92,7 @@ endif
 # +0.9% user-space instructions in a read-through run at -m 16 that evicts
 # on every miss, callgrind). Not the binary protocol: -Os there saved 2 KB
 # but cost B-bin 1.14x the CPU per request (3 rounds).
-COLD := config auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
+COLD := config config_usage auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
         http_page meta text_meta ops_meta base64 notify log admin prefix ops_observe server \
         store/restart ev store/evict $(EXTRA_COLD)
 COLD_OPT ?= -Os

@@ -1,4 +1,5 @@
-/* config: defaults, memcached 1.6's command line (getopt_long), usage text.
+/* config: defaults, memcached 1.6's command line (getopt_long); the usage
+ * text is config_usage.c's.
  *
  * Every error is one line on `err` that names the flag, and parsing stops at
  * the first one. Numbers are strict: digits only, no trailing junk, range
@@ -741,78 +742,4 @@ const char *config_protocol_name(enum config_protocol p)
 {
     return p == CONFIG_PROTO_ASCII ? "ascii" : p == CONFIG_PROTO_BINARY ? "binary"
                                                                         : "auto-negotiate";
-}
-
-void config_usage(int out)
-{
-    static const char usage[] =
-        "memg " MEMG_RELEASE " (memcached " MEMG_VERSION " compatible)\n"
-        "-p, --port=<num>          TCP port to listen on (default: 11211; 0: any free port)\n"
-        "-U, --udp-port=<num>      only 0 is accepted: memg does not serve UDP\n"
-        "-s, --unix-socket=<file>  UNIX socket to listen on\n"
-        "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
-        "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
-        "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1, unlike\n"
-        "                          memcached's INADDR_ANY); repeatable and comma\n"
-        "                          separated, IPv4 and IPv6: -l 127.0.0.1,::1\n"
-        "-d, --daemon              run as a daemon\n"
-        "-u, --user=<user>         assume identity of <username> (only when run as root;\n"
-        "                          as root memg refuses to start without it)\n"
-        "-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
-        "-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
-        "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
-        "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
-        "-vv                       very verbose (also print client commands/responses)\n"
-        "-vvv                      extremely verbose (internal state transitions)\n"
-        "-h, --help                print this help and exit\n"
-        "-V, --version             print version and exit\n"
-        "-P, --pidfile=<file>      save PID in <file>\n"
-        "-t, --threads=<num>       accepted: memg always runs one thread\n"
-        "-R, --max-reqs-per-event  requests a connection runs before the others get a\n"
-        "                          turn (default: 20)\n"
-        "-C, --disable-cas         disable use of CAS\n"
-        "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
-        "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
-        "-S, --enable-sasl         turn on SASL PLAIN authentication (binary protocol);\n"
-        "                          users from the file MEMCACHED_SASL_PWDB names\n"
-        "                          (user:password lines)\n"
-        "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol authentication.\n"
-        "                          format: user:pass\\n\n"
-        "-D <char>                 use <char> as the delimiter between key prefixes and\n"
-        "                          ids, for `stats detail` (default: ':'); turns it on\n"
-        "-F, --disable-flush-all   disable flush_all command\n"
-        "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
-        "-W, --disable-watch       disable watch commands (live logging)\n"
-        "    --conf-file=<file>    read flags from <file> first (one or more per line,\n"
-        "                          '#' comments); the command line overrides it\n"
-        "-I, --max-item-size=<num> adjusts max item size\n"
-        "                          (default: 1m, min: 1k, max: 1024m)\n"
-        "-L, --enable-largepages   try to use large memory pages (if available)\n"
-        "-e, --memory-file=<file>  item memory in <file> (on tmpfs: /dev/shm); SIGUSR1\n"
-        "                          saves and stops, the same -e -m -I restore the items\n"
-        "-r, --enable-coredumps    maximize core file limit\n"
-        "-k, --lock-memory         lock down all paged memory (mlockall)\n"
-        "-f <num>, -n <bytes>      slab tuning: accepted for compatibility, no effect\n"
-        "-o, --extended            comma separated list of extended options\n"
-        "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
-        "   - out_limit:           bytes of pending output per connection before memg\n"
-        "                          stops reading from it (default: 1m)\n"
-        "   - http_port:           HTTP/1.1 front on this port of the -l addresses\n"
-        "                          (keys under /k/, /metrics, /stats.json, dashboard at /;\n"
-        "                          0 = any free port, printed at start; default: off)\n"
-        "   - http_readonly:       the HTTP front answers 405 to PUT and DELETE\n"
-        "   - [no_]lru_crawler:    the background expiry sweep (default: on)\n"
-        "   - lru_crawler_sleep:   microseconds a crawl pauses per 1000 items (100)\n"
-        "   - lru_crawler_tocrawl: items one `lru_crawler crawl` checks (0: all)\n"
-        "   - accepted and ignored (no such machinery in memg): maxconns_fast,\n"
-        "     hashpower, hash_algorithm, tail_repair_time, [no_]lru_maintainer,\n"
-        "     [no_]lru_segmented, hot_lru_pct, warm_lru_pct, hot_max_factor,\n"
-        "     warm_max_factor, temporary_ttl, [no_]slab_reassign, slab_automove*,\n"
-        "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
-        "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
-        "\n"
-        "Not supported, refused: -i, -Z (TLS), -N,\n"
-        "-o ext_* (extstore), -o ssl_*.\n"
-        "";
-    fmt_write(out, usage, sizeof(usage) - 1);
 }
