@@ -38,6 +38,50 @@ bool ops_touch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptim
     return hit;
 }
 
+/* The store path every protocol's storage takes (the meta commands' with
+ * their cas hint and conditions; the classic ones below pass none). */
+enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
+                                     uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                     uint64_t cas_hint, struct store_txn *txn)
+{
+    enum store_status st =
+        store_reserve_ex(ctx->store, key, nkey, flags, exptime, nvalue, cas_hint, txn);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_begin(ctx, key, nkey, exptime, txn, st);
+    if (st == STORE_OK)
+        return st;
+    if (st == STORE_TOO_LARGE)
+        ctx->stats->store_too_large++;
+    else
+        ctx->stats->store_no_memory++;
+    if (is_set) /* no stale value may survive a failed set */
+        store_delete(ctx->store, key, nkey, 0);
+    return st;
+}
+
+enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
+                                   enum store_mode mode, const struct store_cond *c,
+                                   struct store_result *res)
+{
+    struct stats *s = ctx->stats;
+    s->cmd_set++;
+    uint32_t ref = txn->ref; /* the commit finishes the txn */
+    enum store_status st = store_commit_ex(ctx->store, txn, mode, c, res);
+    if (OPS_OBSERVED(ctx))
+        ops_observe_end(ctx, ref, mode, st);
+    if (mode == STORE_CAS) {
+        if (st == STORE_OK)
+            s->cas_hits++;
+        else if (st == STORE_EXISTS)
+            s->cas_badval++;
+        else if (st == STORE_NOT_FOUND)
+            s->cas_misses++;
+    }
+    if (st == STORE_NO_MEMORY)
+        s->store_no_memory++;
+    return st;
+}
+
 enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t nkey,
                                   uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                   struct store_txn *txn)
