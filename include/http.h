@@ -60,13 +60,19 @@ struct out;
 #define HTTP_B_CLOSE 1u  /* "Connection: close": hang up after this reply */
 #define HTTP_B_KEEP10 2u /* HTTP/1.0 keep-alive: say so in the reply */
 
-/* A whole reply: status line, Content-Length nbody, extra header lines
- * ("Name: value\r\n"...), the connection header of bits, then the body
- * unless head_only. */
-void http_reply(struct out *out, int status, unsigned bits, const char *extra, const char *body,
-                size_t nbody, bool head_only);
-/* GET or HEAD of /, /metrics, /healthz or /stats.json (http_page.c). */
-void http_page(struct ops_ctx *ctx, int route, bool head, unsigned bits, struct out *out);
+/* A page's reply, composed by http_page.c and sent by http.c: its header
+ * lines ("Name: value\r\n"...) and body, either in the caller's buffer or,
+ * by_ref, static bytes sent from where they are. */
+struct http_body {
+    const char *headers;
+    const char *data;
+    size_t len;
+    bool by_ref;
+};
+struct buf;
+/* The page of / (the dashboard), /metrics, /healthz or /stats.json; a
+ * composed body goes in *b (the caller releases it after replying). */
+void http_page(struct ops_ctx *ctx, int route, struct buf *b, struct http_body *page);
 
 /* The dashboard page, gzip-compressed at build time (dashboard.html). */
 extern const unsigned char http_dashboard_gz[];

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "mem.h"
 #include "ops.h"
@@ -53,8 +54,11 @@ static char *_head_end(char *p, unsigned bits)
 
 #define HEAD_ROOM 256 /* status line and the fixed headers, extra excluded */
 
-void http_reply(struct out *out, int status, unsigned bits, const char *extra, const char *body,
-                size_t nbody, bool head_only)
+/* A whole reply: status line, Content-Length nbody, extra header lines
+ * ("Name: value\r\n"...), the connection header of bits, then the body
+ * unless head_only. */
+static void _reply(struct out *out, int status, unsigned bits, const char *extra,
+                   const char *body, size_t nbody, bool head_only)
 {
     size_t nextra = extra ? strlen(extra) : 0;
     size_t room = HEAD_ROOM + nextra + (head_only ? 0 : nbody);
@@ -84,7 +88,7 @@ static void _status(struct out *out, int status, unsigned bits, const char *extr
         memcpy(hdr + h, extra, strlen(extra) + 1);
     }
     bool empty = status == 204 || status == 304;
-    http_reply(out, status, bits, hdr, body, empty ? 0 : n, head_only || empty);
+    _reply(out, status, bits, hdr, body, empty ? 0 : n, head_only || empty);
 }
 
 static void _get(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, struct out *out)
@@ -158,7 +162,7 @@ static void _stored(struct ops_ctx *ctx, struct session *s, struct out *out)
     char etag[48] = "ETag: \"", *p = etag + 7;
     p = _put_u64(p, cas);
     memcpy(p, "\"\r\n", 4);
-    http_reply(out, 204, s->bits, cas ? etag : NULL, NULL, 0, true);
+    _reply(out, 204, s->bits, cas ? etag : NULL, NULL, 0, true);
 }
 
 /* PUT: the value stored from the buffer when it is all there, received
@@ -232,6 +236,19 @@ static enum feed_status _key(struct session *s, struct ops_ctx *ctx, const struc
     return FEED_DONE;
 }
 
+/* A page of http_page.c, composed there, sent here. */
+static void _page(struct ops_ctx *ctx, int route, bool head, unsigned bits, struct out *out)
+{
+    struct buf b = {0};
+    struct http_body page;
+    http_page(ctx, route, &b, &page);
+    _reply(out, 200, bits, page.headers, page.by_ref ? NULL : page.data, page.len,
+           head || page.by_ref);
+    if (page.by_ref && !head)
+        out_ref(out, page.data, page.len, OUT_NO_PIN);
+    buf_release(&b);
+}
+
 static enum feed_status _route(struct session *s, struct ops_ctx *ctx, const struct http_req *r,
                                const char *body, size_t avail, size_t cap, struct out *out)
 {
@@ -243,7 +260,7 @@ static enum feed_status _route(struct session *s, struct ops_ctx *ctx, const str
     else if (r->method != HTTP_GET && !head)
         _status(out, 405, s->bits, allow_ro, false);
     else
-        http_page(ctx, r->route, head, s->bits, out);
+        _page(ctx, r->route, head, s->bits, out);
     return FEED_DONE;
 }
 

@@ -12,7 +12,6 @@
 #include "fmt.h"
 #include "http.h"
 #include "ops.h"
-#include "out.h"
 #include "stats.h"
 #include "store.h"
 
@@ -190,28 +189,24 @@ static void _json(struct ops_ctx *ctx, struct buf *b)
     _text(b, "}\n");
 }
 
-void http_page(struct ops_ctx *ctx, int route, bool head, unsigned bits, struct out *out)
+void http_page(struct ops_ctx *ctx, int route, struct buf *b, struct http_body *page)
 {
     if (route == HTTP_R_ROOT) { /* static bytes: sent from where they are */
-        http_reply(out, 200, bits,
-                   "Content-Type: text/html; charset=utf-8\r\nContent-Encoding: gzip\r\n"
-                   "Cache-Control: no-cache\r\n",
-                   NULL, http_dashboard_gz_len, true);
-        if (!head)
-            out_ref(out, (const char *)http_dashboard_gz, http_dashboard_gz_len, OUT_NO_PIN);
+        *page = (struct http_body){
+            "Content-Type: text/html; charset=utf-8\r\nContent-Encoding: gzip\r\n"
+            "Cache-Control: no-cache\r\n",
+            (const char *)http_dashboard_gz, http_dashboard_gz_len, true};
         return;
     }
-    struct buf b = {0};
     const char *type = "Content-Type: text/plain; charset=utf-8\r\n";
     if (route == HTTP_R_HEALTHZ) {
-        _text(&b, "ok\n");
+        _text(b, "ok\n");
     } else if (route == HTTP_R_JSON) {
         type = "Content-Type: application/json\r\nCache-Control: no-cache\r\n";
-        _json(ctx, &b);
+        _json(ctx, b);
     } else {
         type = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n";
-        _metrics(ctx, &b);
+        _metrics(ctx, b);
     }
-    http_reply(out, 200, bits, type, b.data, buf_len(&b), head);
-    buf_release(&b);
+    *page = (struct http_body){type, b->data, buf_len(b), false};
 }
