@@ -8,7 +8,7 @@
  * pass slide down and stay (CLOCK), the rest are evicted. Items read once
  * and never again leave after a tenth of the memory, not a whole lap.
  * Keys evicted unread from probation are remembered (ghost.c); such a key
- * set again goes straight to the main queue (seg_alloc_main).
+ * set again goes straight to the main queue (seg_alloc_key).
  * Two questions, each answered once: which segment goes next (_victim,
  * _new_mhead for the main queue's side) and which of its items stay
  * (_kept). The mechanics (lists, mapping, unlinking) are seg.c's. */
@@ -340,14 +340,15 @@ static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
     return idx ? _carve(st, idx, size, ref) : NULL;
 }
 
-/* Only into the room the main queue's head has: a new head may cost a
- * whole segment's compaction, which promotions pay for, a set must not
- * (that is evict-ahead's promise); without room the key starts on
- * probation as any other. */
-char *seg_alloc_main(struct store *st, uint32_t size, uint32_t *ref)
+/* A key the ghost queue remembers goes to the main queue's head, only into
+ * the room it has: a new head may cost a whole segment's compaction, which
+ * promotions pay for, a set must not (evict-ahead's promise). Without room
+ * the key starts on probation as any other, and stays remembered. */
+char *seg_alloc_key(struct store *st, uint32_t size, uint32_t *ref, const char *key, size_t nkey)
 {
     uint32_t span = seg_span(st, size), idx = st->mhead;
-    if (!idx || st->segs[idx].wpos + (uint64_t)span > st->seg_size)
+    if (!ghost_on(&st->ghost) || !idx || st->segs[idx].wpos + (uint64_t)span > st->seg_size ||
+        !ghost_take(&st->ghost, store_key_hash(st, key, nkey)))
         return seg_alloc(st, size, ref);
     _evict_ahead(st, 2 * span);
     return _carve(st, idx, span, ref);

@@ -393,8 +393,9 @@ void *seg_file_map(const struct store *st, uint32_t idx);
 /* Room for size bytes, evicting if needed; NULL when none can be made. The
  * caller writes a record there before its next store call. */
 char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
-/* The same at the main queue's head: for a key the ghost queue remembers. */
-char *seg_alloc_main(struct store *st, uint32_t size, uint32_t *ref);
+/* The same for a new record of key: at the main queue's head when the ghost
+ * queue remembers the key (evict.c). */
+char *seg_alloc_key(struct store *st, uint32_t size, uint32_t *ref, const char *key, size_t nkey);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */

@@ -368,10 +368,7 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     if (nkey == 0 || nkey > 255 || store_item_total(st, nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
     uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
-    /* A key evicted from probation too early comes back into the main queue. */
-    char *p = ghost_on(&st->ghost) && ghost_take(&st->ghost, store_key_hash(st, key, nkey))
-                  ? seg_alloc_main(st, size, &ref)
-                  : seg_alloc(st, size, &ref);
+    char *p = seg_alloc_key(st, size, &ref, key, nkey);
     if (!p)
         return STORE_NO_MEMORY;
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
