@@ -276,8 +276,10 @@ static enum feed_status _store(struct session *s, struct ops_ctx *ctx, const str
     size_t nvalue = r->h.bodylen - r->h.extlen - r->h.keylen;
     uint64_t whole = BIN_HEADER_LEN + (uint64_t)r->h.bodylen; /* no wrap with 32-bit size_t */
     if (whole <= cap) {
-        if (len < whole)
+        if (len < whole) {
+            *used = 0; /* the head stays: the whole request is read again */
             return FEED_AGAIN;
+        }
         *used = (size_t)whole;
         struct store_txn txn;
         enum bin_status refused;

@@ -438,6 +438,69 @@ static void test_huge_body(void **state)
     assert_false(f->e.ses.txn_open);
 }
 
+/* Feed f->in in two reads split at cut, as conn does: what a feed leaves
+ * unconsumed stays at the head of the buffer and the rest is appended. */
+static void run_split(struct fixture *f, size_t cut)
+{
+    static char buf[4096];
+    size_t total = f->nin;
+    assert_true(total <= sizeof buf);
+    size_t used = drive(&bin_protocol, &f->e.ses, &f->e.ctx, f->in, cut, &f->e.out, &f->e.last);
+    assert_int_equal(f->e.last, FEED_AGAIN);
+    size_t kept = cut - used;
+    memcpy(buf, f->in + used, total - used); /* the kept head, then the second read */
+    assert_int_equal(kept + (total - cut), total - used);
+    memcpy(f->in, buf, total - used);
+    f->nin = total - used;
+}
+
+/* A storage request split across two reads anywhere (header, extras, key,
+ * value) is answered as if sent whole: a real network delivers it so. */
+static void test_split_anywhere(void **state)
+{
+    struct fixture *f = *state;
+    static const uint8_t ops[] = {0x01 /* set */, 0x11 /* setq */, 0x0e /* append */};
+    for (size_t o = 0; o < sizeof ops; o++) {
+        f->nin = 0;
+        req(f, 0x01, "k", ext8(0, 0), 8, "0123456789", 10, 7, 0);
+        assert_int_equal(run(f), 1);
+        f->nin = 0;
+        bool append = ops[o] == 0x0e;
+        req(f, ops[o], "k", append ? NULL : ext8(5, 0), append ? 0 : 8, "abcdefghij", 10, 9, 0);
+        req(f, 0x0a /* noop */, NULL, NULL, 0, NULL, 0, 10, 0);
+        size_t whole = f->nin;
+        char sent[256];
+        memcpy(sent, f->in, whole);
+        for (size_t cut = 1; cut < whole; cut++) {
+            memcpy(f->in, sent, whole);
+            f->nin = whole;
+            run_split(f, cut);
+            int n = run(f);
+            bool quiet = ops[o] == 0x11;
+            assert_int_equal(n, quiet ? 1 : 2);
+            if (!quiet) {
+                assert_int_equal(f->r[0].opcode, ops[o]);
+                assert_int_equal(f->r[0].status, 0);
+                assert_int_equal(f->r[0].opaque, 9);
+            }
+            assert_int_equal(f->r[n - 1].opcode, 0x0a);
+            assert_int_equal(f->r[n - 1].opaque, 10);
+            /* the value stored is the one sent, whole */
+            f->nin = 0;
+            req(f, 0x00, "k", NULL, 0, NULL, 0, 11, 0);
+            assert_int_equal(run(f), 1);
+            assert_int_equal(f->r[0].status, 0);
+            const char *want = append ? "0123456789abcdefghij" : "abcdefghij";
+            assert_int_equal(f->r[0].bodylen, 4 + strlen(want)); /* flags, then the value */
+            assert_memory_equal(f->r[0].body + 4, want, strlen(want));
+            /* back to the first value for the next cut */
+            f->nin = 0;
+            req(f, 0x01, "k", ext8(0, 0), 8, "0123456789", 10, 7, 0);
+            assert_int_equal(run(f), 1);
+        }
+    }
+}
+
 static void test_quit(void **state)
 {
     struct fixture *f = *state;
@@ -533,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_anywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
