@@ -109,11 +109,13 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved)
             return false;
         if (!(p[REC_BITS] & R_LIVE)) /* dead, or a reservation never committed */
             continue;
+        uint64_t h = store_key_hash(st, (char *)p + REC_KEY, p[REC_NKEY]);
+        /* found where a lookup of its key looks (a replace by itself: no change) */
+        if (!ht_replace_ref(st->ht, h, seg_ref(st, idx, off), seg_ref(st, idx, off)))
+            return false;
         if (exp && exp <= st->now) { /* expired while memg was down */
             p[REC_BITS] &= (unsigned char)~(R_LIVE | R_ACC);
-            if (!ht_remove_ref(st->ht, store_key_hash(st, (char *)p + REC_KEY, p[REC_NKEY]),
-                               seg_ref(st, idx, off)))
-                return false;
+            ht_remove_ref(st->ht, h, seg_ref(st, idx, off));
             continue;
         }
         if (st->now - saved >= 4000) {
@@ -131,6 +133,31 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved)
         st->stats->bytes += len;
     }
     return true;
+}
+
+/* Every saved slot before the table is used: a ref into a segment in use,
+ * to a key within what that segment holds (the table hashes the keys of
+ * its slots when it moves them), as many as the head says, and at least one
+ * slot empty (a probe ends). That each is a live record, and each live
+ * record in its slot, the walk checks and counts (_walk, _restore). */
+static bool _slots_check(const struct store *st, const uint32_t *slots, uint64_t nslot,
+                         uint64_t count)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < nslot; i++) {
+        uint32_t r = slots[i], idx = seg_idx(st, r);
+        if (r == HT_EMPTY)
+            continue;
+        if (idx == 0 || idx >= st->hiwater)
+            return false;
+        const struct seg *s = &st->segs[idx];
+        uint32_t off = (r & st->off_mask) << st->unit_shift;
+        if (s->state != SEG_USED || s->wpos < REC_KEY || off > s->wpos - REC_KEY ||
+            off + REC_KEY + (unsigned char)s->mem[off + REC_NKEY] > s->wpos)
+            return false;
+        n++;
+    }
+    return n == count && n < nslot;
 }
 
 /* The checksum of a save: hash64 of the head, seeded with that of the
@@ -200,10 +227,16 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
             madvise(s->mem, st->seg_size, MADV_REMOVE);
         why = "inconsistent metadata";
     }
-    why = "a record in the file is not whole";
+    why = "a table slot does not point at a record";
+    if (!_slots_check(st, slots, nslot / 4, m->ht_count))
+        goto out;
+    why = "a record in the file is not whole, or not in the table";
     for (i = 1; i < st->hiwater; i++) /* all mapped: the table may look anywhere */
         if (st->segs[i].pins && !_walk(st, i, m->saved_at))
             goto out;
+    why = "a table slot does not point at a record";
+    if (ht_count(st->ht) != st->stats->curr_items) /* a slot more than the live records */
+        goto out;
     memcpy((char *)st + QUEUES_AT, m->queues, QUEUES_LEN);
     for (i = 1; i < st->hiwater; i++)
         seg_unpin(st, i);
