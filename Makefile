@@ -70,7 +70,7 @@ PY := /usr/bin/python3
 # struct store) is private to it and to the unit tests that look inside.
 SRCS := $(wildcard src/*.c src/store/*.c)
 STORE_PRIVATE := -Isrc/store
-# dashboard.o: src/dashboard.html gzip-compressed into a C array (mk/embed.sh).
+# dashboard.o: src/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
@@ -104,7 +104,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) $(BUILD)/obj/.bu
 
 %/gen/dashboard.c: src/dashboard.html mk/embed.sh
 	@mkdir -p $(dir $@)
-	sh mk/embed.sh $< http_dashboard_gz > $@
+	sh mk/embed.sh $< http_dashboard > $@
 
 $(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c include/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
