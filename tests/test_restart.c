@@ -262,10 +262,10 @@ static void test_crafted_slots(void **state)
         enum craft how;
         const char *why;
     } cases[] = {
-        {SLOT_OUT_OF_RANGE, "a table slot does not point at a record"},
-        {SLOT_INTO_A_VALUE, "a table slot does not point at a record"},
-        {SLOT_DROPPED, "not in the table"},
-        {TABLE_FULL, "a table slot does not point at a record"},
+        {SLOT_OUT_OF_RANGE, "a table slot points outside the segments, or none is empty"},
+        {SLOT_INTO_A_VALUE, "the table's slots are not the live records"},
+        {SLOT_DROPPED, "the table's slots are not the live records"},
+        {TABLE_FULL, "a table slot points outside the segments, or none is empty"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         struct fx *f = _fx();

@@ -401,9 +401,9 @@ def test_crafted_table_slots(memg, mdir):
         s[next(i for i, r in enumerate(s) if r)] = 0
         return sum(1 for r in s if r)
 
-    for change, why in ((past, "a table slot does not point at a record"),
-                        (into_value, "a table slot does not point at a record"),
-                        (dropped, "not in the table")):
+    for change, why in ((past, "a table slot points outside the segments, or none is empty"),
+                        (into_value, "the table's slots are not the live records"),
+                        (dropped, "the table's slots are not the live records")):
         _put(path, data, _with_slots(meta, change))
         m = memg(path, "-m", "8")
         assert "starting empty" in m.note() and why in m.note(), (change.__name__, m.note())
