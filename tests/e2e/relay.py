@@ -10,6 +10,7 @@ seed gives the same cuts of the same bytes. stop() is bounded in time.
 """
 import random
 import socket
+import struct
 import threading
 import time
 
@@ -17,6 +18,7 @@ HOST = "127.0.0.1"
 GATHER = 1 << 18        # bytes gathered at most before cutting
 PAUSE_CHANCE = 0.05     # after a piece, chance of a pause
 PAUSE_MAX = 0.002       # seconds
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close sends RST
 # (chance, smallest, largest): tiny pieces, inside a line, about one TCP
 # segment (1,448 bytes of payload), and bigger than one
 PIECES = ((0.2, 1, 8), (0.3, 9, 300), (0.35, 301, 1448), (0.15, 1449, 4096))
@@ -82,26 +84,24 @@ class Relay:
             n += 1
 
     def _pump(self, pair, src, dst, way, rng):
+        """src -> dst in random pieces, in the order things happened: a
+        broken dst stops only this pump (the other one reads dst and sees the
+        break); a reset of src reaches dst as a reset after all that src sent
+        before it."""
         try:
             while True:
-                data = src.recv(65536)
-                if not data:
+                data, reset = _read(src)
+                if data:
+                    self._send_cut(dst, data, way, rng)
+                if reset:
+                    dst.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+                    dst.shutdown(socket.SHUT_RD)  # wakes the other pump; the close resets
                     break
-                # take what else has already come, so cuts cross the sender's writes
-                while len(data) < GATHER:
-                    try:
-                        more = src.recv(65536, socket.MSG_DONTWAIT)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    if not more:
-                        break  # EOF: the next blocking recv says so again
-                    data += more
-                self._send_cut(dst, data, way, rng)
-            dst.shutdown(socket.SHUT_WR)  # pass a half-close on
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)  # pass a half-close on
+                    break
         except OSError:
-            # a reset or a stop: both sides go, as a broken path would
-            for s in pair[:2]:
-                _shut(s)
+            pass
         with self.lock:
             pair[2][0] -= 1
             done = pair[2][0] == 0
@@ -139,6 +139,24 @@ class Relay:
         deadline = time.monotonic() + timeout
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _read(src):
+    """(data, reset): what has come on src, b"" at its end; all that is
+    already there (up to GATHER bytes), so that cuts cross the sender's writes."""
+    data = b""
+    try:
+        data = src.recv(65536)
+        while data and len(data) < GATHER:
+            more = src.recv(65536, socket.MSG_DONTWAIT)
+            if not more:
+                break  # the end: the next blocking recv says so again
+            data += more
+    except (BlockingIOError, InterruptedError):
+        pass
+    except OSError:
+        return data, True
+    return data, False
 
 
 def _shut(s):
