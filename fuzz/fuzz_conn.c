@@ -26,18 +26,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "auth.h"
-#include "config.h"
-#include "conn.h"
-#include "ev.h"
-#include "ops.h"
-#include "out.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/buf.h"
+#include "proto/auth.h"
+#include "process/config.h"
+#include "conn/conn.h"
+#include "lib/ev.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 /* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
-#include "seg.h"
+#include "store/seg.h"
 
 #define CHECK(c)                                                                             \
     do {                                                                                     \

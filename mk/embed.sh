@@ -8,6 +8,6 @@ _array() {
     od -An -v -tu1 | sed 's/^ *//; s/  */,/g; s/$/,/'
     printf '};\nconst size_t %s_len = sizeof(%s);\n' "$1" "$1"
 }
-printf '#include "http.h"\n'
+printf '#include "proto/http/http.h"\n'
 _array "$2" < "$1"
 gzip -9 -n -c "$1" | _array "$2_gz"

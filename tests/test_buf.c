@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "out.h"
+#include "lib/buf.h"
+#include "lib/out.h"
 
 static int setup(void **state)
 {

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "out.h"
+#include "lib/buf.h"
+#include "lib/out.h"
 
 /* Referenced pieces: each its own allocation, freed by its unpin. */
 #define MAX_REFS 4096

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hash.h"
-#include "seg.h" /* internal: segment counts */
-#include "stats.h"
-#include "store.h"
+#include "store/hash.h"
+#include "store/seg.h" /* internal: segment counts */
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define MB (1024u * 1024u)
 

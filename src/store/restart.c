@@ -11,7 +11,7 @@
  * empty instead. */
 #define _FILE_OFFSET_BITS 64 /* 32-bit glibc: offsets beyond 2 GB */
 #include "seg.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "hash.h"
 #include "ht.h"
 

@@ -7,13 +7,13 @@
 
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "mem.h"
-#include "ops.h"
-#include "out.h"
-#include "proto.h"
-#include "store.h"
+#include "lib/buf.h"
+#include "process/config.h"
+#include "lib/mem.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/text/proto.h"
+#include "store/store.h"
 
 /* session.bits */
 #define HB_CLOSE HTTP_B_CLOSE

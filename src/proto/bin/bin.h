@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "protocol.h"
+#include "proto/protocol.h"
 
 #define BIN_HEADER_LEN 24
 #define BIN_REQ_MAGIC 0x80

@@ -2,10 +2,10 @@
  * every protocol: a get_hits is a get_hits whichever wire asked. */
 #include "ops.h"
 
-#include "config.h"
-#include "log.h"
-#include "stats.h"
-#include "store.h"
+#include "process/config.h"
+#include "lib/log.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define MAX_VERBOSITY 2
 

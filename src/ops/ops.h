@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 struct auth;
 struct config;

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "fmt.h"
+#include "lib/buf.h"
+#include "process/config.h"
+#include "lib/fmt.h"
 #include "http.h"
-#include "ops.h"
-#include "stats.h"
-#include "store.h"
+#include "ops/ops.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define PAGE_MAX (256u << 10) /* a page larger than this is cut short (oom) */
 #define PAIRS_MAX 160

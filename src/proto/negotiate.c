@@ -1,7 +1,7 @@
 /* negotiate: -B auto as a protocol of its own. The first byte a connection
  * sends picks the protocol it speaks from then on: 0x80 (the binary
  * protocol's request magic) binary, anything else text, as memcached does. */
-#include "log.h"
+#include "lib/log.h"
 #include "protocol.h"
 
 static const struct protocol *_pick(const char *buf)

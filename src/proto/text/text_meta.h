@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "protocol.h"
+#include "proto/protocol.h"
 #include "proto.h"
 
 /* A meta request whose data, if any, is all in req. */

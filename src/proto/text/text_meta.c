@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "base64.h"
-#include "mem.h"
+#include "lib/mem.h"
 #include "meta.h"
-#include "ops.h"
-#include "out.h"
-#include "store.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "store/store.h"
 
 /* A reply line: the longest is a base64 key (340) with every flag. */
 struct reply {

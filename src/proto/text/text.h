@@ -4,7 +4,7 @@
 #ifndef MEMG_TEXT_H
 #define MEMG_TEXT_H
 
-#include "protocol.h"
+#include "proto/protocol.h"
 
 /* Lines of a -Y login at most (memcached closes past 2 KB with no newline). */
 #define TEXT_AUTH_LINE_MAX 2048

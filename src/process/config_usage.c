@@ -1,7 +1,7 @@
 /* config_usage: `memg -h`, memcached's flags as memg takes them. A file of
  * its own: the text is most of what config.c would otherwise hold. */
 #include "config.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 
 void config_usage(int out)
 {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fmt.h"
+#include "lib/fmt.h"
 
 struct auth_user {
     const char *user, *pass;

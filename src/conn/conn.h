@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "lib/stats.h"
 
 struct ev_loop;
 struct ops_ctx;

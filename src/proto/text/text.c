@@ -5,15 +5,15 @@
 #include <string.h>
 
 #include "admin.h"
-#include "auth.h"
-#include "config.h"
-#include "log.h"
-#include "mem.h"
-#include "ops.h"
-#include "out.h"
+#include "proto/auth.h"
+#include "process/config.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "ops/ops.h"
+#include "lib/out.h"
 #include "proto.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 #include "text_meta.h"
 
 /* session.bits */

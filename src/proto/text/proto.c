@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "mem.h"
+#include "lib/mem.h"
 
 #define TOK_MAX (PROTO_MAX_TOKENS - 1) /* real tokens; memcached counts one more */
 

@@ -3,8 +3,8 @@
  * and the counters they move as memcached moves them. */
 #include "ops.h"
 
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 void ops_count_lookup(struct ops_ctx *ctx, bool touch, bool hit)
 {

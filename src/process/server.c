@@ -10,20 +10,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "proto/text/admin.h"
 #include "config.h"
-#include "conn.h"
-#include "ev.h"
-#include "fmt.h"
-#include "http.h"
-#include "log.h"
-#include "net.h"
+#include "conn/conn.h"
+#include "lib/ev.h"
+#include "lib/fmt.h"
+#include "proto/http/http.h"
+#include "lib/log.h"
+#include "lib/net.h"
 #include "notify.h"
-#include "ops.h"
-#include "prefix.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "ops/ops.h"
+#include "ops/prefix.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define TICK_MS 100
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */

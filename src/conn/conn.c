@@ -15,16 +15,16 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "buf.h"
-#include "mem.h"
-#include "ev.h"
-#include "fmt.h"
-#include "log.h"
-#include "ops.h"
-#include "out.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "lib/ev.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 /* Unread bytes at most that wait outside a pool block between events: a
  * request line and a small value. */

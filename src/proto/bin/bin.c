@@ -6,14 +6,14 @@
 
 #include <string.h>
 
-#include "auth.h"
-#include "config.h"
-#include "mem.h"
-#include "ops.h"
-#include "out.h"
-#include "proto.h"
-#include "stats.h"
-#include "store.h"
+#include "proto/auth.h"
+#include "process/config.h"
+#include "lib/mem.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/text/proto.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define BIN_KEY_MAX 250            /* memcached's KEY_MAX_LENGTH */
 #define BIN_SASL_MECH_MAX 32       /* memcached's MAX_SASL_MECH_LEN */

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "fmt.h"
-#include "log.h"
-#include "ops.h"
-#include "out.h"
-#include "prefix.h"
+#include "process/config.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "ops/prefix.h"
 #include "proto.h"
-#include "store.h"
+#include "store/store.h"
 
 #define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
 /* A metadump slice: lines while the output holds less (one pool block,

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "protocol.h"
+#include "proto/protocol.h"
 
 #define HTTP_HEAD_MAX 8192 /* a longer head is answered 431 */
 #define HTTP_KEY_MAX 250   /* as the text protocol's keys */

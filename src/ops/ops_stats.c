@@ -5,14 +5,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "fmt.h"
-#include "log.h"
+#include "lib/buf.h"
+#include "process/config.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
 #include "ops.h"
 #include "prefix.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
 {

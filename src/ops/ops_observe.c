@@ -2,10 +2,10 @@
  * called when one of them is on (OPS_OBSERVED): off the request path. */
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "ops.h"
 #include "prefix.h"
-#include "store.h"
+#include "store/store.h"
 
 /* The keys of storage requests between reserve and commit, by reservation
  * (a large value arrives over several reads, others' requests between). */

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt.h"
-#include "hash.h"
+#include "lib/fmt.h"
+#include "store/hash.h"
 
 #define BUCKETS 256
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fmt.h"
+#include "lib/fmt.h"
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
