@@ -41,6 +41,7 @@ struct conn {
     bool blocked;     /* requests wait in rbuf until output drains */
     bool watching;    /* a `watch` stream: input is ignored */
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
+    bool hup;         /* the client sends no more: what it sent runs, then the close */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -182,7 +183,8 @@ void conn_close(struct conn *c)
  * when epoll refused (the connection cannot be served: close it). */
 static bool _set_events(struct conn *c)
 {
-    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming;
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming ||
+                  c->hup;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
     bool want_write = out_pending(&c->out) > 0 || c->blocked;
@@ -343,6 +345,17 @@ static bool _flush(struct conn *c)
     return true;
 }
 
+/* The client half-closed: the requests it sent before still run and are
+ * answered (memcached reads no EOF while it has requests buffered). A
+ * value cut off by the EOF can never complete. */
+static bool _eof(struct conn *c)
+{
+    if (c->receiving)
+        return false;
+    c->hup = true;
+    return _process(c);
+}
+
 /* Read and execute. A value being received keeps reading until it is
  * complete or the socket is empty (its size bounds the work); requests
  * get one buffer per turn so that no client starves the others. */
@@ -351,7 +364,7 @@ static bool _read_and_process(struct conn *c, bool readable)
     for (int turn = 0; readable && !c->paused && turn < 256; turn++) {
         ssize_t n = _read(c);
         if (n == 0)
-            return false;
+            return _eof(c);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -372,6 +385,8 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     (void)loop;
     (void)fd;
     bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
+    if (ok && c->hup && !c->blocked && !c->streaming)
+        c->closing = true; /* all it sent has run: close once answered */
     if (ok && c->closing && out_pending(&c->out) == 0)
         ok = false;
     if (!ok) {
