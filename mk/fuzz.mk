@@ -56,8 +56,8 @@ $(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c include/http.h | fuzz-d
 $(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o $(FUZZ_DIR)/obj/meta.o $(FUZZ_DIR)/obj/base64.o
 	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
-$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^)
 
 # fuzz_bin drives the protocol as conn would, with the tests' drive.h.
 $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
@@ -94,9 +94,9 @@ $(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(BUILD)/obj/pr
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
+$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS)
 
 $(BUILD)/fuzz/regress_bin: fuzz/standalone.c fuzz/fuzz_bin.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
