@@ -268,7 +268,9 @@ static bool _process(struct conn *c)
         size_t used = 0;
         size_t before = out_pending(&c->out);
         log_fd = c->fd;
-        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, c->rbuf.cap, &used, &c->out);
+        /* not rbuf.cap: a parked buffer is as small as what it holds */
+        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, buf_capacity(&c->rbuf), &used,
+                                             &c->out);
         if (__builtin_expect(log_level > 1, 0) && used)
             _log_feed(c, p, used, st, out_pending(&c->out) - before);
         buf_consume(&c->rbuf, used);
