@@ -78,6 +78,8 @@ fuzz: fuzz-build
 		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
 		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); [ $$t = http ] && maxlen=$(FUZZ_MAXLEN_http); \
 		dict=fuzz/memcached.dict; [ $$t = http ] && dict=fuzz/http.dict; \
+		if [ $$t = conn ]; then dict=$(FUZZ_DIR)/conn.dict; \
+			cat fuzz/memcached.dict fuzz/http.dict > $$dict; fi; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -dict=$$dict -max_len=$$maxlen \
 			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
