@@ -138,7 +138,7 @@ deps:
 
 conformance: $(BUILD)/memg
 	@src=$$($(conformance_fetch)) && \
-	sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
+	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
 ifeq ($(LIBC),musl)
 # cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
