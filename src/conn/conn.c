@@ -456,34 +456,54 @@ static const char *_state_name(const struct conn *c)
     return "conn_parse_cmd";
 }
 
+static void _conn_stats(const struct conn *c, uint64_t now, stats_emit_fn *emit, void *arg)
+{
+    char addr[FMT_INET_LEN + 16] = "unix";
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        char host[FMT_INET_LEN];
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            fmt_inet(host, AF_INET, &s4->sin_addr);
+            port = ntohs(s4->sin_port);
+            fmt_buf(addr, sizeof(addr), "tcp:%s:%d", host, port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            fmt_inet(host, AF_INET6, &s6->sin6_addr);
+            port = ntohs(s6->sin6_port);
+            fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
+        }
+    }
+    char name[32];
+    fmt_buf(name, sizeof(name), "%d:addr", c->fd);
+    stats_line(emit, arg, name, "%s", addr);
+    fmt_buf(name, sizeof(name), "%d:state", c->fd);
+    stats_line(emit, arg, name, "%s", _state_name(c));
+    fmt_buf(name, sizeof(name), "%d:secs_since_last_cmd", c->fd);
+    stats_line(emit, arg, name, "%llu", (unsigned long long)((now - c->last_ms) / 1000));
+}
+
+/* By fd, ascending, as memcached lists them (t/watcher_connid.t takes the
+ * last line for the newest client's fd); in list order if out of memory. */
 void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg)
 {
     uint64_t now = ev_now_ms(sh->loop);
-    for (struct conn *c = sh->head; c; c = c->next) {
-        char addr[FMT_INET_LEN + 16] = "unix";
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-            char host[FMT_INET_LEN];
-            int port = 0;
-            if (ss.ss_family == AF_INET) {
-                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-                fmt_inet(host, AF_INET, &s4->sin_addr);
-                port = ntohs(s4->sin_port);
-                fmt_buf(addr, sizeof(addr), "tcp:%s:%d", host, port);
-            } else if (ss.ss_family == AF_INET6) {
-                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-                fmt_inet(host, AF_INET6, &s6->sin6_addr);
-                port = ntohs(s6->sin6_port);
-                fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
-            }
-        }
-        char name[32];
-        fmt_buf(name, sizeof(name), "%d:addr", c->fd);
-        stats_line(emit, arg, name, "%s", addr);
-        fmt_buf(name, sizeof(name), "%d:state", c->fd);
-        stats_line(emit, arg, name, "%s", _state_name(c));
-        fmt_buf(name, sizeof(name), "%d:secs_since_last_cmd", c->fd);
-        stats_line(emit, arg, name, "%llu", (unsigned long long)((now - c->last_ms) / 1000));
+    int maxfd = -1;
+    for (struct conn *c = sh->head; c; c = c->next)
+        maxfd = c->fd > maxfd ? c->fd : maxfd;
+    struct conn **by_fd = maxfd >= 0 ? calloc((size_t)maxfd + 1, sizeof(*by_fd)) : NULL;
+    if (!by_fd) {
+        for (struct conn *c = sh->head; c; c = c->next)
+            _conn_stats(c, now, emit, arg);
+        return;
     }
+    for (struct conn *c = sh->head; c; c = c->next)
+        by_fd[c->fd] = c;
+    for (int fd = 0; fd <= maxfd; fd++) {
+        if (by_fd[fd])
+            _conn_stats(by_fd[fd], now, emit, arg);
+    }
+    free(by_fd);
 }

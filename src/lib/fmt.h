@@ -39,4 +39,9 @@ bool fmt_write(int fd, const char *text, size_t len);
 #define FMT_INET_LEN 46 /* INET6_ADDRSTRLEN */
 size_t fmt_inet(char *dst, int family, const void *addr);
 
+/* memcached's uriencode of a key for metadump and watch lines: unreserved
+ * characters (alphanumerics and -._~) as they are, others %XX. dst holds
+ * 3 * n bytes; returns the length written (no terminator). */
+size_t fmt_uri(char *dst, const char *key, size_t n);
+
 #endif

@@ -214,7 +214,8 @@ static void _deliver(struct watcher *w, const char *line, size_t n)
     }
     if (w->skipped) {
         char note[48];
-        size_t k = fmt_buf(note, sizeof(note), "[skipped: %llu]\n",
+        /* memcached's logger words (t/watcher.t) */
+        size_t k = fmt_buf(note, sizeof(note), "skipped=%llu\n",
                            (unsigned long long)w->skipped);
         out_copy(w->out, note, k);
         w->skipped = 0;

@@ -66,6 +66,8 @@ enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
     struct stats *s = ctx->stats;
     s->cmd_set++;
     uint32_t ref = txn->ref; /* the commit finishes the txn */
+    if (OPS_OBSERVED(ctx))
+        ops_observe_commit(ctx, ref);
     enum store_status st = store_commit_ex(ctx->store, txn, mode, c, res);
     if (OPS_OBSERVED(ctx))
         ops_observe_end(ctx, ref, mode, st);

@@ -18,6 +18,7 @@ struct prefix_stats;
 
 /* Values at least this long are sent from the item itself (pinned). */
 #define OPS_ZERO_COPY_MIN 4096
+#define OPS_KEY_MAX 250 /* memcached's KEY_MAX_LENGTH, whatever the protocol */
 
 /* `stats conns` lists connections through this callback, owned by conn. */
 typedef void ops_conns_fn(void *arg, stats_emit_fn *emit, void *emit_arg);
@@ -46,9 +47,11 @@ extern unsigned log_watching;
 /* A lookup (get, gat, touch) and its outcome. */
 void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit,
                      const struct item_view *view, bool is_touch);
-/* A storage request reserved (or refused: st) ... and then committed. */
+/* A storage request reserved (or refused: st), about to commit (memcached's
+ * store looks the key up first: a fetch `watch fetchers` shows), committed. */
 void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
                        const struct store_txn *txn, enum store_status st);
+void ops_observe_commit(struct ops_ctx *ctx, uint32_t ref);
 void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                      enum store_status st);
 void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey);

@@ -152,25 +152,6 @@ bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out
 
 /* --- lru_crawler metadump ------------------------------------------------------------- */
 
-/* memcached's uriencode: unreserved characters as they are, others %XX. */
-static size_t _uri(char *dst, const char *key, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            dst[o++] = (char)c;
-        } else {
-            dst[o++] = '%';
-            dst[o++] = hex[c >> 4];
-            dst[o++] = hex[c & 15];
-        }
-    }
-    return o;
-}
-
 /* Where metadump lines go, and the store whose -C decides their size=. */
 struct mdump {
     struct out *out;
@@ -182,7 +163,7 @@ static bool _metadump_one(void *arg, const struct item_view *it)
 {
     struct mdump *md = arg;
     char key[PROTO_KEY_MAX * 3 + 1], line[sizeof(key) + 160];
-    size_t nk = _uri(key, it->key, it->nkey);
+    size_t nk = fmt_uri(key, it->key, it->nkey);
     size_t n = fmt_buf(line, sizeof(line),
                        "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
                        key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
