@@ -240,6 +240,8 @@ static bool _process(struct conn *c)
     c->blocked = false;
     if (s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
         s->proto->prefetch(sh->ops, buf_rptr(&c->rbuf), buf_len(&c->rbuf));
+    /* not rbuf.cap: a parked buffer is as small as what it holds */
+    size_t cap = buf_capacity(&c->rbuf);
     for (uint32_t done = 0;;) {
         if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
             return false;
@@ -269,9 +271,7 @@ static bool _process(struct conn *c)
         size_t used = 0;
         size_t before = out_pending(&c->out);
         log_fd = c->fd;
-        /* not rbuf.cap: a parked buffer is as small as what it holds */
-        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, buf_capacity(&c->rbuf), &used,
-                                             &c->out);
+        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, cap, &used, &c->out);
         if (__builtin_expect(log_level > 1, 0) && used)
             _log_feed(c, p, used, st, out_pending(&c->out) - before);
         buf_consume(&c->rbuf, used);

@@ -3,8 +3,9 @@ reads as a real network may cut it, answered byte for byte as memcached
 1.6.18 answers the same cuts (HTTP, which memcached lacks: as memg answers
 the sequence sent whole).
 
-Each sequence is sent in two writes at every split point, then in many
-small writes (one byte each, and seeded random sizes), and a sequence with
+Each sequence (ending in a quit: the replies are read to the close) is
+sent in two writes at every split point, then in many small writes (one
+byte each, and seeded random sizes), and a sequence with
 large values (past one read buffer) in TCP-segment-sized writes and at
 split points around its headers and value ends. The client sets TCP_NODELAY
 and pauses after each write so that the server reads every piece on its
@@ -64,8 +65,8 @@ def _read(sock, n, timeout):
 
 def exchange(addrs, data, cuts, want=None, pause=PAUSE):
     """Send data to every address in pieces ending before each offset of
-    cuts, pausing after each piece; then read each reply: want bytes of it,
-    or (want None) all until the server is quiet."""
+    cuts, pausing after each piece; then read want bytes of each reply (or
+    up to the close that every sequence ends in)."""
     conns = [_connect(a) for a in addrs]
     try:
         prev = 0
@@ -75,10 +76,8 @@ def exchange(addrs, data, cuts, want=None, pause=PAUSE):
             prev = c
             if c < len(data):
                 time.sleep(pause)
-        if want is None:
-            return [r.read_quiet(0.3) for r in conns]
-        # the first (the reference) has had its time: the rest get a short grace
-        return [_read(r.sock, want, 3.0 if i == 0 else 0.5) for i, r in enumerate(conns)]
+        # the first (the reference) has had its time: the rest get a grace
+        return [_read(r.sock, want, 5.0 if i == 0 else 2.0) for i, r in enumerate(conns)]
     finally:
         for r in conns:
             r.close()
@@ -92,15 +91,15 @@ TEXT = (b"set {k}a 0 0 3 noreply\r\nabc\r\nset {k}b 5 0 4\r\nwxyz\r\n"
         b"set {k}n 0 0 2 noreply\r\n10\r\nincr {k}n 5\r\ndecr {k}n 20 noreply\r\n"
         b"touch {k}a 1000\r\ndelete {k}b noreply\r\ndelete {k}b\r\n"
         b"set {k}e 0 0 2\r\nabcd\r\nincr {k}a 1\r\n")
-TEXT_BIG = b"set {k}big 9 0 {n}\r\n{v}\r\nget {k}a {k}missing {k}n {k}big\r\n"
-TEXT_END = b"get {k}a {k}missing {k}n\r\n"
+TEXT_BIG = b"set {k}big 9 0 {n}\r\n{v}\r\nget {k}a {k}missing {k}n {k}big\r\nquit\r\n"
+TEXT_END = b"get {k}a {k}missing {k}n\r\nquit\r\n"
 
 META = (b"ms {k}1 5 T0 F3\r\nhello\r\nms {k}2 3 q\r\nabc\r\nmg {k}1 v f k\r\n"
         b"mg {k}2 v q\r\nmg {k}miss v q\r\nmg {k}1 s v q k Oab\r\nmn\r\n"
         b"md {k}2 q\r\nmd {k}2\r\nma {k}cnt N0 J5 v\r\nma {k}cnt v\r\nma {k}cnt q D2\r\n"
         b"mg {k}2 v\r\nms {k}3 2 MA\r\nxy\r\nms {k}1 2 MA q\r\n!!\r\nmg {k}1 v\r\n")
-META_BIG = b"ms {k}big {n} F9\r\n{v}\r\nmg {k}big s v f\r\nmn\r\n"
-META_END = b"mn\r\n"
+META_BIG = b"ms {k}big {n} F9\r\n{v}\r\nmg {k}big s v f\r\nmn\r\nquit\r\n"
+META_END = b"mn\r\nquit\r\n"
 
 
 def _fill(template, k, big):
@@ -141,7 +140,7 @@ def bin_seq(r, big=0):
         s += (B.set_(k + b"big", bytes(range(256)) * (big // 256) + b"y" * (big % 256),
                      flags=7, opaque=next(o))
               + B.get(k + b"big", opaque=next(o), op="GETK"))
-    return s + B.noop(opaque=next(o))
+    return s + B.noop(opaque=next(o)) + B.quit(opaque=next(o))
 
 
 def sasl_seq(r):
@@ -154,7 +153,7 @@ def sasl_seq(r):
             + B.sasl_auth(b"PLAIN", B.plain(SASL_USER, SASL_PASS), opaque=r + 2)
             + B.set_(k + b"s", b"secret", opaque=r + 3, quiet=True)
             + B.get(k + b"s", opaque=r + 4, op="GETK")
-            + B.noop(opaque=r + 5))
+            + B.noop(opaque=r + 5) + B.quit(opaque=r + 6))
 
 
 def http_seq(r, big=0):
@@ -228,7 +227,7 @@ def differential(ref, sut, build, mask, expect, big=False):
     is the reference). Returns (plans run, differences)."""
     whole_addrs = [ref] if ref else [sut]
     first = build(next(RUN))
-    (whole,) = exchange(whole_addrs, first, [], None)
+    (whole,) = exchange(whole_addrs, first, [], 1 << 30)  # read to the quit's close
     for e in expect:
         assert e in whole, (e, whole[:600])
     want = len(whole)
@@ -330,7 +329,7 @@ def test_half_close_after_a_pipeline(pair):
         for r in conns:
             r.send(data)
             r.sock.shutdown(socket.SHUT_WR)
-        ref, sut = [r.read_quiet(1.0) for r in conns]
+        ref, sut = [_read(r.sock, 1 << 30, 5.0) for r in conns]  # to the close
         for r in conns:
             r.close()
         assert len(ref) > 100 and sut == ref, (len(ref), len(sut))
