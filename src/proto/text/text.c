@@ -6,14 +6,14 @@
 
 #include "admin.h"
 #include "proto/auth.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/log.h"
+#include "lib/fmt.h"
 #include "lib/mem.h"
 #include "ops/ops.h"
 #include "lib/out.h"
 #include "proto.h"
 #include "lib/stats.h"
-#include "store/store.h"
 #include "text_meta.h"
 
 /* session.bits */
@@ -57,11 +57,8 @@ static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_
         return true;
     }
     out_commit(out, n);
-    store_pin(ctx->store, it->pin);
-    if (!out_ref(out, it->value, it->nvalue, it->pin)) {
-        store_unpin(ctx->store, it->pin);
+    if (!ops_ref_value(ctx, out, it))
         return false;
-    }
     return out_copy(out, "\r\n", 2);
 }
 
@@ -78,7 +75,7 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
             nkeys[n] = key.len;
         }
         if (n > 1)
-            store_prefetch(ctx->store, keys, nkeys, n);
+            ops_prefetch(ctx, keys, nkeys, n);
         for (size_t i = 0; i < n; i++) {
             struct item_view it;
             bool hit = touch ? ops_touch(ctx, keys[i], nkeys[i], req->exptime, &it)
@@ -166,7 +163,7 @@ static void _arith(struct ops_ctx *ctx, const struct request *req, struct out *o
                       NULL)) {
     case STORE_OK: {
         char num[24];
-        _reply_n(out, req->noreply, num, proto_u64(num, v));
+        _reply_n(out, req->noreply, num, fmt_u64(num, v));
         break;
     }
     case STORE_NOT_FOUND:
@@ -556,7 +553,7 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         pos += (size_t)used;
     }
     if (n > 1)
-        store_prefetch(ctx->store, keys, nkeys, n);
+        ops_prefetch(ctx, keys, nkeys, n);
 }
 
 static void _closed(struct session *s)
