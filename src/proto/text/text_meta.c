@@ -130,7 +130,8 @@ static void _emit(struct ops_ctx *ctx, struct out *out, struct reply *r,
     char *p = out_reserve(out, room);
     if (!p)
         return;
-    mem_copy(p, r->buf, r->n);
+    /* the bound spelled out: at -O2 gcc's -Warray-bounds cannot see it */
+    mem_copy(p, r->buf, r->n <= sizeof(r->buf) ? r->n : sizeof(r->buf));
     if (inline_value) {
         mem_copy(p + r->n, it->value, it->nvalue);
         memcpy(p + r->n + it->nvalue, "\r\n", 2);
