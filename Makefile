@@ -73,7 +73,7 @@ PY := /usr/bin/python3
 # only by its own files and by the unit tests that look inside.
 SRCS := $(wildcard src/*.c src/*/*.c src/*/*/*.c)
 HDRS := $(wildcard src/*/*.h src/*/*/*.h)
-# dashboard.o: src/proto/http/dashboard.html gzip-compressed into a C array (mk/embed.sh).
+# dashboard.o: src/proto/http/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
@@ -108,7 +108,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) $(BUILD)/obj/.build-id | $(BUILD)/obj
 
 %/gen/dashboard.c: src/proto/http/dashboard.html mk/embed.sh
 	@mkdir -p $(dir $@)
-	sh mk/embed.sh $< http_dashboard_gz > $@
+	sh mk/embed.sh $< http_dashboard > $@
 
 $(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c src/proto/http/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

@@ -5,7 +5,8 @@
 #   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
 #                                 part of `make unit`, hence of `make test`
 #   make valgrind                 e2e smoke of build/glibc/memg under valgrind, no leak at exit
-#   make soak [SOAK_SECONDS=60]   mixed hostile load against build/san/memg (ASan+UBSan)
+#   make soak [SOAK_SECONDS=60]   mixed hostile load over text, meta, binary and HTTP
+#                                 against build/san/memg (ASan+UBSan); CI: 90 s
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
 FUZZ_CC ?= clang

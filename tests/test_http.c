@@ -158,6 +158,47 @@ static void test_parse_head_limit(void **state)
     free(big);
 }
 
+/* Accept-Encoding: gzip only when named (or *) with a q above 0, whatever
+ * the case, blanks and other parameters; no header means no. */
+static void test_accept_encoding(void **state)
+{
+    (void)state;
+    static const struct { const char *value; bool gzip; } cases[] = {
+        {NULL, false},
+        {"identity", false},
+        {"gzip", true},
+        {"GZip", true},
+        {"x-gzip", true},
+        {"deflate, gzip;q=1.0, br", true},
+        {"br;q=1, gzip ; q=0.001", true},
+        {"gzip;q=0", false},
+        {"gzip; Q=0.000", false},
+        {"gzip;q=0.", false},
+        {"gzip;level=9;q=0", false},
+        {"gzip;q=0.5", true},
+        {"*", true},
+        {"*;q=0", false},
+        {"*, gzip;q=0", false},
+        {"gzip;q=0, *", false},
+        {"identity, *;q=0.2", true},
+        {"gzipx, xgzip", false},
+        {"", false},
+        {"deflate", false},
+    };
+    char req[256];
+    struct http_req r;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].value)
+            snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: %s\r\n\r\n",
+                     cases[i].value);
+        else
+            snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        parse_ok(&r, req);
+        if (http_accepts_gzip(&r) != cases[i].gzip)
+            fail_msg("Accept-Encoding: %s", cases[i].value ? cases[i].value : "(none)");
+    }
+}
+
 static void test_unescape(void **state)
 {
     (void)state;
@@ -336,11 +377,20 @@ static void test_pages(void **state)
     assert_non_null(strstr(r, "\r\n\r\n{\"pid\":"));
     assert_non_null(strstr(r, ",\"version\":\"0.1.0\","));
     assert_non_null(strstr(r, ",\"get_hits\":1,"));
-    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n");
     assert_non_null(strstr(r, "Content-Encoding: gzip\r\n"));
+    assert_non_null(strstr(r, "Vary: Accept-Encoding\r\n"));
     const char *body = strstr(r, "\r\n\r\n") + 4;
     assert_int_equal((unsigned char)body[0], 0x1f); /* gzip's magic */
     assert_int_equal((unsigned char)body[1], 0x8b);
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); /* no Accept-Encoding: as it is */
+    assert_null(strstr(r, "Content-Encoding"));
+    assert_non_null(strstr(r, "Vary: Accept-Encoding\r\n"));
+    body = strstr(r, "\r\n\r\n") + 4;
+    assert_int_equal(strlen(body), http_dashboard_len);
+    assert_memory_equal(body, http_dashboard, http_dashboard_len);
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, identity\r\n\r\n");
+    assert_null(strstr(r, "Content-Encoding"));
     r = RUN(f, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_string_equal(strstr(r, "\r\n\r\n"), "\r\n\r\n");
     r = RUN(f, "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -377,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_parse_routes_versions),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_head_limit),
+        cmocka_unit_test(test_accept_encoding),
         cmocka_unit_test(test_unescape),
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_preconditions, setup, teardown),

@@ -2,7 +2,8 @@
  * the connection's protocol (protocol.h) one request at a time; when the
  * protocol asks for N bytes somewhere (a value into its item, or discarded),
  * conn delivers them, from rbuf first and then straight from the socket.
- * Output is written after each batch; past out_limit reading pauses. */
+ * Output is written after each batch; past out_limit reading pauses. A
+ * half-closed connection is answered in full before it is closed. */
 #include "conn.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct conn {
     bool paused;      /* EV_READ off: too much output pending */
     bool want_write;  /* EV_WRITE on */
     bool closing;     /* close once output is sent (quit) */
+    bool eof;         /* the peer sent all it will: answer what came, then close */
     bool blocked;     /* requests wait in rbuf until output drains */
     bool watching;    /* a `watch` stream: input is ignored */
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
@@ -182,7 +184,8 @@ void conn_close(struct conn *c)
  * when epoll refused (the connection cannot be served: close it). */
 static bool _set_events(struct conn *c)
 {
-    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming;
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming ||
+                  c->eof;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
     bool want_write = out_pending(&c->out) > 0 || c->blocked;
@@ -348,10 +351,14 @@ static bool _flush(struct conn *c)
  * get one buffer per turn so that no client starves the others. */
 static bool _read_and_process(struct conn *c, bool readable)
 {
-    for (int turn = 0; readable && !c->paused && turn < 256; turn++) {
+    for (int turn = 0; readable && !c->paused && !c->eof && turn < 256; turn++) {
         ssize_t n = _read(c);
-        if (n == 0)
+        if (n == 0 && c->watching)
             return false;
+        if (n == 0) { /* a half-close: what it sent before is still answered */
+            c->eof = true;
+            break;
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -372,6 +379,8 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     (void)loop;
     (void)fd;
     bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
+    if (c->eof && !c->blocked) /* nothing more can come: no request completes */
+        c->closing = true;
     if (ok && c->closing && out_pending(&c->out) == 0)
         ok = false;
     if (!ok) {
