@@ -76,7 +76,8 @@ HDRS := $(wildcard src/*/*.h src/*/*/*.h)
 # dashboard.o: src/proto/http/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-UNIT_SRCS := $(wildcard tests/test_*.c)
+# Unit tests mirror src/: tests/lib/test_fmt.c tests src/lib/fmt.c.
+UNIT_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test deps unit e2e conformance clean format bench cross test-cross fuzz layers
@@ -119,8 +120,9 @@ BUILD_ID := $(CC) $(CPPFLAGS) $(filter-out $(WARN),$(CFLAGS)) $(LDFLAGS) $(COLD)
 $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 
-$(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+$(BUILD)/tests/%: tests/%.c tests/drive.h $(LIB_OBJS) | $(BUILD)/tests
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -183,7 +185,7 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i $(SRCS) $(HDRS) tests/*.c
+	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS) tests/drive.h
 
 # Benchmarks (bench/bench.mk), cross builds and fuzzing have their own files.
 -include bench/bench.mk

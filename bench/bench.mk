@@ -44,8 +44,9 @@ $(BUILD)/memg-sim: $(SIM_OBJS)
 
 # The simulator's unit test (cmocka) builds with its bench sources.
 SIM_TEST_SRCS := bench/sim.c bench/stream.c bench/zipf.c bench/reply.c
-$(BUILD)/tests/test_sim: tests/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
+$(BUILD)/tests/bench/test_sim: tests/bench/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/bench/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
 
 $(BUILD)/memg-floor: $(BUILD)/obj/bench/floor.o
 	$(CC) $(LDFLAGS) -o $@ $<

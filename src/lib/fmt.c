@@ -323,16 +323,3 @@ size_t fmt_inet(char *dst, int family, const void *addr)
     dst[0] = '\0';
     return 0;
 }
-
-size_t fmt_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
