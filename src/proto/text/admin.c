@@ -38,11 +38,7 @@ static bool _is(const struct proto_token *t, const char *word)
     return t->len == strlen(word) && memcmp(t->p, word, t->len) == 0;
 }
 
-static void _line(struct out *out, const char *s)
-{
-    out_copy(out, s, strlen(s));
-    out_copy(out, "\r\n", 2);
-}
+static void _line(struct out *out, const char *s) { out_line(out, s, strlen(s)); }
 
 /* safe_strtoul's digits (no sign, no junk), at most 32 bits. */
 static bool _u32(const struct proto_token *t, uint32_t *v)

@@ -349,6 +349,8 @@ static ssize_t _no_newline(const char *buf, size_t len)
 
 static ssize_t _dispatch(struct request *req, const struct line *l, const char *data, size_t avail)
 {
+    if (proto_is_storage(req->cmd))
+        return _storage(req, l, data, avail);
     switch (req->cmd) {
     case PROTO_GET:
     case PROTO_GETS:
@@ -356,13 +358,6 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
     case PROTO_GAT:
     case PROTO_GATS:
         return _get(req, l, true);
-    case PROTO_SET:
-    case PROTO_ADD:
-    case PROTO_REPLACE:
-    case PROTO_APPEND:
-    case PROTO_PREPEND:
-    case PROTO_CAS:
-        return _storage(req, l, data, avail);
     case PROTO_INCR:
     case PROTO_DECR:
         return _arith(req, l);

@@ -63,20 +63,10 @@ static bool _opaque(struct reply *r, const struct proto_token *t)
     return true;
 }
 
-static void _line(struct out *out, const char *p, size_t n)
-{
-    char *w = out_reserve(out, n + 2);
-    if (!w)
-        return;
-    mem_copy(w, p, n);
-    memcpy(w + n, "\r\n", 2);
-    out_commit(out, n + 2);
-}
-
 /* Errors are answered whatever q says. */
 static void _err(struct out *out, const char *text)
 {
-    _line(out, text, strlen(text));
+    out_line(out, text, strlen(text));
 }
 
 static const char opaque_too_long[] = "CLIENT_ERROR opaque token too long";
@@ -156,7 +146,7 @@ static void _mg(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
         ops_count_lookup(ctx, false, false);
         _put(&r, "EN", 2);
         if (_echo(&r, m, out) && !meta_has(m, 'q'))
-            _line(out, r.buf, r.n);
+            out_line(out, r.buf, r.n);
         return;
     }
     if (value) {
@@ -333,7 +323,7 @@ static void _ms_end(struct ops_ctx *ctx, const struct mset *ms, struct store_txn
             break;
         }
     }
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 static void _ms(struct ops_ctx *ctx, const struct request *req, struct out *out)
@@ -392,7 +382,7 @@ static void _md(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     if ((st == STORE_OK || st == STORE_NOT_FOUND) && meta_has(m, 'q'))
         return; /* quiet: HD and NF are not sent */
     memcpy(r.buf, st == STORE_OK ? "HD" : st == STORE_NOT_FOUND ? "NF" : st == STORE_EXISTS ? "EX" : "NS", 2);
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
@@ -426,7 +416,7 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     if (st != STORE_OK || !ops_peek(ctx, m->key, m->nkey, &it)) {
         _put(&r, st == STORE_EXISTS ? "EX" : st == STORE_NOT_STORED ? "NS" : "NF", 2);
         if (_echo(&r, m, out))
-            _line(out, r.buf, r.n);
+            out_line(out, r.buf, r.n);
         return;
     }
     char digits[20];
@@ -472,7 +462,7 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
         _put(&r, "\r\n", 2);
         _put(&r, digits, nd);
     }
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 /* memcached's slab class for an item of size bytes at its default -n 48
@@ -511,7 +501,7 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
     ctx->stats->cmd_meta++;
     struct item_view it;
     if (!ops_peek(ctx, m.key, m.nkey, &it)) {
-        _line(out, "EN", 2);
+        out_line(out, "EN", 2);
         return;
     }
     struct reply r = {.n = 0};
@@ -537,7 +527,7 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
     r.n += fmt_u64(r.buf + r.n, _mc_class(size));
     _put(&r, " size=", 6);
     r.n += fmt_u64(r.buf + r.n, size);
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 void text_meta(struct ops_ctx *ctx, const struct request *req, struct out *out)
@@ -545,7 +535,7 @@ void text_meta(struct ops_ctx *ctx, const struct request *req, struct out *out)
     struct meta_req m;
     switch (req->cmd) {
     case PROTO_MN:
-        _line(out, "MN", 2);
+        out_line(out, "MN", 2);
         return;
     case PROTO_ME:
         _me(ctx, req, out);
