@@ -35,10 +35,10 @@ struct item_view {
     size_t nvalue;
     uint32_t flags;
     uint64_t cas;
-    uint32_t pin;   /* opaque handle for store_pin */
-    uint8_t mbits;  /* ITEM_*, as before this lookup */
-    int64_t exp;    /* unix time it expires, 0 never */
-    int64_t atime;  /* unix time of its last access before this lookup */
+    uint32_t pin;  /* opaque handle for store_pin */
+    uint8_t mbits; /* ITEM_*, as before this lookup */
+    int64_t exp;   /* unix time it expires, 0 never */
+    int64_t atime; /* unix time of its last access before this lookup */
 };
 
 /* A value being received: the caller writes nvalue bytes at value (possibly
@@ -47,24 +47,24 @@ struct item_view {
 struct store_txn {
     char *value;
     size_t nvalue;
-    uint32_t ref;  /* opaque: where the reserved item lives */
-    uint32_t pin;  /* opaque: what the reservation holds */
+    uint32_t ref; /* opaque: where the reserved item lives */
+    uint32_t pin; /* opaque: what the reservation holds */
 };
 
 /* Memory picture for `stats`, `stats slabs` and `stats items`. */
 struct store_usage {
     uint64_t mem_limit;
     uint64_t segment_size;
-    uint64_t segments_max;    /* how many segments the limit allows now */
+    uint64_t segments_max; /* how many segments the limit allows now */
     uint64_t segments_used;
-    uint64_t segments_free;   /* allocated but empty, ready for reuse */
+    uint64_t segments_free; /* allocated but empty, ready for reuse */
     uint64_t items;
-    uint64_t bytes_live;      /* header + key + value of live items */
-    uint64_t bytes_dead;      /* overwritten/deleted/expired, not yet reclaimed */
+    uint64_t bytes_live; /* header + key + value of live items */
+    uint64_t bytes_dead; /* overwritten/deleted/expired, not yet reclaimed */
     uint64_t table_bytes;
     uint64_t table_capacity;
     uint64_t item_header_bytes; /* fixed part of an item header */
-    int64_t oldest_age;       /* seconds since the oldest live item was written */
+    int64_t oldest_age;         /* seconds since the oldest live item was written */
 };
 
 /* Change a live item in place where it can (meta T, E, I, W). */
@@ -78,15 +78,15 @@ struct store_update {
 
 /* The meta protocol's conditions on a commit. */
 struct store_cond {
-    uint64_t cas_in;    /* as store_commit's */
-    uint64_t cas_new;   /* the cas to give the item (E); 0: a fresh unique */
-    bool allow_stale;   /* cas: an older cas_in stores, marked stale (ms I) */
-    bool vivify;        /* append/prepend on a missing key stores it (ms N) */
-    uint8_t mbits;      /* ITEM_BINKEY to record */
+    uint64_t cas_in;  /* as store_commit's */
+    uint64_t cas_new; /* the cas to give the item (E); 0: a fresh unique */
+    bool allow_stale; /* cas: an older cas_in stores, marked stale (ms I) */
+    bool vivify;      /* append/prepend on a missing key stores it (ms N) */
+    uint8_t mbits;    /* ITEM_BINKEY to record */
 };
 struct store_result {
-    uint64_t cas;       /* of the stored item */
-    size_t nvalue;      /* its value's length (after append/prepend) */
+    uint64_t cas;  /* of the stored item */
+    size_t nvalue; /* its value's length (after append/prepend) */
 };
 
 /* Keys a store_prefetch takes at most. */

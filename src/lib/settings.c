@@ -3,6 +3,7 @@
 
 const char *config_protocol_name(enum config_protocol p)
 {
-    return p == CONFIG_PROTO_ASCII ? "ascii" : p == CONFIG_PROTO_BINARY ? "binary"
-                                                                        : "auto-negotiate";
+    return p == CONFIG_PROTO_ASCII    ? "ascii"
+           : p == CONFIG_PROTO_BINARY ? "binary"
+                                      : "auto-negotiate";
 }

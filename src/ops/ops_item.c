@@ -6,7 +6,10 @@
 #include "lib/out.h"
 #include "store/store.h"
 
-void ops_store_drop(struct ops_ctx *ctx, struct store_txn *txn) { store_abort(ctx->store, txn); }
+void ops_store_drop(struct ops_ctx *ctx, struct store_txn *txn)
+{
+    store_abort(ctx->store, txn);
+}
 
 bool ops_ref_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it)
 {
@@ -17,16 +20,25 @@ bool ops_ref_value(struct ops_ctx *ctx, struct out *out, const struct item_view 
     return false;
 }
 
-void ops_unpin(struct ops_ctx *ctx, uint32_t pin) { store_unpin(ctx->store, pin); }
+void ops_unpin(struct ops_ctx *ctx, uint32_t pin)
+{
+    store_unpin(ctx->store, pin);
+}
 
 void ops_prefetch(struct ops_ctx *ctx, const char *const *keys, const size_t *nkeys, size_t n)
 {
     store_prefetch(ctx->store, keys, nkeys, n);
 }
 
-bool ops_has_cas(const struct ops_ctx *ctx) { return store_has_cas(ctx->store); }
+bool ops_has_cas(const struct ops_ctx *ctx)
+{
+    return store_has_cas(ctx->store);
+}
 
-int64_t ops_now(const struct ops_ctx *ctx) { return store_time(ctx->store); }
+int64_t ops_now(const struct ops_ctx *ctx)
+{
+    return store_time(ctx->store);
+}
 
 int64_t ops_exptime(const struct ops_ctx *ctx, int64_t exptime)
 {
@@ -43,7 +55,10 @@ bool ops_peek(struct ops_ctx *ctx, const char *key, size_t nkey, struct item_vie
     return store_lookup(ctx->store, key, nkey, false, it);
 }
 
-void ops_usage(const struct ops_ctx *ctx, struct store_usage *u) { store_usage(ctx->store, u); }
+void ops_usage(const struct ops_ctx *ctx, struct store_usage *u)
+{
+    store_usage(ctx->store, u);
+}
 
 bool ops_walk(struct ops_ctx *ctx, struct store_cursor *cur, uint32_t budget, store_walk_fn *fn,
               void *arg)
@@ -51,9 +66,15 @@ bool ops_walk(struct ops_ctx *ctx, struct store_cursor *cur, uint32_t budget, st
     return store_walk(ctx->store, cur, budget, fn, arg);
 }
 
-void ops_crawler_enable(struct ops_ctx *ctx, bool on) { store_sweep_enable(ctx->store, on); }
+void ops_crawler_enable(struct ops_ctx *ctx, bool on)
+{
+    store_sweep_enable(ctx->store, on);
+}
 
-bool ops_crawl(struct ops_ctx *ctx, uint64_t max) { return store_crawl(ctx->store, max); }
+bool ops_crawl(struct ops_ctx *ctx, uint64_t max)
+{
+    return store_crawl(ctx->store, max);
+}
 
 void ops_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms)
 {

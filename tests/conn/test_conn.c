@@ -23,9 +23,9 @@ struct fixture {
     struct drive_env e; /* first: drive_fixture_setup */
     struct ev_loop *loop;
     struct conn_shared sh;
-    int peer;         /* the client's end */
+    int peer; /* the client's end */
     char got[1 << 18];
-    size_t n, want;   /* bytes read back; stop once want arrived */
+    size_t n, want; /* bytes read back; stop once want arrived */
     bool eof;
     int ticks;
 };
@@ -37,9 +37,13 @@ static int setup(void **state)
     struct fixture *f = *state;
     buf_pool_setup(16384, 4);
     f->loop = ev_create(64);
-    f->sh = (struct conn_shared){.loop = f->loop, .ops = &f->e.ctx, .stats = &f->e.stats,
-                                 .proto = &text_protocol, .out_limit = 1u << 20,
-                                 .max_line = 2u << 20, .reqs_per_event = 20};
+    f->sh = (struct conn_shared){.loop = f->loop,
+                                 .ops = &f->e.ctx,
+                                 .stats = &f->e.stats,
+                                 .proto = &text_protocol,
+                                 .out_limit = 1u << 20,
+                                 .max_line = 2u << 20,
+                                 .reqs_per_event = 20};
     int sv[2];
     if (!f->loop || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         return -1;

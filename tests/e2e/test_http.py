@@ -165,7 +165,7 @@ def test_dashboard_encoding_as_the_client_accepts(web):
     import gzip
     _, port = web
     url = "http://127.0.0.1:%d/" % port
-    page = open(os.path.join(os.path.dirname(__file__), "..", "..", "src", "dashboard.html"),
+    page = open(os.path.join(os.path.dirname(__file__), "..", "..", "src", "proto", "http", "dashboard.html"),
                 "rb").read()
     out = subprocess.run(["curl", "-s", "--max-time", "5", "--compressed", "-D", "-", url],
                          capture_output=True, timeout=10).stdout

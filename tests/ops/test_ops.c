@@ -19,8 +19,14 @@
 
 #define T0 1700000000
 
-static int setup(void **state) { return drive_fixture_setup(state, sizeof(struct drive_env), NULL); }
-static int teardown(void **state) { return drive_fixture_teardown(state); }
+static int setup(void **state)
+{
+    return drive_fixture_setup(state, sizeof(struct drive_env), NULL);
+}
+static int teardown(void **state)
+{
+    return drive_fixture_teardown(state);
+}
 
 /* key = value through begin/end, as a protocol stores. */
 static enum store_status _set(struct ops_ctx *ctx, const char *key, const char *value,
@@ -28,8 +34,8 @@ static enum store_status _set(struct ops_ctx *ctx, const char *key, const char *
 {
     struct store_txn txn;
     size_t n = strlen(value);
-    enum store_status st = ops_store_begin(ctx, key, strlen(key), 7, exptime, n,
-                                           mode == STORE_SET, &txn);
+    enum store_status st =
+        ops_store_begin(ctx, key, strlen(key), 7, exptime, n, mode == STORE_SET, &txn);
     if (st != STORE_OK)
         return st;
     memcpy(txn.value, value, n);

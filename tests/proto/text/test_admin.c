@@ -126,9 +126,11 @@ static void test_watch_slabs_lru(void **state)
     assert_string_equal(RUN(f, "watch sideways\r\n"), "ERROR\r\n");
     f->e.cfg.watch_enabled = false; /* -W */
     assert_string_equal(RUN(f, "watch\r\n"), "CLIENT_ERROR watch commands not allowed\r\n");
-    assert_non_null(strstr(RUN(f, "slabs reassign 1 2\r\n"), "CLIENT_ERROR memg has no slab classes"));
+    assert_non_null(
+        strstr(RUN(f, "slabs reassign 1 2\r\n"), "CLIENT_ERROR memg has no slab classes"));
     assert_string_equal(RUN(f, "slabs nonsense\r\n"), "ERROR\r\n");
-    assert_non_null(strstr(RUN(f, "lru tune 10 25 0.1 2\r\n"), "CLIENT_ERROR memg has no segmented LRU"));
+    assert_non_null(
+        strstr(RUN(f, "lru tune 10 25 0.1 2\r\n"), "CLIENT_ERROR memg has no segmented LRU"));
 }
 
 int main(void)
