@@ -32,20 +32,6 @@ static bool _ieq(const char *a, size_t n, const char *w)
     return i == n && w[i] == '\0';
 }
 
-bool http_digits(const char *p, const char *end, uint64_t max, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9' || x > (max - (uint64_t)(*p - '0')) / 10)
-            return false;
-        x = x * 10 + (uint64_t)(*p - '0');
-    }
-    *v = x;
-    return true;
-}
-
 static uint8_t _method(const char *p, size_t n)
 {
     static const char *const names[] = {"GET", "HEAD", "PUT", "DELETE", "POST"};

@@ -29,6 +29,20 @@ long http_unescape(char *dst, const char *src, size_t n)
     return (long)o;
 }
 
+bool http_digits(const char *p, const char *end, uint64_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || x > (max - (uint64_t)(*p - '0')) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *v = x;
+    return true;
+}
+
 /* ?ttl=S&flags=N of a key's URL; false on anything else. */
 static bool _query(struct http_req *r, const char *p, const char *end)
 {
