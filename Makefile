@@ -131,8 +131,20 @@ $(BUILD)/obj $(BUILD)/tests:
 run: $(BUILD)/memg
 	./$(BUILD)/memg -p 11211 -l 127.0.0.1 -v $(if $(filter 0,$(shell id -u)),-u root)
 
+# memcached's own t/ suite (tests/conformance/README.md): the source of
+# Debian's memcached package, fetched once into build/conformance by `deps`.
+CONFORMANCE_SUITE ?= bookworm
+CONFORMANCE_VERSION ?= 1.6.18
+CONFORMANCE_CACHE := build/conformance
+conformance_fetch = sh tests/conformance/fetch.sh $(CONFORMANCE_SUITE) $(CONFORMANCE_VERSION) $(CONFORMANCE_CACHE)
+
 deps:
 	@sh tests/deps.sh
+	@$(conformance_fetch) >/dev/null || echo "deps: memcached's t/ suite could not be fetched"
+
+conformance: $(BUILD)/memg
+	@src=$$($(conformance_fetch)) && \
+	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
 ifeq ($(LIBC),musl)
 # cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
@@ -169,6 +181,7 @@ test: deps
 	@$(call run_suite,layers)
 	@$(call run_suite,unit)
 	@$(call run_suite,e2e)
+	@$(call run_suite,conformance)
 ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
 	@$(call run_suite,test-cross)
 endif

@@ -57,8 +57,8 @@ $(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c src/proto/http/http.h |
 $(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(addprefix $(FUZZ_DIR)/obj/,proto/text/proto.o proto/text/reply.o proto/text/meta.o proto/text/base64.o lib/fmt.o)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
-$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^)
 
 # fuzz_bin drives the protocol as conn would, with the tests' drive.h.
 $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
@@ -79,6 +79,8 @@ fuzz: fuzz-build
 		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
 		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); [ $$t = http ] && maxlen=$(FUZZ_MAXLEN_http); \
 		dict=fuzz/memcached.dict; [ $$t = http ] && dict=fuzz/http.dict; \
+		if [ $$t = conn ]; then dict=$(FUZZ_DIR)/conn.dict; \
+			cat fuzz/memcached.dict fuzz/http.dict > $$dict; fi; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -dict=$$dict -max_len=$$maxlen \
 			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
@@ -95,9 +97,9 @@ $(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(addprefix $(B
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
+$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS)
 
 $(BUILD)/fuzz/regress_bin: fuzz/standalone.c fuzz/fuzz_bin.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -102,6 +102,7 @@ static uint32_t _rec_check(const unsigned char *p, uint32_t avail, int64_t *exp)
  * sides are read in order: no lookup per item. */
 struct refset {
     uint64_t key, sum, n;
+    uint64_t expired; /* live records whose time ran out while memg was down */
 };
 
 static void _refset_add(struct refset *rs, uint32_t ref)
@@ -110,13 +111,13 @@ static void _refset_add(struct refset *rs, uint32_t ref)
     rs->n++;
 }
 
-/* Walk the records of segment idx: each must be whole. With rs, only the
- * live ones are added to it (nothing changes: the table is not trusted
- * yet). Without, live ones are counted and expired ones leave the table;
- * access times are kept modulo 8192 units and the sweep moves one to the
- * next unit once it is 4096 old: after more than an hour down they move
- * here, to the unit that holds their age. False when a record is not
- * whole. */
+/* Walk the records of segment idx: each must be whole. With rs, before
+ * the table is trusted: live ones go into rs, and are counted unless
+ * expired (those are only counted in rs). Access times are kept modulo
+ * 8192 units and the sweep moves one to the next unit once it is 4096 old:
+ * after more than an hour down they move here, to the unit that holds
+ * their age. Without rs, once the table is: expired ones leave it. False
+ * when a record is not whole. */
 static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *rs)
 {
     struct seg *s = &st->segs[idx];
@@ -128,17 +129,19 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *
             return false;
         if (!(p[REC_BITS] & R_LIVE)) /* dead, or a reservation never committed */
             continue;
-        if (rs) {
-            _refset_add(rs, seg_ref(st, idx, off));
-            continue;
-        }
-        if (exp && exp <= st->now) { /* expired while memg was down */
+        bool expired = exp && exp <= st->now;
+        if (!rs && expired) {
             p[REC_BITS] &= (unsigned char)~(R_LIVE | R_ACC);
             if (!ht_remove_ref(st->ht, store_key_hash(st, (char *)p + REC_KEY, p[REC_NKEY]),
                                seg_ref(st, idx, off)))
                 return false;
-            continue;
         }
+        if (!rs)
+            continue;
+        _refset_add(rs, seg_ref(st, idx, off));
+        rs->expired += expired;
+        if (expired)
+            continue;
         if (st->now - saved >= 4000) {
             uint16_t meta;
             memcpy(&meta, p + REC_KEY + p[REC_NKEY], REC_META_LEN);
@@ -248,7 +251,7 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
         why = "inconsistent metadata";
     }
     int64_t t0 = _now_us();
-    struct refset table = {hash64(&t0, sizeof t0, (uint64_t)getpid()), 0, 0}, live = table;
+    struct refset table = {hash64(&t0, sizeof t0, (uint64_t)getpid()), 0, 0, 0}, live = table;
     why = "a table slot points outside the segments, or none is empty";
     if (!_slots_check(st, slots, nslot / 4, &table) || table.n != m->ht_count)
         goto out;
@@ -259,7 +262,7 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
     why = "the table's slots are not the live records";
     if (live.n != table.n || live.sum != table.sum)
         goto out;
-    for (i = 1; i < st->hiwater; i++) /* all mapped: the table may look anywhere */
+    for (i = 1; live.expired && i < st->hiwater; i++) /* all mapped: the table may look anywhere */
         if (st->segs[i].pins && !_walk(st, i, m->saved_at, NULL))
             goto out;
     memcpy((char *)st + QUEUES_AT, m->queues, QUEUES_LEN);

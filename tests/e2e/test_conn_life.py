@@ -90,11 +90,13 @@ class Target:
     def __init__(self, srv):
         self.srv = srv
         self.http_port = None
-        if srv.kind == "memg":
-            deadline = time.monotonic() + 5
-            while self.http_port is None and time.monotonic() < deadline:
-                m = re.search(r"HTTP on port (\d+)", srv.log_text())
-                self.http_port = int(m.group(1)) if m else time.sleep(0.02)
+        deadline = time.monotonic() + 5
+        while srv.kind == "memg" and self.http_port is None and time.monotonic() < deadline:
+            m = re.search(r"HTTP on port (\d+)", srv.log_text())
+            if m:
+                self.http_port = int(m.group(1))
+            else:
+                time.sleep(0.02)
 
     def connect(self, proto, timeout=10, rcvbuf=None):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,17 +36,12 @@ static char _byte(uint64_t i) { return (char)('a' + (i * 7 + i / 251) % 26); }
 /* Queue n bytes of the stream at *queued: a copy, or every 16th a ref. */
 static void _queue(struct out *o, size_t n, uint64_t *queued)
 {
-    char *dst;
-    if (*queued % 16 == 0 && nrefs < MAX_REFS) {
-        dst = refs[nrefs] = malloc(n);
-        assert_non_null(dst);
-    } else {
-        dst = out_reserve(o, n);
-        assert_non_null(dst);
-    }
+    bool ref = *queued % 16 == 0 && nrefs < MAX_REFS;
+    char *dst = ref ? (refs[nrefs] = malloc(n)) : out_reserve(o, n);
+    assert_non_null(dst);
     for (size_t i = 0; i < n; i++)
         dst[i] = _byte(*queued + i);
-    if (dst == refs[nrefs] && nrefs < MAX_REFS)
+    if (ref)
         assert_true(out_ref(o, dst, n, nrefs++));
     else
         out_commit(o, n);

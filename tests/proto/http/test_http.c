@@ -419,6 +419,28 @@ static void test_split_reads(void **state)
     }
 }
 
+/* A pipeline answers the same bytes however it is split into reads: in two
+ * at every byte, and one byte a read (PUTs with bodies, pipelined GETs, a
+ * HEAD, a DELETE, and an HTTP/1.0 GET that closes). */
+static void test_split_everywhere(void **state)
+{
+    struct fixture *f = *state;
+    static const char in[] =
+        "PUT /k/h1 HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
+        "GET /k/h1 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/none HTTP/1.1\r\nHost: x\r\n\r\n"
+        "PUT /k/h2?flags=7 HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n"
+        "abcdefghijklmnopqrstuvwxyz0123"
+        "HEAD /k/h2 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/h2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "DELETE /k/h1 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/h1 HTTP/1.0\r\n\r\n";
+    assert_int_equal(drive_split_check(&http_protocol, NULL, in, sizeof(in) - 1, f->reply,
+                                       sizeof(f->reply)), -1);
+    assert_non_null(strstr(f->reply, "\r\n\r\nhello world"));
+    assert_non_null(strstr(f->reply, "Memg-Flags: 7\r\n"));
+    assert_non_null(strstr(f->reply, "\r\n\r\nabcdefghijklmnopqrstuvwxyz0123"));
+    assert_non_null(strstr(f->reply, "HTTP/1.1 204 No Content\r\n"));
+    assert_non_null(strstr(f->reply, "HTTP/1.1 404 Not Found\r\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipeline_large_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_everywhere, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
