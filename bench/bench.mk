@@ -22,9 +22,9 @@ BENCH_FLOOR := $(BUILD)/memg-floor
 BENCH_SIM := $(BUILD)/memg-sim
 endif
 
-BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_main.c,$(wildcard bench/*.c))
+BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_main.c bench/fmtcmp.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
-BENCH_LIBS := $(addprefix $(BUILD)/obj/lib/,ev.o net.o resolve.o buf.o fmt.o)
+BENCH_LIBS := $(addprefix $(BUILD)/obj/lib/,ev.o net.o buf.o fmt.o)
 
 .PHONY: bench-tool bench bench-selftest bench-scaling bench-quality
 
@@ -44,8 +44,9 @@ $(BUILD)/memg-sim: $(SIM_OBJS)
 
 # The simulator's unit test (cmocka) builds with its bench sources.
 SIM_TEST_SRCS := bench/sim.c bench/stream.c bench/zipf.c bench/reply.c
-$(BUILD)/tests/test_sim: tests/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
+$(BUILD)/tests/bench/test_sim: tests/bench/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/bench/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
 
 $(BUILD)/memg-floor: $(BUILD)/obj/bench/floor.o
 	$(CC) $(LDFLAGS) -o $@ $<
@@ -66,6 +67,14 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
 # memcached module in front of memcached -t 1 (bench/http.py).
+# fmt.c against libc's snprintf, built with the server's CC and flags (musl
+# by default): the measurement that keeps fmt.c (docs/DESIGN.md, "Build").
+.PHONY: bench-fmt
+bench-fmt: $(BUILD)/memg-fmtcmp
+	./$(BUILD)/memg-fmtcmp
+$(BUILD)/memg-fmtcmp: bench/fmtcmp.c $(BUILD)/obj/lib/fmt.o
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+
 .PHONY: bench-http
 bench-http: $(BUILD)/memg $(BENCH_TOOL)
 	@sh tests/deps.sh "bench deps" wrk nginx memcached

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 
 #include <signal.h>
 #include <stdio.h> /* rename only: no stdio is used */
@@ -21,7 +22,6 @@
 #include "lib/stats.h"
 #include "store/store.h"
 #include "store/thp.h"
-#include "process/user.h"
 
 #define RBUF_BLOCK 16384 /* read/write buffer size; pooled */
 
@@ -76,10 +76,13 @@ static int _check_identity(const struct config *cfg, struct identity **pw)
         fmt_fd(STDERR_FILENO, "memg: can't run as root without the -u switch\n");
         return EXIT_USAGE;
     }
-    if (!user_lookup("/etc/passwd", cfg->user, &id.uid, &id.gid)) {
+    const struct passwd *p = getpwnam(cfg->user);
+    if (!p) {
         fmt_fd(STDERR_FILENO, "memg: can't find the user %s to switch to\n", cfg->user);
         return EXIT_NOUSER;
     }
+    id.uid = p->pw_uid;
+    id.gid = p->pw_gid;
     id.name = cfg->user;
     *pw = &id;
     return 0;

@@ -126,7 +126,7 @@ size_t conn_struct_size(void) { return sizeof(struct conn); }
 static void _unpin(void *arg, uint32_t pin)
 {
     struct conn *c = arg;
-    store_unpin(c->sh->ops->store, pin);
+    ops_unpin(c->sh->ops, pin);
 }
 
 struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto)
@@ -162,7 +162,7 @@ void conn_close(struct conn *c)
     if (log_level > 1 || log_watching)
         _log_close(c);
     if (c->ses.txn_open) /* a value cut off mid-way is never stored */
-        store_abort(sh->ops->store, &c->ses.txn);
+        ops_store_drop(sh->ops, &c->ses.txn);
     if (c->ses.proto->closed)
         c->ses.proto->closed(&c->ses);
     ev_del(sh->loop, c->fd);

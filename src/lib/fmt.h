@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Like snprintf: writes at most cap bytes, NUL included, always
  * NUL-terminated when cap > 0; returns the length the whole output has (a
@@ -29,6 +30,22 @@ void fmt_fd(int fd, const char *format, ...) __attribute__((format(printf, 2, 3)
 void fmt_vfd(int fd, const char *format, va_list ap) __attribute__((format(printf, 2, 0)));
 /* All of text to fd, through EINTR and short writes; false on error. */
 bool fmt_write(int fd, const char *text, size_t len);
+
+/* v in decimal at out (room for 20 digits), no terminator; returns the
+ * length. The replies' numbers: inline, as it was beside the VALUE header
+ * that writes three per item. */
+static inline size_t fmt_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
 
 /* Text of an address as inet_ntop writes it, without libc's inet_ntop (in
  * musl it uses snprintf). family is AF_INET or AF_INET6, addr a struct

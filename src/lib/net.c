@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -12,7 +14,6 @@
 #include <unistd.h>
 
 #include "fmt.h"
-#include "resolve.h"
 
 int net_set_nonblock(int fd)
 {
@@ -26,18 +27,37 @@ int net_set_nodelay(int fd)
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
-static int _listen_addr(const struct resolved *ai, int backlog, char *err)
+/* host's addresses for a stream socket, as memcached asks for them (NULL:
+ * the wildcards, passive); NULL with err set when it does not resolve
+ * (naming the host when name_it: the caller's message does not). */
+static struct addrinfo *_resolve(const char *host, int port, bool name_it, char *err)
 {
-    int fd = socket(ai->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct addrinfo hints = {.ai_flags = host ? 0 : AI_PASSIVE, .ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char service[8];
+    fmt_buf(service, sizeof(service), "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        fmt_buf(err, NET_ERR_LEN, "%s%s%s", name_it ? host : "", name_it ? ": " : "",
+                rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return NULL;
+    }
+    return res;
+}
+
+static int _listen_addr(const struct addrinfo *ai, int backlog, char *err)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         fmt_buf(err, NET_ERR_LEN, "socket: %s", strerror(errno));
         return -1;
     }
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (ai->family == AF_INET6) /* v4 and v6 wildcards are separate sockets */
+    if (ai->ai_family == AF_INET6) /* v4 and v6 wildcards are separate sockets */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (bind(fd, (const struct sockaddr *)&ai->sa, ai->len) < 0 || listen(fd, backlog) < 0) {
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
         fmt_buf(err, NET_ERR_LEN, "%s", strerror(errno));
         close(fd);
         return -1;
@@ -47,18 +67,13 @@ static int _listen_addr(const struct resolved *ai, int backlog, char *err)
 
 int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, char *err)
 {
-    struct resolved res[8];
-    const char *why;
     if (host && (!*host || strcmp(host, "*") == 0))
         host = NULL;
-    int nres = resolve_host(host, port, res, 8, &why);
-    if (nres < 0) {
-        fmt_buf(err, NET_ERR_LEN, "%s", why);
+    struct addrinfo *res = _resolve(host, port, false, err);
+    if (!res)
         return -1;
-    }
     int n = 0;
-    for (int i = 0; i < nres && n < max; i++) {
-        const struct resolved *ai = &res[i];
+    for (const struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
         int fd = _listen_addr(ai, backlog, err);
         if (fd < 0) {
             if (errno == EAFNOSUPPORT && host == NULL)
@@ -71,6 +86,7 @@ int net_tcp_listen(const char *host, int port, int backlog, int *fds, int max, c
         if (port == 0 && host == NULL)
             break; /* an ephemeral port differs per family: one socket */
     }
+    freeaddrinfo(res);
     if (n == 0 && !err[0])
         fmt_buf(err, NET_ERR_LEN, "no address to listen on");
     return n ? n : -1;
@@ -105,25 +121,21 @@ int net_unix_listen(const char *path, int mode, int backlog, char *err)
 
 int net_tcp_connect(const char *host, int port, char *err)
 {
-    struct resolved res[8];
-    const char *why;
-    int nres = resolve_host(host, port, res, 8, &why);
-    if (nres < 0) {
-        fmt_buf(err, NET_ERR_LEN, "%s: %s", host, why);
+    struct addrinfo *res = _resolve(host, port, true, err);
+    if (!res)
         return -1;
-    }
     int fd = -1;
-    for (int i = 0; i < nres; i++) {
-        const struct resolved *ai = &res[i];
-        fd = socket(ai->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             continue;
-        if (connect(fd, (const struct sockaddr *)&ai->sa, ai->len) == 0)
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             break;
         fmt_buf(err, NET_ERR_LEN, "connect %s:%d: %s", host, port, strerror(errno));
         close(fd);
         fd = -1;
     }
+    freeaddrinfo(res);
     if (fd >= 0)
         net_set_nodelay(fd);
     return fd;

@@ -176,6 +176,17 @@ bool out_copy(struct out *o, const void *p, size_t n)
     return true;
 }
 
+bool out_line(struct out *o, const void *p, size_t n)
+{
+    char *dst = out_reserve(o, n + 2);
+    if (!dst)
+        return false;
+    mem_copy(dst, p, n);
+    memcpy(dst + n, "\r\n", 2);
+    out_commit(o, n + 2);
+    return true;
+}
+
 bool out_ref(struct out *o, const void *p, size_t n, uint32_t pin)
 {
     struct out_piece *pc = _push(o);

@@ -41,6 +41,8 @@ void out_reset(struct out *o);
 
 /* Append bytes by copy; false when out of memory. */
 bool out_copy(struct out *o, const void *p, size_t n);
+/* The same followed by \r\n: a text protocol's reply line. */
+bool out_line(struct out *o, const void *p, size_t n);
 /* Room for n bytes to be written in place, then out_commit(n). */
 char *out_reserve(struct out *o, size_t n);
 void out_commit(struct out *o, size_t n);

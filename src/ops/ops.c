@@ -2,7 +2,7 @@
  * every protocol: a get_hits is a get_hits whichever wire asked. */
 #include "ops.h"
 
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "store/store.h"

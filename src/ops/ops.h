@@ -9,9 +9,10 @@
 #include <stdint.h>
 
 #include "lib/stats.h"
-#include "store/store.h"
+#include "lib/item.h"
 
 struct auth;
+struct store;
 struct config;
 struct out;
 struct prefix_stats;
@@ -78,6 +79,43 @@ enum store_status ops_store_end(struct ops_ctx *ctx, struct store_txn *txn, enum
                                 uint64_t cas_in, uint64_t *cas_out);
 void ops_store_abort(struct ops_ctx *ctx, struct store_txn *txn);
 
+/* The connection closed with a value half received: it is never stored
+ * (and not counted: the request never completed). */
+void ops_store_drop(struct ops_ctx *ctx, struct store_txn *txn);
+
+/* --- what the protocols reach the store through (ops_item.c) --- */
+
+/* A large value leaves from its item: pin it and queue a reference to it in
+ * out; out's unpin callback (ops_unpin) lets go once it is sent. False, and
+ * nothing pinned, when out could not take it. */
+bool ops_ref_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it);
+void ops_unpin(struct ops_ctx *ctx, uint32_t pin);
+/* Start loading what the lookups of a pipelined batch will touch (a hint;
+ * at most STORE_PREFETCH_MAX keys). */
+void ops_prefetch(struct ops_ctx *ctx, const char *const *keys, const size_t *nkeys, size_t n);
+/* False with -C: a binary set's cas then makes no compare. */
+bool ops_has_cas(const struct ops_ctx *ctx);
+/* Unix time now as the store counts it, and a protocol exptime as unix time. */
+int64_t ops_now(const struct ops_ctx *ctx);
+int64_t ops_exptime(const struct ops_ctx *ctx, int64_t exptime);
+/* An item's size as memcached counts it (`me` size=, metadump). */
+uint64_t ops_item_total(const struct ops_ctx *ctx, const struct item_view *it);
+/* A lookup that leaves the item as it was: not marked read, its access time
+ * kept (meta 'u', `me`, a re-read after a change). */
+bool ops_peek(struct ops_ctx *ctx, const char *key, size_t nkey, struct item_view *it);
+/* The memory picture for `stats` and the HTTP front's page. */
+void ops_usage(const struct ops_ctx *ctx, struct store_usage *u);
+/* `stats cachedump` and `lru_crawler metadump`: up to budget records from cur
+ * to fn (store_walk's rules); true while records remain. */
+bool ops_walk(struct ops_ctx *ctx, struct store_cursor *cur, uint32_t budget, store_walk_fn *fn,
+              void *arg);
+/* lru_crawler enable|disable, and crawl [tocrawl] (false: one is running). */
+void ops_crawler_enable(struct ops_ctx *ctx, bool on);
+bool ops_crawl(struct ops_ctx *ctx, uint64_t max);
+/* The loop's timer, every tick_ms: a running `lru_crawler crawl` goes on at
+ * 1000 items per `lru_crawler sleep` microseconds, at most 16384 a tick. */
+void ops_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms);
+
 /* incr/decr (cas_in 0: any). Counts incr/decr hits and misses. */
 enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, bool incr,
                             uint64_t delta, uint64_t cas_in, uint64_t *value, uint64_t *cas_out);
@@ -103,6 +141,21 @@ enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_
 enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
                                    enum store_mode mode, const struct store_cond *c,
                                    struct store_result *res);
+
+/* mg: the lookup (bump false: 'u'), and on a miss with vivify (N) an empty
+ * item this client is to recache (*created). */
+bool ops_mlookup(struct ops_ctx *ctx, const char *key, size_t nkey, bool bump, bool vivify,
+                 uint8_t mbits, uint64_t cas_new, struct item_view *it, bool *created);
+/* mg T, N: a new exptime (protocol form); the one the item now has (0: gone). */
+int64_t ops_set_ttl(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t ttl);
+/* mg R: this reader recaches an item expiring within ttl (protocol form),
+ * unless another reader already won it or this one just created it. */
+bool ops_recache_due(const struct ops_ctx *ctx, const struct item_view *it, bool created,
+                     int64_t ttl);
+/* mg: whether this reader recaches (won by N or R, or the first read of a
+ * stale item); the winner's mark is set so that later readers see Z. */
+bool ops_win(struct ops_ctx *ctx, const char *key, size_t nkey, const struct item_view *it,
+             bool won);
 
 /* md: delete, or (x) empty the value, or (I) mark stale. */
 struct ops_mdel {

@@ -30,6 +30,46 @@ bool ops_vivify(struct ops_ctx *ctx, const char *key, size_t nkey, uint8_t mbits
     return store_commit_ex(ctx->store, &txn, STORE_ADD, &c, NULL) == STORE_OK;
 }
 
+bool ops_mlookup(struct ops_ctx *ctx, const char *key, size_t nkey, bool bump, bool vivify,
+                 uint8_t mbits, uint64_t cas_new, struct item_view *it, bool *created)
+{
+    *created = false;
+    if (store_lookup(ctx->store, key, nkey, bump, it))
+        return true;
+    if (!vivify || !ops_vivify(ctx, key, nkey, mbits, cas_new))
+        return false;
+    *created = true; /* an empty item: this client recaches, others see Z */
+    return store_lookup(ctx->store, key, nkey, bump, it);
+}
+
+int64_t ops_set_ttl(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t ttl)
+{
+    struct store_update u = {.set_exp = true, .exptime = ttl};
+    struct item_view v;
+    if (store_update(ctx->store, key, nkey, &u) != STORE_OK ||
+        !store_lookup(ctx->store, key, nkey, false, &v))
+        return 0;
+    return v.exp;
+}
+
+bool ops_recache_due(const struct ops_ctx *ctx, const struct item_view *it, bool created,
+                     int64_t ttl)
+{
+    return !(it->mbits & ITEM_WON) && !created && it->exp != 0 &&
+           it->exp < store_exptime(ctx->store, ttl);
+}
+
+bool ops_win(struct ops_ctx *ctx, const char *key, size_t nkey, const struct item_view *it,
+             bool won)
+{
+    won |= (it->mbits & ITEM_STALE) && !(it->mbits & ITEM_WON); /* a stale item's first reader */
+    if (won) {
+        struct store_update u = {.set = ITEM_WON};
+        store_update(ctx->store, key, nkey, &u);
+    }
+    return won;
+}
+
 /* A new item holding initial in decimal (incr/decr on a missing key). */
 static enum store_status _create_number(struct ops_ctx *ctx, const char *key, size_t nkey,
                                         uint64_t initial, int64_t exptime, uint64_t cas_new,

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "ops.h"

@@ -737,9 +737,3 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
         return r;
     return _check(cfg, err);
 }
-
-const char *config_protocol_name(enum config_protocol p)
-{
-    return p == CONFIG_PROTO_ASCII ? "ascii" : p == CONFIG_PROTO_BINARY ? "binary"
-                                                                        : "auto-negotiate";
-}

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proto/text/admin.h"
 #include "config.h"
 #include "conn/conn.h"
 #include "lib/ev.h"
@@ -162,7 +161,7 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     uint64_t now = ev_now_ms(loop);
     store_set_time(srv->store, (int64_t)time(NULL));
     store_tick(srv->store);
-    admin_crawl_tick(&srv->ops, TICK_MS);
+    ops_crawl_tick(&srv->ops, TICK_MS);
     if (srv->ops.shutdown) {
         srv->graceful |= srv->ops.shutdown > 1;
         _begin_stop(srv);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "lib/item.h"
 
 struct ops_ctx;
 struct out;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/item.h"
+
 struct stats;
 struct store;
 
@@ -24,65 +26,6 @@ struct store_config {
     const char *memory_file;
     char *note;
     size_t note_len;
-};
-
-enum store_status {
-    STORE_OK = 0,      /* stored / deleted / touched / found */
-    STORE_NOT_STORED,  /* add on a present key, replace/append/prepend on a missing one */
-    STORE_EXISTS,      /* cas: the item changed since gets */
-    STORE_NOT_FOUND,   /* cas/delete/incr/touch on a missing key */
-    STORE_TOO_LARGE,   /* item bigger than item_size_max */
-    STORE_NO_MEMORY,   /* full and eviction impossible or disabled */
-    STORE_NON_NUMERIC, /* incr/decr on a value that is not a number */
-};
-
-enum store_mode { STORE_SET, STORE_ADD, STORE_REPLACE, STORE_APPEND, STORE_PREPEND, STORE_CAS };
-
-/* What a lookup tells of an item besides its data (item_view.mbits). */
-#define ITEM_FETCHED 1u /* read before this lookup */
-#define ITEM_STALE 2u   /* marked stale (meta md I / ms I): to be recached */
-#define ITEM_WON 4u     /* a reader was handed the right to recache it */
-#define ITEM_BINKEY 8u  /* its key arrived base64-encoded (meta 'b') */
-
-/* A found item. Pointers stay valid until the next store call, or until
- * store_unpin when the caller pinned it to write the value out later. */
-struct item_view {
-    const char *key;
-    size_t nkey;
-    const char *value;
-    size_t nvalue;
-    uint32_t flags;
-    uint64_t cas;
-    uint32_t pin;   /* opaque handle for store_pin */
-    uint8_t mbits;  /* ITEM_*, as before this lookup */
-    int64_t exp;    /* unix time it expires, 0 never */
-    int64_t atime;  /* unix time of its last access before this lookup */
-};
-
-/* A value being received: the caller writes nvalue bytes at value (possibly
- * over many reads, with other store calls in between) and then commits or
- * aborts. Until then the item is invisible and its memory cannot move. */
-struct store_txn {
-    char *value;
-    size_t nvalue;
-    uint32_t ref;  /* opaque: where the reserved item lives */
-    uint32_t pin;  /* opaque: what the reservation holds */
-};
-
-/* Memory picture for `stats`, `stats slabs` and `stats items`. */
-struct store_usage {
-    uint64_t mem_limit;
-    uint64_t segment_size;
-    uint64_t segments_max;    /* how many segments the limit allows now */
-    uint64_t segments_used;
-    uint64_t segments_free;   /* allocated but empty, ready for reuse */
-    uint64_t items;
-    uint64_t bytes_live;      /* header + key + value of live items */
-    uint64_t bytes_dead;      /* overwritten/deleted/expired, not yet reclaimed */
-    uint64_t table_bytes;
-    uint64_t table_capacity;
-    uint64_t item_header_bytes; /* fixed part of an item header */
-    int64_t oldest_age;       /* seconds since the oldest live item was written */
 };
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
@@ -115,13 +58,6 @@ bool store_lookup(struct store *st, const char *key, size_t nkey, bool bump,
                   struct item_view *out);
 
 /* Change a live item in place where it can (meta T, E, I, W). */
-struct store_update {
-    bool set_exp;
-    bool set_cas;
-    uint8_t set, clear; /* ITEM_STALE, ITEM_WON */
-    int64_t exptime;    /* protocol form */
-    uint64_t cas;       /* 0: a fresh unique */
-};
 enum store_status store_update(struct store *st, const char *key, size_t nkey,
                                const struct store_update *u);
 /* touch / gat: new exptime (protocol form); out may be NULL. */
@@ -142,18 +78,6 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
  * The txn is finished whatever the answer. */
 enum store_status store_commit(struct store *st, struct store_txn *txn, enum store_mode mode,
                                uint64_t cas_in);
-/* The meta protocol's conditions on a commit. */
-struct store_cond {
-    uint64_t cas_in;    /* as store_commit's */
-    uint64_t cas_new;   /* the cas to give the item (E); 0: a fresh unique */
-    bool allow_stale;   /* cas: an older cas_in stores, marked stale (ms I) */
-    bool vivify;        /* append/prepend on a missing key stores it (ms N) */
-    uint8_t mbits;      /* ITEM_BINKEY to record */
-};
-struct store_result {
-    uint64_t cas;       /* of the stored item */
-    size_t nvalue;      /* its value's length (after append/prepend) */
-};
 enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum store_mode mode,
                                   const struct store_cond *c, struct store_result *res);
 void store_abort(struct store *st, struct store_txn *txn);
@@ -167,7 +91,6 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
 /* Start loading the table slots and item records of keys about to be looked
  * up (a pipelined batch): their cache misses overlap instead of queueing.
  * A hint only; at most STORE_PREFETCH_MAX keys are taken. */
-#define STORE_PREFETCH_MAX 32
 void store_prefetch(const struct store *st, const char *const *keys, const size_t *nkeys,
                     size_t n);
 
@@ -199,7 +122,6 @@ void store_usage(const struct store *st, struct store_usage *u);
 
 /* Called for each item evicted (not expired, not deleted), before its bytes
  * go: `watch evictions`. The view's value is not filled. NULL: none. */
-typedef void store_evict_fn(void *arg, const struct item_view *it);
 void store_on_evict(struct store *st, store_evict_fn *fn, void *arg);
 
 /* Live items a slice at a time (`stats cachedump`, `lru_crawler metadump`),
@@ -211,14 +133,9 @@ void store_on_evict(struct store *st, store_evict_fn *fn, void *arg);
  * may be listed twice), and after a second change the rest of it is skipped
  * so that every walk ends. Items written, moved or deleted meanwhile may be
  * listed or not: no snapshot, as memcached's crawler. Zero it to start. */
-struct store_cursor {
-    uint32_t seg, gen, off;
-    uint8_t reread; /* seg was read again from its start */
-};
 /* Up to budget records from cur; each live, unexpired item goes to fn until
  * fn returns false (that item counts as seen). True while records remain.
  * fn must not call the store; the views are valid during the call only. */
-typedef bool store_walk_fn(void *arg, const struct item_view *it);
 bool store_walk(struct store *st, struct store_cursor *cur, uint32_t budget, store_walk_fn *fn,
                 void *arg);
 

@@ -7,13 +7,11 @@
 #include <string.h>
 
 #include "proto/auth.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/mem.h"
 #include "ops/ops.h"
 #include "lib/out.h"
-#include "proto/text/proto.h"
 #include "lib/stats.h"
-#include "store/store.h"
 
 #define BIN_KEY_MAX 250            /* memcached's KEY_MAX_LENGTH */
 #define BIN_SASL_MECH_MAX 32       /* memcached's MAX_SASL_MECH_LEN */
@@ -200,18 +198,16 @@ static void _get(struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
         return;
     }
     out_commit(out, room);
-    store_pin(ctx->store, it.pin);
-    if (!out_ref(out, it.value, nvalue, it.pin))
-        store_unpin(ctx->store, it.pin);
+    ops_ref_value(ctx, out, &it);
 }
 
-static enum store_mode _mode(const struct store *st, uint8_t op, uint64_t cas)
+static enum store_mode _mode(const struct ops_ctx *ctx, uint8_t op, uint64_t cas)
 {
     if (op == BIN_APPEND)
         return STORE_APPEND;
     if (op == BIN_PREPEND)
         return STORE_PREPEND;
-    if (cas && store_has_cas(st)) /* set, add and replace with a cas are compare-and-swap */
+    if (cas && ops_has_cas(ctx)) /* set, add and replace with a cas are compare-and-swap */
         return STORE_CAS;
     return op == BIN_ADD ? STORE_ADD : op == BIN_REPLACE ? STORE_REPLACE : STORE_SET;
 }
@@ -221,7 +217,7 @@ static void _store_end(struct ops_ctx *ctx, const struct bin_req *r, struct stor
                        struct out *out)
 {
     uint64_t cas = 0;
-    enum store_status st = ops_store_end(ctx, txn, _mode(ctx->store, r->op, r->h.cas), r->h.cas, &cas);
+    enum store_status st = ops_store_end(ctx, txn, _mode(ctx, r->op, r->h.cas), r->h.cas, &cas);
     switch (st) {
     case STORE_OK:
         _ok(out, r, NULL, 0, cas);
@@ -662,7 +658,7 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         pos += BIN_HEADER_LEN + body;
     }
     if (n > 1)
-        store_prefetch(ctx->store, keys, nkeys, n);
+        ops_prefetch(ctx, keys, nkeys, n);
 }
 
 const struct protocol bin_protocol = {"binary", _feed, _received, _prefetch, NULL};

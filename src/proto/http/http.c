@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "lib/buf.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/mem.h"
 #include "ops/ops.h"
 #include "lib/out.h"
-#include "proto/text/proto.h"
-#include "store/store.h"
+#include "lib/fmt.h"
 
 /* session.bits */
 #define HB_CLOSE HTTP_B_CLOSE
@@ -28,7 +27,7 @@ static char *_put(char *p, const char *s, size_t n)
 
 #define PUT_LIT(p, lit) _put((p), "" lit, sizeof(lit) - 1)
 
-static char *_put_u64(char *p, uint64_t v) { return p + proto_u64(p, v); }
+static char *_put_u64(char *p, uint64_t v) { return p + fmt_u64(p, v); }
 
 /* "HTTP/1.1 NNN Reason\r\n" + Content-Length; the caller adds the rest. */
 static char *_head_begin(char *p, int status, uint64_t clen)
@@ -124,9 +123,7 @@ static void _get(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, s
     out_commit(out, (size_t)(p - p0));
     if (head || fresh || inline_value)
         return;
-    store_pin(ctx->store, it.pin); /* large values leave from their item */
-    if (!out_ref(out, it.value, it.nvalue, it.pin))
-        store_unpin(ctx->store, it.pin);
+    ops_ref_value(ctx, out, &it); /* large values leave from their item */
 }
 
 static void _delete(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, struct out *out)
@@ -316,3 +313,25 @@ static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct
 }
 
 const struct protocol http_protocol = {"http", _feed, _received, NULL, NULL};
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return "";
+    }
+}

@@ -48,8 +48,15 @@ struct http_req {
  * status to answer (-400, -405, -414, -431, -501, -505) before closing. */
 long http_parse(struct http_req *r, const char *buf, size_t len);
 
-/* The reason phrase of a status ("Not Found"); "" for one memg never sends. */
+/* The reason phrase of a status ("Not Found"); "" for one memg never sends
+ * (http.c). */
 const char *http_reason(int status);
+/* The request target [p, end) into r's route, key and query (http_route.c);
+ * 0 or minus the status to answer. */
+long http_route(struct http_req *r, const char *p, const char *end);
+/* Decimal digits [p, end) into *v, at most max; false when not that
+ * (http_route.c: the query's numbers, and the head's). */
+bool http_digits(const char *p, const char *end, uint64_t max, uint64_t *v);
 
 /* Decode %XX escapes of src[0..n) into dst (room for n bytes). Returns the
  * decoded length, or -1 on a bad escape. */

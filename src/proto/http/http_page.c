@@ -9,12 +9,11 @@
 #include <string.h>
 
 #include "lib/buf.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/fmt.h"
 #include "http.h"
 #include "ops/ops.h"
 #include "lib/stats.h"
-#include "store/store.h"
 
 #define PAGE_MAX (256u << 10) /* a page larger than this is cut short (oom) */
 #define PAIRS_MAX 160
@@ -133,7 +132,7 @@ static void _metrics(struct ops_ctx *ctx, struct buf *b)
         return;
     ops_stats(ctx, NULL, 0, _collect, ps);
     struct store_usage u;
-    store_usage(ctx->store, &u);
+    ops_usage(ctx, &u);
     _family(b, "memcached_up", 'g', "Could the server be reached.");
     _text(b, "memcached_up 1\n");
     _family(b, "memcached_version", 'g', "The version of this server.");

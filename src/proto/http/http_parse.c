@@ -1,6 +1,7 @@
-/* http_parse: an HTTP/1.x request head into a struct http_req, a pure
- * function over (buffer, length) in the manner of picohttpparser: complete,
- * incomplete, or the status to answer before hanging up. */
+/* http_parse: the HTTP/1.x grammar of a request head into a struct
+ * http_req, a pure function over (buffer, length) in the manner of
+ * picohttpparser: complete, incomplete, or the status to answer before
+ * hanging up. What the target means is http_route.c's. */
 #include "http.h"
 
 #include <string.h>
@@ -29,116 +30,6 @@ static bool _ieq(const char *a, size_t n, const char *w)
             return false;
     }
     return i == n && w[i] == '\0';
-}
-
-static int _hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-long http_unescape(char *dst, const char *src, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (src[i] != '%') {
-            dst[o++] = src[i];
-            continue;
-        }
-        int hi = i + 2 < n ? _hex(src[i + 1]) : -1, lo = hi >= 0 ? _hex(src[i + 2]) : -1;
-        if (lo < 0)
-            return -1;
-        dst[o++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    return (long)o;
-}
-
-/* Decimal digits [p, end) into *v (at most max); false when not that. */
-static bool _u64(const char *p, const char *end, uint64_t max, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9' || x > (max - (uint64_t)(*p - '0')) / 10)
-            return false;
-        x = x * 10 + (uint64_t)(*p - '0');
-    }
-    *v = x;
-    return true;
-}
-
-/* ?ttl=S&flags=N of a key's URL; false on anything else. */
-static bool _query(struct http_req *r, const char *p, const char *end)
-{
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        uint64_t v;
-        if (e - p > 4 && memcmp(p, "ttl=", 4) == 0) {
-            bool neg = p[4] == '-';
-            if (!_u64(p + 4 + neg, e, (uint64_t)INT64_MAX, &v))
-                return false;
-            r->ttl = neg ? -(int64_t)v : (int64_t)v;
-            r->has_ttl = true;
-        } else if (e - p > 6 && memcmp(p, "flags=", 6) == 0) {
-            if (!_u64(p + 6, e, UINT32_MAX, &v))
-                return false;
-            r->flags = (uint32_t)v;
-        } else if (e != p) {
-            return false;
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return true;
-}
-
-/* The key after /k/: percent-decoded, 1..250 bytes, no space or control. */
-static bool _key(struct http_req *r, const char *p, const char *end)
-{
-    if ((size_t)(end - p) > HTTP_KEY_MAX * 3)
-        return false;
-    char tmp[HTTP_KEY_MAX * 3];
-    long n = http_unescape(tmp, p, (size_t)(end - p));
-    if (n <= 0 || n > HTTP_KEY_MAX)
-        return false;
-    for (long i = 0; i < n; i++)
-        if ((unsigned char)tmp[i] <= ' ' || tmp[i] == 0x7f)
-            return false;
-    memcpy(r->key, tmp, (size_t)n);
-    r->nkey = (size_t)n;
-    return true;
-}
-
-/* Route the request target; 0 or minus the status to answer. */
-static long _target(struct http_req *r, const char *p, const char *end)
-{
-    if (p == end || *p != '/')
-        return -400;
-    for (const char *q = p; q < end; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            return -400;
-    const char *qm = memchr(p, '?', (size_t)(end - p));
-    const char *pe = qm ? qm : end;
-    size_t n = (size_t)(pe - p);
-    if (n > 3 && memcmp(p, "/k/", 3) == 0) {
-        r->route = HTTP_R_KEY;
-        if (!_key(r, p + 3, pe) || (qm && !_query(r, qm + 1, end)))
-            return -400;
-        return 0;
-    }
-    static const struct { const char *path; uint8_t route; } routes[] = {
-        {"/", HTTP_R_ROOT}, {"/metrics", HTTP_R_METRICS}, {"/healthz", HTTP_R_HEALTHZ},
-        {"/stats.json", HTTP_R_JSON}, {"/k/", HTTP_R_KEY},
-    };
-    r->route = HTTP_R_NONE;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (strlen(routes[i].path) == n && memcmp(routes[i].path, p, n) == 0)
-            r->route = routes[i].route;
-    return r->route == HTTP_R_KEY ? -400 : 0; /* "/k/": no key */
 }
 
 static uint8_t _method(const char *p, size_t n)
@@ -172,7 +63,7 @@ static long _request_line(struct http_req *r, const char *p, const char *end)
         return -505;
     r->http10 = v[7] == '0';
     r->keep_alive = !r->http10;
-    return _target(r, t, sp2);
+    return http_route(r, t, sp2);
 }
 
 /* An entity tag: "N" (W/ allowed when weak) or *; false when malformed. */
@@ -184,7 +75,8 @@ static bool _etag(const char *p, const char *end, bool weak, bool *any, uint64_t
     }
     if (weak && end - p > 2 && p[0] == 'W' && p[1] == '/')
         p += 2;
-    return end - p >= 3 && *p == '"' && end[-1] == '"' && _u64(p + 1, end - 1, UINT64_MAX, cas);
+    return end - p >= 3 && *p == '"' && end[-1] == '"' &&
+           http_digits(p + 1, end - 1, UINT64_MAX, cas);
 }
 
 /* The next element of a comma-separated list at *p, blanks trimmed, as
@@ -276,7 +168,7 @@ static long _header(struct http_req *r, const char *p, const char *end, bool *ho
             return -400;
     uint64_t n;
     if (_ieq(p, nn, "content-length")) {
-        if (!_u64(v, ve, (uint64_t)1 << 62, &n) || (r->has_length && n != r->content_length))
+        if (!http_digits(v, ve, (uint64_t)1 << 62, &n) || (r->has_length && n != r->content_length))
             return -400;
         r->content_length = n;
         r->has_length = true;
@@ -328,26 +220,4 @@ long http_parse(struct http_req *r, const char *buf, size_t len)
         return -501;
     r->head_len = pos;
     return (long)pos;
-}
-
-const char *http_reason(int status)
-{
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "";
-    }
 }

@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "ops/ops.h"
 #include "lib/out.h"
 #include "ops/prefix.h"
 #include "proto.h"
-#include "store/store.h"
 
 #define CACHEDUMP_MAX (2u << 20)   /* memcached's cachedump buffer */
 /* A metadump slice: lines while the output holds less (one pool block,
@@ -39,11 +38,7 @@ static bool _is(const struct proto_token *t, const char *word)
     return t->len == strlen(word) && memcmp(t->p, word, t->len) == 0;
 }
 
-static void _line(struct out *out, const char *s)
-{
-    out_copy(out, s, strlen(s));
-    out_copy(out, "\r\n", 2);
-}
+static void _line(struct out *out, const char *s) { out_line(out, s, strlen(s)); }
 
 /* safe_strtoul's digits (no sign, no junk), at most 32 bits. */
 static bool _u32(const struct proto_token *t, uint32_t *v)
@@ -129,7 +124,7 @@ static void _cachedump(struct ops_ctx *ctx, const struct words *t, struct out *o
         struct dump d = {out, limit, 0, 0};
         struct store_cursor cur = {0};
         if (cls == 1) /* memg's one class: every item */
-            store_walk(ctx->store, &cur, UINT32_MAX, _cachedump_one, &d);
+            ops_walk(ctx, &cur, UINT32_MAX, _cachedump_one, &d);
         _line(out, "END");
     }
 }
@@ -152,10 +147,10 @@ bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out
 
 /* --- lru_crawler metadump ------------------------------------------------------------- */
 
-/* Where metadump lines go, and the store whose -C decides their size=. */
+/* Where metadump lines go, and the ops whose -C decides their size=. */
 struct mdump {
     struct out *out;
-    const struct store *st;
+    const struct ops_ctx *ctx;
 };
 
 /* One line per item; false once the slice is full. */
@@ -168,8 +163,7 @@ static bool _metadump_one(void *arg, const struct item_view *it)
                        "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
                        key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
                        (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
-                       (unsigned long long)store_item_total(md->st, it->nkey, it->flags,
-                                                            it->nvalue));
+                       (unsigned long long)ops_item_total(md->ctx, it));
     out_copy(md->out, line, n);
     return out_pending(md->out) < METADUMP_SLICE;
 }
@@ -212,14 +206,14 @@ static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *ou
         return false;
     }
     const struct proto_token *what = &t->w[2];
-    struct mdump md = {out, ctx->store};
+    struct mdump md = {out, ctx};
     if (_is(what, "all") || _is(what, "hash") || (_digits_and_commas(what) && _names_class_one(what))) {
         if (!*cur && !(*cur = calloc(1, sizeof(**cur)))) {
             _line(out, "SERVER_ERROR out of memory");
             return false;
         }
         if (out_pending(out) ||
-            store_walk(ctx->store, *cur, METADUMP_RECORDS, _metadump_one, &md))
+            ops_walk(ctx, *cur, METADUMP_RECORDS, _metadump_one, &md))
             return true;
         free(*cur);
         *cur = NULL;
@@ -227,7 +221,7 @@ static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *ou
         for (int i = 2; i < t->n; i++) {
             struct item_view it;
             if (t->w[i].len <= PROTO_KEY_MAX &&
-                store_lookup(ctx->store, t->w[i].p, t->w[i].len, false, &it))
+                ops_peek(ctx, t->w[i].p, t->w[i].len, &it))
                 _metadump_one(&md, &it);
         }
     }
@@ -282,7 +276,7 @@ static void _crawler(struct ops_ctx *ctx, const struct words *t, struct out *out
             return;
         }
         ctx->crawler = on;
-        store_sweep_enable(ctx->store, on);
+        ops_crawler_enable(ctx, on);
         _line(out, "OK");
     } else if (t->n != 3) {
         _line(out, "ERROR");
@@ -291,10 +285,10 @@ static void _crawler(struct ops_ctx *ctx, const struct words *t, struct out *out
             _line(out, "CLIENT_ERROR lru crawler disabled");
         else if (!_class_list(&t->w[2]))
             _line(out, "BADCLASS invalid class id");
-        else if (!store_crawl(ctx->store, ctx->crawler_tocrawl))
+        else if (!ops_crawl(ctx, ctx->crawler_tocrawl))
             _line(out, "BUSY currently processing crawler request");
         else {
-            admin_crawl_tick(ctx, CRAWL_FIRST_MS); /* memcached's thread starts at once */
+            ops_crawl_tick(ctx, CRAWL_FIRST_MS); /* memcached's thread starts at once */
             _line(out, "OK");
         }
     } else if (_is(sub, "sleep") || _is(sub, "tocrawl")) {
@@ -309,17 +303,6 @@ static void _crawler(struct ops_ctx *ctx, const struct words *t, struct out *out
     } else {
         _line(out, "ERROR");
     }
-}
-
-void admin_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms)
-{
-    enum { CRAWL_TICK_MAX = 16384, CRAWL_PER_SLEEP = 1000 };
-    if (!store_crawling(ctx->store))
-        return;
-    uint64_t n = ctx->crawler_sleep
-                     ? (uint64_t)CRAWL_PER_SLEEP * tick_ms * 1000 / ctx->crawler_sleep
-                     : CRAWL_TICK_MAX;
-    store_crawl_step(ctx->store, n > CRAWL_TICK_MAX ? CRAWL_TICK_MAX : n ? (unsigned)n : 1);
 }
 
 /* --- watch --------------------------------------------------------------------------- */

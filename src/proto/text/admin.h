@@ -22,8 +22,5 @@ bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out
  * the reply ended with END (free it if the connection closes first). */
 bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out,
                    struct store_cursor **dump);
-/* The loop's timer, every tick_ms: a running `lru_crawler crawl` goes on at
- * 1000 items per `lru_crawler sleep` microseconds, at most 16384 a tick. */
-void admin_crawl_tick(struct ops_ctx *ctx, unsigned tick_ms);
 
 #endif

@@ -349,6 +349,8 @@ static ssize_t _no_newline(const char *buf, size_t len)
 
 static ssize_t _dispatch(struct request *req, const struct line *l, const char *data, size_t avail)
 {
+    if (proto_is_storage(req->cmd))
+        return _storage(req, l, data, avail);
     switch (req->cmd) {
     case PROTO_GET:
     case PROTO_GETS:
@@ -356,13 +358,6 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
     case PROTO_GAT:
     case PROTO_GATS:
         return _get(req, l, true);
-    case PROTO_SET:
-    case PROTO_ADD:
-    case PROTO_REPLACE:
-    case PROTO_APPEND:
-    case PROTO_PREPEND:
-    case PROTO_CAS:
-        return _storage(req, l, data, avail);
     case PROTO_INCR:
     case PROTO_DECR:
         return _arith(req, l);
@@ -467,61 +462,4 @@ bool proto_next_key(struct proto_token *keys, struct proto_token *key)
     keys->p = p;
     keys->len = (size_t)(end - p);
     return true;
-}
-
-const char *proto_error_text(enum proto_error e)
-{
-    switch (e) {
-    case PROTO_ERR_NONE:
-        return "";
-    case PROTO_ERR_UNKNOWN:
-        return "ERROR";
-    case PROTO_ERR_FORMAT:
-        return "CLIENT_ERROR bad command line format";
-    case PROTO_ERR_BAD_CHUNK:
-        return "CLIENT_ERROR bad data chunk";
-    case PROTO_ERR_DELTA:
-        return "CLIENT_ERROR invalid numeric delta argument";
-    case PROTO_ERR_EXPTIME:
-        return "CLIENT_ERROR invalid exptime argument";
-    case PROTO_ERR_DELETE_USAGE:
-        return "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
-    case PROTO_ERR_META_FLAGS:
-        return "CLIENT_ERROR options flags too long";
-    }
-    return "ERROR";
-}
-
-size_t proto_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
-size_t proto_value_header(char *out, const char *key, size_t nkey, uint32_t flags, size_t nbytes,
-                          const uint64_t *cas)
-{
-    char *p = out;
-    memcpy(p, "VALUE ", 6);
-    p += 6;
-    mem_copy(p, key, nkey);
-    p += nkey;
-    *p++ = ' ';
-    p += proto_u64(p, flags);
-    *p++ = ' ';
-    p += proto_u64(p, nbytes);
-    if (cas) {
-        *p++ = ' ';
-        p += proto_u64(p, *cas);
-    }
-    *p++ = '\r';
-    *p++ = '\n';
-    return (size_t)(p - out);
 }

@@ -78,6 +78,8 @@ bool proto_next_key(struct proto_token *keys, struct proto_token *key);
 
 static inline bool proto_is_storage(enum proto_cmd c) { return c >= PROTO_SET && c <= PROTO_CAS; }
 
+/* --- the replies' pieces (reply.c) --- */
+
 /* The reply line for an error, without \r\n. */
 const char *proto_error_text(enum proto_error e);
 
@@ -85,6 +87,5 @@ const char *proto_error_text(enum proto_error e);
 size_t proto_value_header(char *out, const char *key, size_t nkey, uint32_t flags, size_t nbytes,
                           const uint64_t *cas);
 #define PROTO_VALUE_HEADER_MAX (6 + PROTO_KEY_MAX + 1 + 10 + 1 + 20 + 1 + 20 + 2)
-size_t proto_u64(char *out, uint64_t v); /* decimal, no terminator */
 
 #endif

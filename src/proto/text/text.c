@@ -6,14 +6,14 @@
 
 #include "admin.h"
 #include "proto/auth.h"
-#include "process/config.h"
+#include "lib/settings.h"
 #include "lib/log.h"
+#include "lib/fmt.h"
 #include "lib/mem.h"
 #include "ops/ops.h"
 #include "lib/out.h"
 #include "proto.h"
 #include "lib/stats.h"
-#include "store/store.h"
 #include "text_meta.h"
 
 /* session.bits */
@@ -31,12 +31,7 @@ static void _reply_n(struct out *out, bool noreply, const char *line, size_t n)
             log_noreply(line, n);
         return;
     }
-    char *p = out_reserve(out, n + 2);
-    if (!p)
-        return;
-    mem_copy(p, line, n);
-    memcpy(p + n, "\r\n", 2);
-    out_commit(out, n + 2);
+    out_line(out, line, n);
 }
 
 /* A string literal's length is known when compiling: no strlen per reply. */
@@ -57,11 +52,8 @@ static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_
         return true;
     }
     out_commit(out, n);
-    store_pin(ctx->store, it->pin);
-    if (!out_ref(out, it->value, it->nvalue, it->pin)) {
-        store_unpin(ctx->store, it->pin);
+    if (!ops_ref_value(ctx, out, it))
         return false;
-    }
     return out_copy(out, "\r\n", 2);
 }
 
@@ -78,7 +70,7 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
             nkeys[n] = key.len;
         }
         if (n > 1)
-            store_prefetch(ctx->store, keys, nkeys, n);
+            ops_prefetch(ctx, keys, nkeys, n);
         for (size_t i = 0; i < n; i++) {
             struct item_view it;
             bool hit = touch ? ops_touch(ctx, keys[i], nkeys[i], req->exptime, &it)
@@ -90,23 +82,12 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
     out_copy(out, "END\r\n", 5);
 }
 
-static enum store_mode _mode(enum proto_cmd c)
-{
-    switch (c) {
-    case PROTO_ADD:
-        return STORE_ADD;
-    case PROTO_REPLACE:
-        return STORE_REPLACE;
-    case PROTO_APPEND:
-        return STORE_APPEND;
-    case PROTO_PREPEND:
-        return STORE_PREPEND;
-    case PROTO_CAS:
-        return STORE_CAS;
-    default:
-        return STORE_SET;
-    }
-}
+/* The storage commands come in the store's order of modes. */
+_Static_assert(PROTO_ADD - PROTO_SET == STORE_ADD && PROTO_REPLACE - PROTO_SET == STORE_REPLACE &&
+                   PROTO_APPEND - PROTO_SET == STORE_APPEND &&
+                   PROTO_PREPEND - PROTO_SET == STORE_PREPEND && PROTO_CAS - PROTO_SET == STORE_CAS,
+               "proto_cmd's storage commands follow store_mode");
+static enum store_mode _mode(enum proto_cmd c) { return (enum store_mode)(c - PROTO_SET); }
 
 /* Reserve the item for a storage line; false after the error reply. */
 static bool _value_begin(struct ops_ctx *ctx, const struct request *req, struct store_txn *txn,
@@ -166,7 +147,7 @@ static void _arith(struct ops_ctx *ctx, const struct request *req, struct out *o
                       NULL)) {
     case STORE_OK: {
         char num[24];
-        _reply_n(out, req->noreply, num, proto_u64(num, v));
+        _reply_n(out, req->noreply, num, fmt_u64(num, v));
         break;
     }
     case STORE_NOT_FOUND:
@@ -312,20 +293,16 @@ static enum feed_status _misc(struct ops_ctx *ctx, const struct request *req, st
 
 static enum feed_status _execute(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
+    if (proto_is_storage(req->cmd)) {
+        _storage(ctx, req, out);
+        return FEED_DONE;
+    }
     switch (req->cmd) {
     case PROTO_GET:
     case PROTO_GETS:
     case PROTO_GAT:
     case PROTO_GATS:
         _get(ctx, req, out);
-        return FEED_DONE;
-    case PROTO_SET:
-    case PROTO_ADD:
-    case PROTO_REPLACE:
-    case PROTO_APPEND:
-    case PROTO_PREPEND:
-    case PROTO_CAS:
-        _storage(ctx, req, out);
         return FEED_DONE;
     case PROTO_INCR:
     case PROTO_DECR:
@@ -556,7 +533,7 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         pos += (size_t)used;
     }
     if (n > 1)
-        store_prefetch(ctx->store, keys, nkeys, n);
+        ops_prefetch(ctx, keys, nkeys, n);
 }
 
 static void _closed(struct session *s)

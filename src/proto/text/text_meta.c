@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "base64.h"
+#include "lib/fmt.h"
 #include "lib/mem.h"
 #include "meta.h"
 #include "ops/ops.h"
 #include "lib/out.h"
-#include "store/store.h"
 
 /* A reply line: the longest is a base64 key (340) with every flag. */
 struct reply {
@@ -30,7 +30,7 @@ static void _num(struct reply *r, char flag, uint64_t v)
 {
     r->buf[r->n++] = ' ';
     r->buf[r->n++] = flag;
-    r->n += proto_u64(r->buf + r->n, v);
+    r->n += fmt_u64(r->buf + r->n, v);
 }
 
 static void _ttl(struct reply *r, const struct ops_ctx *ctx, int64_t exp)
@@ -38,7 +38,7 @@ static void _ttl(struct reply *r, const struct ops_ctx *ctx, int64_t exp)
     if (exp == 0)
         _put(r, " t-1", 4);
     else
-        _num(r, 't', (uint64_t)(exp - store_time(ctx->store)));
+        _num(r, 't', (uint64_t)(exp - ops_now(ctx)));
 }
 
 /* " k<key>", base64 with " b" after it when the key is binary. */
@@ -63,20 +63,10 @@ static bool _opaque(struct reply *r, const struct proto_token *t)
     return true;
 }
 
-static void _line(struct out *out, const char *p, size_t n)
-{
-    char *w = out_reserve(out, n + 2);
-    if (!w)
-        return;
-    mem_copy(w, p, n);
-    memcpy(w + n, "\r\n", 2);
-    out_commit(out, n + 2);
-}
-
 /* Errors are answered whatever q says. */
 static void _err(struct out *out, const char *text)
 {
-    _line(out, text, strlen(text));
+    out_line(out, text, strlen(text));
 }
 
 static const char opaque_too_long[] = "CLIENT_ERROR opaque token too long";
@@ -130,7 +120,8 @@ static void _emit(struct ops_ctx *ctx, struct out *out, struct reply *r,
     char *p = out_reserve(out, room);
     if (!p)
         return;
-    mem_copy(p, r->buf, r->n);
+    /* the bound spelled out: at -O2 gcc's -Warray-bounds cannot see it */
+    mem_copy(p, r->buf, r->n <= sizeof(r->buf) ? r->n : sizeof(r->buf));
     if (inline_value) {
         mem_copy(p + r->n, it->value, it->nvalue);
         memcpy(p + r->n + it->nvalue, "\r\n", 2);
@@ -138,68 +129,49 @@ static void _emit(struct ops_ctx *ctx, struct out *out, struct reply *r,
     out_commit(out, room);
     if (!value || inline_value)
         return;
-    store_pin(ctx->store, it->pin);
-    if (!out_ref(out, it->value, it->nvalue, it->pin)) {
-        store_unpin(ctx->store, it->pin);
+    if (!ops_ref_value(ctx, out, it))
         return;
-    }
     out_copy(out, "\r\n", 2);
-}
-
-/* A new exptime for the item (T, N), and the one it now has. */
-static int64_t _set_ttl(struct ops_ctx *ctx, const struct meta_req *m, int32_t ttl)
-{
-    struct store_update u = {.set_exp = true, .exptime = ttl};
-    struct item_view v;
-    if (store_update(ctx->store, m->key, m->nkey, &u) != STORE_OK ||
-        !store_lookup(ctx->store, m->key, m->nkey, false, &v))
-        return 0;
-    return v.exp;
 }
 
 static void _mg(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
 {
     bool bump = !meta_has(m, 'u'), value = meta_has(m, 'v');
     struct item_view it;
-    bool hit = store_lookup(ctx->store, m->key, m->nkey, bump, &it), created = false;
-    if (!hit && meta_has(m, 'N') &&
-        ops_vivify(ctx, m->key, m->nkey, meta_has(m, 'b') ? ITEM_BINKEY : 0, m->cas_new)) {
-        created = true; /* an empty item: this client recaches, others see Z */
-        hit = store_lookup(ctx->store, m->key, m->nkey, bump, &it);
-    }
+    bool created;
+    bool hit = ops_mlookup(ctx, m->key, m->nkey, bump, meta_has(m, 'N'),
+                           meta_has(m, 'b') ? ITEM_BINKEY : 0, m->cas_new, &it, &created);
     struct reply r = {.n = 0};
     if (!hit) {
         ops_count_lookup(ctx, false, false);
         _put(&r, "EN", 2);
         if (_echo(&r, m, out) && !meta_has(m, 'q'))
-            _line(out, r.buf, r.n);
+            out_line(out, r.buf, r.n);
         return;
     }
     if (value) {
         _put(&r, "VA ", 3);
-        r.n += proto_u64(r.buf + r.n, it.nvalue);
+        r.n += fmt_u64(r.buf + r.n, it.nvalue);
     } else {
         _put(&r, "HD", 2);
     }
     bool won = false, touched = false, moved = false;
-    int64_t now = store_time(ctx->store);
+    int64_t now = ops_now(ctx);
     for (int i = m->first; i < m->ntok; i++) {
         const struct proto_token *t = &m->tok[i];
         switch (t->p[0]) {
         case 'T':
             touched = moved = true;
-            it.exp = _set_ttl(ctx, m, m->ttl);
+            it.exp = ops_set_ttl(ctx, m->key, m->nkey, m->ttl);
             break;
         case 'N':
             if (created) {
                 moved = won = true;
-                it.exp = _set_ttl(ctx, m, m->vivify_ttl);
+                it.exp = ops_set_ttl(ctx, m->key, m->nkey, m->vivify_ttl);
             }
             break;
         case 'R': /* expiring sooner than the token: one client recaches early */
-            if (!(it.mbits & ITEM_WON) && !created && it.exp != 0 &&
-                it.exp < store_exptime(ctx->store, m->recache_ttl))
-                won = true;
+            won |= ops_recache_due(ctx, &it, created, m->recache_ttl);
             break;
         case 's':
             _num(&r, 's', it.nvalue);
@@ -234,18 +206,14 @@ static void _mg(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     }
     if (it.mbits & ITEM_WON)
         _put(&r, " Z", 2);
-    if (it.mbits & ITEM_STALE) {
+    if (it.mbits & ITEM_STALE)
         _put(&r, " X", 2);
-        won |= !(it.mbits & ITEM_WON); /* the first reader of a stale item recaches */
-    }
-    if (won) {
-        struct store_update u = {.set = ITEM_WON};
+    if (ops_win(ctx, m->key, m->nkey, &it, won)) {
         _put(&r, " W", 2);
-        store_update(ctx->store, m->key, m->nkey, &u);
         moved = true;
     }
     ops_count_lookup(ctx, touched, true);
-    if (moved && value && !store_lookup(ctx->store, m->key, m->nkey, false, &it))
+    if (moved && value && !ops_peek(ctx, m->key, m->nkey, &it))
         return;
     _emit(ctx, out, &r, &it, value);
 }
@@ -355,7 +323,7 @@ static void _ms_end(struct ops_ctx *ctx, const struct mset *ms, struct store_txn
             break;
         }
     }
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 static void _ms(struct ops_ctx *ctx, const struct request *req, struct out *out)
@@ -414,7 +382,7 @@ static void _md(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     if ((st == STORE_OK || st == STORE_NOT_FOUND) && meta_has(m, 'q'))
         return; /* quiet: HD and NF are not sent */
     memcpy(r.buf, st == STORE_OK ? "HD" : st == STORE_NOT_FOUND ? "NF" : st == STORE_EXISTS ? "EX" : "NS", 2);
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
@@ -445,17 +413,17 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
         _err(out, created ? "SERVER_ERROR Out of memory allocating new item" : "SERVER_ERROR out of memory");
         return;
     }
-    if (st != STORE_OK || !store_lookup(ctx->store, m->key, m->nkey, false, &it)) {
+    if (st != STORE_OK || !ops_peek(ctx, m->key, m->nkey, &it)) {
         _put(&r, st == STORE_EXISTS ? "EX" : st == STORE_NOT_STORED ? "NS" : "NF", 2);
         if (_echo(&r, m, out))
-            _line(out, r.buf, r.n);
+            out_line(out, r.buf, r.n);
         return;
     }
     char digits[20];
-    size_t nd = proto_u64(digits, value);
+    size_t nd = fmt_u64(digits, value);
     if (meta_has(m, 'v')) {
         _put(&r, "VA ", 3);
-        r.n += proto_u64(r.buf + r.n, nd);
+        r.n += fmt_u64(r.buf + r.n, nd);
     } else {
         _put(&r, "HD", 2);
     }
@@ -469,11 +437,11 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
             _ttl(&r, ctx, it.exp);
             break;
         case 'T':
-            it.exp = _set_ttl(ctx, m, m->ttl);
+            it.exp = ops_set_ttl(ctx, m->key, m->nkey, m->ttl);
             break;
         case 'N':
             if (created)
-                it.exp = _set_ttl(ctx, m, m->vivify_ttl);
+                it.exp = ops_set_ttl(ctx, m->key, m->nkey, m->vivify_ttl);
             break;
         case 'O':
             if (!_opaque(&r, t)) {
@@ -494,7 +462,7 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
         _put(&r, "\r\n", 2);
         _put(&r, digits, nd);
     }
-    _line(out, r.buf, r.n);
+    out_line(out, r.buf, r.n);
 }
 
 /* memcached's slab class for an item of size bytes at its default -n 48
@@ -532,12 +500,12 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
     }
     ctx->stats->cmd_meta++;
     struct item_view it;
-    if (!store_lookup(ctx->store, m.key, m.nkey, false, &it)) {
-        _line(out, "EN", 2);
+    if (!ops_peek(ctx, m.key, m.nkey, &it)) {
+        out_line(out, "EN", 2);
         return;
     }
     struct reply r = {.n = 0};
-    int64_t now = store_time(ctx->store);
+    int64_t now = ops_now(ctx);
     _put(&r, "ME ", 3);
     if (it.mbits & ITEM_BINKEY)
         r.n += base64_encode(it.key, it.nkey, r.buf + r.n);
@@ -547,19 +515,19 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
     if (it.exp == 0) {
         _put(&r, "-1", 2);
     } else {
-        r.n += proto_u64(r.buf + r.n, (uint64_t)(it.exp - now));
+        r.n += fmt_u64(r.buf + r.n, (uint64_t)(it.exp - now));
     }
-    uint64_t size = store_item_total(ctx->store, it.nkey, it.flags, it.nvalue);
+    uint64_t size = ops_item_total(ctx, &it);
     _put(&r, " la=", 4);
-    r.n += proto_u64(r.buf + r.n, (uint64_t)(now > it.atime ? now - it.atime : 0));
+    r.n += fmt_u64(r.buf + r.n, (uint64_t)(now > it.atime ? now - it.atime : 0));
     _put(&r, " cas=", 5);
-    r.n += proto_u64(r.buf + r.n, it.cas);
+    r.n += fmt_u64(r.buf + r.n, it.cas);
     _put(&r, (it.mbits & ITEM_FETCHED) ? " fetch=yes" : " fetch=no", (it.mbits & ITEM_FETCHED) ? 10 : 9);
     _put(&r, " cls=", 5);
-    r.n += proto_u64(r.buf + r.n, _mc_class(size));
+    r.n += fmt_u64(r.buf + r.n, _mc_class(size));
     _put(&r, " size=", 6);
-    r.n += proto_u64(r.buf + r.n, size);
-    _line(out, r.buf, r.n);
+    r.n += fmt_u64(r.buf + r.n, size);
+    out_line(out, r.buf, r.n);
 }
 
 void text_meta(struct ops_ctx *ctx, const struct request *req, struct out *out)
@@ -567,7 +535,7 @@ void text_meta(struct ops_ctx *ctx, const struct request *req, struct out *out)
     struct meta_req m;
     switch (req->cmd) {
     case PROTO_MN:
-        _line(out, "MN", 2);
+        out_line(out, "MN", 2);
         return;
     case PROTO_ME:
         _me(ctx, req, out);
