@@ -10,6 +10,18 @@ AUTO_CC := 1
 endif
 GLIBC_CC ?= cc
 OPT ?= -O2
+# TLS=1: -Z and the -o ssl_* options, through Debian's OpenSSL 3 (libssl-dev).
+# Its libssl.a is built against glibc, so a TLS build links glibc and
+# libssl dynamically (docs/TLS.md); the default build has no OpenSSL at all.
+TLS ?=
+ifneq ($(TLS),)
+ifeq ($(LIBC),)
+LIBC := glibc
+endif
+ifeq ($(LIBC),musl)
+$(error TLS=1 links Debian's OpenSSL, which needs glibc: drop LIBC=musl)
+endif
+endif
 WERROR ?=
 SANITIZE ?=
 ifeq ($(LIBC),)
@@ -68,7 +80,15 @@ PY := /usr/bin/python3
 
 # The store has a folder of its own; its header seg.h (the record format,
 # struct store) is private to it and to the unit tests that look inside.
-SRCS := $(wildcard src/*.c src/store/*.c)
+SRCS := $(wildcard src/*.c src/store/*.c src/conn/*.c)
+ifneq ($(TLS),)
+SRCS := $(filter-out src/conn/tls_none.c,$(SRCS))
+CPPFLAGS += -DMEMG_TLS
+LDLIBS += -lssl -lcrypto
+else
+SRCS := $(filter-out src/conn/tls_ctx.c src/conn/transport_tls.c,$(SRCS))
+endif
+CPPFLAGS += -Isrc/conn
 STORE_PRIVATE := -Isrc/store
 # dashboard.o: src/dashboard.html gzip-compressed into a C array (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
@@ -81,7 +101,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/memg
 
 $(BUILD)/memg: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 ifeq ($(LIBC)$(LIBC_AUTO)$(SANITIZE),glibc1)
 	@echo "memg: linked against glibc; install musl-tools for the static musl build (0.2 MB RSS at start)"
 endif
@@ -94,10 +114,10 @@ endif
 # but cost B-bin 1.14x the CPU per request (3 rounds).
 COLD := config config_usage auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
         http_page meta text_meta ops_meta base64 notify log admin prefix ops_observe server \
-        store/restart ev store/evict $(EXTRA_COLD)
+        store/restart ev store/evict config_tls listen conn/tls_ctx conn/tls_none $(EXTRA_COLD)
 COLD_OPT ?= -Os
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h src/conn/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(if $(filter store/%,$*),$(STORE_PRIVATE)) $(CFLAGS) \
 		$(if $(filter $*,$(COLD)),$(COLD_OPT)) -c -o $@ $<
@@ -116,7 +136,7 @@ $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 
 $(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@

@@ -56,8 +56,9 @@ static inline size_t out_pending(const struct out *o) { return o->pending; }
 void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p, size_t len),
               void *arg);
 
-/* writev as much as the socket takes. Returns bytes sent, or -1 with errno
- * (EAGAIN when the socket is full). */
-ssize_t out_write(struct out *o, int fd);
+/* writev as much as the socket takes, through tp (NULL: the plain socket).
+ * Returns bytes sent, or -1 with errno (EAGAIN when the socket is full). */
+struct transport;
+ssize_t out_write(struct out *o, int fd, struct transport *tp);
 
 #endif

@@ -24,6 +24,7 @@
 #include "protocol.h"
 #include "stats.h"
 #include "store.h"
+#include "transport.h"
 
 /* Unread bytes at most that wait outside a pool block between events: a
  * request line and a small value. */
@@ -33,6 +34,7 @@ struct conn {
     struct conn_shared *sh;
     struct conn *prev, *next;
     int fd;
+    struct transport *tp; /* NULL: the plain socket */
     bool receiving;   /* delivering the bytes a FEED_RECEIVE asked for */
     bool is_unix;
     bool paused;      /* EV_READ off: too much output pending */
@@ -127,13 +129,15 @@ static void _unpin(void *arg, uint32_t pin)
     store_unpin(c->sh->ops->store, pin);
 }
 
-struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto)
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto,
+                       struct transport *tp)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->sh = sh;
     c->fd = fd;
+    c->tp = tp;
     c->is_unix = is_unix;
     c->last_ms = ev_now_ms(sh->loop);
     c->ses.proto = proto;
@@ -164,6 +168,7 @@ void conn_close(struct conn *c)
     if (c->ses.proto->closed)
         c->ses.proto->closed(&c->ses);
     ev_del(sh->loop, c->fd);
+    transport_free(c->tp);
     close(c->fd);
     out_reset(&c->out);
     buf_release(&c->rbuf);
@@ -185,7 +190,8 @@ static bool _set_events(struct conn *c)
     bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
-    bool want_write = out_pending(&c->out) > 0 || c->blocked;
+    bool want_write = out_pending(&c->out) > 0 || c->blocked ||
+                      (!paused && transport_pending(c->tp)); /* bytes the socket will not signal */
     if (paused == c->paused && want_write == c->want_write)
         return true;
     unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
@@ -301,7 +307,7 @@ static ssize_t _read(struct conn *c)
 {
     struct session *s = &c->ses;
     if (c->receiving && s->recv_dst && buf_len(&c->rbuf) == 0 && s->recv_left) {
-        ssize_t n = recv(c->fd, s->recv_dst, (size_t)s->recv_left, 0);
+        ssize_t n = transport_recv(c->tp, c->fd, s->recv_dst, (size_t)s->recv_left);
         if (n > 0) {
             s->recv_dst += n;
             s->recv_left -= (uint64_t)n;
@@ -319,7 +325,7 @@ static ssize_t _read(struct conn *c)
             return -1;
         }
     }
-    ssize_t n = recv(c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf), 0); /* recv: no VFS layer */
+    ssize_t n = transport_recv(c->tp, c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf));
     if (n > 0)
         c->rbuf.wpos += (size_t)n;
     return n;
@@ -328,7 +334,7 @@ static ssize_t _read(struct conn *c)
 static bool _flush(struct conn *c)
 {
     while (out_pending(&c->out)) {
-        ssize_t w = out_write(&c->out, c->fd);
+        ssize_t w = out_write(&c->out, c->fd, c->tp);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true;
@@ -371,7 +377,7 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     struct conn *c = arg;
     (void)loop;
     (void)fd;
-    bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
+    bool ok = _read_and_process(c, (events & EV_READ) || transport_pending(c->tp)) && _flush(c);
     if (ok && c->closing && out_pending(&c->out) == 0)
         ok = false;
     if (!ok) {

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "mem.h"
+#include "transport.h"
 
 #define OUT_IOV 64 /* pieces per writev; plenty for one loop turn */
 #define OUT_COPY_MAX ((size_t)1 << 30)
@@ -182,7 +183,7 @@ void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p
     }
 }
 
-ssize_t out_write(struct out *o, int fd)
+ssize_t out_write(struct out *o, int fd, struct transport *tp)
 {
     struct iovec iov[OUT_IOV];
     int n = 0;
@@ -193,15 +194,7 @@ ssize_t out_write(struct out *o, int fd)
     }
     if (n == 0)
         return 0;
-    /* send/sendmsg rather than write/writev: the socket calls skip the VFS
-     * layer (fsnotify, file position lock), measurable per request */
-    ssize_t w;
-    if (n == 1) {
-        w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-    } else {
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        w = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    }
+    ssize_t w = transport_writev(tp, fd, iov, n);
     if (w <= 0)
         return w < 0 ? -1 : 0;
     size_t left = (size_t)w;
