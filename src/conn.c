@@ -406,6 +406,19 @@ void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
     }
 }
 
+void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms)
+{
+    for (struct conn *c = sh->head, *next; c; c = next) {
+        next = c->next;
+        if (now_ms - c->last_ms >= limit_ms && transport_handshaking(c->tp)) {
+            if (log_level)
+                log_line("%d: TLS handshake not done in %llu ms: closed", c->fd,
+                         (unsigned long long)limit_ms);
+            conn_close(c);
+        }
+    }
+}
+
 bool conn_drain_all(struct conn_shared *sh)
 {
     bool pending = false;

@@ -31,6 +31,7 @@
 #define TICK_MS 100
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
 #define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
+#define HANDSHAKE_MS 5000     /* a TLS handshake not done by then is closed */
 #define MAX_LISTENERS (CONFIG_MAX_LISTEN * 4 + 1) /* memcached's and HTTP's */
 
 struct listener {
@@ -185,9 +186,12 @@ static void _on_tick(struct ev_loop *loop, void *arg)
         srv->stats->time_in_listen_disabled_us += (now - srv->paused_ms) * 1000u;
         _listeners_enable(srv, true);
     }
-    if (srv->cfg->idle_timeout > 0 && now - srv->last_idle_sweep_ms >= 1000) {
+    if (now - srv->last_idle_sweep_ms >= 1000) { /* the sweeps: once a second */
         srv->last_idle_sweep_ms = now;
-        conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
+        if (srv->cfg->tls.enabled)
+            conn_sweep_handshakes(&srv->sh, now, HANDSHAKE_MS);
+        if (srv->cfg->idle_timeout > 0)
+            conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
     }
 }
 

@@ -27,6 +27,7 @@ struct tls_conn {
     SSL *ssl;
     bool starved;     /* the last read wanted bytes the socket has not brought */
     bool read_blocked_on_write; /* a read (handshake) waits for the socket to take bytes */
+    bool failed;      /* a fatal error: no close_notify, the session is not resumable */
 };
 
 static char _stage[TLS_STAGE];
@@ -40,6 +41,7 @@ static void _fail(struct tls_conn *c, int code)
         ERR_error_string_n(e, why, sizeof(why));
     ERR_clear_error();
     bool shaking = !SSL_is_init_finished(c->ssl);
+    c->failed = true;
     if (shaking)
         tls_stats->ssl_handshake_errors++;
     if (log_level)
@@ -120,8 +122,11 @@ static bool _handshaking(const struct transport *t)
 static void _free(struct transport *t)
 {
     struct tls_conn *c = (struct tls_conn *)t;
-    /* No close_notify: a quiet shutdown never blocks on a full socket. */
-    SSL_set_quiet_shutdown(c->ssl, 1);
+    /* One try at close_notify (non-blocking: a full socket just misses it);
+     * a session closed so stays resumable from the cache. */
+    if (!c->failed && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
+    ERR_clear_error();
     SSL_free(c->ssl);
     free(c);
 }
