@@ -170,8 +170,13 @@ endif
 .PHONY: FORCE
 FORCE:
 
-e2e: $(BUILD)/memg $(GLIBC_MEMG)
-	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+# The TLS build the TLS tests run (tests/e2e/test_tls*.py), in its own directory.
+TLS_MEMG := $(BUILD)/tls/memg
+$(TLS_MEMG): FORCE
+	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/tls $@
+
+e2e: $(BUILD)/memg $(GLIBC_MEMG) $(TLS_MEMG)
+	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_TLS_BIN=$(CURDIR)/$(TLS_MEMG) MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).
 CROSS ?= 1

@@ -380,3 +380,25 @@ def test_kernel_tls(certs, tmp_path):
     r = subprocess.run([tls_bin(), "-Z", "-o", certs.server_opts("ssl_kernel_tls"), "-p",
                         str(free_port()), "-l", HOST] + AS_ROOT, capture_output=True, timeout=5)
     assert r.returncode != 0 and b"this kernel has no kernel TLS" in r.stderr, r
+
+
+@pytest.mark.parametrize("script", ["diff_script.txt", "diff_quirks.txt", "diff_meta.txt"])
+def test_differential_vs_memcached_tls(tls_factory, certs, monkeypatch, script):
+    """test_differential's scripted sessions over TLS: memcached -Z and memg
+    answer byte for byte alike (after the same masking)."""
+    import test_differential as diff
+    plain_connect = socket.create_connection
+    ctx = client_ctx(certs)
+
+    def connect(addr, timeout=None, *a, **kw):
+        return ctx.wrap_socket(plain_connect(addr, timeout, *a, **kw),
+                               server_hostname="127.0.0.1")
+    units = diff.load_script(script)
+    ref_srv = tls_factory(kind="memcached")
+    sut_srv = tls_factory()
+    monkeypatch.setattr(diff.socket, "create_connection", connect)
+    ref = diff.run_session(ref_srv.addr, units)
+    sut = diff.run_session(sut_srv.addr, units)
+    monkeypatch.undo()
+    assert len(ref) == len(units)
+    diff.compare(script, ref, sut, "memcached -Z", "memg TLS")
