@@ -26,18 +26,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "auth.h"
-#include "config.h"
-#include "conn.h"
-#include "ev.h"
-#include "ops.h"
-#include "out.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/buf.h"
+#include "proto/auth.h"
+#include "process/config.h"
+#include "conn/conn.h"
+#include "lib/ev.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 /* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
-#include "seg.h"
+#include "store/seg.h"
 
 #define CHECK(c)                                                                             \
     do {                                                                                     \
@@ -208,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              .out_limit = (r >> 9 & 1) ? (1u << 20) : 1024,
                              .max_line = 2u << 20};
     conns_sh = &sh;
-    struct conn *c = conn_open(&sh, sv[0], false, sh.proto);
+    struct conn *c = conn_open(&sh, sv[0], false, sh.proto, NULL);
     CHECK(c);
     stats.curr_connections++;
     stats.total_connections++;

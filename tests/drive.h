@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ops.h"
-#include "out.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "process/config.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define DRIVE_CAP 16384 /* the read buffer's block */
 

@@ -12,12 +12,12 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
-#include "bin.h"
-#include "config.h"
+#include "proto/auth.h"
+#include "proto/bin/bin.h"
+#include "process/config.h"
 #include "drive.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 struct reply {
     uint8_t magic, opcode, extlen;

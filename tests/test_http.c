@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "drive.h"
-#include "http.h"
+#include "proto/http/http.h"
 
 /* Copy s right before an unreadable page, so any over-read faults. */
 static long parse_guarded(struct http_req *r, const char *s, size_t n)

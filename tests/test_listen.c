@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "listen.h"
+#include "process/listen.h"
 
 static void _ok(const char *word, const char *host, int port, bool notls)
 {

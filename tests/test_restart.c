@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seg.h" /* internal: segment counts */
-#include "stats.h"
-#include "store.h"
+#include "store/seg.h" /* internal: segment counts */
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define MB (1024u * 1024u)
 

@@ -12,13 +12,13 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
+#include "proto/auth.h"
 #include "drive.h"
-#include "config.h"
-#include "out.h"
-#include "proto.h"
-#include "stats.h"
-#include "store.h"
+#include "process/config.h"
+#include "lib/out.h"
+#include "proto/text/proto.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 struct fixture {
     struct drive_env e; /* first: drive_fixture_setup */

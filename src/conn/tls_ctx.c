@@ -13,9 +13,9 @@
 
 #include <openssl/err.h>
 
-#include "config.h"
-#include "fmt.h"
-#include "stats.h"
+#include "process/config.h"
+#include "lib/fmt.h"
+#include "lib/stats.h"
 #include "tls_ctx.h"
 
 #ifndef TCP_ULP

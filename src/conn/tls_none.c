@@ -2,7 +2,7 @@
  * TLS=1). -Z stops the server at start with the reason. */
 #include "tls.h"
 
-#include "fmt.h"
+#include "lib/fmt.h"
 
 const bool tls_compiled = false;
 

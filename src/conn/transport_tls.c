@@ -13,8 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "log.h"
-#include "stats.h"
+#include "lib/log.h"
+#include "lib/stats.h"
 #include "tls.h"
 #include "tls_ctx.h"
 

@@ -9,7 +9,7 @@
  * leaves the table. Anything doubtful starts the cache empty instead. */
 #define _FILE_OFFSET_BITS 64 /* 32-bit glibc: offsets beyond 2 GB */
 #include "seg.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "hash.h"
 #include "ht.h"
 
