@@ -88,6 +88,7 @@ HDRS := $(wildcard src/*/*.h src/*/*/*.h)
 # TLS=1: OpenSSL's transport; otherwise tls_none.c, which refuses -Z at start.
 ifneq ($(TLS),)
 SRCS := $(filter-out src/conn/tls_none.c,$(SRCS))
+CPPFLAGS += -DMEMG_TLS
 LDLIBS += -lssl -lcrypto
 else
 SRCS := $(filter-out src/conn/tls_ctx.c src/conn/transport_tls.c,$(SRCS))

@@ -35,7 +35,7 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(HDRS) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/memg-bench: $(BENCH_OBJS) $(BENCH_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm $(LDLIBS)
 
 # memg-sim: the offline LRU and optimum over the read-through stream.
 SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_main.o stream.o zipf.o reply.o)

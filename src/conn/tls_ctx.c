@@ -25,6 +25,7 @@
 const bool tls_compiled = true;
 SSL_CTX *tls_ctx;
 struct stats *tls_stats;
+bool tls_kernel;
 
 static const struct config_tls *_cfg;
 static int64_t _cert_time;
@@ -107,6 +108,7 @@ bool tls_setup(const struct config_tls *cfg, struct stats *stats, char *err, siz
         SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE};
     _cfg = cfg;
     tls_stats = stats;
+    tls_kernel = cfg->kernel_tls;
     if (cfg->kernel_tls && !_kernel_has_tls()) {
         fmt_buf(err, cap, "-o ssl_kernel_tls: this kernel has no kernel TLS (the TCP \"tls\" "
                           "upper layer is missing: CONFIG_TLS); start without it");
@@ -121,8 +123,7 @@ bool tls_setup(const struct config_tls *cfg, struct stats *stats, char *err, siz
      * work at will); partial writes from a buffer that may move: out's. */
     SSL_CTX_set_options(tls_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                       (cfg->kernel_tls ? SSL_OP_ENABLE_KTLS : 0));
-    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                  SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* Read what the socket holds at once: pipelined requests cost one read. */
     SSL_CTX_set_read_ahead(tls_ctx, 1);
     SSL_CTX_set_verify(tls_ctx, verify[cfg->verify_mode], NULL);
@@ -151,6 +152,7 @@ void tls_teardown(void)
 {
     SSL_CTX_free(tls_ctx);
     tls_ctx = NULL;
+    tls_transport_teardown();
 }
 
 bool tls_refresh_certs(char *err, size_t cap)

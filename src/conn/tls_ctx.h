@@ -7,5 +7,9 @@
 
 extern SSL_CTX *tls_ctx;        /* NULL until tls_setup */
 extern struct stats *tls_stats; /* ssl_handshake_errors, ssl_new_sessions */
+extern bool tls_kernel;         /* ssl_kernel_tls: OpenSSL's socket BIO, for kTLS */
+
+/* Free what the connections' side keeps for all (its BIO method). */
+void tls_transport_teardown(void);
 
 #endif

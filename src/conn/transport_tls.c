@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 struct tls_conn {
     struct transport t;
     SSL *ssl;
+    int fd;
     bool starved;     /* the last read wanted bytes the socket has not brought */
     bool read_blocked_on_write; /* a read (handshake) waits for the socket to take bytes */
     bool failed;      /* a fatal error: no close_notify, the session is not resumable */
@@ -45,7 +47,7 @@ static void _fail(struct tls_conn *c, int code)
     if (shaking)
         tls_stats->ssl_handshake_errors++;
     if (log_level)
-        log_line("%d: TLS %s failed (%d): %s", SSL_get_fd(c->ssl),
+        log_line("%d: TLS %s failed (%d): %s", c->fd,
                  shaking ? "handshake" : "connection", code, why[0] ? why : "connection reset");
     errno = ECONNRESET;
 }
@@ -133,18 +135,82 @@ static void _free(struct transport *t)
 
 static const struct transport_vt _tls_vt = {_recv, _writev, _pending, _handshaking, _free};
 
+/* The records cross the socket through recv and send, as plain
+ * connections' bytes do: OpenSSL's socket BIO uses read and write, whose
+ * VFS layer (file position lock, fsnotify) costs on every request. */
+static int _bio_write(BIO *b, const char *p, int n)
+{
+    ssize_t w = send((int)(intptr_t)BIO_get_data(b), p, (size_t)n, MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)w;
+}
+
+static int _bio_read(BIO *b, char *p, int n)
+{
+    ssize_t r = recv((int)(intptr_t)BIO_get_data(b), p, (size_t)n, 0);
+    BIO_clear_retry_flags(b);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    else if (r == 0) /* the peer's end: OpenSSL asks BIO_eof before it believes it */
+        BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+    return (int)r;
+}
+
+static long _bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)num;
+    (void)ptr;
+    if (cmd == BIO_CTRL_EOF)
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    return cmd == BIO_CTRL_FLUSH; /* nothing is buffered here */
+}
+
+static BIO_METHOD *_bio_method;
+
+/* A BIO over fd; with ssl_kernel_tls OpenSSL's own socket BIO (kTLS is
+ * switched on through it). */
+static BIO *_bio(int fd)
+{
+    if (tls_kernel)
+        return BIO_new_socket(fd, BIO_NOCLOSE);
+    if (!_bio_method) {
+        _bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "memg socket");
+        if (!_bio_method || !BIO_meth_set_write(_bio_method, _bio_write) ||
+            !BIO_meth_set_read(_bio_method, _bio_read) ||
+            !BIO_meth_set_ctrl(_bio_method, _bio_ctrl))
+            return NULL;
+    }
+    BIO *b = BIO_new(_bio_method);
+    if (b) {
+        BIO_set_data(b, (void *)(intptr_t)fd);
+        BIO_set_init(b, 1);
+    }
+    return b;
+}
+
+void tls_transport_teardown(void)
+{
+    BIO_meth_free(_bio_method);
+    _bio_method = NULL;
+}
+
 struct transport *tls_transport_new(int fd)
 {
     struct tls_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->t.vt = &_tls_vt;
-    if (!(c->ssl = SSL_new(tls_ctx)) || !SSL_set_fd(c->ssl, fd)) {
+    c->fd = fd;
+    BIO *b = NULL;
+    if (!(c->ssl = SSL_new(tls_ctx)) || !(b = _bio(fd))) {
         SSL_free(c->ssl);
         free(c);
         ERR_clear_error();
         return NULL;
     }
+    SSL_set_bio(c->ssl, b, b); /* the SSL owns b now */
     SSL_set_accept_state(c->ssl);
     return &c->t;
 }
