@@ -17,16 +17,17 @@ import pytest
 from conftest import HOST
 from mcraw import Raw
 
-pytestmark = pytest.mark.memg_only
+pytestmark = [pytest.mark.memg_only, pytest.mark.relay]
 
 
 def http_port_of(srv):
-    """The port memg printed at start for -o http_port=0."""
+    """The port memg printed at start for -o http_port=0 (on the relay
+    route: a relay's in front of it)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         m = re.search(r"HTTP on port (\d+)", srv.log_text())
         if m:
-            return int(m.group(1))
+            return srv.reach(int(m.group(1)))
         time.sleep(0.02)
     pytest.fail("no HTTP port printed:\n" + srv.log_text())
 

@@ -260,6 +260,7 @@ def test_dumping_disabled_as_memcached(server_factory):
             assert b"STAT flush_enabled no\r\n" in st and b"STAT dump_enabled no\r\n" in st
 
 
+@pytest.mark.relay
 @pytest.mark.skipif(not shutil.which("memcdump"), reason="libmemcached-tools not installed")
 def test_memcdump_lists_1000_keys(server_factory):
     srv = server_factory()
