@@ -21,6 +21,7 @@ from tls_util import (TlsRaw, certs, client_ctx, stats, tls_bin, tls_connect,  #
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+@pytest.mark.relay
 def test_pymemcache_text(tls_factory, certs):
     srv = tls_factory()
     c = PymcClient(srv.addr, tls_context=client_ctx(certs), connect_timeout=5, timeout=5)
@@ -42,6 +43,7 @@ def test_pymemcache_text(tls_factory, certs):
         c.close()
 
 
+@pytest.mark.relay
 @pytest.mark.parametrize("size", [1000, 20 * 1024, 300 * 1024, 900 * 1024])
 def test_pipelined_get_behind_large_set(tls_factory, certs, size):
     """The get's bytes arrive with the set's last record: they are inside
@@ -58,6 +60,7 @@ def test_pipelined_get_behind_large_set(tls_factory, certs, size):
         assert c.read_line(3) == b"MN\r\n"
 
 
+@pytest.mark.relay
 def test_many_pipelined_requests_one_write(tls_factory, certs):
     """2,000 gets in one go: more than one read buffer and many records."""
     srv = tls_factory()
@@ -68,6 +71,7 @@ def test_many_pipelined_requests_one_write(tls_factory, certs):
         assert got == (b"VALUE p 0 100\r\n" + b"x" * 100 + b"\r\nEND\r\n") * 2000 + b"MN\r\n"
 
 
+@pytest.mark.relay
 def test_meta_over_tls(tls_factory, certs):
     srv = tls_factory()
     with TlsRaw(srv.addr, client_ctx(certs)) as c:
@@ -78,6 +82,7 @@ def test_meta_over_tls(tls_factory, certs):
         assert c.cmd(b"md mk q\r\nmn\r\n") == b"MN\r\n"
 
 
+@pytest.mark.relay
 def test_binary_over_tls(tls_factory, certs):
     """-B auto over TLS: the first decrypted byte (0x80) picks binary."""
     srv = tls_factory()
@@ -281,10 +286,12 @@ def test_notls_listener(certs, tmp_path):
         srv.stop()
 
 
+@pytest.mark.relay
 def test_https_port(tls_factory, certs):
     """-o http_port under -Z: HTTPS (curl with the test CA)."""
-    hport = free_port()
+    hport = srv_port = free_port()
     srv = tls_factory("-o", "http_port=%d" % hport)
+    hport = srv.reach(srv_port)  # the relay route: a relay in front of it too
     with TlsRaw(srv.addr, client_ctx(certs)) as c:
         assert c.set(b"hk", b"over https") == b"STORED\r\n"
     url = "https://127.0.0.1:%d/k/hk" % hport

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import AS_ROOT, HOST, MEMCACHED, ROOT, Server, _argv, free_port
+from conftest import AS_ROOT, HOST, MEMCACHED, ROOT, Server, _argv, free_port, relay_seed
 from mcraw import Raw, parse_stats
 
 SERVER_NAME = "127.0.0.1"
@@ -128,13 +128,18 @@ def start_tls(kind, certs, args=(), logdir="/tmp", tls_opts="", env=None):
 
 
 @pytest.fixture
-def tls_factory(certs, tmp_path):
-    """start(*flags, kind="memg", tls_opts="", env=None) -> Server over TLS."""
+def tls_factory(certs, tmp_path, route):
+    """start(*flags, kind="memg", tls_opts="", env=None) -> Server over TLS.
+    On the relay route (tests marked relay) the encrypted streams cross a
+    chopping relay (relay.py): records reach each side cut anywhere."""
     started = []
+    seed = relay_seed() if route == "relay" else None
 
     def start(*args, kind="memg", tls_opts="", env=None):
         srv = start_tls(kind, certs, args, str(tmp_path), tls_opts, env)
         started.append(srv)
+        if seed is not None:
+            srv.via_relay(seed + 1000 * (len(started) - 1))
         return srv
 
     yield start
