@@ -123,7 +123,10 @@ bool tls_setup(const struct config_tls *cfg, struct stats *stats, char *err, siz
      * work at will); partial writes from a buffer that may move: out's. */
     SSL_CTX_set_options(tls_ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                       (cfg->kernel_tls ? SSL_OP_ENABLE_KTLS : 0));
-    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Buffers only while bytes are in them: an idle connection keeps 15 KB
+     * of OpenSSL's state instead of 31 KB. */
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
     /* Read what the socket holds at once: pipelined requests cost one read. */
     SSL_CTX_set_read_ahead(tls_ctx, 1);
     SSL_CTX_set_verify(tls_ctx, verify[cfg->verify_mode], NULL);
