@@ -36,16 +36,7 @@
 #include "proto/protocol.h"
 #include "lib/stats.h"
 #include "store/store.h"
-/* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
-#include "store/seg.h"
-
-#define CHECK(c)                                                                             \
-    do {                                                                                     \
-        if (!(c)) {                                                                          \
-            fprintf(stderr, "fuzz_conn: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
+#include "conn_harness.h"
 
 #define T0 1700000000 /* the store's clock at the start of every run */
 
@@ -63,14 +54,6 @@ struct client {
     int64_t now;
 };
 
-static uint64_t _next(uint64_t *s)
-{
-    uint64_t x = *s += 0x9e3779b97f4a7c15ull; /* splitmix64 */
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static void _client_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct client *cl = arg;
@@ -87,7 +70,7 @@ static void _client_event(struct ev_loop *loop, int fd, unsigned events, void *a
     }
     if ((events & EV_WRITE) && !cl->shut) {
         size_t piece = cl->len - cl->sent;
-        uint64_t r = _next(&cl->rng);
+        uint64_t r = harness_next(&cl->rng);
         if (cl->mode == 1)
             piece = piece < 1 + r % 16 ? piece : 1 + r % 16;
         else if (cl->mode == 2)
@@ -111,14 +94,6 @@ static void _client_event(struct ev_loop *loop, int fd, unsigned events, void *a
             ev_mod(loop, fd, EV_READ, _client_event, cl);
         }
     }
-}
-
-static void _hang(struct ev_loop *loop, void *arg)
-{
-    (void)loop;
-    (void)arg;
-    fprintf(stderr, "fuzz_conn: the connection did not finish within 5 s\n");
-    abort();
 }
 
 static struct conn_shared *conns_sh;
@@ -147,14 +122,6 @@ static void _prefill(struct store *st, uint64_t seed)
     }
 }
 
-static uint64_t _fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -171,9 +138,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const size_t blocks[] = {64, 256, 1024, 16384};
-    uint64_t h = _fnv(data, size);
+    uint64_t h = harness_fnv(data, size);
     uint64_t rng = h;
-    uint64_t r = _next(&rng);
+    uint64_t r = harness_next(&rng);
 
     buf_pool_setup(blocks[r & 3], 8);
     struct config cfg;
@@ -220,19 +187,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cl.shut = true;
     }
     CHECK(ev_add(loop, sv[1], cl.shut ? EV_READ : EV_READ | EV_WRITE, _client_event, &cl) == 0);
-    ev_set_timer(loop, 5000, _hang, NULL);
+    ev_set_timer(loop, 5000, harness_hang, NULL);
     CHECK(ev_run(loop) == 0);
 
     /* memg closed the connection (EOF seen by the client). */
     CHECK(cl.eof);
-    CHECK(sh.count == 0 && sh.head == NULL);
-    CHECK(stats.curr_connections == 0);
-    for (uint32_t i = 1; i < st->hiwater; i++)
-        CHECK(st->segs[i].pins == 0);
-    struct store_usage u;
-    store_usage(st, &u);
-    CHECK(u.items == stats.curr_items);
-    CHECK(u.segments_used <= u.segments_max); /* -m holds */
+    harness_check_after(&sh, &stats, st);
 
     close(sv[1]);
     ev_destroy(loop);

@@ -103,6 +103,8 @@ const char *config_protocol_name(enum config_protocol p);
  * wrong; *mine false (and true returned) when key is no ssl_* option. */
 bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const char *val,
                     size_t vlen, bool *mine, char *why, size_t cap);
+/* Free the ssl_* strings (at exit). */
+void config_tls_free(struct config_tls *t);
 /* memcached's name for ssl_min_version's value ("tlsv1.2"). */
 const char *config_tls_version_name(int v);
 

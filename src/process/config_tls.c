@@ -42,6 +42,15 @@ static bool _digit(const char *val, size_t vlen, int max, int *dst)
     return true;
 }
 
+void config_tls_free(struct config_tls *t)
+{
+    free((void *)t->chain_cert);
+    free((void *)t->key);
+    free((void *)t->ca_cert);
+    free((void *)t->ciphers);
+    t->chain_cert = t->key = t->ca_cert = t->ciphers = NULL;
+}
+
 bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const char *val,
                     size_t vlen, bool *mine, char *why, size_t cap)
 {
@@ -50,6 +59,8 @@ bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const ch
         _is(key, klen, "ssl_ca_cert") || _is(key, klen, "ssl_ciphers")) {
         const char **dst = key[5] == 'h' ? &t->chain_cert : key[4] == 'k' ? &t->key
                            : key[5] == 'a' ? &t->ca_cert : &t->ciphers;
+        free((void *)*dst); /* given twice: the last one holds */
+        *dst = NULL;
         if (_str(val, vlen, dst))
             return true;
         fmt_buf(why, cap, "%.*s needs a value", (int)klen, key);
