@@ -93,7 +93,7 @@ LDLIBS += -lssl -lcrypto
 else
 SRCS := $(filter-out src/conn/tls_ctx.c src/conn/transport_tls.c,$(SRCS))
 endif
-# dashboard.o: src/proto/http/dashboard.html gzip-compressed into a C array (mk/embed.sh).
+# dashboard.o: src/proto/http/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
@@ -130,7 +130,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS) $(BUILD)/obj/.build-id | $(BUILD)/obj
 
 %/gen/dashboard.c: src/proto/http/dashboard.html mk/embed.sh
 	@mkdir -p $(dir $@)
-	sh mk/embed.sh $< http_dashboard_gz > $@
+	sh mk/embed.sh $< http_dashboard > $@
 
 $(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c src/proto/http/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -151,8 +151,20 @@ $(BUILD)/obj $(BUILD)/tests:
 run: $(BUILD)/memg
 	./$(BUILD)/memg -p 11211 -l 127.0.0.1 -v $(if $(filter 0,$(shell id -u)),-u root)
 
+# memcached's own t/ suite (tests/conformance/README.md): the source of
+# Debian's memcached package, fetched once into build/conformance by `deps`.
+CONFORMANCE_SUITE ?= bookworm
+CONFORMANCE_VERSION ?= 1.6.18
+CONFORMANCE_CACHE := build/conformance
+conformance_fetch = sh tests/conformance/fetch.sh $(CONFORMANCE_SUITE) $(CONFORMANCE_VERSION) $(CONFORMANCE_CACHE)
+
 deps:
 	@sh tests/deps.sh
+	@$(conformance_fetch) >/dev/null || echo "deps: memcached's t/ suite could not be fetched"
+
+conformance: $(BUILD)/memg
+	@src=$$($(conformance_fetch)) && \
+	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
 ifeq ($(LIBC),musl)
 # cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
@@ -193,6 +205,7 @@ test: deps
 	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
 	@$(call run_suite,unit)
 	@$(call run_suite,e2e)
+	@$(call run_suite,conformance)
 ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
 	@$(call run_suite,test-cross)
 endif

@@ -5,7 +5,8 @@
 #   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
 #                                 part of `make unit`, hence of `make test`
 #   make valgrind                 e2e smoke of build/glibc/memg under valgrind, no leak at exit
-#   make soak [SOAK_SECONDS=60]   mixed hostile load against build/san/memg (ASan+UBSan)
+#   make soak [SOAK_SECONDS=60]   mixed hostile load over text, meta, binary and HTTP
+#                                 against build/san/memg (ASan+UBSan); CI: 90 s
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -56,8 +57,8 @@ $(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c src/proto/http/http.h |
 $(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(addprefix $(FUZZ_DIR)/obj/proto/text/,proto.o meta.o base64.o)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
-$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^)
 
 # fuzz_bin drives the protocol as conn would, with the tests' drive.h.
 $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
@@ -94,6 +95,8 @@ fuzz: fuzz-build
 		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
 		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); [ $$t = http ] && maxlen=$(FUZZ_MAXLEN_http); \
 		dict=fuzz/memcached.dict; [ $$t = http ] && dict=fuzz/http.dict; \
+		if [ $$t = conn ]; then dict=$(FUZZ_DIR)/conn.dict; \
+			cat fuzz/memcached.dict fuzz/http.dict > $$dict; fi; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -dict=$$dict -max_len=$$maxlen \
 			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
@@ -110,9 +113,9 @@ $(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(addprefix $(B
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
+$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS)
 
 $(BUILD)/fuzz/regress_bin: fuzz/standalone.c fuzz/fuzz_bin.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)

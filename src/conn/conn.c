@@ -2,7 +2,8 @@
  * the connection's protocol (protocol.h) one request at a time; when the
  * protocol asks for N bytes somewhere (a value into its item, or discarded),
  * conn delivers them, from rbuf first and then straight from the socket.
- * Output is written after each batch; past out_limit reading pauses. */
+ * Output is written after each batch; past out_limit reading pauses. A
+ * half-closed connection is answered in full before it is closed. */
 #include "conn.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct conn {
     bool blocked;     /* requests wait in rbuf until output drains */
     bool watching;    /* a `watch` stream: input is ignored */
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
+    bool hup;         /* the client sends no more: what it sent runs, then the close */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -187,7 +189,8 @@ void conn_close(struct conn *c)
  * when epoll refused (the connection cannot be served: close it). */
 static bool _set_events(struct conn *c)
 {
-    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming;
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming ||
+                  c->hup;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
     bool want_write = out_pending(&c->out) > 0 || c->blocked ||
@@ -272,7 +275,9 @@ static bool _process(struct conn *c)
         size_t used = 0;
         size_t before = out_pending(&c->out);
         log_fd = c->fd;
-        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, c->rbuf.cap, &used, &c->out);
+        /* not rbuf.cap: a parked buffer is as small as what it holds */
+        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, buf_capacity(&c->rbuf), &used,
+                                             &c->out);
         if (__builtin_expect(log_level > 1, 0) && used)
             _log_feed(c, p, used, st, out_pending(&c->out) - before);
         buf_consume(&c->rbuf, used);
@@ -353,6 +358,17 @@ static bool _flush(struct conn *c)
     return true;
 }
 
+/* The client half-closed: the requests it sent before still run and are
+ * answered (memcached reads no EOF while it has requests buffered). A
+ * value cut off by the EOF can never complete. */
+static bool _eof(struct conn *c)
+{
+    if (c->receiving)
+        return false;
+    c->hup = true;
+    return _process(c);
+}
+
 /* Read and execute. A value being received keeps reading until it is
  * complete or the socket is empty (its size bounds the work); requests
  * get one buffer per turn so that no client starves the others. */
@@ -360,8 +376,10 @@ static bool _read_and_process(struct conn *c, bool readable)
 {
     for (int turn = 0; readable && !c->paused && turn < 256; turn++) {
         ssize_t n = _read(c);
-        if (n == 0)
+        if (n == 0 && c->watching)
             return false;
+        if (n == 0)
+            return _eof(c);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -382,6 +400,8 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     (void)loop;
     (void)fd;
     bool ok = _read_and_process(c, (events & EV_READ) || transport_pending(c->tp)) && _flush(c);
+    if (ok && c->hup && !c->blocked && !c->streaming)
+        c->closing = true; /* all it sent has run: close once answered */
     if (ok && c->closing && out_pending(&c->out) == 0)
         ok = false;
     if (!ok) {

@@ -80,6 +80,12 @@ void buf_park(struct buf *b, size_t max)
     b->wpos = b->cap = n;
 }
 
+size_t buf_capacity(const struct buf *b)
+{
+    size_t block = pool_block ? pool_block : 16384;
+    return b->cap > block ? b->cap : block;
+}
+
 void buf_release(struct buf *b)
 {
     if (!b->data)

@@ -33,6 +33,9 @@ bool buf_acquire(struct buf *b);
  * here yet), keep them in an allocation of their own size and give the block
  * back, so that a slow client holds its bytes rather than a whole block. */
 void buf_park(struct buf *b, size_t max);
+/* The most a read can fill it to: a parked or empty buffer gets a whole
+ * block back first (what a protocol may wait for in it, whatever it holds). */
+size_t buf_capacity(const struct buf *b);
 /* Give the storage back (to the pool when it is a pool block). */
 void buf_release(struct buf *b);
 

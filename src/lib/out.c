@@ -84,16 +84,38 @@ static struct out_piece *_push(struct out *o)
     return &o->pieces[o->npieces++];
 }
 
+/* Move the pending copy bytes down over the sent ones when those are at
+ * least as many (each byte moves at most once per doubling), and shift the
+ * pending pieces' offsets with them: a client that never drains fully
+ * holds about twice what is pending, not all it was ever sent. */
+static void _compact(struct out *o)
+{
+    size_t dead = o->copy.wpos;
+    for (uint32_t i = o->first; i < o->npieces; i++)
+        if (!o->pieces[i].ext) { /* copy pieces are in buffer order */
+            dead = o->pieces[i].off;
+            break;
+        }
+    if (dead == 0 || dead < o->copy.wpos - dead)
+        return;
+    memmove(o->copy.data, o->copy.data + dead, o->copy.wpos - dead);
+    o->copy.wpos -= dead;
+    for (uint32_t i = o->first; i < o->npieces; i++)
+        if (!o->pieces[i].ext)
+            o->pieces[i].off -= dead;
+}
+
 char *out_reserve(struct out *o, size_t n)
 {
-    /* The copy buffer may only be compacted when no piece points into it. */
     if (o->first == o->npieces) {
         o->first = o->npieces = 0;
         o->copy.rpos = o->copy.wpos = 0;
     }
+    if (buf_room(&o->copy) < n && o->copy.data)
+        _compact(o);
     if (buf_room(&o->copy) < n) {
         size_t keep = o->copy.rpos;
-        o->copy.rpos = 0; /* offsets in pieces stay valid: never compact */
+        o->copy.rpos = 0; /* buf_reserve must not move bytes: pieces hold offsets */
         bool ok = buf_reserve(&o->copy, n, OUT_COPY_MAX);
         o->copy.rpos = keep;
         if (!ok) {

@@ -16,7 +16,8 @@ struct out;
 
 enum feed_status {
     FEED_DONE,    /* a request was handled: *used bytes are consumed, feed again */
-    FEED_AGAIN,   /* the request at the head is incomplete: wait for more bytes */
+    FEED_AGAIN,   /* the request at the head is incomplete: wait for more bytes
+                     (*used 0: all of it is fed again with the rest) */
     FEED_RECEIVE, /* *used consumed; deliver s->recv_left bytes at s->recv_dst
                      (NULL: discard them), then call received() */
     FEED_QUIT,    /* *used consumed; close once the replies are sent */

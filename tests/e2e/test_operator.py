@@ -295,8 +295,9 @@ def test_stats_detail_as_memcached(server_factory):
 def test_slab_and_lru_tuning_answered(server_factory):
     srv = server_factory()
     with srv.raw() as r:
-        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru tune 10 25 0.1 2",
-                    b"lru mode flat"):
+        for cmd in (b"slabs reassign 1 2", b"slabs reassign -1 +5", b"slabs automove 1",
+                    b"slabs automove 0", b"slabs automove ratio 0.5",
+                    b"slabs automove ratio -1.5e3", b"lru tune 10 25 0.1 2", b"lru mode flat"):
             assert r.cmd(cmd + b"\r\n").startswith(b"CLIENT_ERROR memg has no "), cmd
         for cmd in (b"slabs", b"lru", b"lru_crawler", b"lru_crawler bogus"):
             assert r.cmd(cmd + b"\r\n") == b"ERROR\r\n", cmd

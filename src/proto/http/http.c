@@ -237,11 +237,12 @@ static enum feed_status _key(struct session *s, struct ops_ctx *ctx, const struc
 }
 
 /* A page of http_page.c, composed there, sent here. */
-static void _page(struct ops_ctx *ctx, int route, bool head, unsigned bits, struct out *out)
+static void _page(struct ops_ctx *ctx, const struct http_req *r, unsigned bits, struct out *out)
 {
     struct buf b = {0};
     struct http_body page;
-    http_page(ctx, route, &b, &page);
+    bool head = r->method == HTTP_HEAD;
+    http_page(ctx, r->route, http_accepts_gzip(r), &b, &page);
     _reply(out, 200, bits, page.headers, page.by_ref ? NULL : page.data, page.len,
            head || page.by_ref);
     if (page.by_ref && !head)
@@ -260,7 +261,7 @@ static enum feed_status _route(struct session *s, struct ops_ctx *ctx, const str
     else if (r->method != HTTP_GET && !head)
         _status(out, 405, s->bits, allow_ro, false);
     else
-        _page(ctx, r->route, head, s->bits, out);
+        _page(ctx, r, s->bits, out);
     return FEED_DONE;
 }
 

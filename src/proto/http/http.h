@@ -19,6 +19,9 @@ enum http_method { HTTP_GET = 1, HTTP_HEAD, HTTP_PUT, HTTP_DELETE, HTTP_POST, HT
 enum http_route { HTTP_R_KEY = 1, HTTP_R_ROOT, HTTP_R_METRICS, HTTP_R_HEALTHZ, HTTP_R_JSON,
                   HTTP_R_NONE };
 
+/* What Accept-Encoding says of a coding: not named, refused (q=0), accepted. */
+enum { HTTP_AE_UNSAID = 0, HTTP_AE_NO, HTTP_AE_YES };
+
 /* A parsed request head. Pointers point into the parsed buffer. */
 struct http_req {
     uint8_t method;       /* enum http_method */
@@ -30,6 +33,7 @@ struct http_req {
     bool chunked;         /* a Transfer-Encoding was given (not supported) */
     bool if_match, if_match_any, if_none_match, if_none_match_any;
     bool has_ttl;
+    uint8_t ae_gzip, ae_any; /* Accept-Encoding for gzip and for *: HTTP_AE_* */
     uint64_t if_match_cas, if_none_match_cas;
     uint64_t content_length;
     int64_t ttl;          /* ?ttl=S: memcached's exptime */
@@ -72,10 +76,16 @@ struct http_body {
 struct buf;
 /* The page of / (the dashboard), /metrics, /healthz or /stats.json; a
  * composed body goes in *b (the caller releases it after replying). */
-void http_page(struct ops_ctx *ctx, int route, struct buf *b, struct http_body *page);
+void http_page(struct ops_ctx *ctx, int route, bool gzip, struct buf *b, struct http_body *page);
 
-/* The dashboard page, gzip-compressed at build time (dashboard.html). */
-extern const unsigned char http_dashboard_gz[];
-extern const size_t http_dashboard_gz_len;
+/* Whether the client takes a gzip-compressed body: Accept-Encoding names
+ * gzip (or x-gzip, or *) with a q above 0. No header: no (curl and raw
+ * requests send none and would get the compressed bytes). */
+bool http_accepts_gzip(const struct http_req *r);
+
+/* The dashboard page (dashboard.html) as it is and gzip-compressed at
+ * build time. */
+extern const unsigned char http_dashboard[], http_dashboard_gz[];
+extern const size_t http_dashboard_len, http_dashboard_gz_len;
 
 #endif

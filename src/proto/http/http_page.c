@@ -2,7 +2,8 @@
  * the text protocol prints: /metrics in Prometheus' text format with
  * memcached_exporter's names and labels (so its dashboards work as they
  * are), /stats.json, /healthz and the dashboard at / (dashboard.html,
- * gzip-compressed at build time). Off the request path: built -Os. */
+ * gzip-compressed at build time for a client that accepts it, else as it
+ * is). Off the request path: built -Os. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,13 +190,19 @@ static void _json(struct ops_ctx *ctx, struct buf *b)
     _text(b, "}\n");
 }
 
-void http_page(struct ops_ctx *ctx, int route, struct buf *b, struct http_body *page)
+void http_page(struct ops_ctx *ctx, int route, bool gzip, struct buf *b, struct http_body *page)
 {
-    if (route == HTTP_R_ROOT) { /* static bytes: sent from where they are */
+    if (route == HTTP_R_ROOT && gzip) { /* static bytes: sent from where they are */
         *page = (struct http_body){
             "Content-Type: text/html; charset=utf-8\r\nContent-Encoding: gzip\r\n"
-            "Cache-Control: no-cache\r\n",
+            "Vary: Accept-Encoding\r\nCache-Control: no-cache\r\n",
             (const char *)http_dashboard_gz, http_dashboard_gz_len, true};
+        return;
+    }
+    if (route == HTTP_R_ROOT) {
+        *page = (struct http_body){"Content-Type: text/html; charset=utf-8\r\n"
+                                   "Vary: Accept-Encoding\r\nCache-Control: no-cache\r\n",
+                                   (const char *)http_dashboard, http_dashboard_len, true};
         return;
     }
     const char *type = "Content-Type: text/plain; charset=utf-8\r\n";

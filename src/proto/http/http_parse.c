@@ -187,23 +187,73 @@ static bool _etag(const char *p, const char *end, bool weak, bool *any, uint64_t
     return end - p >= 3 && *p == '"' && end[-1] == '"' && _u64(p + 1, end - 1, UINT64_MAX, cas);
 }
 
+/* The next element of a comma-separated list at *p, blanks trimmed, as
+ * [*s, *e); *p moves past it. False at the end of the list. */
+static bool _list_next(const char **p, const char *end, const char **s, const char **e)
+{
+    if (*p >= end)
+        return false;
+    const char *c = memchr(*p, ',', (size_t)(end - *p));
+    *e = c ? c : end;
+    *s = *p;
+    while (*s < *e && (**s == ' ' || **s == '\t'))
+        (*s)++;
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+    *p = c ? c + 1 : end;
+    return true;
+}
+
 /* Connection: comma-separated options, close and keep-alive. */
 static void _connection(struct http_req *r, const char *p, const char *end)
 {
-    while (p < end) {
-        const char *c = memchr(p, ',', (size_t)(end - p));
-        const char *e = c ? c : end;
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
+    const char *s, *e;
+    while (_list_next(&p, end, &s, &e)) {
         if (_ieq(s, (size_t)(e - s), "close"))
             r->keep_alive = false;
         else if (_ieq(s, (size_t)(e - s), "keep-alive") && r->http10)
             r->keep_alive = true;
-        p = c ? c + 1 : end;
     }
+}
+
+/* A coding's weight in [s, e) after its name: HTTP_AE_NO when a q
+ * parameter is zero (0, 0., 0.000), else HTTP_AE_YES (RFC 9110 12.4.2). */
+static uint8_t _ae_weight(const char *s, const char *e)
+{
+    while ((s = memchr(s, ';', (size_t)(e - s))) != NULL) {
+        while (++s < e && (*s == ' ' || *s == '\t'))
+            ;
+        if (e - s < 2 || (*s != 'q' && *s != 'Q') || s[1] != '=')
+            continue;
+        const char *v = s + 2;
+        if (v == e || *v != '0')
+            return HTTP_AE_YES;
+        for (v++; v < e && (*v == '.' || *v == '0'); v++)
+            ;
+        return v < e && *v >= '1' && *v <= '9' ? HTTP_AE_YES : HTTP_AE_NO;
+    }
+    return HTTP_AE_YES;
+}
+
+/* Accept-Encoding: what it says of gzip (x-gzip is the same) and of *. */
+static void _accept_encoding(struct http_req *r, const char *p, const char *end)
+{
+    const char *s, *e;
+    while (_list_next(&p, end, &s, &e)) {
+        const char *n = s;
+        while (n < e && *n != ';' && *n != ' ' && *n != '\t')
+            n++;
+        size_t nn = (size_t)(n - s);
+        if (_ieq(s, nn, "gzip") || _ieq(s, nn, "x-gzip"))
+            r->ae_gzip = _ae_weight(n, e);
+        else if (nn == 1 && *s == '*')
+            r->ae_any = _ae_weight(n, e);
+    }
+}
+
+bool http_accepts_gzip(const struct http_req *r)
+{
+    return r->ae_gzip == HTTP_AE_YES || (r->ae_gzip == HTTP_AE_UNSAID && r->ae_any == HTTP_AE_YES);
 }
 
 /* One "name: value" line; 0 or minus a status. */
@@ -234,6 +284,8 @@ static long _header(struct http_req *r, const char *p, const char *end, bool *ho
         *host = true;
     } else if (_ieq(p, nn, "connection")) {
         _connection(r, v, ve);
+    } else if (_ieq(p, nn, "accept-encoding")) {
+        _accept_encoding(r, v, ve);
     } else if (_ieq(p, nn, "transfer-encoding")) {
         r->chunked = true;
     } else if (_ieq(p, nn, "expect")) {

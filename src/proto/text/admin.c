@@ -57,6 +57,19 @@ static bool _u32(const struct proto_token *t, uint32_t *v)
     return t->len > 0;
 }
 
+/* safe_strtol's syntax: a sign and digits that fit a long (memcached keeps
+ * 32 bits of it; up to 18 digits always fit). */
+static bool _long(const struct proto_token *t)
+{
+    size_t sign = t->len > 0 && (t->p[0] == '-' || t->p[0] == '+');
+    if (t->len == sign || t->len - sign > 18)
+        return false;
+    for (size_t i = sign; i < t->len; i++)
+        if (t->p[i] < '0' || t->p[i] > '9')
+            return false;
+    return true;
+}
+
 /* --- stats detail ----------------------------------------------------------------- */
 
 static void _prefix_line(void *arg, const char *line, size_t n)
@@ -362,6 +375,53 @@ static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
     }
 }
 
+/* --- slabs ---------------------------------------------------------------------------- */
+
+/* strtod's decimal syntax: [sign] digits [. digits] [e [sign] digits], one
+ * digit at least (memcached's safe_strtod also takes hex, inf and nan). */
+static bool _decimal(const struct proto_token *t)
+{
+    size_t i = 0, digits = 0;
+    i += i < t->len && (t->p[i] == '+' || t->p[i] == '-');
+    for (; i < t->len && t->p[i] >= '0' && t->p[i] <= '9'; i++)
+        digits++;
+    if (i < t->len && t->p[i] == '.')
+        for (i++; i < t->len && t->p[i] >= '0' && t->p[i] <= '9'; i++)
+            digits++;
+    if (digits > 0 && i < t->len && (t->p[i] == 'e' || t->p[i] == 'E')) {
+        size_t j = i + 1, exp = 0;
+        j += j < t->len && (t->p[j] == '+' || t->p[j] == '-');
+        for (; j < t->len && t->p[j] >= '0' && t->p[j] <= '9'; j++)
+            exp++;
+        i = exp > 0 ? j : i; /* "1e" is 1 followed by junk */
+    }
+    return digits > 0 && i == t->len;
+}
+
+/* memcached's checks of the words come first, in its order and words; a
+ * request memcached would carry out gets memg's reason it cannot. */
+static void _slabs(const struct words *t, struct out *out)
+{
+    const char *no_slabs = "CLIENT_ERROR memg has no slab classes: items share one log of "
+                           "segments, compacted in place";
+    uint32_t level;
+    if (t->n == 4 && _is(&t->w[1], "reassign")) {
+        bool ok = _long(&t->w[2]) && _long(&t->w[3]);
+        _line(out, ok ? no_slabs : "CLIENT_ERROR bad command line format");
+    } else if (t->n >= 3 && _is(&t->w[1], "automove")) {
+        if (_is(&t->w[t->n - 1], "noreply"))
+            return; /* set_noreply_maybe: even the errors are silenced */
+        if (_is(&t->w[2], "ratio"))
+            _line(out, t->n >= 4 && _decimal(&t->w[3]) ? no_slabs : "ERROR");
+        else if (!_u32(&t->w[2], &level))
+            _line(out, "CLIENT_ERROR bad command line format");
+        else
+            _line(out, level <= 2 ? no_slabs : "ERROR");
+    } else {
+        _line(out, "ERROR");
+    }
+}
+
 bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out,
                    struct store_cursor **dump)
 {
@@ -378,11 +438,7 @@ bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
         else
             _crawler(ctx, &t, out);
     } else if (_is(&t.w[0], "slabs")) {
-        if (sub && (_is(sub, "reassign") || _is(sub, "automove")))
-            _line(out, "CLIENT_ERROR memg has no slab classes: items share one log of "
-                       "segments, compacted in place");
-        else
-            _line(out, "ERROR");
+        _slabs(&t, out);
     } else { /* lru */
         if (sub && (_is(sub, "tune") || _is(sub, "mode") || _is(sub, "temp_ttl")))
             _line(out, "CLIENT_ERROR memg has no segmented LRU: one FIFO of segments whose "
