@@ -1,4 +1,4 @@
-/* conn_harness: what fuzz_conn and fuzz_tls share: a check that aborts
+/* conn_harness: fuzz_tls's helpers for a connection driven over a socketpair: a check that aborts
  * (libFuzzer keeps the input), the knobs' random numbers, the 5 s hang
  * alarm, and the checks after a connection's run. */
 #ifndef FUZZ_CONN_HARNESS_H
