@@ -10,6 +10,18 @@ AUTO_CC := 1
 endif
 GLIBC_CC ?= cc
 OPT ?= -O2
+# TLS=1: -Z and the -o ssl_* options, through Debian's OpenSSL 3 (libssl-dev).
+# Its libssl.a is built against glibc, so a TLS build links glibc and
+# libssl dynamically (docs/TLS.md); the default build has no OpenSSL at all.
+TLS ?=
+ifneq ($(TLS),)
+ifeq ($(LIBC),)
+LIBC := glibc
+endif
+ifeq ($(LIBC),musl)
+$(error TLS=1 links Debian's OpenSSL, which needs glibc: drop LIBC=musl)
+endif
+endif
 WERROR ?=
 SANITIZE ?=
 ifeq ($(LIBC),)
@@ -73,6 +85,14 @@ PY := /usr/bin/python3
 # only by its own files and by the unit tests that look inside.
 SRCS := $(wildcard src/*.c src/*/*.c src/*/*/*.c)
 HDRS := $(wildcard src/*/*.h src/*/*/*.h)
+# TLS=1: OpenSSL's transport; otherwise tls_none.c, which refuses -Z at start.
+ifneq ($(TLS),)
+SRCS := $(filter-out src/conn/tls_none.c,$(SRCS))
+CPPFLAGS += -DMEMG_TLS
+LDLIBS += -lssl -lcrypto
+else
+SRCS := $(filter-out src/conn/tls_ctx.c src/conn/transport_tls.c,$(SRCS))
+endif
 # dashboard.o: src/proto/http/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
@@ -85,7 +105,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/memg
 
 $(BUILD)/memg: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 ifeq ($(LIBC)$(LIBC_AUTO)$(SANITIZE),glibc1)
 	@echo "memg: linked against glibc; install musl-tools for the static musl build (0.2 MB RSS at start)"
 endif
@@ -99,7 +119,8 @@ endif
 # 15 KB of file.
 COLD := main process/config process/config_usage process/notify process/server lib/settings \
         lib/stats proto/auth proto/negotiate proto/text/admin proto/http/http_page \
-        ops/ops_stats store/thp store/restart $(EXTRA_COLD)
+        ops/ops_stats store/thp store/restart process/config_tls process/listen conn/tls_ctx \
+        conn/tls_none $(EXTRA_COLD)
 COLD_OPT ?= -Os
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) $(BUILD)/obj/.build-id | $(BUILD)/obj
@@ -122,7 +143,7 @@ $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 
 $(BUILD)/tests/%: tests/%.c tests/drive.h $(LIB_OBJS) | $(BUILD)/tests
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -168,8 +189,13 @@ endif
 .PHONY: FORCE
 FORCE:
 
-e2e: $(BUILD)/memg $(GLIBC_MEMG)
-	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+# The TLS build the TLS tests run (tests/e2e/test_tls*.py), in its own directory.
+TLS_MEMG := $(BUILD)/tls/memg
+$(TLS_MEMG): FORCE
+	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/tls $@
+
+e2e: $(BUILD)/memg $(GLIBC_MEMG) $(TLS_MEMG)
+	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_TLS_BIN=$(CURDIR)/$(TLS_MEMG) MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).
 CROSS ?= 1

@@ -13,6 +13,7 @@
 #include "hist.h"
 #include "lib/net.h"
 #include "reply.h"
+#include "tlsc.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -60,6 +61,7 @@ struct conn {
     uint32_t *pend;           /* read-through: keys whose get missed, to set */
     unsigned npend;
     bool served, dead, wantw, waiting, exhausted;
+    struct tlsc *tls; /* --tls */
 };
 
 struct stats {
@@ -138,12 +140,25 @@ static void _note(const struct conn *c, const char *what, const char *p, size_t 
     snprintf(E.first + k, sizeof(E.first) - (size_t)k, "\"%s", n > 120 ? "..." : "");
 }
 
+/* The connection's socket, or TLS over it. */
+static ssize_t _io_read(struct conn *c, void *buf, size_t n)
+{
+    return c->tls ? tlsc_read(c->tls, buf, n) : read(c->fd, buf, n);
+}
+
+static ssize_t _io_write(struct conn *c, const void *buf, size_t n)
+{
+    return c->tls ? tlsc_write(c->tls, buf, n) : write(c->fd, buf, n);
+}
+
 static void _close(struct conn *c)
 {
     if (c->dead)
         return;
     if (c->fd >= 0) {
         ev_del(L, c->fd);
+        tlsc_free(c->tls);
+        c->tls = NULL;
         close(c->fd);
     }
     c->fd = -1;
@@ -379,7 +394,7 @@ static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
 static void _flush(struct conn *c)
 {
     while (buf_len(&c->wbuf)) {
-        ssize_t n = write(c->fd, buf_rptr(&c->wbuf), buf_len(&c->wbuf));
+        ssize_t n = _io_write(c, buf_rptr(&c->wbuf), buf_len(&c->wbuf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno != EAGAIN) {
@@ -418,7 +433,7 @@ static void _fill(struct conn *c)
     if (OUT.wpos == 0)
         return;
     if (buf_len(&c->wbuf) == 0) { /* the common case: write straight from OUT */
-        ssize_t n = write(c->fd, OUT.data, OUT.wpos);
+        ssize_t n = _io_write(c, OUT.data, OUT.wpos);
         if (n > 0) {
             S.bytes_out += (uint64_t)n;
             OUT.rpos = (size_t)n;
@@ -731,7 +746,7 @@ static void _read(struct conn *c)
         dst = buf_wptr(&c->rbuf);
         room = buf_room(&c->rbuf);
     }
-    ssize_t n = read(c->fd, dst, room);
+    ssize_t n = _io_read(c, dst, room);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -771,7 +786,9 @@ static void _on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
     if ((events & EV_WRITE) && !c->dead)
         _flush(c);
     if ((events & EV_READ) && !c->dead)
-        _read(c);
+        do /* TLS: what the library decrypted beyond the room wakes no event */
+            _read(c);
+        while (c->tls && !c->dead && tlsc_pending(c->tls));
     if (!c->dead)
         _fill(c);
 }
@@ -1011,10 +1028,12 @@ static int _connect_all(void)
         if (c->fd >= 0)
             setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            net_set_nonblock(c->fd) != 0 || net_set_nodelay(c->fd) != 0 ||
-            ev_add(L, c->fd, EV_READ, _on_io, c) != 0) {
+            (O.tls && !(c->tls = tlsc_connect(c->fd))) || net_set_nonblock(c->fd) != 0 ||
+            net_set_nodelay(c->fd) != 0 || ev_add(L, c->fd, EV_READ, _on_io, c) != 0) {
             E.connect++;
             _note(c, "connect", strerror(errno), strlen(strerror(errno)));
+            tlsc_free(c->tls);
+            c->tls = NULL;
             if (c->fd >= 0)
                 close(c->fd);
             c->fd = -1;
@@ -1056,6 +1075,8 @@ static bool _setup(void)
         if (RATE_FD < 0 || ev_add(L, RATE_FD, EV_READ, _on_rate, NULL) != 0)
             return false;
     }
+    if (O.tls && !tlsc_setup(O.tls_suite))
+        return false;
     STAMP = O.width > 1 ? calloc(O.keys, sizeof(*STAMP)) : NULL;
     if (!L || !C || !WAIT || !RD || (O.width > 1 && !STAMP))
         return false;
@@ -1190,6 +1211,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "memg-bench: no connection to %s:%d (%s)\n", O.host, O.port, E.first);
         return 1;
     }
+    for (int i = 0; O.tls && !O.quiet && i < O.conns; i++)
+        if (C[i].tls) {
+            fprintf(stderr, "memg-bench: TLS, %s\n", tlsc_cipher(C[i].tls));
+            break;
+        }
     ev_set_timer(L, 1, _tick, NULL);
     uint64_t now = _now_ns();
     T_PROGRESS = now;

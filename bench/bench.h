@@ -11,6 +11,8 @@
 
 struct bench_opts {
     const char *host;
+    bool tls;               /* --tls: over TLS (a generator built with TLS=1) */
+    const char *tls_suite;  /* --tls-suite: the TLS 1.3 cipher suite to ask for */
     int port;
     int conns;
     int depth;          /* requests in flight per connection */

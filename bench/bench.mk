@@ -5,6 +5,8 @@
 #                           the HTTP row (bench/results/http.md: make bench-http) and
 #                           the scaling rows (bench/scaling.py: bench/results/scaling.md)
 #   make bench-scaling      only the scaling rows
+#   make bench-tls          memg over TLS against memcached -Z -t 1 (bench/tls.py: the TLS
+#                           build and generator in $(BUILD)/tls; bench/results/tls.md)
 #   make bench-restart      -e: time to serve after a restart and RSS, 1M and 10M items, against
 #                           memcached -e, and A/B with -e against without (bench/results/restart.md)
 # The client is the same program against either server: it builds against glibc
@@ -35,7 +37,7 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(HDRS) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/memg-bench: $(BENCH_OBJS) $(BENCH_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm $(LDLIBS)
 
 # memg-sim: the offline LRU and optimum over the read-through stream.
 SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_main.o stream.o zipf.o reply.o)
@@ -102,3 +104,9 @@ bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 ifeq ($(LIBC),glibc)
 unit: bench-selftest
 endif
+
+.PHONY: bench-tls
+bench-tls:
+	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/tls \
+		$(BUILD)/tls/memg $(BUILD)/tls/memg-bench
+	$(PY) bench/tls.py --memg $(CURDIR)/$(BUILD)/tls/memg --tool $(CURDIR)/$(BUILD)/tls/memg-bench

@@ -36,6 +36,8 @@ static void _usage(FILE *f)
             "      --seed N           random seed\n"
             "  -B, --binary           binary protocol: SET and GET; with -d > 1, batches of\n"
             "                         -d requests (gets as GETQ) closed by a NOOP (-m 1 only)\n"
+            "      --tls              over TLS (certificates not checked; a build with TLS=1)\n"
+            "      --tls-suite S      over TLS with the TLS 1.3 cipher suite S\n"
             "      --meta             meta commands: ms and mg <key> v k; with -d > 1, batches\n"
             "                         of -d requests (mg with q) closed by mn (-m 1 only)\n"
             "  -q, --quiet            only the RESULT line\n"
@@ -85,7 +87,7 @@ int bench_options(int argc, char **argv)
         {"prefill", 0, 0, 'P'}, {"flush", 0, 0, 'F'}, {"hold", 1, 0, 'H'}, {"server-pid", 1, 0, 'I'},
         {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'}, {"meta", 0, 0, 'G'},
         {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {"through", 0, 0, 'U'},
-        {"ttl", 1, 0, 'X'}};
+        {"ttl", 1, 0, 'X'}, {"tls", 0, 0, 'L'}, {"tls-suite", 1, 0, 'Y'}};
     struct option all[sizeof(lo) / sizeof(lo[0]) + STREAM_NOPTS + 1];
     memcpy(all, lo, sizeof(lo));
     memcpy(all + sizeof(lo) / sizeof(lo[0]), stream_longopts, sizeof(stream_longopts));
@@ -141,6 +143,8 @@ int bench_options(int argc, char **argv)
         case 'B': O.binary = true; break;
         case 'G': O.meta = true; break;
         case 'U': O.through = true; break;
+        case 'L': O.tls = true; break;
+        case 'Y': O.tls = true, O.tls_suite = optarg; break;
         case 'X':
             O.ttl_pct = 100;
             if (sscanf(optarg, "%u:%u", &O.ttl, &O.ttl_pct) < 1 || O.ttl == 0 || O.ttl_pct > 100)
@@ -154,7 +158,8 @@ int bench_options(int argc, char **argv)
     if (optind == argc && O.conns > 0 && O.depth > 0 && O.depth <= 65535 && O.width >= 1 &&
         O.width <= 1000 && (!(O.binary || O.meta) || O.width == 1) && !(O.binary && O.meta) &&
         O.keys > 0 && O.port > 0 && (O.zipf == 0 || (O.zipf > 0 && O.zipf < 1)) &&
-        _through_ok(plain, streamed) && !(O.through && (O.binary || O.meta)))
+        _through_ok(plain, streamed) && !(O.through && (O.binary || O.meta)) &&
+        !(O.tls && O.flush))
         return 0;
 bad:
     _usage(stderr);

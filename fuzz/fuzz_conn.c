@@ -368,7 +368,7 @@ static void _run(const uint8_t *in, size_t n, const struct plan *pl, const struc
     W.end = END_EOF;
     W.close_at = 0;
     watched = (struct protocol){sh.proto->name, _w_feed, _w_received, _w_prefetch, _w_closed};
-    struct conn *c = conn_open(&sh, sv[0], false, &watched);
+    struct conn *c = conn_open(&sh, sv[0], false, &watched, NULL);
     CHECK(c);
     stats.curr_connections++;
     stats.total_connections++;

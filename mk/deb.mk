@@ -14,6 +14,24 @@ deb_strip_arm64 := aarch64-linux-gnu-strip
 deb_strip_armhf := arm-linux-gnueabihf-strip
 deb_cross_arm64 := cross-aarch64
 deb_cross_armhf := cross-armhf
+# TLS=1: the packages hold TLS builds (-Z), linked dynamically against glibc
+# and the target's libssl3 (docs/TLS.md), cross-built with Debian's glibc
+# cross compilers and multiarch libssl-dev:arm64/armhf.
+ifneq ($(TLS),)
+deb_bin_arm64 := build/aarch64-tls/memg
+deb_bin_armhf := build/armhf-tls/memg
+deb_cross_arm64 := deb-tls-aarch64
+deb_cross_armhf := deb-tls-armhf
+DEB_DEPENDS := , libc6, libssl3
+DEB_CROSS_DEPS := build-tls
+# A name of its own: inside the sub-make build/ARCH-tls/memg is $(BUILD)/memg.
+.PHONY: deb-tls-aarch64 deb-tls-armhf
+deb-tls-aarch64 deb-tls-armhf: deb-tls-%:
+	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(CROSS_TRIPLET_$*)-gcc \
+		GLIBC_CC=$(CROSS_TRIPLET_$*)-gcc BUILD=build/$*-tls WERROR=$(CROSS_WERROR) SANITIZE= \
+		EXTRA_LDFLAGS="$(CROSS_LDFLAGS_$*)" build/$*-tls/memg
+endif
+DEB_CROSS_DEPS ?= build
 
 .PHONY: deb $(DEB_ARCHS:%=deb-%)
 
@@ -21,7 +39,8 @@ deb: $(DEB_ARCHS:%=deb-%)
 
 $(DEB_ARCHS:%=deb-%): deb-%:
 	@command -v dpkg-deb >/dev/null || { echo "deb: dpkg-deb is missing"; exit 1; }
-	$(if $(deb_cross_$*),+@$(MAKE) --no-print-directory cross-deps-build $(deb_cross_$*),+@$(MAKE) --no-print-directory $(BUILD)/memg)
+	$(if $(deb_cross_$*),@sh tests/deps-cross.sh $(DEB_CROSS_DEPS))
+	$(if $(deb_cross_$*),+@$(MAKE) --no-print-directory $(deb_cross_$*),+@$(MAKE) --no-print-directory $(BUILD)/memg)
 	rm -rf build/deb/$* && mkdir -p build/deb/$*/root/DEBIAN
 	+@$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/build/deb/$*/root PREFIX=/usr \
 		SYSCONFDIR=/etc UNITDIR=/lib/systemd/system INSTALL_BIN=$(deb_bin_$*) \
@@ -34,6 +53,7 @@ $(DEB_ARCHS:%=deb-%): deb-%:
 		find usr lib etc -type f | sort | xargs md5sum > DEBIAN/md5sums && \
 		sed -e 's/@VERSION@/$(DEB_VERSION)/' -e 's/@ARCH@/$*/' \
 			-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN . | cut -f1)/" \
+			-e 's/^Depends: adduser$$/Depends: adduser$(DEB_DEPENDS)/' \
 			../../../../dist/deb/control.in > DEBIAN/control
 	dpkg-deb --root-owner-group -Zxz --build build/deb/$*/root build/deb/memg_$(DEB_VERSION)_$*.deb
 	@if command -v lintian >/dev/null; then lintian --fail-on error \

@@ -68,6 +68,22 @@ $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
 $(FUZZ_DIR)/fuzz_http: fuzz/fuzz_http.c tests/drive.h $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_http.c $(FUZZ_LIB_OBJS)
 
+# fuzz_tls: the TLS record path (fuzz/fuzz_tls.c), with OpenSSL's transport
+# instead of tls_none.c. Not in FUZZ_TARGETS: `make fuzz-tls`.
+FUZZ_TLS_OBJS := $(filter-out $(FUZZ_DIR)/obj/conn/tls_none.o,$(FUZZ_LIB_OBJS)) \
+                 $(FUZZ_DIR)/obj/conn/tls_ctx.o $(FUZZ_DIR)/obj/conn/transport_tls.o
+$(FUZZ_DIR)/fuzz_tls: fuzz/fuzz_tls.c $(FUZZ_TLS_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lssl -lcrypto
+
+.PHONY: fuzz-tls fuzz-regress-tls
+fuzz-tls: $(FUZZ_DIR)/fuzz_tls
+	@mkdir -p $(FUZZ_DIR)/corpus-tls
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		./$(FUZZ_DIR)/fuzz_tls $(FUZZ_OPTS) -max_len=65536 -artifact_prefix=$(FUZZ_DIR)/crash-tls- \
+		$(FUZZ_DIR)/corpus-tls fuzz/corpus/tls > $(FUZZ_DIR)/fuzz_tls.log 2>&1 || \
+		{ tail -60 $(FUZZ_DIR)/fuzz_tls.log; echo "fuzz_tls FAILED"; exit 1; }
+	@grep -E '^(stat::|Done)' $(FUZZ_DIR)/fuzz_tls.log || true
+
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 # Each target fuzzes into build/fuzz/corpus-NAME (new inputs) from the seeds
@@ -112,7 +128,21 @@ $(BUILD)/fuzz/regress_http: fuzz/standalone.c fuzz/fuzz_http.c tests/drive.h $(L
 fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
 	@set -e; for t in $(FUZZ_TARGETS); do ./$(BUILD)/fuzz/regress_$$t fuzz/corpus/$$t; done
 
-unit: fuzz-regress
+# The TLS corpus replays in the TLS build (glibc, in build/tls beside the
+# default one, as make e2e's).
+ifneq ($(TLS),)
+$(BUILD)/fuzz/regress_tls: fuzz/standalone.c fuzz/fuzz_tls.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+fuzz-regress-tls: $(BUILD)/fuzz/regress_tls
+	./$(BUILD)/fuzz/regress_tls fuzz/corpus/tls
+else
+fuzz-regress-tls:
+	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(GLIBC_CC) \
+		BUILD=$(patsubst %/glibc,%,$(BUILD))/tls fuzz-regress-tls
+endif
+
+unit: fuzz-regress fuzz-regress-tls
 
 # valgrind needs the plain build (not SANITIZE's), dynamically linked so that
 # it can watch malloc.

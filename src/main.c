@@ -269,5 +269,6 @@ out:
     out_pool_teardown();
     store_destroy(store);
     auth_free(auth);
+    config_tls_free(&cfg.tls);
     return rc;
 }

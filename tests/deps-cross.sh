@@ -7,7 +7,7 @@
 #          and :armhf, which needs `dpkg --add-architecture`)
 # As root with apt-get, installs what is missing; otherwise prints the exact
 # commands. Idempotent and quiet when all is present. Every apt call is bounded.
-# usage: tests/deps-cross.sh [build|test]
+# usage: tests/deps-cross.sh [build|build-tls|test]
 MODE=${1:-test}
 BUILD_PKGS="make gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross musl-dev:arm64 musl-dev:armhf"
 TEST_PKGS="qemu-user libcmocka-dev libcmocka-dev:arm64 libcmocka-dev:armhf"
@@ -16,6 +16,8 @@ APT_TIMEOUT=600
 
 PKGS=$BUILD_PKGS
 [ "$MODE" = test ] && PKGS="$PKGS $TEST_PKGS"
+# build-tls (make deb TLS=1): the targets' OpenSSL for the TLS builds
+[ "$MODE" = build-tls ] && PKGS="$PKGS libssl-dev:arm64 libssl-dev:armhf"
 
 installed() {
     dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -25,6 +25,7 @@
 #include "proto/protocol.h"
 #include "lib/stats.h"
 #include "store/store.h"
+#include "transport.h"
 
 /* Unread bytes at most that wait outside a pool block between events: a
  * request line and a small value. */
@@ -34,6 +35,7 @@ struct conn {
     struct conn_shared *sh;
     struct conn *prev, *next;
     int fd;
+    struct transport *tp; /* NULL: the plain socket */
     bool receiving;   /* delivering the bytes a FEED_RECEIVE asked for */
     bool is_unix;
     bool paused;      /* EV_READ off: too much output pending */
@@ -129,13 +131,15 @@ static void _unpin(void *arg, uint32_t pin)
     ops_unpin(c->sh->ops, pin);
 }
 
-struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto)
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto,
+                       struct transport *tp)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->sh = sh;
     c->fd = fd;
+    c->tp = tp;
     c->is_unix = is_unix;
     c->last_ms = ev_now_ms(sh->loop);
     c->ses.proto = proto;
@@ -166,6 +170,7 @@ void conn_close(struct conn *c)
     if (c->ses.proto->closed)
         c->ses.proto->closed(&c->ses);
     ev_del(sh->loop, c->fd);
+    transport_free(c->tp);
     close(c->fd);
     out_reset(&c->out);
     buf_release(&c->rbuf);
@@ -188,7 +193,8 @@ static bool _set_events(struct conn *c)
                   c->hup;
     /* A writable socket also wakes a connection whose buffered requests
      * wait: that is how it yields to others and resumes next turn. */
-    bool want_write = out_pending(&c->out) > 0 || c->blocked;
+    bool want_write = out_pending(&c->out) > 0 || c->blocked ||
+                      (!paused && transport_pending(c->tp)); /* bytes the socket will not signal */
     if (paused == c->paused && want_write == c->want_write)
         return true;
     unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
@@ -306,7 +312,7 @@ static ssize_t _read(struct conn *c)
 {
     struct session *s = &c->ses;
     if (c->receiving && s->recv_dst && buf_len(&c->rbuf) == 0 && s->recv_left) {
-        ssize_t n = recv(c->fd, s->recv_dst, (size_t)s->recv_left, 0);
+        ssize_t n = transport_recv(c->tp, c->fd, s->recv_dst, (size_t)s->recv_left);
         if (n > 0) {
             s->recv_dst += n;
             s->recv_left -= (uint64_t)n;
@@ -324,7 +330,7 @@ static ssize_t _read(struct conn *c)
             return -1;
         }
     }
-    ssize_t n = recv(c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf), 0); /* recv: no VFS layer */
+    ssize_t n = transport_recv(c->tp, c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf));
     if (n > 0)
         c->rbuf.wpos += (size_t)n;
     return n;
@@ -333,7 +339,11 @@ static ssize_t _read(struct conn *c)
 static bool _flush(struct conn *c)
 {
     while (out_pending(&c->out)) {
-        ssize_t w = out_write(&c->out, c->fd);
+        struct iovec iov[OUT_IOV];
+        int n = out_iov(&c->out, iov, OUT_IOV);
+        ssize_t w = transport_writev(c->tp, c->fd, iov, n);
+        if (w > 0)
+            out_sent(&c->out, (size_t)w);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true;
@@ -389,7 +399,7 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
     struct conn *c = arg;
     (void)loop;
     (void)fd;
-    bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
+    bool ok = _read_and_process(c, (events & EV_READ) || transport_pending(c->tp)) && _flush(c);
     if (ok && c->hup && !c->blocked && !c->streaming)
         c->closing = true; /* all it sent has run: close once answered */
     if (ok && c->closing && out_pending(&c->out) == 0)
@@ -417,6 +427,19 @@ void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
             conn_close(c);
         }
         c = next;
+    }
+}
+
+void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms)
+{
+    for (struct conn *c = sh->head, *next; c; c = next) {
+        next = c->next;
+        if (now_ms - c->last_ms >= limit_ms && transport_handshaking(c->tp)) {
+            if (log_level)
+                log_line("%d: TLS handshake not done in %llu ms: closed", c->fd,
+                         (unsigned long long)limit_ms);
+            conn_close(c);
+        }
     }
 }
 

@@ -26,11 +26,17 @@ struct conn_shared {
     uint32_t count;
 };
 
-/* A connection speaking proto (its listener's). */
-struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto);
+/* A connection speaking proto (its listener's) through tp (NULL: the plain
+ * socket; conn frees it). */
+struct transport;
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto,
+                       struct transport *tp);
 void conn_close(struct conn *c);
 /* Close connections idle for at least idle_ms (idle_ms > 0). */
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);
+/* Close connections whose TLS handshake took limit_ms already (a client
+ * that stalls it holds a connection and the library's buffers). */
+void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms);
 /* Stop reading everywhere and report whether output is still pending
  * (used on shutdown: finish writing, then exit). */
 bool conn_drain_all(struct conn_shared *sh);

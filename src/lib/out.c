@@ -10,7 +10,6 @@
 
 #include "mem.h"
 
-#define OUT_IOV 64 /* pieces per writev; plenty for one loop turn */
 #define OUT_COPY_MAX ((size_t)1 << 30)
 
 void out_init(struct out *o, out_unpin_fn *unpin, void *arg)
@@ -215,29 +214,20 @@ void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p
     }
 }
 
-ssize_t out_write(struct out *o, int fd)
+int out_iov(const struct out *o, struct iovec *iov, int max)
 {
-    struct iovec iov[OUT_IOV];
     int n = 0;
-    for (uint32_t i = o->first; i < o->npieces && n < OUT_IOV; i++, n++) {
+    for (uint32_t i = o->first; i < o->npieces && n < max; i++, n++) {
         const struct out_piece *p = &o->pieces[i];
         iov[n].iov_base = (void *)(p->ext ? p->ext : o->copy.data + p->off);
         iov[n].iov_len = p->len;
     }
-    if (n == 0)
-        return 0;
-    /* send/sendmsg rather than write/writev: the socket calls skip the VFS
-     * layer (fsnotify, file position lock), measurable per request */
-    ssize_t w;
-    if (n == 1) {
-        w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-    } else {
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        w = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    }
-    if (w <= 0)
-        return w < 0 ? -1 : 0;
-    size_t left = (size_t)w;
+    return n;
+}
+
+void out_sent(struct out *o, size_t n)
+{
+    size_t left = n;
     o->pending -= left;
     while (left && o->first < o->npieces) {
         struct out_piece *p = &o->pieces[o->first];
@@ -259,5 +249,25 @@ ssize_t out_write(struct out *o, int fd)
         buf_release(&o->copy); /* idle connections hold no buffers */
         _pieces_release(o);
     }
+}
+
+ssize_t out_write(struct out *o, int fd)
+{
+    struct iovec iov[OUT_IOV];
+    int n = out_iov(o, iov, OUT_IOV);
+    if (n == 0)
+        return 0;
+    /* send/sendmsg rather than write/writev: the socket calls skip the VFS
+     * layer (fsnotify, file position lock), measurable per request */
+    ssize_t w;
+    if (n == 1) {
+        w = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    }
+    if (w <= 0)
+        return w < 0 ? -1 : 0;
+    out_sent(o, (size_t)w);
     return w;
 }

@@ -58,8 +58,14 @@ static inline size_t out_pending(const struct out *o) { return o->pending; }
 void out_tail(const struct out *o, size_t n, void (*fn)(void *arg, const char *p, size_t len),
               void *arg);
 
-/* writev as much as the socket takes. Returns bytes sent, or -1 with errno
- * (EAGAIN when the socket is full). */
+/* The pending pieces in send order as iovecs (at most max): how many. */
+#define OUT_IOV 64 /* pieces per writev; plenty for one loop turn */
+struct iovec;
+int out_iov(const struct out *o, struct iovec *iov, int max);
+/* The first n pending bytes were sent: advance, releasing pins. */
+void out_sent(struct out *o, size_t n);
+/* writev as much as the socket takes (out_iov, sendmsg, out_sent). Returns
+ * bytes sent, or -1 with errno (EAGAIN when the socket is full). */
 ssize_t out_write(struct out *o, int fd);
 
 #endif

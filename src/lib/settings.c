@@ -7,3 +7,9 @@ const char *config_protocol_name(enum config_protocol p)
            : p == CONFIG_PROTO_BINARY ? "binary"
                                       : "auto-negotiate";
 }
+
+const char *config_tls_version_name(int v)
+{
+    static const char *const versions[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
+    return v >= 0 && v < 4 ? versions[v] : "unknown";
+}

@@ -12,6 +12,20 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_LISTEN_BUF 1024 /* bytes for the -l strings, NULs included */
 
+/* -Z and the -o ssl_* options, memcached's names and meanings (conn/tls.h). */
+struct config_tls {
+    bool enabled;            /* -Z: every listener speaks TLS but -l notls:... ones */
+    const char *chain_cert;  /* ssl_chain_cert: PEM chain, the server's first */
+    const char *key;         /* ssl_key */
+    int keyformat;           /* ssl_keyformat: 1 PEM (OpenSSL's number, as memcached) */
+    int verify_mode;         /* ssl_verify_mode: 0 none, 1 ask, 2 require, 3 require once */
+    const char *ca_cert;     /* ssl_ca_cert: the CAs client certificates are checked against */
+    const char *ciphers;     /* ssl_ciphers: OpenSSL's cipher list (TLS 1.2) */
+    int min_version;         /* ssl_min_version: 0..3 for tlsv1.0..tlsv1.3, default 2 */
+    bool session_cache;      /* ssl_session_cache: server-side session resumption */
+    bool kernel_tls;         /* ssl_kernel_tls: records in the kernel (kTLS) */
+};
+
 /* -B: which protocol a connection speaks. */
 enum config_protocol {
     CONFIG_PROTO_AUTO = 0, /* the first byte decides: 0x80 binary, else text */
@@ -61,6 +75,7 @@ struct config {
     bool detail_enabled;      /* -D: stats detail on from the start */
     const char *conf_file;    /* --conf-file: flags read from it first */
     const char *memory_file;  /* -e: item memory in this file, kept over restarts */
+    struct config_tls tls;    /* -Z and -o ssl_* */
     bool bad_option;          /* CONFIG_ERROR was an unknown option (exit 1) */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */
@@ -69,5 +84,7 @@ struct config {
 
 /* memcached's name for a -B value, as `stats settings` prints it. */
 const char *config_protocol_name(enum config_protocol p);
+/* memcached's name for ssl_min_version's value ("tlsv1.2"). */
+const char *config_tls_version_name(int v);
 
 #endif

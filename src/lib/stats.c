@@ -14,7 +14,7 @@
 
 enum kind { COUNTER, GAUGE, ENV, ZERO };
 enum env_id { E_PID, E_UPTIME, E_TIME, E_VERSION, E_POINTER, E_RUSER, E_RSYS, E_MAXCONN,
-              E_LIMIT, E_ACCEPTING, E_THREADS };
+              E_LIMIT, E_ACCEPTING, E_THREADS, E_CERT_AGE };
 
 /* name: the stat's name, a NUL, then its /metrics name (empty when not
  * exported): one pointer a row instead of two (-0.8 KB on 64-bit). */
@@ -76,6 +76,8 @@ static const struct row table[] = {
     Cn(malloc_fails),
     Z("log_worker_dropped"), Cn(log_worker_written), Cn(log_watcher_skipped),
     Cn(log_watcher_sent), Gn(log_watchers),
+    Cn(ssl_new_sessions), Cn(ssl_handshake_errors), /* only with -Z */
+    E("time_since_server_cert_refresh", E_CERT_AGE, 0, ""),
     Z("unexpected_napi_ids"), Z("round_robin_fallback"),
     G(bytes, "memcached_current_bytes"),
     G(curr_items, "memcached_current_items"),
@@ -158,10 +160,29 @@ static void _env(const struct row *r, const struct stats *s, const struct stats_
     case E_ACCEPTING:
         stats_line(emit, arg, r->name, "%d", s->listen_disabled ? 0 : 1);
         break;
+    case E_CERT_AGE:
+        stats_line(emit, arg, r->name, "%lld", (long long)(env->now - env->cert_time));
+        break;
     default:
         stats_line(emit, arg, r->name, "%d", env->threads);
         break;
     }
+}
+
+/* Rows memcached prints only with a setting on. */
+static bool _shown(const struct row *r, const struct stats_env *env)
+{
+    if (r->kind == ENV)
+        return r->at != E_CERT_AGE || env->tls;
+    if (r->kind != COUNTER)
+        return true;
+    if (r->at == offsetof(struct stats, idle_kicks))
+        return env->idle_timeout;
+    if (r->at == offsetof(struct stats, ssl_handshake_errors))
+        return env->tls;
+    if (r->at == offsetof(struct stats, ssl_new_sessions))
+        return env->tls && env->tls_sessions;
+    return true;
 }
 
 void stats_print_general(const struct stats *s, const struct stats_env *env,
@@ -172,11 +193,13 @@ void stats_print_general(const struct stats *s, const struct stats_env *env,
         memset(&ru, 0, sizeof(ru));
     for (size_t i = 0; i < NROWS; i++) {
         const struct row *r = &table[i];
+        if (!_shown(r, env))
+            continue;
         if (r->kind == ENV)
             _env(r, s, env, &ru, emit, arg);
         else if (r->kind == ZERO)
             stats_line(emit, arg, r->name, "0");
-        else if (r->at != offsetof(struct stats, idle_kicks) || env->idle_timeout)
+        else
             stats_line(emit, arg, r->name, "%llu",
                        (unsigned long long)*(const uint64_t *)(const void *)((const char *)s +
                                                                              r->at));

@@ -54,6 +54,9 @@ struct stats {
     uint64_t log_watcher_sent;    /* lines queued to a watcher */
     uint64_t log_watcher_skipped; /* lines a slow watcher missed */
     uint64_t log_watchers;        /* gauge: connections watching */
+    /* TLS (-Z; printed only then) */
+    uint64_t ssl_handshake_errors; /* handshakes that failed */
+    uint64_t ssl_new_sessions;     /* sessions cached (-o ssl_session_cache; printed only then) */
 };
 
 /* Zero the counters that `stats reset` resets (not the gauges). */
@@ -69,6 +72,9 @@ struct stats_env {
     int threads;
     uint64_t max_connections;
     bool idle_timeout;      /* memcached prints idle_kicks only then */
+    bool tls;               /* -Z: the ssl_* stats are printed */
+    bool tls_sessions;      /* -o ssl_session_cache: ssl_new_sessions too */
+    int64_t cert_time;      /* unix time the certificates were loaded */
 };
 
 /* The general `stats` pairs, in memcached's order, through a callback that

@@ -40,6 +40,10 @@ struct ops_ctx {
     uint32_t crawler_sleep;   /* lru_crawler sleep: microseconds per 1000 items crawled */
     uint32_t crawler_tocrawl; /* lru_crawler tocrawl: items a crawl checks, 0 all */
     struct prefix_stats *prefixes;
+    /* `refresh_certs` (a build with TLS; NULL: the command is unknown):
+     * false with the error line in err. cert_time: when they were loaded. */
+    bool (*refresh_certs)(char *err, size_t cap);
+    int64_t (*cert_time)(void);
 };
 
 /* What the hooks below watch for: detail or a watcher (ops_observe.c). */

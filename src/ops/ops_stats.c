@@ -32,8 +32,27 @@ static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
         .threads = 1,
         .max_connections = (uint64_t)ctx->cfg->max_conns,
         .idle_timeout = ctx->cfg->idle_timeout > 0,
+        .tls = ctx->cfg->tls.enabled,
+        .tls_sessions = ctx->cfg->tls.session_cache,
+        .cert_time = ctx->cert_time ? ctx->cert_time() : 0,
     };
     stats_print_general(ctx->stats, &env, emit, arg);
+}
+
+/* memcached's ssl_* settings lines, in its order (1.6.18, TLS builds). */
+static void _tls_settings(const struct config_tls *t, stats_emit_fn *emit, void *arg)
+{
+    stats_line(emit, arg, "ssl_enabled", "%s", t->enabled ? "yes" : "no");
+    stats_line(emit, arg, "ssl_chain_cert", "%s", t->chain_cert ? t->chain_cert : "(null)");
+    stats_line(emit, arg, "ssl_key", "%s", t->key ? t->key : "(null)");
+    stats_line(emit, arg, "ssl_verify_mode", "%d", t->verify_mode);
+    stats_line(emit, arg, "ssl_keyformat", "%d", t->keyformat);
+    stats_line(emit, arg, "ssl_ciphers", "%s", t->ciphers ? t->ciphers : "NULL");
+    stats_line(emit, arg, "ssl_ca_cert", "%s", t->ca_cert ? t->ca_cert : "NULL");
+    stats_line(emit, arg, "ssl_wbuf_size", "%d", 16384);
+    stats_line(emit, arg, "ssl_session_cache", "%s", t->session_cache ? "yes" : "no");
+    stats_line(emit, arg, "ssl_kernel_tls", "%s", t->kernel_tls ? "yes" : "no");
+    stats_line(emit, arg, "ssl_min_version", "%s", config_tls_version_name(t->min_version));
 }
 
 static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
@@ -75,6 +94,8 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     stats_line(emit, arg, "watcher_logbuf_size", "%u", LOG_WATCH_BUF);
     stats_line(emit, arg, "idle_timeout", "%d", c->idle_timeout);
     stats_line(emit, arg, "out_limit", "%llu", (unsigned long long)c->out_limit);
+    if (ctx->refresh_certs) /* a build with TLS, as memcached's */
+        _tls_settings(&c->tls, emit, arg);
     stats_line(emit, arg, "memory_file", "%s", c->memory_file ? c->memory_file : "(null)");
     stats_line(emit, arg, "segment_size", "%llu", (unsigned long long)u.segment_size);
 }

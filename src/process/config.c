@@ -138,6 +138,8 @@ void config_defaults(struct config *cfg)
     cfg->idle_timeout = 0;
     cfg->backlog = 1024;
     cfg->cas_enabled = true;
+    cfg->tls.keyformat = 1;
+    cfg->tls.min_version = 2;
     cfg->reqs_per_event = 20;
     cfg->out_limit = 1 * MIB;
     cfg->http_port = -1;
@@ -325,7 +327,11 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
         cfg->http_readonly = true;
         return CONFIG_OK;
     }
-    if (klen > 0 && _ignored_ext_key(item, klen))
+    bool mine;
+    char why[128];
+    if (!config_tls_ext(&cfg->tls, item, klen, val, vlen, &mine, why, sizeof(why)))
+        return _fail(err, 'o', "%s", why);
+    if (mine || (klen > 0 && _ignored_ext_key(item, klen)))
         return CONFIG_OK;
     return _fail(err, 'o', "illegal suboption \"%s\"", shown);
 }
@@ -390,6 +396,9 @@ static enum config_result _check(struct config *cfg, int err)
                      "cannot set item size limit (%" PRIu64 " bytes) higher than 1/2 of "
                      "memory max (-m %" PRIu64 " MB)",
                      cfg->item_size_max, cfg->mem_limit / MIB);
+    for (int i = 0; i < cfg->nlisten; i++)
+        if (strncmp(cfg->listen[i], "notls:", 6) == 0 && !cfg->tls.enabled)
+            return _fail(err, 'l', "'notls' option is valid only when SSL is enabled");
     if (cfg->memory_file && cfg->large_pages) /* huge pages are anonymous memory's */
         return _fail(err, 'e', "cannot be combined with -L: the file's pages are not huge");
     return CONFIG_OK;
@@ -541,7 +550,10 @@ static enum config_result _opt(struct config *cfg, int c, const char *arg, int o
     case 'e':
         cfg->memory_file = arg;
         return arg[0] ? CONFIG_OK : _fail(err, c, "no file given");
-    case 'i': case 'Z': case 'N':
+    case 'Z': /* a build without TLS says so when the server starts (tls.h) */
+        cfg->tls.enabled = true;
+        return CONFIG_OK;
+    case 'i': case 'N':
         return _unsupported(c, err);
     default:
         return _fail(err, c, "unhandled option");

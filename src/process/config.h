@@ -21,5 +21,11 @@ void config_defaults(struct config *cfg);
  * The file's text is kept for the process' life (cfg points into it). */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, int out, int err);
 void config_usage(int out);
+/* An -o ssl_* item (config_tls.c): false with why filled when its value is
+ * wrong; *mine false (and true returned) when key is no ssl_* option. */
+bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const char *val,
+                    size_t vlen, bool *mine, char *why, size_t cap);
+/* Free the ssl_* strings (at exit). */
+void config_tls_free(struct config_tls *t);
 
 #endif

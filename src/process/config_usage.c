@@ -70,9 +70,21 @@ void config_usage(int out)
         "     warm_max_factor, temporary_ttl, [no_]slab_reassign, slab_automove*,\n"
         "     slab_chunk_max, watcher_logbuf_size, worker_logbuf_size, track_sizes,\n"
         "     no_hashexpand, modern, no_modern, read_buf_mem_limit, sock_cookie_id\n"
+        "-Z, --enable-ssl          TLS on every listener but -l notls:<addr>:<port> ones\n"
+        "                          (a build made with TLS=1; others refuse -Z at start)\n"
+        "   - ssl_chain_cert:      certificate chain file in PEM format\n"
+        "   - ssl_key:             private key; if not part of the -ssl_chain_cert\n"
+        "   - ssl_keyformat:       private key format (1: PEM, the only one)\n"
+        "   - ssl_verify_mode:     peer certificate verification mode (default: 0)\n"
+        "                          0: none, 1: request, 2: require, 3: require once\n"
+        "   - ssl_ca_cert:         PEM file of CAs client certificates must be signed by\n"
+        "   - ssl_ciphers:         list of ciphers (TLS 1.2; OpenSSL's syntax)\n"
+        "   - ssl_min_version:     tlsv1.0, tlsv1.1, tlsv1.2 (default) or tlsv1.3\n"
+        "   - ssl_session_cache:   server-side session cache for resumption\n"
+        "   - ssl_kernel_tls:      records in the kernel (kTLS); refused at start when\n"
+        "                          the kernel has no TLS\n"
         "\n"
-        "Not supported, refused: -i, -Z (TLS), -N,\n"
-        "-o ext_* (extstore), -o ssl_*.\n"
+        "Not supported, refused: -i, -N, -o ext_* (extstore).\n"
         "";
     fmt_write(out, usage, sizeof(usage) - 1);
 }

@@ -12,11 +12,14 @@
 
 #include "config.h"
 #include "conn/conn.h"
+#include "conn/tls.h"
+#include "conn/transport.h"
 #include "lib/ev.h"
 #include "lib/fmt.h"
 #include "proto/http/http.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "listen.h"
 #include "notify.h"
 #include "ops/ops.h"
 #include "ops/prefix.h"
@@ -27,11 +30,13 @@
 #define TICK_MS 100
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
 #define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
+#define HANDSHAKE_MS 5000     /* a TLS handshake not done by then is closed */
 #define MAX_LISTENERS (CONFIG_MAX_LISTEN * 4 + 1) /* memcached's and HTTP's */
 
 struct listener {
     int fd;
     bool is_unix;
+    bool tls;                     /* -Z, unless -l notls:... */
     const struct protocol *proto; /* NULL: -B's */
 };
 
@@ -87,7 +92,10 @@ static void _accept_one(struct server *srv, int fd, const struct listener *l)
         s->rejected_connections++;
         return;
     }
-    if (!conn_open(&srv->sh, fd, l->is_unix, l->proto ? l->proto : srv->sh.proto)) {
+    struct transport *tp = l->tls ? tls_transport_new(fd) : NULL;
+    if ((l->tls && !tp) ||
+        !conn_open(&srv->sh, fd, l->is_unix, l->proto ? l->proto : srv->sh.proto, tp)) {
+        transport_free(tp);
         close(fd);
         return;
     }
@@ -177,9 +185,12 @@ static void _on_tick(struct ev_loop *loop, void *arg)
         srv->stats->time_in_listen_disabled_us += (now - srv->paused_ms) * 1000u;
         _listeners_enable(srv, true);
     }
-    if (srv->cfg->idle_timeout > 0 && now - srv->last_idle_sweep_ms >= 1000) {
+    if (now - srv->last_idle_sweep_ms >= 1000) { /* the sweeps: once a second */
         srv->last_idle_sweep_ms = now;
-        conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
+        if (srv->cfg->tls.enabled)
+            conn_sweep_handshakes(&srv->sh, now, HANDSHAKE_MS);
+        if (srv->cfg->idle_timeout > 0)
+            conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
     }
 }
 
@@ -198,19 +209,24 @@ static int _tcp_listeners(struct server *srv, int port, const struct protocol *p
     const struct config *cfg = srv->cfg;
     int nhosts = cfg->nlisten ? cfg->nlisten : 1;
     for (int i = 0; i < nhosts; i++) {
-        const char *host = cfg->nlisten ? cfg->listen[i] : "127.0.0.1";
+        struct listen_spec ls;
+        if (!listen_spec_parse(cfg->nlisten ? cfg->listen[i] : "127.0.0.1", port, &ls, err,
+                               errlen))
+            return -1;
+        int want = proto == &http_protocol ? port : ls.port; /* HTTP: its own port */
         int fds[4];
         char nerr[NET_ERR_LEN] = "";
         int room = MAX_LISTENERS - srv->nls < 4 ? MAX_LISTENERS - srv->nls : 4;
-        int n = net_tcp_listen(host, port, cfg->backlog, fds, room, nerr);
+        int n = net_tcp_listen(ls.host, want, cfg->backlog, fds, room, nerr);
         if (n < 0) { /* memcached's words, with the address */
-            fmt_buf(err, errlen, "failed to listen on %s port %d of %s: %s", what, port, host,
-                    nerr);
+            fmt_buf(err, errlen, "failed to listen on %s port %d of %s: %s", what, want,
+                    ls.host[0] ? ls.host : "*", nerr);
             return -1;
         }
         for (int j = 0; j < n; j++)
-            srv->ls[srv->nls++] = (struct listener){fds[j], false, proto};
-        if (port == 0) /* -p 0: every address shares the port first bound */
+            srv->ls[srv->nls++] =
+                (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, proto};
+        if (port == 0 && want == 0) /* -p 0: every address shares the port first bound */
             port = net_local_port(fds[0]);
     }
     return port;
@@ -232,7 +248,7 @@ static bool _open_listeners(struct server *srv, char *err, size_t errlen)
                     nerr);
             return false;
         }
-        srv->ls[srv->nls++] = (struct listener){fd, true, NULL};
+        srv->ls[srv->nls++] = (struct listener){fd, true, false, NULL}; /* plain, as memcached's */
         return true;
     }
     return (srv->port = _tcp_listeners(srv, cfg->port, NULL, "TCP", err, errlen)) >= 0;
@@ -251,6 +267,10 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
     srv->stats = stats;
     srv->sigfd = -1;
     srv->loop = ev_create(1024);
+    if (cfg->tls.enabled && !tls_setup(&cfg->tls, stats, err, errlen)) {
+        server_destroy(srv);
+        return NULL;
+    }
     if (!srv->loop || !_open_listeners(srv, err, errlen)) {
         if (!srv->loop)
             fmt_buf(err, errlen, "epoll: %s", strerror(errno));
@@ -262,6 +282,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
         .started = (int64_t)time(NULL), .conns = _conns_stats, .conns_arg = srv,
         .watch = conn_watch, .detail = cfg->detail_enabled, .crawler = cfg->crawler,
         .crawler_sleep = cfg->crawler_sleep, .crawler_tocrawl = cfg->crawler_tocrawl,
+        .refresh_certs = tls_compiled ? tls_refresh_certs : NULL, .cert_time = tls_cert_time,
     };
     store_sweep_enable(store, cfg->crawler);
     store_on_evict(store, ops_observe_evicted, &srv->ops); /* `watch evictions` */
@@ -328,6 +349,7 @@ void server_destroy(struct server *srv)
     if (srv->sigfd >= 0)
         close(srv->sigfd);
     ev_destroy(srv->loop);
+    tls_teardown();
     prefix_destroy(srv->ops.prefixes);
     free(srv);
 }

@@ -1,6 +1,7 @@
 /* negotiate: -B auto as a protocol of its own. The first byte a connection
  * sends picks the protocol it speaks from then on: 0x80 (the binary
- * protocol's request magic) binary, anything else text, as memcached does. */
+ * protocol's request magic) binary, anything else text, as memcached does;
+ * 0x16, a TLS client on a plaintext port, is closed at once. */
 #include "lib/log.h"
 #include "protocol.h"
 
@@ -12,6 +13,13 @@ static const struct protocol *_pick(const char *buf)
 static enum feed_status _feed(struct session *s, struct ops_ctx *ops, const char *buf, size_t len,
                               size_t cap, size_t *used, struct out *out)
 {
+    /* 0x16: a TLS handshake record on a plaintext port. No text line ends
+     * in it soon (the client would wait for its timeout): hang up at once. */
+    if (buf[0] == 0x16) {
+        if (log_level)
+            log_line("%d: a TLS handshake on a plaintext port: closed", log_fd);
+        return FEED_CLOSE;
+    }
     s->proto = _pick(buf); /* feed is never called without a byte */
     if (log_level > 1)
         log_line("%d: Client using the %s protocol", log_fd, s->proto->name);

@@ -50,7 +50,7 @@ static int setup(void **state)
     net_set_nonblock(sv[0]);
     net_set_nonblock(sv[1]);
     f->peer = sv[1];
-    return conn_open(&f->sh, sv[0], true, &text_protocol) ? 0 : -1;
+    return conn_open(&f->sh, sv[0], true, &text_protocol, NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)

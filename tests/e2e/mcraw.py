@@ -12,6 +12,16 @@ TERMINAL_LINES = (
 )
 
 
+def parse_stats(text):
+    """A `stats` reply's STAT lines as a dict of str."""
+    out = {}
+    for line in text.split(b"\r\n"):
+        parts = line.split(b" ", 2)
+        if len(parts) == 3 and parts[0] == b"STAT":
+            out[parts[1].decode()] = parts[2].decode()
+    return out
+
+
 class Timeout(AssertionError):
     pass
 

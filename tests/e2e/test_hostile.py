@@ -21,7 +21,7 @@ import pytest
 import conftest
 from conftest import AS_ROOT, HOST, IS_MEMCACHED, free_port, memg_bin
 import slowloris
-from mcraw import Raw
+from mcraw import Raw, parse_stats
 
 CANARY_KEY = b"canary"
 CANARY_VAL = b"canary-value-\x00\x01\xff-" + b"c" * 100
@@ -43,13 +43,7 @@ def check_canary(srv):
 
 def stats(srv):
     with srv.raw() as r:
-        text = r.cmd(b"stats\r\n")
-    out = {}
-    for line in text.split(b"\r\n"):
-        parts = line.split(b" ", 2)
-        if len(parts) == 3 and parts[0] == b"STAT":
-            out[parts[1].decode()] = parts[2].decode()
-    return out
+        return parse_stats(r.cmd(b"stats\r\n"))
 
 
 def wait_stat(srv, name, want, timeout=5.0):

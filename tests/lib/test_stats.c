@@ -279,6 +279,7 @@ static void test_reset_keeps_gauges(void **state)
         s.crawler_reclaimed, s.crawler_items_checked, s.lru_crawler_starts, s.malloc_fails,
         s.idle_kicks,
         s.log_worker_written, s.log_watcher_sent, s.log_watcher_skipped,
+        s.ssl_handshake_errors, s.ssl_new_sessions,
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         if (counters[i] != 0)
@@ -297,6 +298,8 @@ static void test_every_field_printed_once(void **state)
     memset(&s, 1, sizeof(s));
     struct stats_env e = env;
     e.idle_timeout = true;
+    e.tls = e.tls_sessions = true;
+    e.cert_time = e.now - 7;
     static struct sink k;
     memset(&k, 0, sizeof(k));
     stats_print_general(&s, &e, _emit, &k);
@@ -305,10 +308,19 @@ static void test_every_field_printed_once(void **state)
         n++;
     assert_int_equal(n, sizeof(s) / 8 - 1);
     _assert_stat(k.text, "idle_kicks", "72340172838076673");
+    _assert_stat(k.text, "time_since_server_cert_refresh", "7");
     memset(&k, 0, sizeof(k));
     stats_print_general(&s, &env, _emit, &k); /* memcached: only with idle_timeout */
     char buf[32];
     assert_null(_value(k.text, "idle_kicks", buf, sizeof(buf)));
+    /* the ssl_* stats only under -Z, ssl_new_sessions only with the cache */
+    assert_null(_value(k.text, "ssl_handshake_errors", buf, sizeof(buf)));
+    assert_null(_value(k.text, "time_since_server_cert_refresh", buf, sizeof(buf)));
+    e.tls_sessions = false;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &e, _emit, &k);
+    assert_null(_value(k.text, "ssl_new_sessions", buf, sizeof(buf)));
+    _assert_stat(k.text, "ssl_handshake_errors", "72340172838076673");
 }
 
 /* /metrics' names: memcached_exporter's, each stat once, counters in _total. */

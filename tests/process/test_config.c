@@ -579,6 +579,51 @@ static void test_usage_lists_flags(void **state)
     free(text);
 }
 
+/* -Z and memcached's -o ssl_* options: names, values, defaults, errors. */
+static void test_tls_options(void **state)
+{
+    (void)state;
+    struct run *t;
+    PARSE(t, "-l", "127.0.0.1");
+    _assert_ok(t);
+    assert_false(t->cfg.tls.enabled);
+    assert_int_equal(t->cfg.tls.keyformat, 1);
+    assert_int_equal(t->cfg.tls.min_version, 2);
+    assert_string_equal(config_tls_version_name(t->cfg.tls.min_version), "tlsv1.2");
+    _done(t);
+    PARSE(t, "--enable-ssl", "-o",
+          "ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=2,ssl_ca_cert=/ca.pem,"
+          "ssl_ciphers=ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA,ssl_min_version=tlsv1.3,"
+          "ssl_keyformat=1,ssl_session_cache,ssl_kernel_tls",
+          "-l", "notls:127.0.0.1:11212");
+    _assert_ok(t);
+    assert_true(t->cfg.tls.enabled);
+    assert_string_equal(t->cfg.tls.chain_cert, "/c.pem");
+    assert_string_equal(t->cfg.tls.key, "/k.pem");
+    assert_string_equal(t->cfg.tls.ca_cert, "/ca.pem");
+    assert_string_equal(t->cfg.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA");
+    assert_int_equal(t->cfg.tls.verify_mode, 2);
+    assert_int_equal(t->cfg.tls.min_version, 3);
+    assert_true(t->cfg.tls.session_cache);
+    assert_true(t->cfg.tls.kernel_tls);
+    _done(t);
+    static const struct {
+        const char *flag, *arg, *error;
+    } bad[] = {
+        {"-o", "ssl_verify_mode=4", "Invalid ssl_verify_mode"},
+        {"-o", "ssl_min_version=tlsv1.4", "could not parse argument to ssl_min_version"},
+        {"-o", "ssl_keyformat=2", "ssl_keyformat"},
+        {"-o", "ssl_chain_cert=", "ssl_chain_cert"},
+        {"-l", "notls:127.0.0.1:11212", "'notls' option is valid only when SSL is enabled"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        /* notls without -Z is the error memcached gives; the others with it */
+        PARSE(t, bad[i].flag[1] == 'l' ? "-v" : "-Z", (char *)bad[i].flag, (char *)bad[i].arg);
+        _assert_error(t, bad[i].error);
+        _done(t);
+    }
+}
+
 static void test_reparse(void **state)
 {
     (void)state;
@@ -617,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_usage_lists_flags),
         cmocka_unit_test(test_reparse),
+        cmocka_unit_test(test_tls_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

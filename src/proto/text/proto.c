@@ -319,7 +319,7 @@ static const struct {
     CMD("verbosity", PROTO_VERBOSITY), CMD("quit", PROTO_QUIT),   CMD("shutdown", PROTO_SHUTDOWN),
     CMD("stats", PROTO_STATS),     CMD("cache_memlimit", PROTO_CACHE_MEMLIMIT),
     CMD("watch", PROTO_ADMIN),     CMD("lru_crawler", PROTO_ADMIN), CMD("slabs", PROTO_ADMIN),
-    CMD("lru", PROTO_ADMIN),
+    CMD("lru", PROTO_ADMIN),       CMD("refresh_certs", PROTO_REFRESH_CERTS),
 };
 #undef CMD
 
@@ -377,6 +377,9 @@ static ssize_t _dispatch(struct request *req, const struct line *l, const char *
     case PROTO_STATS:
     case PROTO_ADMIN:
         req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
+        return _with_arg(req, l);
+    case PROTO_REFRESH_CERTS:
+        req->noreply = _noreply(l);
         return _with_arg(req, l);
     case PROTO_VERSION:
     case PROTO_QUIT:

@@ -27,6 +27,7 @@ enum proto_cmd {
     PROTO_MG, PROTO_MS, PROTO_MD, PROTO_MA, PROTO_MN, PROTO_ME,
     /* watch, lru_crawler, slabs, lru: admin.c reads req->keys (the line) */
     PROTO_ADMIN,
+    PROTO_REFRESH_CERTS, /* a build with TLS: reload the certificates */
 };
 
 /* Error answers, each exactly as memcached words it. */

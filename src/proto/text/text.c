@@ -189,6 +189,20 @@ static void _memlimit(struct ops_ctx *ctx, const struct request *req, struct out
     }
 }
 
+/* memcached's answer: OK, or the error line that names the file. */
+static void _refresh_certs(struct ops_ctx *ctx, const struct request *req, struct out *out)
+{
+    char err[512];
+    if (ctx->refresh_certs(err, sizeof(err))) {
+        REPLY_LIT(out, req->noreply, "OK");
+        return;
+    }
+    size_t n = strlen(err);
+    while (n && (err[n - 1] == '\n' || err[n - 1] == '\r'))
+        n--;
+    _reply_n(out, req->noreply, err, n);
+}
+
 static void _shutdown(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     if (!ctx->cfg->enable_shutdown) {
@@ -282,6 +296,13 @@ static enum feed_status _misc(struct ops_ctx *ctx, const struct request *req, st
     case PROTO_CACHE_MEMLIMIT:
         _memlimit(ctx, req, out);
         break;
+    case PROTO_REFRESH_CERTS:
+        if (ctx->refresh_certs) {
+            _refresh_certs(ctx, req, out);
+            break;
+        }
+        /* a build without TLS knows no such command */
+        /* fall through */
     default: {
         const char *e = proto_error_text(req->error ? req->error : PROTO_ERR_UNKNOWN);
         _reply_n(out, req->noreply, e, strlen(e));
