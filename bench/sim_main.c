@@ -78,6 +78,8 @@ int main(int argc, char **argv)
         }
     }
     const char *bad = stream_check(&c);
+    if (!bad && c.prod) /* sets, adds, incrs, deletes and a clock: not modelled here */
+        bad = "--cluster streams are memg-bench's only";
     if (bad || optind != argc) {
         fprintf(stderr, "memg-sim: %s\n", bad ? bad : "unexpected argument");
         return 2;
