@@ -65,6 +65,7 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 	+$(MAKE) bench-quality
 	+$(MAKE) bench-ttl
 	+$(MAKE) bench-prod
+	+$(MAKE) bench-sizeaware
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
 # memcached module in front of memcached -t 1 (bench/http.py).
@@ -104,6 +105,12 @@ bench-ttl: $(BUILD)/memg $(BENCH_TOOL)
 bench-prod: $(BUILD)/memg $(BENCH_TOOL)
 	@sh bench/deps.sh
 	$(PY) bench/prod.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+
+#   make bench-sizeaware    size-aware candidates in memg-sim against LRU, S3-FIFO and the
+#                           optimum on bench-quality's streams: bench/results/sizeaware.md (~4 min)
+.PHONY: bench-sizeaware
+bench-sizeaware: $(BENCH_SIM)
+	$(PY) bench/sizeaware.py --sim $(CURDIR)/$(BENCH_SIM)
 
 # The client's own checks run with the unit tests (once: in the glibc tree).
 ifeq ($(LIBC),glibc)
