@@ -190,6 +190,18 @@ static struct ent _pop(struct ent *h, size_t *len)
     return top;
 }
 
+/* Keep only the entries that still count: their key cached, with that value. */
+static void _drop_stale(struct ent *h, size_t *len, const uint8_t *in, const uint64_t *cur)
+{
+    size_t w = 0;
+    for (size_t j = 0; j < *len; j++)
+        if (in[h[j].key] && cur[h[j].key] == h[j].next)
+            h[w++] = h[j];
+    *len = 0;
+    for (size_t j = 0; j < w; j++)
+        _push(h, len, h[j]);
+}
+
 bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
              uint64_t budget, uint8_t *hit)
 {
@@ -232,15 +244,8 @@ bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
             in[e.key] = 0;
             bytes -= size[e.key];
         }
-        if (len > 2 * (size_t)nspace + 64) { /* drop stale entries */
-            size_t w = 0;
-            for (size_t j = 0; j < len; j++)
-                if (in[h[j].key] && cur[h[j].key] == h[j].next)
-                    h[w++] = h[j];
-            len = 0;
-            for (size_t j = 0; j < w; j++)
-                _push(h, &len, h[j]);
-        }
+        if (len > 2 * (size_t)nspace + 64)
+            _drop_stale(h, &len, in, cur);
     }
     free(nxt), free(cur), free(in), free(h);
     return true;
@@ -307,15 +312,8 @@ bool sim_gdsf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspa
             bytes += size[k];
         }
         freq[k]++;
-        if (len == cap) { /* drop stale entries */
-            size_t w = 0;
-            for (size_t j = 0; j < len; j++)
-                if (in[h[j].key] && cur[h[j].key] == h[j].next)
-                    h[w++] = h[j];
-            len = 0;
-            for (size_t j = 0; j < w; j++)
-                _push(h, &len, h[j]);
-        }
+        if (len == cap)
+            _drop_stale(h, &len, in, cur);
         double pri = L + (double)freq[k] * 1000.0 / size[k];
         cur[k] = UINT64_MAX - (uint64_t)(pri * FIX);
         _push(h, &len, (struct ent){cur[k], k});
