@@ -93,7 +93,7 @@ bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0$(QUALITY_COMMA)scan-1.0)
 
 #   make bench-ttl [QUICK=1]  expired memory over time: 4 s of sets with a 2 s TTL at -m 1024,
-#                           then idle to +60 s (+15 s), memg against memcached:
+#                           then idle to +60 s (+15 s), and the same writes at a -m they exceed, memg against memcached:
 #                           bench/results/ttl.{md,svg} (~2.5 min)
 .PHONY: bench-ttl bench-prod
 bench-ttl: $(BUILD)/memg $(BENCH_TOOL)
