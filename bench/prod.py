@@ -23,9 +23,9 @@ from compare import log  # noqa: E402  (same directory)
 from quality import run_server  # noqa: E402
 
 # cluster, production miss ratio (stat/2020Mar.md), request rate here
-CLUSTERS = [("c52", 0.0189, 20000), ("c17", 0.0002, 20000), ("c24", 0.0087, 20000),
-            ("c29", 0.2242, 20000), ("c45", 0.3685, 20000), ("c12", 0.0058, 20000),
-            ("c37", 0.5938, 6000), ("c22", 0.875, 20000)]
+CLUSTERS = [("c52", 0.0189, 15000), ("c17", 0.0002, 15000), ("c24", 0.0087, 15000),
+            ("c29", 0.2242, 15000), ("c45", 0.3685, 15000), ("c12", 0.0058, 15000),
+            ("c37", 0.5938, 5000), ("c22", 0.875, 15000)]
 MEMS = [8, 32]
 WARM, MEASURE = 100000, 100000
 
