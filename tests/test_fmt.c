@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fmt.h"
+#include "lib/fmt.h"
 
 #define TEXT_MAX 512
 
@@ -277,6 +277,24 @@ static void test_inet4(void **state)
 }
 
 /* RFC 5952's rules, with the examples of its section 4. */
+/* memcached's uriencode: alphanumerics and -._~ kept, every other byte %XX. */
+static void test_uri(void **state)
+{
+    (void)state;
+    char out[3 * 256];
+    size_t n = fmt_uri(out, "aZ09-._~", 8);
+    assert_int_equal(n, 8);
+    assert_memory_equal(out, "aZ09-._~", 8);
+    n = fmt_uri(out, "a#b/\xc3\xa9 %\x00", 9);
+    assert_int_equal(n, 23);
+    assert_memory_equal(out, "a%23b%2F%C3%A9%20%25%00", 23);
+    char all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (char)i;
+    n = fmt_uri(out, all, sizeof(all));
+    assert_int_equal(n, 66 + 3 * (256 - 66)); /* 62 alphanumerics and -._~ */
+}
+
 static void test_inet6_rfc5952(void **state)
 {
     (void)state;
@@ -331,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_call_site_formats),
         cmocka_unit_test(test_unsupported_is_visible),
         cmocka_unit_test(test_fd_output),
+        cmocka_unit_test(test_uri),
         cmocka_unit_test(test_inet4),
         cmocka_unit_test(test_inet6_rfc5952),
         cmocka_unit_test(test_inet6_random),

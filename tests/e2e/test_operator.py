@@ -185,6 +185,42 @@ def stats(raw):
                 if l.startswith(b"STAT "))
 
 
+def test_watch_store_fetches_first_and_encodes_keys(server_factory):
+    # memcached's store looks the key up before storing: with fetchers
+    # watched, each set shows an item_get (found or not) before its item_store;
+    # keys are uri-encoded (t/watcher_connid.t, t/watcher.t)
+    srv = server_factory()
+    with socket.create_connection(srv.addr) as w, srv.raw() as c:
+        w.sendall(b"watch fetchers mutations\r\n")
+        assert read_watch(w, b"OK\r\n").startswith("OK\r\n")
+        assert c.cmd(b"set a#b/\xc3\xa9 0 0 1\r\nx\r\n") == b"STORED\r\n"
+        assert c.cmd(b"set a#b/\xc3\xa9 0 0 2\r\nyy\r\n") == b"STORED\r\n"
+        text = read_watch(w, b"size=2\n")
+    body = [l.split(" ", 2)[2] for l in text.splitlines()]
+    key = "a%23b%2F%C3%A9"
+    assert body == [
+        f"type=item_get key={key} status=not_found clsid=0 cfd={body[0].split('cfd=')[1]}",
+        f"type=item_store key={key} status=stored cmd=set ttl=0 clsid=1 cfd={body[1].split('cfd=')[1]}",
+        f"type=item_get key={key} status=found clsid=1 cfd={body[2].split('cfd=')[1]}",
+        f"type=item_store key={key} status=stored cmd=set ttl=0 clsid=1 cfd={body[3].split('cfd=')[1]}",
+    ], body
+    assert body[0].endswith(" size=0") and body[2].endswith(" size=1"), body
+
+
+def test_stats_conns_by_fd(server_factory):
+    # memcached lists connections by fd, ascending (t/watcher_connid.t takes
+    # the last line for the newest client)
+    srv = server_factory()
+    with srv.raw() as a, srv.raw() as b:
+        with srv.raw():
+            pass  # its fd is free again: the next connection reuses it
+        with srv.raw() as c:
+            text = c.cmd(b"stats conns\r\n").decode()
+            assert a.cmd(b"version\r\n").startswith(b"VERSION") and b.sock
+    fds = [int(m) for m in re.findall(r"STAT (\d+):addr ", text)]
+    assert len(fds) >= 3 and fds == sorted(fds), text
+
+
 def test_slow_watcher_is_dropped_not_waited_for(server_factory):
     srv = server_factory()
     w = socket.socket()
@@ -217,7 +253,7 @@ def test_slow_watcher_is_dropped_not_waited_for(server_factory):
             pass
         with srv.raw() as c:
             c.cmd(b"get after\r\n")
-        assert re.search(r"\[skipped: \d+\]\nts=\S+ gid=\d+ type=item_get key=after ",
+        assert re.search(r"(?:^|\n)skipped=\d+\nts=\S+ gid=\d+ type=item_get key=after ",
                          read_watch(w, b"key=after"))
     finally:
         w.close()
@@ -260,6 +296,7 @@ def test_dumping_disabled_as_memcached(server_factory):
             assert b"STAT flush_enabled no\r\n" in st and b"STAT dump_enabled no\r\n" in st
 
 
+@pytest.mark.relay
 @pytest.mark.skipif(not shutil.which("memcdump"), reason="libmemcached-tools not installed")
 def test_memcdump_lists_1000_keys(server_factory):
     srv = server_factory()
@@ -294,8 +331,9 @@ def test_stats_detail_as_memcached(server_factory):
 def test_slab_and_lru_tuning_answered(server_factory):
     srv = server_factory()
     with srv.raw() as r:
-        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru tune 10 25 0.1 2",
-                    b"lru mode flat"):
+        for cmd in (b"slabs reassign 1 2", b"slabs reassign -1 +5", b"slabs automove 1",
+                    b"slabs automove 0", b"slabs automove ratio 0.5",
+                    b"slabs automove ratio -1.5e3", b"lru tune 10 25 0.1 2", b"lru mode flat"):
             assert r.cmd(cmd + b"\r\n").startswith(b"CLIENT_ERROR memg has no "), cmd
         for cmd in (b"slabs", b"lru", b"lru_crawler", b"lru_crawler bogus"):
             assert r.cmd(cmd + b"\r\n") == b"ERROR\r\n", cmd
