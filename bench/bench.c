@@ -34,7 +34,10 @@
 #define DRAIN_NS 3000000000ull
 
 enum phase { PH_PREFILL, PH_WARMUP, PH_RUN, PH_DRAIN, PH_HOLD, PH_DONE };
-enum rtype { RQ_GET, RQ_SET, RQ_NOOP /* binary: closes a batch; not a request counted */ };
+enum rtype {
+    RQ_GET, RQ_SET, RQ_NOOP, /* binary: closes a batch; not a request counted */
+    RQ_ADD, RQ_INCR, RQ_DEL  /* read-through with --cluster */
+};
 
 struct req {
     uint64_t t0;     /* ns: sent (or scheduled, with a fixed rate) */
@@ -182,13 +185,14 @@ static bool _can_issue(struct conn *c, uint64_t now)
         return false;
     if (P == PH_PREFILL)
         return c->id < PREFILL_CONNS && c->qlen < c->qcap && PREFILL_NEXT < O.keys;
-    if (O.through)
-        return (P == PH_WARMUP || P == PH_RUN) && c->qlen < (unsigned)O.depth &&
-               (c->npend || ST.i < stream_total(&ST.c));
-    if ((P != PH_WARMUP && P != PH_RUN) || c->qlen >= (unsigned)O.depth || c->exhausted)
+    if (O.through) {
+        if (!((P == PH_WARMUP || P == PH_RUN) && c->qlen < (unsigned)O.depth &&
+              (c->npend || ST.i < stream_total(&ST.c))))
+            return false;
+    } else if ((P != PH_WARMUP && P != PH_RUN) || c->qlen >= (unsigned)O.depth ||
+               c->exhausted || (O.ops && ISSUED >= O.ops)) {
         return false;
-    if (O.ops && ISSUED >= O.ops)
-        return false;
+    }
     if (O.rate > 0 && (double)SCHED_N >= (double)(now - T_SCHED0) * O.rate / 1e9 + 1) {
         if (!c->waiting) {
             c->waiting = true;
@@ -222,22 +226,54 @@ static void _put(const char *s, size_t n)
     OUT.wpos += n;
 }
 
-static void _compose_set(uint32_t idx)
+/* A cluster whose keys are counters (incr in its mix): values are digits. */
+static bool _counters(void)
+{
+    return ST.c.prod && ST.c.prod->op[POP_INCR];
+}
+
+static uint32_t _exptime(uint32_t idx)
+{
+    if (ST.c.prod)
+        return prod_ttl(&ST.pr, kv_hash(idx));
+    return O.ttl && (kv_hash(idx) >> 52) % 100 < O.ttl_pct ? O.ttl : 0;
+}
+
+/* set or add (cmd with its space) of key idx. */
+static void _compose_store(const char *cmd, size_t ncmd, uint32_t idx)
 {
     uint32_t vlen = kv_vlen(&KV, idx);
     buf_reserve(&OUT, 64 + KV_KEY_MAX + vlen, SIZE_MAX);
-    _put("set ", 4);
+    _put(cmd, ncmd);
     OUT.wpos += kv_key(&KV, idx, OUT.data + OUT.wpos);
     _put(" ", 1);
     _put_num(kv_flags(idx));
     _put(" ", 1);
-    _put_num(O.ttl && (kv_hash(idx) >> 52) % 100 < O.ttl_pct ? O.ttl : 0);
+    _put_num(_exptime(idx));
     _put(" ", 1);
     _put_num(vlen);
     _put("\r\n", 2);
-    kv_value(&KV, idx, OUT.data + OUT.wpos);
+    if (_counters())
+        memset(OUT.data + OUT.wpos, '1', vlen);
+    else
+        kv_value(&KV, idx, OUT.data + OUT.wpos);
     OUT.wpos += vlen;
     _put("\r\n", 2);
+}
+
+static void _compose_set(uint32_t idx)
+{
+    _compose_store("set ", 4, idx);
+}
+
+/* incr (by 1) or delete of key idx. */
+static void _compose_key_cmd(const char *cmd, size_t ncmd, const char *tail, size_t ntail,
+                             uint32_t idx)
+{
+    buf_reserve(&OUT, 32 + KV_KEY_MAX, SIZE_MAX);
+    _put(cmd, ncmd);
+    OUT.wpos += kv_key(&KV, idx, OUT.data + OUT.wpos);
+    _put(tail, ntail);
 }
 
 static void _compose_bin(struct conn *c, struct req *r)
@@ -298,7 +334,13 @@ static void _issue_through(struct conn *c, struct req *r, uint64_t now)
     r->scan = scan;
     r->type = RQ_GET;
     r->counted = r->sidx >= ST.c.warm;
-    _compose_get(r);
+    switch (ST.c.prod ? ST.op : POP_GET) {
+    case POP_SET: r->type = RQ_SET; _compose_set(r->keys[0]); break;
+    case POP_ADD: r->type = RQ_ADD; _compose_store("add ", 4, r->keys[0]); break;
+    case POP_INCR: r->type = RQ_INCR; _compose_key_cmd("incr ", 5, " 1\r\n", 4, r->keys[0]); break;
+    case POP_DEL: r->type = RQ_DEL; _compose_key_cmd("delete ", 7, "\r\n", 2, r->keys[0]); break;
+    default: _compose_get(r);
+    }
 }
 
 static void _issue(struct conn *c, uint64_t now)
@@ -309,6 +351,11 @@ static void _issue(struct conn *c, uint64_t now)
     r->counted = P == PH_RUN;
     r->t0 = now;
     if (O.through) {
+        if (O.rate > 0) { /* latency from the schedule, as below */
+            uint64_t due = T_SCHED0 + (uint64_t)((double)SCHED_N * 1e9 / O.rate);
+            r->t0 = due < now ? due : now;
+        }
+        SCHED_N++;
         _issue_through(c, r, now);
     } else if (P == PH_PREFILL) {
         r->type = RQ_SET;
@@ -476,9 +523,9 @@ static void _complete(struct conn *c, uint64_t now)
     if (!r->counted || P != PH_RUN || r->type == RQ_NOOP)
         return;
     S.ops++;
-    if (r->type == RQ_SET) {
+    if (r->type == RQ_SET || r->type == RQ_ADD) {
         S.sets++;
-    } else {
+    } else if (r->type == RQ_GET) {
         S.gets++;
         S.keys += r->nkeys;
         S.hits += c->matched;
@@ -500,6 +547,20 @@ static bool _unit(struct conn *c, const struct reply *u, uint64_t now)
         _note(c, r->type == RQ_SET ? "error reply to set" : "error reply to get", u->line,
               u->line_len);
         c->cursor = c->matched = 0;
+        _complete(c, now);
+        return true;
+    }
+    if (r->type == RQ_ADD || r->type == RQ_INCR || r->type == RQ_DEL) {
+        /* add: STORED or NOT_STORED; incr: the number or NOT_FOUND (then the
+         * client sets the counter, as after a get's miss); delete: DELETED or
+         * NOT_FOUND */
+        if (u->kind != (r->type == RQ_ADD ? REPLY_STORED : REPLY_DONE) &&
+            u->kind != REPLY_NOT_STORED) {
+            _note(c, "unexpected reply", u->line, u->line_len);
+            return false;
+        }
+        if (r->type == RQ_INCR && u->kind == REPLY_NOT_STORED)
+            c->pend[c->npend++] = r->keys[0];
         _complete(c, now);
         return true;
     }
@@ -528,6 +589,8 @@ static bool _unit(struct conn *c, const struct reply *u, uint64_t now)
     if (ck == CHECK_WRONG_KEY) {
         E.key++;
         _note(c, "VALUE of a key not asked (or out of order)", u->line, u->line_len);
+    } else if (ck == CHECK_WRONG_VALUE && _counters()) {
+        c->matched++; /* a counter: incr changed it */
     } else if (ck == CHECK_WRONG_VALUE) {
         E.value++;
         _note(c, "wrong flags, length or bytes; header and data", u->line,
@@ -1055,6 +1118,8 @@ static bool _setup(void)
         O.keys = stream_space(&O.stream);
         O.vmax = O.stream.heavy ? KV_HEAVY_BIG : 1000;
         O.vmin = 100;
+        if (O.stream.prod)
+            prod_sizes(O.stream.prod, &O.vmin, &O.vmax);
         stream_setup(&ST, &O.stream);
     }
     if (O.through ? !stream_kv(&O.stream, &KV, err, sizeof(err))

@@ -38,7 +38,7 @@ struct bench_opts {
     bool meta;          /* the meta commands (mg, ms, mn) instead of get and set */
     bool through;       /* read-through: the stream's gets, a set after each miss */
     struct stream_cfg stream;
-    uint32_t ttl;       /* read-through: exptime of ttl_pct % of the keys' sets */
+    uint32_t ttl;       /* exptime of ttl_pct % of the keys' sets */
     unsigned ttl_pct;
 };
 

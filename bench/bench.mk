@@ -40,12 +40,12 @@ $(BUILD)/memg-bench: $(BENCH_OBJS) $(BENCH_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm $(LDLIBS)
 
 # memg-sim: the offline LRU and optimum over the read-through stream.
-SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_main.o stream.o zipf.o reply.o)
+SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_main.o stream.o prod.o zipf.o reply.o)
 $(BUILD)/memg-sim: $(SIM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) -lm
 
 # The simulator's unit test (cmocka) builds with its bench sources.
-SIM_TEST_SRCS := bench/sim.c bench/stream.c bench/zipf.c bench/reply.c
+SIM_TEST_SRCS := bench/sim.c bench/stream.c bench/prod.c bench/zipf.c bench/reply.c
 $(BUILD)/tests/bench/test_sim: tests/bench/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/bench/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
@@ -66,6 +66,9 @@ bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
 	+$(MAKE) bench-restart
 	+$(MAKE) bench-quality
+	+$(MAKE) bench-ttl
+	+$(MAKE) bench-prod
+	+$(MAKE) bench-sizeaware
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
 # memcached module in front of memcached -t 1 (bench/http.py).
@@ -99,6 +102,26 @@ bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 	@sh bench/deps.sh
 	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0$(QUALITY_COMMA)scan-1.0)
+
+#   make bench-ttl [QUICK=1]  expired memory over time: 4 s of sets with a 2 s TTL at -m 1024,
+#                           then idle to +60 s (+15 s), and the same writes at a -m they exceed, memg against memcached:
+#                           bench/results/ttl.{md,svg} (~2.5 min)
+.PHONY: bench-ttl bench-prod
+bench-ttl: $(BUILD)/memg $(BENCH_TOOL)
+	@sh bench/deps.sh
+	$(PY) bench/ttl.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+
+#   make bench-prod [QUICK=1]  miss ratios on streams shaped by Twitter's cluster statistics,
+#                           -m 8 and 32 (16): bench/results/prod.md (~8 min; ~4)
+bench-prod: $(BUILD)/memg $(BENCH_TOOL)
+	@sh bench/deps.sh
+	$(PY) bench/prod.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+
+#   make bench-sizeaware    size-aware candidates in memg-sim against LRU, S3-FIFO and the
+#                           optimum on bench-quality's streams: bench/results/sizeaware.md (~4 min)
+.PHONY: bench-sizeaware
+bench-sizeaware: $(BENCH_SIM)
+	$(PY) bench/sizeaware.py --sim $(CURDIR)/$(BENCH_SIM)
 
 # The client's own checks run with the unit tests (once: in the glibc tree).
 ifeq ($(LIBC),glibc)

@@ -44,9 +44,8 @@ static void _usage(FILE *f)
             "      --selftest         check the parser and histogram, then exit\n"
             "      --through          read-through: get the stream's keys (below), set each\n"
             "                         miss; warm-up and measured phases by request count\n"
-            "                         (-k -v --key-size --zipf -r -m -t -w -n -P -R refused)\n"
-            "      --ttl SEC[:PCT]    read-through sets of PCT %% of the keys (100) expire\n"
-            "                         after SEC\n"
+            "                         (-k -v --key-size --zipf -r -m -t -w -n -P refused; -R paces it)\n"
+            "      --ttl SEC[:PCT]    sets of PCT %% of the keys (100) expire after SEC\n"
             "%s",
             STREAM_HELP);
 }
@@ -63,11 +62,11 @@ static bool _range(const char *s, uint32_t *lo, uint32_t *hi)
 }
 
 /* --through takes its keys, sizes and phases from the stream options alone;
- * the stream options and --ttl mean nothing without it. */
+ * the stream options mean nothing without it. */
 static bool _through_ok(bool plain, bool streamed)
 {
     if (!O.through)
-        return !streamed && !O.ttl;
+        return !streamed;
     const char *bad = stream_check(&O.stream);
     if (bad)
         fprintf(stderr, "memg-bench: %s\n", bad);
@@ -106,7 +105,7 @@ int bench_options(int argc, char **argv)
                 goto bad;
             continue;
         }
-        plain |= ch > 0 && strchr("kKvZrmtwnNRP", ch) != NULL;
+        plain |= ch > 0 && strchr("kKvZrmtwnNP", ch) != NULL;
         switch (ch) {
         case 's': O.host = optarg; break;
         case 'p': O.port = atoi(optarg); break;

@@ -223,6 +223,8 @@ enum reply_kind reply_parse(struct reply *r, const char *buf, size_t len, size_t
         r->kind = REPLY_END;
     else if (_is(l, n, "STORED"))
         r->kind = REPLY_STORED;
+    else if (_is(l, n, "DELETED") || (n > 0 && n <= 20 && strspn(l, "0123456789") == n))
+        r->kind = REPLY_DONE;
     else if (_is(l, n, "NOT_STORED") || _is(l, n, "EXISTS") || _is(l, n, "NOT_FOUND"))
         r->kind = REPLY_NOT_STORED;
     else if (_is(l, n, "ERROR") || _starts(l, n, "ERROR ") || _starts(l, n, "CLIENT_ERROR ") ||

@@ -43,6 +43,7 @@ enum reply_kind {
     REPLY_NOT_STORED,/* NOT_STORED, EXISTS, NOT_FOUND */
     REPLY_VALUE,     /* VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n */
     REPLY_END,       /* END\r\n */
+    REPLY_DONE,      /* DELETED, or a number (incr, decr) */
     REPLY_ERROR,     /* ERROR[ ...], CLIENT_ERROR ..., SERVER_ERROR ... */
     REPLY_BAD,       /* anything else: the stream can no longer be trusted */
 };

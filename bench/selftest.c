@@ -4,6 +4,7 @@
 #include "bench.h"
 #include "hist.h"
 #include "reply.h"
+#include "prod.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,10 @@ static void _parser(void)
     CASE("STORED\n", REPLY_BAD, 0);
     CASE("STORED \r\n", REPLY_BAD, 0);
     CASE("stored\r\n", REPLY_BAD, 0);
+    CASE("DELETED\r\n", REPLY_DONE, 9);
+    CASE("18446744073709551615\r\n", REPLY_DONE, 22); /* incr's answer */
+    CASE("NOT_FOUND\r\n", REPLY_NOT_STORED, 11);
+    CASE("12a\r\n", REPLY_BAD, 0);
     CASE("VALUE foo 0 3\r\nbarX\r\n", REPLY_BAD, 0);
     CASE("VALUE foo 0 3 \r\nbar\r\n", REPLY_BAD, 0);
     CASE("VALUE foo 4294967296 3\r\nbar\r\n", REPLY_BAD, 0);
@@ -349,6 +354,26 @@ static void _hist(void)
     free(vals);
 }
 
+/* The production shapes: op shares, TTL shares and the scaled clock. */
+static void _prod(void)
+{
+    const struct prod_profile *p = prod_find("c37");
+    CHECK(p && !prod_find("c99"));
+    struct prod_run r;
+    prod_scale(&r, p, 1000000, 60.48); /* the week in 60.48 s: 10000x */
+    CHECK(r.ttl_wall[0] == 1 && r.ttl_wall[2] == 1 && prod_find("c52"));
+    prod_scale(&r, prod_find("c52"), 1000000, 60.48);
+    CHECK(r.ttl_wall[0] == 9 && r.ttl_wall[1] == 121 && r.ttl_wall[2] == 4); /* 1d, 14d, 12h */
+    unsigned n[POP_N] = {0}, t9 = 0;
+    for (int i = 0; i < 100000; i++) {
+        n[prod_op(&r, (i + 0.5) / 100000)]++;
+        t9 += prod_ttl(&r, (uint64_t)i * 0x9e3779b97f4a7c15ull) == 9;
+    }
+    CHECK(n[POP_GET] > 93000 && n[POP_GET] < 94000 && n[POP_ADD] > 3900 && n[POP_ADD] < 4100);
+    CHECK(t9 > 64000 && t9 < 67000); /* 1d: 650 of the 990 per mille listed */
+    CHECK(r.p_fresh > 0 && r.p_fresh < 0.2 && r.keys > 1000);
+}
+
 static void _zipf(void)
 {
     struct zipf z;
@@ -375,6 +400,7 @@ int bench_selftest(void)
     _binary();
     _hist();
     _zipf();
+    _prod();
     printf("selftest: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

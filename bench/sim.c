@@ -1,4 +1,4 @@
-/* sim: the offline LRU, S3-FIFO and Belady's optimum (sim.h). */
+/* sim: the offline LRU, S3-FIFO, the size-aware candidates and Belady's optimum (sim.h). */
 
 #include "sim.h"
 
@@ -79,8 +79,11 @@ static uint32_t _fifo_pop(struct fifo *q, const uint32_t *next, const uint32_t *
 
 enum { S3_OUT, S3_SMALL, S3_MAIN };
 
-bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
-                uint64_t budget, uint8_t *hit)
+/* S3-FIFO; sized: an item of main stays only while its reads (2 bits)
+ * times the mean item size reach its own size (a large item must be read
+ * more often than a small one to keep its bytes). */
+static bool _s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                    uint64_t budget, uint8_t *hit, bool sized)
 {
     uint32_t *next = malloc((size_t)nspace * sizeof *next);
     uint8_t *where = calloc(nspace, 1), *freq = calloc(nspace, 1);
@@ -90,7 +93,7 @@ bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
         return false;
     }
     struct fifo small = {NIL, NIL, 0, 0}, main = {NIL, NIL, 0, 0};
-    uint64_t ghosts = 0, small_max = budget / 10;
+    uint64_t ghosts = 0, small_max = budget / 10, seen = 0, seen_bytes = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t k = key[i];
         hit[i] = where[k] != S3_OUT;
@@ -100,6 +103,8 @@ bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
         }
         if (size[k] > budget)
             continue;
+        seen_bytes += size[k];
+        seen++;
         freq[k] = 0;
         if (ghost_at[k] && ghosts - ghost_at[k] < main.n) { /* remembered: straight to main */
             ghost_at[k] = 0;
@@ -122,7 +127,8 @@ bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
                 }
             } else {
                 uint32_t v = _fifo_pop(&main, next, size);
-                if (freq[v]) { /* reinserted, one read spent */
+                if (freq[v] && (!sized || (uint64_t)freq[v] * seen_bytes >= (uint64_t)size[v] * seen)) {
+                    /* reinserted, one read spent */
                     freq[v]--;
                     _fifo_push(&main, next, v, size[v]);
                 } else {
@@ -133,6 +139,18 @@ bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
     }
     free(next), free(where), free(freq), free(ghost_at);
     return true;
+}
+
+bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3fifo(key, n, size, nspace, budget, hit, false);
+}
+
+bool sim_s3size(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3fifo(key, n, size, nspace, budget, hit, true);
 }
 
 /* A max-heap of (next use, key) with lazy deletion: an entry counts only
@@ -170,6 +188,18 @@ static struct ent _pop(struct ent *h, size_t *len)
     if (*len)
         h[i] = last;
     return top;
+}
+
+/* Keep only the entries that still count: their key cached, with that value. */
+static void _drop_stale(struct ent *h, size_t *len, const uint8_t *in, const uint64_t *cur)
+{
+    size_t w = 0;
+    for (size_t j = 0; j < *len; j++)
+        if (in[h[j].key] && cur[h[j].key] == h[j].next)
+            h[w++] = h[j];
+    *len = 0;
+    for (size_t j = 0; j < w; j++)
+        _push(h, len, h[j]);
 }
 
 bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
@@ -214,15 +244,8 @@ bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
             in[e.key] = 0;
             bytes -= size[e.key];
         }
-        if (len > 2 * (size_t)nspace + 64) { /* drop stale entries */
-            size_t w = 0;
-            for (size_t j = 0; j < len; j++)
-                if (in[h[j].key] && cur[h[j].key] == h[j].next)
-                    h[w++] = h[j];
-            len = 0;
-            for (size_t j = 0; j < w; j++)
-                _push(h, &len, h[j]);
-        }
+        if (len > 2 * (size_t)nspace + 64)
+            _drop_stale(h, &len, in, cur);
     }
     free(nxt), free(cur), free(in), free(h);
     return true;
@@ -258,4 +281,51 @@ uint32_t sim_cost_memcached(unsigned nkey, uint32_t nval, uint32_t flags)
         return (uint32_t)(((uint64_t)need + CHUNK_MAX - 1) / CHUNK_MAX * CHUNK_MAX);
     uint32_t per = PAGE / cls;
     return PAGE / per; /* the page's tail is shared by its chunks */
+}
+
+bool sim_gdsf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+              uint64_t budget, uint8_t *hit)
+{
+    /* The heap above pops the largest: an entry holds UINT64_MAX less the
+     * priority (fixed point, 2^-20), so the lowest priority comes first;
+     * it counts while it equals its key's current one (cur). */
+    const double FIX = 1048576.0;
+    uint64_t *cur = malloc((size_t)nspace * sizeof *cur);
+    uint32_t *freq = calloc(nspace, sizeof *freq);
+    uint8_t *in = calloc(nspace, 1);
+    size_t cap = 2 * (size_t)nspace + 64, len = 0;
+    struct ent *h = malloc(cap * sizeof *h);
+    if (!cur || !freq || !in || !h) {
+        free(cur), free(freq), free(in), free(h);
+        return false;
+    }
+    double L = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = key[i];
+        hit[i] = in[k];
+        if (!in[k]) {
+            if (size[k] > budget)
+                continue;
+            in[k] = 1;
+            freq[k] = 0;
+            bytes += size[k];
+        }
+        freq[k]++;
+        if (len == cap)
+            _drop_stale(h, &len, in, cur);
+        double pri = L + (double)freq[k] * 1000.0 / size[k];
+        cur[k] = UINT64_MAX - (uint64_t)(pri * FIX);
+        _push(h, &len, (struct ent){cur[k], k});
+        while (bytes > budget) {
+            struct ent e = _pop(h, &len);
+            if (!in[e.key] || cur[e.key] != e.next)
+                continue;
+            in[e.key] = 0;
+            bytes -= size[e.key];
+            L = (double)(UINT64_MAX - e.next) / FIX;
+        }
+    }
+    free(cur), free(freq), free(in), free(h);
+    return true;
 }

@@ -37,6 +37,16 @@ bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
 bool sim_s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
                 uint64_t budget, uint8_t *hit);
 
+/* Size-aware candidates (bench/README.md, "Size-aware policies"):
+ * S3-FIFO whose main queue keeps an item only while its reads times the
+ * mean item size reach its size; and GDSF (Cherkasova 1998): every item has
+ * a priority L + reads / size, the lowest goes and L becomes its priority
+ * (an online policy with a heap: no segment could run it as it is). */
+bool sim_s3size(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit);
+bool sim_gdsf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+              uint64_t budget, uint8_t *hit);
+
 /* What one item of nkey + nval bytes (flags non-zero when flags) costs:
  * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and
  * length, value) and 8 bytes of table (a 4-byte ref at load about 1/2);

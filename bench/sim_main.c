@@ -78,6 +78,8 @@ int main(int argc, char **argv)
         }
     }
     const char *bad = stream_check(&c);
+    if (!bad && c.prod) /* sets, adds, incrs, deletes and a clock: not modelled here */
+        bad = "--cluster streams are memg-bench's only";
     if (bad || optind != argc) {
         fprintf(stderr, "memg-sim: %s\n", bad ? bad : "unexpected argument");
         return 2;
@@ -117,7 +119,8 @@ int main(int argc, char **argv)
         sim_fn *fn;
         bool memcached;
     } runs[] = {{"lru", sim_lru, false}, {"lru", sim_lru, true},
-                {"s3fifo", sim_s3fifo, false}, {"opt", sim_opt, false}};
+                {"s3fifo", sim_s3fifo, false}, {"opt", sim_opt, false},
+                {"s3size", sim_s3size, false}, {"gdsf", sim_gdsf, false}};
     for (char *tok = strtok(mems, ","); tok; tok = strtok(NULL, ",")) {
         double mb = atof(tok);
         uint64_t budget = (uint64_t)(mb * 1048576.0);

@@ -11,7 +11,8 @@ const struct option stream_longopts[STREAM_NOPTS] = {
     {"scan-at", 1, 0, STREAM_OPT_BASE + 4},     {"scan-len", 1, 0, STREAM_OPT_BASE + 5},
     {"churn-every", 1, 0, STREAM_OPT_BASE + 6}, {"churn-step", 1, 0, STREAM_OPT_BASE + 7},
     {"window", 1, 0, STREAM_OPT_BASE + 8},      {"stream-keys", 1, 0, STREAM_OPT_BASE + 9},
-    {"stream-seed", 1, 0, STREAM_OPT_BASE + 10},
+    {"stream-seed", 1, 0, STREAM_OPT_BASE + 10}, {"cluster", 1, 0, STREAM_OPT_BASE + 11},
+    {"run-secs", 1, 0, STREAM_OPT_BASE + 12},
 };
 
 const char STREAM_HELP[] =
@@ -27,12 +28,19 @@ const char STREAM_HELP[] =
     "      --scan-len N       keys the scan reads once each, one request in two\n"
     "      --churn-every N    every N requests the popularity shifts (0: never)\n"
     "      --churn-step N     new keys that take the top ranks each time (1000)\n"
-    "      --window N         hot gets per window of the scan recovery (50000)\n";
+    "      --window N         hot gets per window of the scan recovery (50000)\n"
+    "      --cluster NAME     a Twitter production cluster's shape (c52 c17 c24 c29 c45\n"
+    "                         c12 c37 c22): sizes, op mix, TTLs, alpha, one-hit wonders;\n"
+    "                         keys from requests / mean frequency (--stream-keys and\n"
+    "                         --alpha ignored)\n"
+    "      --run-secs S       with --cluster: the run's length; the trace's week maps\n"
+    "                         onto it, TTLs with it (60)\n";
 
 void stream_defaults(struct stream_cfg *c)
 {
     *c = (struct stream_cfg){.keys = 1000000, .alpha = 1.0, .seed = 1, .warm = 1000000,
-                             .measure = 1000000, .churn_step = 1000, .window = 50000};
+                             .measure = 1000000, .churn_step = 1000, .window = 50000,
+                             .run_secs = 60};
 }
 
 bool stream_option(struct stream_cfg *c, int code, const char *arg)
@@ -54,6 +62,8 @@ bool stream_option(struct stream_cfg *c, int code, const char *arg)
     case 8: c->window = (uint32_t)v; return num && v > 0 && v < (1u << 30);
     case 9: c->keys = (uint32_t)v; return num && v > 0 && v < (1u << 30);
     case 10: c->seed = v; return num;
+    case 11: return (c->prod = prod_find(arg)) != NULL;
+    case 12: c->run_secs = strtod(arg, &end); return *end == 0 && c->run_secs > 0;
     }
     return false;
 }
@@ -66,11 +76,18 @@ const char *stream_check(const struct stream_cfg *c)
         return "--scan-len needs --scan-at";
     if (c->churn_every && c->churn_step >= c->keys)
         return "--churn-step must be below --stream-keys";
+    if (c->prod && (c->scan_at || c->churn_every || c->heavy))
+        return "--cluster has its own shape: no scan, churn or --sizes";
     return NULL;
 }
 
 bool stream_kv(const struct stream_cfg *c, struct kv_spec *kv, char *err, size_t errlen)
 {
+    if (c->prod) {
+        uint32_t vmin, vmax;
+        prod_sizes(c->prod, &vmin, &vmax);
+        return kv_setup(kv, stream_space(c), c->prod->key, c->prod->key, vmin, vmax, err, errlen);
+    }
     if (!kv_setup(kv, stream_space(c), 14, 14, 100, c->heavy ? KV_HEAVY_BIG : 1000, err, errlen))
         return false;
     kv->heavy = c->heavy;
@@ -79,6 +96,11 @@ bool stream_kv(const struct stream_cfg *c, struct kv_spec *kv, char *err, size_t
 
 uint32_t stream_space(const struct stream_cfg *c)
 {
+    if (c->prod) {
+        struct prod_run r;
+        prod_scale(&r, c->prod, stream_total(c), c->run_secs);
+        return r.keys + r.fresh_max;
+    }
     return c->keys + (c->scan_at ? c->scan_len : 0);
 }
 
@@ -100,6 +122,14 @@ static double _urand(void *arg)
 void stream_setup(struct stream *s, const struct stream_cfg *c)
 {
     s->c = *c;
+    if (c->prod) {
+        prod_scale(&s->pr, c->prod, stream_total(c), c->run_secs);
+        s->c.keys = s->pr.keys;
+        s->c.alpha = c->prod->alpha;
+    }
+    s->fresh = 0;
+    s->op = 0;
+    c = &s->c;
     zipf_ri_setup(&s->z, c->keys, c->alpha);
     s->rng = c->seed;
     s->i = 0;
@@ -115,6 +145,11 @@ uint32_t stream_next(struct stream *s, bool *scan)
     *scan = c->scan_at && i >= from && (i - from) % 2 == 1 && s->scanned < c->scan_len;
     if (*scan)
         return c->keys + s->scanned++;
+    if (c->prod) {
+        s->op = (uint8_t)prod_op(&s->pr, _urand(&s->rng));
+        if (s->fresh < s->pr.fresh_max && _urand(&s->rng) < s->pr.p_fresh)
+            return c->keys + s->fresh++; /* a one-hit wonder: never asked for again */
+    }
     uint64_t rank = zipf_ri_rank(&s->z, _urand, &s->rng);
     if (c->churn_every) { /* each epoch, churn_step keys new to the top */
         uint64_t shift = (i / c->churn_every) * c->churn_step % c->keys;

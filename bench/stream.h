@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prod.h"
+
 /* zipf.c: ranks 0..n-1 with P(rank r) proportional to 1 / (r + 1)^s, for
  * any s > 0, from uniform draws in [0, 1) that urand(arg) gives. */
 struct zipf_ri {
@@ -36,6 +38,8 @@ struct stream_cfg {
     uint64_t churn_every; /* requests per popularity epoch; 0: none */
     uint32_t churn_step;  /* ranks the keys move down each epoch */
     uint32_t window;      /* hot gets per window of the scan recovery */
+    const struct prod_profile *prod; /* a production cluster's shape (prod.h), or NULL */
+    double run_secs;      /* with prod: the seconds the run takes (the week maps onto them) */
 };
 
 struct stream {
@@ -43,13 +47,17 @@ struct stream {
     struct zipf_ri z;
     uint64_t rng, i, mult;
     uint32_t scanned;
+    struct prod_run pr;   /* with prod: the profile scaled to the run */
+    uint32_t fresh;       /* with prod: one-hit wonders named so far */
+    uint8_t op;           /* with prod: the op of the last request (enum prod_op) */
 };
 
 void stream_setup(struct stream *s, const struct stream_cfg *c);
 /* Every key index the stream can name: keys + scan_len. */
 uint32_t stream_space(const struct stream_cfg *c);
 uint64_t stream_total(const struct stream_cfg *c);
-/* The next request's key; *scan tells a scan key from a hot (zipf) one. */
+/* The next request's key; *scan tells a scan key from a hot (zipf) one.
+ * With a production shape s->op says what to do with it. */
 uint32_t stream_next(struct stream *s, bool *scan);
 
 /* The options that describe a stream, shared by memg-bench and memg-sim:
@@ -57,7 +65,7 @@ uint32_t stream_next(struct stream *s, bool *scan);
  * STREAM_OPT_BASE, help in STREAM_HELP). stream_option applies one (false:
  * a bad value); stream_check says what is wrong with the whole, or NULL. */
 #define STREAM_OPT_BASE 0x200
-#define STREAM_NOPTS 11
+#define STREAM_NOPTS 13
 extern const struct option stream_longopts[STREAM_NOPTS];
 extern const char STREAM_HELP[];
 void stream_defaults(struct stream_cfg *c);

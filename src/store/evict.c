@@ -15,7 +15,7 @@
 #include "seg.h"
 #include "ht.h"
 
-static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref);
+static char *_main_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
 
 /* What a compaction keeps of the live, unexpired items. */
 enum keep {
@@ -92,7 +92,7 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep ho
         } else if (rec_expired(st, &r)) {
             seg_unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
         } else if (how == KEEP_PROMOTE && _kept(r.bits, how) &&
-                   (dst = _main_alloc(st, span, &to)) != NULL) {
+                   (dst = _main_alloc(st, span, r.exp, &to)) != NULL) {
             mem_copy(dst, r.p, r.len); /* from now on a main item, not read since */
             dst[REC_BITS] = (char)(r.bits & ~R_ACC);
             ht_replace_ref(st->ht, h, ref, to);
@@ -111,6 +111,8 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep ho
         off += span;
     }
     s->wpos = s->live = keep;
+    if (keep == 0)
+        s->exp_max = 0;
     s->gen++;
 }
 
@@ -172,7 +174,7 @@ static uint32_t _gc_victim(struct store *st, uint32_t need, bool small)
     uint32_t best = 0, best_live = st->seg_size / 2 + 1;
     for (uint32_t i = st->fifo_head; i; i = st->segs[i].next) {
         const struct seg *s = &st->segs[i];
-        if (s->pins == 0 && i != st->head && i != st->mhead && s->small == small &&
+        if (s->pins == 0 && !seg_is_open(st, i) && s->small == small &&
             s->live < best_live) {
             best = i;
             best_live = s->live;
@@ -188,6 +190,8 @@ static uint32_t _gc_victim(struct store *st, uint32_t need, bool small)
  * bounded as for any eviction. False when every segment is pinned. */
 static bool _give_back_oldest(struct store *st)
 {
+    if (seg_exp_free_one(st))
+        return true;
     uint32_t idx = _oldest_unpinned(st);
     if (!idx)
         return false;
@@ -203,23 +207,27 @@ void seg_shrink_step(struct store *st)
 }
 
 
-/* A new head for the main queue (items promoted from probation): a segment
- * with dead bytes to collect, a fresh one while the limit allows; while
+/* A new head for the main queue (items promoted from probation), for
+ * expiry class cls: a segment with dead bytes to collect, a fresh one
+ * while the limit allows, one whose items have all expired; while
  * probation holds more than its share (after filling up, all of memory),
  * its oldest, compacted in place (items read stay, the rest go): the main
  * queue grows into the room probation gives up; else the main queue's
  * oldest compacted in place (CLOCK). 0 when none can be had. */
-static uint32_t _new_mhead(struct store *st, uint32_t need)
+static uint32_t _new_mhead(struct store *st, uint32_t need, unsigned cls)
 {
     uint32_t idx = _gc_victim(st, need, false);
     if (idx) {
         _compact(st, idx, need, KEEP_ALL);
         seg_fifo_remove(st, idx);
     } else if (st->used < seg_budget(st) && (idx = seg_take(st)) != 0) {
+    } else if (seg_exp_free_one(st) && (idx = seg_take(st)) != 0) {
     } else if (st->evict && st->nsmall > _small_target(st) && (idx = _oldest_in(st, true))) {
+        seg_close(st, idx);
         _compact(st, idx, need, KEEP_READ);
         seg_fifo_remove(st, idx);
     } else if (st->evict && (idx = _oldest_in(st, false)) != 0) {
+        seg_close(st, idx);
         _compact(st, idx, need, KEEP_READ);
         seg_fifo_remove(st, idx);
     } else {
@@ -227,19 +235,18 @@ static uint32_t _new_mhead(struct store *st, uint32_t need)
     }
     seg_push_main(st, idx);
     st->segs[idx].born = st->now;
-    st->mhead = idx;
+    seg_open(st, idx, true, cls);
     seg_gauges(st);
     return idx;
 }
 
-/* Empty segment idx for the probation queue's head: items read since they
- * were written (or, in the main queue, since its last pass) move to the
- * main queue's head, the others are evicted. Pinned meanwhile, so that
- * finding room in the main queue does not pick it. */
+/* Empty segment idx for a probation head: items read since they were
+ * written (or, in the main queue, since its last pass) move to the main
+ * queue's head, the others are evicted. Pinned meanwhile, so that finding
+ * room in the main queue does not pick it. */
 static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
 {
-    if (st->mhead == idx) /* promoted items must land elsewhere */
-        st->mhead = 0;
+    seg_close(st, idx); /* promoted items must land elsewhere */
     st->segs[idx].pins++;
     _compact(st, idx, need, KEEP_PROMOTE);
     st->segs[idx].pins--;
@@ -247,11 +254,11 @@ static void _empty_for_head(struct store *st, uint32_t idx, uint32_t need)
     seg_push_small(st, idx);
 }
 
-/* A new head for new items (the probation queue): a segment with dead
- * bytes to collect, or a fresh one while the limit allows. Then the
- * probation queue's oldest is emptied (the main queue's oldest while
- * probation is short of its share). */
-static uint32_t _new_head(struct store *st, uint32_t need)
+/* A new head for new items of expiry class cls (the probation queue): a
+ * segment with dead bytes to collect, a fresh one while the limit allows,
+ * one whose items have all expired. Then the probation queue's oldest is
+ * emptied (the main queue's oldest while probation is short of its share). */
+static uint32_t _new_head(struct store *st, uint32_t need, unsigned cls)
 {
     if (st->evict && st->used >= seg_budget(st))
         _ghost_start(st);
@@ -264,6 +271,8 @@ static uint32_t _new_head(struct store *st, uint32_t need)
         seg_push_small(st, idx);
     } else if (st->used < seg_budget(st) && (idx = seg_take(st)) != 0) {
         seg_push_small(st, idx);
+    } else if (seg_exp_free_one(st) && (idx = seg_take(st)) != 0) {
+        seg_push_small(st, idx);
     } else if (!st->evict) {
         return 0;
     } else {
@@ -272,7 +281,7 @@ static uint32_t _new_head(struct store *st, uint32_t need)
         _empty_for_head(st, idx, need);
     }
     st->segs[idx].born = st->now;
-    st->head = idx;
+    seg_open(st, idx, false, cls);
     seg_gauges(st);
     return idx;
 }
@@ -282,16 +291,17 @@ static uint32_t _new_head(struct store *st, uint32_t need)
  * from evicting, the next victim's unread and expired items are unlinked a
  * few at a time while the current head fills (records worth about twice
  * each allocation), so that emptying it then only moves the survivors: no
- * single request pays for a whole segment of unlinks. */
+ * single request pays for a whole segment of unlinks. Not while a segment
+ * of expired items is there to take instead. */
 static void _evict_ahead(struct store *st, uint32_t budget)
 {
-    if (!st->evict || st->free_head || st->used < seg_budget(st))
+    if (!st->evict || st->free_head || st->used < seg_budget(st) || seg_exp_pick(st))
         return;
     _ghost_start(st);
     uint32_t idx = st->ev_seg;
-    if (!idx || idx == st->head || idx == st->mhead || st->segs[idx].state != SEG_USED ||
+    if (!idx || seg_is_open(st, idx) || st->segs[idx].state != SEG_USED ||
         st->segs[idx].gen != st->ev_gen) {
-        if (!(idx = _victim(st)) || idx == st->head || idx == st->mhead)
+        if (!(idx = _victim(st)) || seg_is_open(st, idx))
             return;
         st->ev_seg = idx;
         st->ev_gen = st->segs[idx].gen;
@@ -320,50 +330,72 @@ static void _evict_ahead(struct store *st, uint32_t budget)
     }
 }
 
-/* size bytes at the end of segment idx (the caller checked they fit). */
-static char *_carve(struct store *st, uint32_t idx, uint32_t size, uint32_t *ref)
+/* size bytes at the end of segment idx (the caller checked they fit), for
+ * a record with exptime exp. */
+static char *_carve(struct store *st, uint32_t idx, uint32_t size, int64_t exp, uint32_t *ref)
 {
     struct seg *s = &st->segs[idx];
     *ref = seg_ref(st, idx, s->wpos);
     char *p = s->mem + s->wpos;
     s->wpos += size;
     s->live += size;
+    seg_note_exp(st, idx, exp);
     return p;
 }
 
-/* Room in the main queue for a promoted record (size: its span). */
-static char *_main_alloc(struct store *st, uint32_t size, uint32_t *ref)
+/* Open heads of expiry classes: an eighth of the segments at most, so that
+ * partly filled heads never take much of a small -m. */
+static unsigned _cls(struct store *st, int64_t exp, bool main)
 {
-    uint32_t idx = st->mhead;
-    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
-        idx = _new_mhead(st, size);
-    return idx ? _carve(st, idx, size, ref) : NULL;
+    unsigned c = seg_exp_class(st, exp);
+    if (c && !*seg_headp(st, main, c) && st->nopen >= seg_budget(st) / 8)
+        return 0;
+    return c;
+}
+
+/* The head of queue main for class cls when size more bytes fit in it. */
+static uint32_t _room(struct store *st, bool main, unsigned cls, uint32_t size)
+{
+    uint32_t idx = *seg_headp(st, main, cls);
+    return idx && st->segs[idx].wpos + (uint64_t)size <= st->seg_size ? idx : 0;
+}
+
+/* Room in the main queue for a promoted record (size: its span). */
+static char *_main_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref)
+{
+    unsigned cls = _cls(st, exp, true);
+    uint32_t idx = _room(st, true, cls, size);
+    if (!idx)
+        idx = _new_mhead(st, size, cls);
+    return idx ? _carve(st, idx, size, exp, ref) : NULL;
 }
 
 /* A key the ghost queue remembers goes to the main queue's head, only into
  * the room it has: a new head may cost a whole segment's compaction, which
  * promotions pay for, a set must not (evict-ahead's promise). Without room
  * the key starts on probation as any other, and stays remembered. */
-char *seg_alloc_key(struct store *st, uint32_t size, uint32_t *ref, const char *key, size_t nkey)
+char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
+                    size_t nkey)
 {
-    uint32_t span = seg_span(st, size), idx = st->mhead;
-    if (!ghost_on(&st->ghost) || !idx || st->segs[idx].wpos + (uint64_t)span > st->seg_size ||
+    uint32_t span = seg_span(st, size), idx;
+    if (!ghost_on(&st->ghost) || !(idx = _room(st, true, _cls(st, exp, true), span)) ||
         !ghost_take(&st->ghost, store_key_hash(st, key, nkey)))
-        return seg_alloc(st, size, ref);
+        return seg_alloc(st, size, exp, ref);
     _evict_ahead(st, 2 * span);
-    return _carve(st, idx, span, ref);
+    return _carve(st, idx, span, exp, ref);
 }
 
-char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref)
+char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref)
 {
     size = seg_span(st, size);
     if (size > st->seg_size)
         return NULL;
     _evict_ahead(st, 2 * size);
-    uint32_t idx = st->head;
-    if (!idx || st->segs[idx].wpos + (uint64_t)size > st->seg_size)
-        idx = _new_head(st, size);
-    return idx ? _carve(st, idx, size, ref) : NULL;
+    unsigned cls = _cls(st, exp, false);
+    uint32_t idx = _room(st, false, cls, size);
+    if (!idx)
+        idx = _new_head(st, size, cls);
+    return idx ? _carve(st, idx, size, exp, ref) : NULL;
 }
 
 bool seg_table_room(struct store *st, size_t extra)

@@ -91,13 +91,11 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
 {
     struct seg *s = &st->segs[idx];
     seg_fifo_remove(st, idx);
-    if (st->head == idx)
-        st->head = 0;
-    if (st->mhead == idx)
-        st->mhead = 0;
+    seg_close(st, idx);
     if (give_back || st->nfree >= SEG_WARM_SPARES) /* a file's pages are freed, not dropped */
         madvise(s->mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
     s->state = SEG_FREE;
+    s->exp_max = 0;
     s->wpos = s->live = 0;
     s->gen++;
     s->next = st->free_head;
@@ -190,6 +188,8 @@ uint32_t seg_take(struct store *st)
     struct seg *s = &st->segs[idx];
     s->state = SEG_USED;
     s->wpos = s->live = s->pins = 0;
+    s->exp_max = 0;
+    s->cls = 0;
     s->gen++;
     st->used++;
     return idx;
@@ -231,8 +231,9 @@ void seg_kill(struct store *st, uint32_t ref, const struct rec *r)
     s->live -= seg_span(st, r->len);
     if (s->live || s->pins)
         return;
-    if (idx == st->head || idx == st->mhead) { /* reuse a head from its start: no syscall */
+    if (seg_is_open(st, idx)) { /* reuse a head from its start: no syscall */
         s->wpos = 0;
+        s->exp_max = 0;
         s->gen++;
     } else {
         seg_release(st, idx, false);
@@ -255,8 +256,9 @@ void seg_unpin(struct store *st, uint32_t idx)
     struct seg *s = &st->segs[idx];
     if (s->pins == 0 || --s->pins || s->live || s->state != SEG_USED)
         return;
-    if (idx == st->head || idx == st->mhead) {
+    if (seg_is_open(st, idx)) {
         s->wpos = 0;
+        s->exp_max = 0;
         s->gen++;
     } else {
         seg_release(st, idx, false);
@@ -311,6 +313,11 @@ void seg_flush(struct store *st)
         s->gen++;
     }
     st->head = st->mhead = 0;
+    memset(st->theads, 0, sizeof st->theads);
+    st->nopen = 0;
+    st->exp_due = 0;
+    st->exp_cand = 0;
+    st->exp_cur.seg = 0;
     st->sweep.seg = st->crawl.seg = 0;
     st->ev_seg = 0;
     st->stats->curr_items = 0;

@@ -121,9 +121,15 @@ struct seg {
     uint32_t pins;  /* replies and reservations that need the bytes in place */
     uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
     uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
+    int64_t exp_max; /* latest exptime of what it holds: 0 nothing yet, SEG_NEVER some never expire */
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
+    uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
 };
+
+#define SEG_NEVER INT64_MAX
+/* Expiry classes: 0 no exptime, then TTLs by a quarter of an octave (expire.c). */
+#define EXP_CLASSES 96
 
 /* A place in the FIFO for walks over many calls; a segment whose generation
  * moved (records moved or died) is walked again from its start. */
@@ -144,6 +150,14 @@ struct store {
     uint32_t fifo_head, fifo_tail, head, free_head;
     uint32_t small_first, nsmall, mhead;
     uint32_t used, nfree;
+    /* Heads for items that expire, by class (expire.c): [0] probation, [1]
+     * main; class 0 is head and mhead. nopen: how many are open. */
+    uint32_t theads[2][EXP_CLASSES];
+    uint32_t nopen;
+    int64_t exp_due;              /* no segment wholly expires before (a lower bound) */
+    uint32_t exp_cand, exp_cgen;  /* a wholly expired segment found, and its generation */
+    struct seg_cursor exp_cur;    /* the tick's walk over one */
+    uint64_t exp_walked;          /* items the walks over wholly expired segments touched */
     struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
     bool large_pages;   /* -L: segments mapped in huge-page blocks */
@@ -388,14 +402,38 @@ void seg_gauges(struct store *st);
  * what was written too; the walk over its records faults in what it holds. */
 void *seg_file_map(const struct store *st, uint32_t idx);
 
+/* --- expire.c: whole segments of expired items ------------------------------ */
+
+/* The expiry class of a new record with exptime exp: 0 for none. */
+unsigned seg_exp_class(const struct store *st, int64_t exp);
+/* A record with exptime exp was written (or touched) in segment idx. */
+void seg_note_exp(struct store *st, uint32_t idx, int64_t exp);
+/* The head pointer of a queue (main or probation) for class cls. */
+uint32_t *seg_headp(struct store *st, bool main, unsigned cls);
+/* idx becomes the head of its queue for class cls. */
+void seg_open(struct store *st, uint32_t idx, bool main, unsigned cls);
+/* idx stops being any head. */
+void seg_close(struct store *st, uint32_t idx);
+bool seg_is_open(const struct store *st, uint32_t idx);
+/* An unpinned segment whose items have all expired, 0 when none; looks
+ * over the segments (not their items) only once one may be due. */
+uint32_t seg_exp_pick(struct store *st);
+/* Free the items of wholly expired segments, at most budget records;
+ * returns the records looked at. */
+unsigned seg_exp_reclaim(struct store *st, unsigned budget);
+/* Free one wholly expired segment at once (the allocation's way, before
+ * any live item is evicted): false when there is none. */
+bool seg_exp_free_one(struct store *st);
+
 /* --- evict.c: the eviction policy ----------------------------------------- */
 
 /* Room for size bytes, evicting if needed; NULL when none can be made. The
  * caller writes a record there before its next store call. */
-char *seg_alloc(struct store *st, uint32_t size, uint32_t *ref);
+char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
 /* The same for a new record of key: at the main queue's head when the ghost
  * queue remembers the key (evict.c). */
-char *seg_alloc_key(struct store *st, uint32_t size, uint32_t *ref, const char *key, size_t nkey);
+char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
+                    size_t nkey);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */

@@ -16,6 +16,10 @@
  * about once a minute at 10 ticks a second, never less than a floor. */
 #define SWEEP_FLOOR 1024
 #define SWEEP_TICKS_PER_PASS 600
+/* Records of wholly expired segments freed per tick: all of the store's
+ * items within 32 ticks (3.2 s), at least a floor. */
+#define EXP_FLOOR 16384
+#define EXP_TICKS_PER_PASS 32
 #define TICK_HT_STEP 65536
 
 static uint64_t _ht_hash(void *ctx, uint32_t ref)
@@ -255,7 +259,7 @@ static enum store_status _rewrite(struct store *st, uint64_t h, uint32_t sref, s
     if (size > st->seg_size)
         return STORE_NO_MEMORY;
     seg_pin(st, sidx);
-    char *p = seg_alloc(st, (uint32_t)size, &ref);
+    char *p = seg_alloc(st, (uint32_t)size, exp, &ref);
     enum store_status rc = STORE_NO_MEMORY;
     if (p) {
         rec_decode(seg_ptr(st, sref), src); /* pinned: still there */
@@ -288,6 +292,7 @@ static bool _set_exp(struct store *st, uint64_t h, uint32_t ref, struct rec *r, 
     if ((r->bits & R_EXP) && rec_vlen((uint64_t)exp) <= r->exp_len) {
         rec_vput((unsigned char *)r->p + r->exp_off, (uint64_t)exp, r->exp_len);
         r->exp = exp;
+        seg_note_exp(st, seg_idx(st, ref), exp); /* its segment's bound may move out */
         return true;
     }
     return _rewrite(st, h, ref, r, exp, r->meta, r->bits & SAME_ITEM, r->val, r->nval, NULL, 0,
@@ -368,7 +373,7 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     if (nkey == 0 || nkey > 255 || store_item_total(st, nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
     uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
-    char *p = seg_alloc_key(st, size, &ref, key, nkey);
+    char *p = seg_alloc_key(st, size, exp, &ref, key, nkey);
     if (!p)
         return STORE_NO_MEMORY;
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
@@ -616,12 +621,17 @@ void store_flush(struct store *st, int64_t exptime)
     seg_flush(st);
 }
 
-/* One sweep step from cursor c, counted as memcached counts its crawler's
- * work: what it frees apart from `reclaimed`. Returns the items checked. */
+/* One sweep step from cursor c (0: the walk over wholly expired segments),
+ * counted as memcached counts its crawler's work: what it frees apart from
+ * `reclaimed`. Returns the items checked. */
 static unsigned _sweep(struct store *st, struct seg_cursor *c, unsigned n)
 {
-    uint64_t reclaimed = st->stats->reclaimed;
-    unsigned checked = seg_sweep(st, c, n);
+    uint64_t reclaimed = st->stats->reclaimed, walked = st->exp_walked;
+    unsigned checked = c ? seg_sweep(st, c, n) : 0;
+    if (!c) {
+        seg_exp_reclaim(st, n);
+        checked = (unsigned)(st->exp_walked - walked);
+    }
     st->stats->crawler_items_checked += checked;
     st->stats->crawler_reclaimed += st->stats->reclaimed - reclaimed;
     st->stats->reclaimed = reclaimed;
@@ -633,8 +643,11 @@ void store_tick(struct store *st)
     _begin(st);
     ht_step(st->ht, TICK_HT_STEP);
     uint64_t budget = st->stats->curr_items / SWEEP_TICKS_PER_PASS;
-    if (!st->sweep_off)
+    uint64_t exp_budget = st->stats->curr_items / EXP_TICKS_PER_PASS;
+    if (!st->sweep_off) {
+        _sweep(st, NULL, exp_budget > EXP_FLOOR ? (unsigned)exp_budget : EXP_FLOOR);
         _sweep(st, &st->sweep, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
+    }
     seg_shrink_step(st);
     seg_gauges(st);
 }

@@ -61,6 +61,31 @@ static void test_s3fifo_by_hand(void **state)
     assert_memory_equal(hit, lru_hits, 11);
 }
 
+/* GDSF, a budget of 4: A (1 byte) read twice, B (3 bytes), C (1 byte):
+ * C's arrival passes the budget and B, the least reads per byte, goes;
+ * B again comes in at L + 1/3 and is again the lowest: it goes at once, so
+ * C and A hit. LRU keeps B and loses A. The size-aware S3-FIFO is S3-FIFO
+ * itself when every item has the same size. */
+static void test_size_aware(void **state)
+{
+    (void)state;
+    const uint32_t key[] = {0, 0, 1, 2, 1, 2, 0};
+    const uint32_t size[3] = {1, 3, 1};
+    uint8_t hit[7];
+    assert_true(sim_gdsf(key, 7, size, 3, 4, hit));
+    const uint8_t gdsf_hits[7] = {0, 1, 0, 0, 0, 1, 1};
+    assert_memory_equal(hit, gdsf_hits, 7);
+    assert_true(sim_lru(key, 7, size, 3, 4, hit));
+    const uint8_t lru_hits[7] = {0, 1, 0, 0, 1, 1, 0};
+    assert_memory_equal(hit, lru_hits, 7);
+    const uint32_t k2[] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0, 1, 5, 6, 0};
+    const uint32_t one[7] = {1, 1, 1, 1, 1, 1, 1};
+    uint8_t h1[15], h2[15];
+    assert_true(sim_s3fifo(k2, 15, one, 7, 4, h1));
+    assert_true(sim_s3size(k2, 15, one, 7, 4, h2));
+    assert_memory_equal(h1, h2, 15);
+}
+
 /* A scan: H read twice, then six keys read once, then H. S3-FIFO moved H
  * to main when the scan pushed it out of probation, and the scan keys went
  * unread: H hits. LRU (4 items) lost H to the scan. */
@@ -277,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_textbook),
         cmocka_unit_test(test_s3fifo_by_hand),
         cmocka_unit_test(test_s3fifo_scan), cmocka_unit_test(test_bypass),
+        cmocka_unit_test(test_size_aware),
         cmocka_unit_test(test_sizes),    cmocka_unit_test(test_opt_below_lru),
         cmocka_unit_test(test_costs),    cmocka_unit_test(test_stream),
         cmocka_unit_test(test_zipf),     cmocka_unit_test(test_churn),

@@ -304,7 +304,7 @@ static void test_tick_reclaim(void **state)
     (void)state;
     struct fx *f = _fx(64 * MB, true);
     char key[32];
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 40000; i++) {
         snprintf(key, sizeof key, "key:%d", i);
         assert_int_equal(_store(f, STORE_SET, key, "some value", 0, i % 2 ? 5 : 0, 0), STORE_OK);
     }
@@ -312,19 +312,19 @@ static void test_tick_reclaim(void **state)
     store_set_time(f->st, T0 + 5);
     store_tick(f->st); /* bounded: one tick visits a slice, not everything */
     /* the sweep's work is memcached's crawler's: crawler_reclaimed, not reclaimed */
-    assert_true(f->stats.crawler_reclaimed > 0 && f->stats.crawler_reclaimed < 10000);
+    assert_true(f->stats.crawler_reclaimed > 0 && f->stats.crawler_reclaimed < 20000);
     assert_true(f->stats.crawler_items_checked >= f->stats.crawler_reclaimed);
     for (int i = 0; i < 40; i++)
         store_tick(f->st);
-    assert_int_equal(f->stats.curr_items, 10000);
-    assert_int_equal(f->stats.crawler_reclaimed, 10000);
+    assert_int_equal(f->stats.curr_items, 20000);
+    assert_int_equal(f->stats.crawler_reclaimed, 20000);
     assert_int_equal(f->stats.reclaimed, 0);
-    assert_true(f->stats.crawler_items_checked >= 20000);
-    assert_int_equal(f->stats.expired_unfetched, 9999);
+    assert_true(f->stats.crawler_items_checked >= 40000);
+    assert_int_equal(f->stats.expired_unfetched, 19999);
     assert_int_equal(f->stats.get_expired, 0);
     struct store_usage u;
     store_usage(f->st, &u);
-    assert_int_equal(u.items, 10000);
+    assert_int_equal(u.items, 20000);
     assert_int_equal(u.bytes_live, f->stats.bytes);
     _done(f);
 }
@@ -545,6 +545,99 @@ static void test_scan_resistant(void **state)
     _done(f);
 }
 
+/* A value of n bytes of c (n < 2048). */
+static const char *_val(char c, size_t n)
+{
+    static char buf[2048];
+    memset(buf, c, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Memory of expired items is taken before any live item is evicted: the
+ * store is filled with items of a 2 s TTL (and a few that never expire),
+ * they expire, and a memory's worth of new items then evicts nothing. The
+ * segments taken back are walked item by item, and only expired items are
+ * met (exp_walked counts every live item the walks look at). */
+static void test_expired_reused_first(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(16 * MB, true);
+    char key[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "live:%d", i);
+        assert_int_equal(_store(f, STORE_SET, key, _val('l', 100), 0, 0, 0), STORE_OK);
+    }
+    int nt = 0;
+    while (f->st->used < seg_budget(f->st) || f->st->segs[f->st->theads[0][3]].wpos + 1100 <=
+                                                    f->st->seg_size) {
+        snprintf(key, sizeof key, "t:%d", nt++);
+        assert_int_equal(_store(f, STORE_SET, key, _val('t', 1000), 0, 2, 0), STORE_OK);
+    }
+    assert_int_equal(f->stats.evictions, 0);
+    assert_true(nt > 10000);
+    store_set_time(f->st, T0 + 3); /* all expired; no tick runs */
+    int nn = nt * 3 / 4;
+    for (int i = 0; i < nn; i++) {
+        snprintf(key, sizeof key, "n:%d", i);
+        assert_int_equal(_store(f, STORE_SET, key, _val('n', 1000), 0, i % 2 ? 0 : 60, 0),
+                         STORE_OK);
+    }
+    assert_int_equal(f->stats.evictions, 0);
+    assert_true(f->stats.reclaimed >= (uint64_t)nn * 9 / 10);
+    assert_int_equal(f->st->exp_walked, f->stats.reclaimed); /* no live item looked at */
+    for (int i = 0; i < 2000; i += 7) {
+        snprintf(key, sizeof key, "live:%d", i);
+        assert_string_equal(_get(f, key), _val('l', 100));
+    }
+    for (int i = 0; i < nn; i += 7) {
+        snprintf(key, sizeof key, "n:%d", i);
+        assert_string_equal(_get(f, key), _val('n', 1000));
+    }
+    _done(f);
+}
+
+/* The tick gives the memory of expired items back within a second of their
+ * expiring (well inside 5 s), by class: items of a 5 s TTL go, those of
+ * 100 s and those that never expire stay, and no live item is looked at. */
+static void test_expired_back_in_ticks(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(256 * MB, true);
+    char key[32];
+    for (int i = 0; i < 60000; i++) {
+        snprintf(key, sizeof key, "k:%d", i);
+        int64_t ttl = i % 3 == 0 ? 0 : i % 3 == 1 ? 5 : 100;
+        assert_int_equal(_store(f, STORE_SET, key, _val('v', 300 + i % 700), 0, ttl, 0),
+                         STORE_OK);
+    }
+    uint64_t keep_bytes = 0;
+    for (int i = 0; i < 60000; i++) {
+        snprintf(key, sizeof key, "k:%d", i);
+        if (i % 3 != 1) { /* the record's bytes, as the store counts them */
+            struct item_view it;
+            assert_true(store_get(f->st, key, strlen(key), &it));
+            keep_bytes += it.nkey + it.nvalue;
+        }
+    }
+    uint32_t used = f->st->used;
+    store_set_time(f->st, T0 + 5);
+    int ticks = 0;
+    while (f->stats.curr_items > 40000 && ticks < 10) {
+        store_tick(f->st);
+        ticks++;
+    }
+    assert_int_equal(f->stats.curr_items, 40000);
+    assert_true(ticks <= 2); /* a tick is 100 ms */
+    assert_int_equal(f->st->exp_walked, 20000);
+    assert_true(f->stats.bytes > keep_bytes && f->stats.bytes < keep_bytes + 40000 * 16);
+    assert_true(f->st->used <= used - used / 3 + 1); /* a third of the segments went back */
+    assert_string_equal(_get(f, "k:2"), _val('v', 302));
+    assert_string_equal(_get(f, "k:3"), _val('v', 303));
+    assert_string_equal(_get(f, "k:1"), "");
+    _done(f);
+}
+
 /* lru_crawler crawl: a pass from the oldest item that frees the expired
  * (counted as the crawler's), bounded by its max, one at a time; with the
  * sweep disabled store_tick frees nothing, and disabling ends a crawl. */
@@ -553,9 +646,9 @@ static void test_crawl(void **state)
     (void)state;
     struct fx *f = _fx(64 * MB, true);
     char key[32];
-    for (int i = 0; i < 3000; i++) {
-        snprintf(key, sizeof key, "%c%d", i % 3 ? 'e' : 'k', i); /* 2000 expire */
-        assert_int_equal(_store(f, STORE_SET, key, "v", 0, i % 3 ? 10 : 0, 0), STORE_OK);
+    for (int i = 0; i < 3000; i++) { /* the 2000 that expire first: the oldest segment */
+        snprintf(key, sizeof key, "%c%d", i < 2000 ? 'e' : 'k', i);
+        assert_int_equal(_store(f, STORE_SET, key, "v", 0, i < 2000 ? 10 : 0, 0), STORE_OK);
     }
     store_set_time(f->st, T0 + 11);
     store_sweep_enable(f->st, false);
@@ -573,7 +666,7 @@ static void test_crawl(void **state)
     assert_int_equal(f->stats.lru_crawler_running, 0);
     assert_int_equal(f->stats.crawler_items_checked, 500);
     assert_int_equal(f->stats.curr_items, 3000 - f->stats.crawler_reclaimed);
-    assert_true(f->stats.crawler_reclaimed >= 300 && f->stats.crawler_reclaimed <= 340);
+    assert_int_equal(f->stats.crawler_reclaimed, 500);
 
     assert_true(store_crawl(f->st, 0)); /* all */
     store_crawl_step(f->st, 7);
@@ -584,7 +677,7 @@ static void test_crawl(void **state)
     assert_int_equal(f->stats.crawler_reclaimed, 2000);
     assert_int_equal(f->stats.reclaimed, 0);
     assert_int_equal(f->stats.lru_crawler_starts, 2);
-    assert_string_equal(_get(f, "k0"), "v");
+    assert_string_equal(_get(f, "k2000"), "v");
 
     assert_true(store_crawl(f->st, 0));
     store_sweep_enable(f->st, false); /* lru_crawler disable ends it */
@@ -1364,6 +1457,7 @@ int main(void)
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
+        cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_create_small),
