@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import SERVER_KIND
+from conftest import IS_MEMCACHED, SERVER_KIND
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -252,11 +252,15 @@ def compare(script, ref, sut, ref_name, sut_name):
     pytest.fail("\n".join(msg), pytrace=False)
 
 
+REFS = {"memcached": "1.6.18", "memcached145": "1.6.45"}
+
+
+@pytest.mark.parametrize("ref", sorted(REFS))
 @pytest.mark.parametrize("script", ["diff_script.txt", "diff_quirks.txt", "diff_meta.txt"])
-def test_differential(server_factory, script):
+def test_differential(server_factory, script, ref):
     units = load_script(script)
     assert len(units) > 20
-    ref_srv = server_factory(kind="memcached")
+    ref_srv = server_factory(kind=ref)
     sut_srv = server_factory()
     results = {}
 
@@ -277,8 +281,8 @@ def test_differential(server_factory, script):
             raise results[name]
         assert name in results, "%s session did not finish" % name
     assert sut_srv.alive(), "server under test died:\n" + sut_srv.log_text()
-    compare(script, results["ref"], results["sut"], "memcached",
-            "memcached#2" if SERVER_KIND == "memcached" else "memg")
+    compare(script, results["ref"], results["sut"], "memcached " + REFS[ref],
+            "memcached#2" if IS_MEMCACHED else "memg")
 
 
 def stat_names(srv):
