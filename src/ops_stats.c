@@ -76,6 +76,7 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     stats_line(emit, arg, "idle_timeout", "%d", c->idle_timeout);
     stats_line(emit, arg, "out_limit", "%llu", (unsigned long long)c->out_limit);
     stats_line(emit, arg, "memory_file", "%s", c->memory_file ? c->memory_file : "(null)");
+    stats_line(emit, arg, "client_flags_size", "%d", 4); /* 1.6.45: bytes of client flags */
     stats_line(emit, arg, "segment_size", "%llu", (unsigned long long)u.segment_size);
 }
 

@@ -174,6 +174,8 @@ static void _mg(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
             _line(out, r.buf, r.n);
         return;
     }
+    if (value && meta_has(m, 'C') && it.cas == m->cas_cmp)
+        value = false; /* 1.6.40: the value only if it changed since that cas */
     if (value) {
         _put(&r, "VA ", 3);
         r.n += proto_u64(r.buf + r.n, it.nvalue);
@@ -414,8 +416,8 @@ static void _md(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
         _err(out, "SERVER_ERROR out of memory");
         return;
     }
-    if ((st == STORE_OK || st == STORE_NOT_FOUND) && meta_has(m, 'q'))
-        return; /* quiet: HD and NF are not sent */
+    if (st == STORE_OK && meta_has(m, 'q'))
+        return; /* quiet: HD is not sent (1.6.45 sends NF) */
     memcpy(r.buf, st == STORE_OK ? "HD" : st == STORE_NOT_FOUND ? "NF" : st == STORE_EXISTS ? "EX" : "NS", 2);
     _line(out, r.buf, r.n);
 }
