@@ -2,9 +2,12 @@
 against memcached 1.6.45 (built by tests/ref/memcached-1.6.45.sh): the
 conditional fetch (mg C, 1.6.40), E on every meta command, md's quiet NF,
 lru_crawler mgdump, metadump's OK line and flags= (1.6.43), watch deletions,
--X turning off stats detail too, client_flags_size in stats settings."""
+-X turning off stats detail too, client_flags_size in stats settings, -Y on
+every listener."""
+import os
 import re
 import socket
+import tempfile
 import threading
 import time
 
@@ -133,3 +136,19 @@ def test_X_turns_off_stats_detail(server_factory):
 def test_client_flags_size(server_factory):
     for srv in both(server_factory):
         assert b"STAT client_flags_size 4\r\n" in request(srv, b"stats settings\r\n", b"END\r\n")
+
+
+def test_Y_on_every_listener(server_factory):
+    """-Y asks every listener for the login, not only the first one."""
+    d = tempfile.mkdtemp(prefix="memg-newer-")
+    os.chmod(d, 0o755)  # memcached reads the file after dropping to nobody
+    auth = os.path.join(d, "auth")
+    with open(auth, "w") as f:
+        f.write("u:p\n")
+    os.chmod(auth, 0o644)
+    # the fixture listens on 127.0.0.1; a second -l adds a listener
+    for srv in both(server_factory, "-Y", auth, "-l", "127.0.0.2"):
+        for host in ("127.0.0.1", "127.0.0.2"):
+            with socket.create_connection((host, srv.port), timeout=3) as s:
+                s.sendall(b"get a\r\n")
+                assert s.recv(100) == b"CLIENT_ERROR unauthenticated\r\n", (srv.kind, host)
