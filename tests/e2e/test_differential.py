@@ -258,6 +258,8 @@ REFS = {"memcached": "1.6.18", "memcached145": "1.6.45"}
 @pytest.mark.parametrize("ref", sorted(REFS))
 @pytest.mark.parametrize("script", ["diff_script.txt", "diff_quirks.txt", "diff_meta.txt"])
 def test_differential(server_factory, script, ref):
+    if IS_MEMCACHED and ref != SERVER_KIND:
+        pytest.skip("E2E_SERVER=%s checks the scripts against itself only" % SERVER_KIND)
     units = load_script(script)
     assert len(units) > 20
     ref_srv = server_factory(kind=ref)
@@ -308,9 +310,19 @@ def compare_1618(script, ref, sut):
     known = known_1618(script)
     assert known, "diff_1618.txt lists nothing for %s" % script
     seen = {}
-    for (lineno, text, a), (_, _, b) in zip(ref, sut):
-        if a != b:
-            seen[lineno] = (text, a)
+    i = 0
+    while i < min(len(ref), len(sut)):
+        if ref[i][2] == sut[i][2]:
+            i += 1
+            continue
+        # the same bytes split otherwise over a few commands: timing, not a difference
+        ends = [j for j in range(i + 1, min(i + 4, len(ref), len(sut)))
+                if b"".join(r for _, _, r in ref[i:j + 1]) == b"".join(r for _, _, r in sut[i:j + 1])]
+        if ends:
+            i = ends[0] + 1
+            continue
+        seen[ref[i][0]] = (ref[i][1], ref[i][2])
+        i += 1
     wrong = ["%s:%d > %s\n    1.6.18: %s\n    memg:   %s\n    listed: %s" % (
         script, n, cmd_text(seen[n][0]), show(seen[n][1]),
         show(next(b for ln, _, b in sut if ln == n)),
@@ -341,9 +353,10 @@ MEMG_ONLY_STATS = ["segments_total", "segments_free", "segment_size", "restored_
 def test_stats_names_match_memcached(server_factory):
     """`stats` names the same general counters as memcached 1.6.18, in the
     same order (values are not compared), but for the documented exceptions."""
-    ref = stat_names(server_factory(kind="memcached"))
+    ref = stat_names(server_factory(kind="memcached145" if SERVER_KIND == "memcached145"
+                                    else "memcached"))
     sut = stat_names(server_factory())
-    if SERVER_KIND != "memcached":
+    if not IS_MEMCACHED:
         ref = [n for n in ref if n not in MEMCACHED_ONLY_STATS]
         assert sut[-len(MEMG_ONLY_STATS):] == MEMG_ONLY_STATS, sut[-5:]
         sut = sut[:-len(MEMG_ONLY_STATS)]
