@@ -44,7 +44,9 @@ endif
 LDFLAGS += $(EXTRA_LDFLAGS)
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wcast-align -Wformat=2 $(if $(WERROR),-Werror)
-CPPFLAGS += -Iinclude -D_GNU_SOURCE
+# Includes name the folder ("lib/fmt.h"); a folder's own headers are included
+# by their bare name, found beside the file that includes them.
+CPPFLAGS += -Isrc -D_GNU_SOURCE
 CFLAGS ?= $(OPT) -g
 CFLAGS += $(WARN) $(NO_PIE)
 ifneq ($(SANITIZE),)
@@ -66,11 +68,12 @@ endif
 GLIBC_MAKE = $(MAKE) --no-print-directory LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/glibc
 PY := /usr/bin/python3
 
-# The store has a folder of its own; its header seg.h (the record format,
-# struct store) is private to it and to the unit tests that look inside.
-SRCS := $(wildcard src/*.c src/store/*.c)
-STORE_PRIVATE := -Isrc/store
-# dashboard.o: src/dashboard.html gzip-compressed into a C array (mk/embed.sh).
+# src/ holds one folder per layer (docs/DESIGN.md, "Layers"); a folder's
+# private headers (store/seg.h: the record format, struct store) are included
+# only by its own files and by the unit tests that look inside.
+SRCS := $(wildcard src/*.c src/*/*.c src/*/*/*.c)
+HDRS := $(wildcard src/*/*.h src/*/*/*.h)
+# dashboard.o: src/proto/http/dashboard.html as it is and gzip-compressed, two C arrays (mk/embed.sh).
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/dashboard.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
@@ -92,21 +95,23 @@ endif
 # +0.9% user-space instructions in a read-through run at -m 16 that evicts
 # on every miss, callgrind). Not the binary protocol: -Os there saved 2 KB
 # but cost B-bin 1.14x the CPU per request (3 rounds).
-COLD := config config_usage auth stats ops_stats main store/thp negotiate fmt net resolve user http http_parse \
-        http_page meta text_meta ops_meta base64 notify log admin prefix ops_observe server \
-        store/restart ev store/evict $(EXTRA_COLD)
+COLD := process/config process/config_usage proto/auth lib/stats ops/ops_stats main store/thp \
+        proto/negotiate lib/fmt lib/net lib/resolve process/user proto/http/http \
+        proto/http/http_parse proto/http/http_page proto/text/meta proto/text/text_meta \
+        ops/ops_meta proto/text/base64 process/notify lib/log proto/text/admin ops/prefix \
+        ops/ops_observe process/server store/restart lib/ev store/evict $(EXTRA_COLD)
 COLD_OPT ?= -Os
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) $(BUILD)/obj/.build-id | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(HDRS) $(BUILD)/obj/.build-id | $(BUILD)/obj
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(if $(filter store/%,$*),$(STORE_PRIVATE)) $(CFLAGS) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) \
 		$(if $(filter $*,$(COLD)),$(COLD_OPT)) -c -o $@ $<
 
-%/gen/dashboard.c: src/dashboard.html mk/embed.sh
+%/gen/dashboard.c: src/proto/http/dashboard.html mk/embed.sh
 	@mkdir -p $(dir $@)
-	sh mk/embed.sh $< http_dashboard_gz > $@
+	sh mk/embed.sh $< http_dashboard > $@
 
-$(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c include/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
+$(BUILD)/obj/dashboard.o: $(BUILD)/gen/dashboard.c src/proto/http/http.h $(BUILD)/obj/.build-id | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Objects depend on the compiler and flags that made them: switching libc or
@@ -116,7 +121,7 @@ $(BUILD)/obj/.build-id: FORCE | $(BUILD)/obj
 	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
 
 $(BUILD)/tests/test_%: tests/test_%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -125,8 +130,20 @@ $(BUILD)/obj $(BUILD)/tests:
 run: $(BUILD)/memg
 	./$(BUILD)/memg -p 11211 -l 127.0.0.1 -v $(if $(filter 0,$(shell id -u)),-u root)
 
+# memcached's own t/ suite (tests/conformance/README.md): the source of
+# Debian's memcached package, fetched once into build/conformance by `deps`.
+CONFORMANCE_SUITE ?= bookworm
+CONFORMANCE_VERSION ?= 1.6.18
+CONFORMANCE_CACHE := build/conformance
+conformance_fetch = sh tests/conformance/fetch.sh $(CONFORMANCE_SUITE) $(CONFORMANCE_VERSION) $(CONFORMANCE_CACHE)
+
 deps:
 	@sh tests/deps.sh
+	@$(conformance_fetch) >/dev/null || echo "deps: memcached's t/ suite could not be fetched"
+
+conformance: $(BUILD)/memg
+	@src=$$($(conformance_fetch)) && \
+	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
 # memcached 1.6.45, the second reference, built once from Debian's sid source
 # package into build/ref (tests/ref/memcached-1.6.45.sh).
@@ -167,6 +184,7 @@ test: deps
 	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
 	@$(call run_suite,unit)
 	@$(call run_suite,e2e)
+	@$(call run_suite,conformance)
 ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
 	@$(call run_suite,test-cross)
 endif
@@ -176,7 +194,7 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i src/*.c src/store/*.[ch] include/*.h tests/*.c
+	clang-format -i $(SRCS) $(HDRS) tests/*.c
 
 # Benchmarks (bench/bench.mk), cross builds and fuzzing have their own files.
 -include bench/bench.mk

@@ -8,10 +8,10 @@
  * mg, pipelined as batches of quiet mg closed by mn; replies in order, a hit
  * naming its key. */
 #include "bench.h"
-#include "buf.h"
-#include "ev.h"
+#include "lib/buf.h"
+#include "lib/ev.h"
 #include "hist.h"
-#include "net.h"
+#include "lib/net.h"
 #include "reply.h"
 
 #include <errno.h>

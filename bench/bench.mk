@@ -24,13 +24,13 @@ endif
 
 BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_main.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
-BENCH_LIBS := $(BUILD)/obj/ev.o $(BUILD)/obj/net.o $(BUILD)/obj/resolve.o $(BUILD)/obj/buf.o $(BUILD)/obj/fmt.o
+BENCH_LIBS := $(addprefix $(BUILD)/obj/lib/,ev.o net.o resolve.o buf.o fmt.o)
 
 .PHONY: bench-tool bench bench-selftest bench-scaling bench-quality
 
 bench-tool: $(BENCH_TOOL) $(BENCH_FLOOR)
 
-$(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(HDRS) | $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -c -o $@ $<
 

@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "bin.h"
-#include "config.h"
+#include "proto/auth.h"
+#include "proto/bin/bin.h"
+#include "process/config.h"
 #include "drive.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 /* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
-#include "seg.h"
+#include "store/seg.h"
 
 #define CHECK(c)                                                                            \
     do {                                                                                    \

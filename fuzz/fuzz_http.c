@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "process/config.h"
 #include "drive.h"
-#include "http.h"
-#include "stats.h"
-#include "store.h"
+#include "proto/http/http.h"
+#include "lib/stats.h"
+#include "store/store.h"
 /* Internal on purpose: the pin counts are the one leak LeakSanitizer cannot see. */
-#include "seg.h"
+#include "store/seg.h"
 
 #define CHECK(c)                                                                             \
     do {                                                                                     \

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta.h"
-#include "proto.h"
+#include "proto/text/meta.h"
+#include "proto/text/proto.h"
 
 #define MAX_REQS 4096
 

@@ -4,7 +4,7 @@
 # Each holds the stripped static binary, memg(1), the systemd units (memg
 # enabled) and /etc/memg/memg.conf as a conffile; postinst adds the memg
 # system user, postrm removes it on purge. lintian checks each package.
-DEB_VERSION := $(shell sed -n 's/^#define MEMG_RELEASE "\(.*\)".*/\1/p' include/config.h)
+DEB_VERSION := $(shell sed -n 's/^#define MEMG_RELEASE "\(.*\)".*/\1/p' src/process/config.h)
 DEB_ARCHS ?= amd64 arm64 armhf
 deb_bin_amd64 := $(BUILD)/memg
 deb_bin_arm64 := build/aarch64/memg

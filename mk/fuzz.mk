@@ -1,11 +1,12 @@
 # Fuzzing, sanitizers, valgrind and soak (included by the top Makefile).
-# The harnesses look inside the store: they get its private header ($(STORE_PRIVATE)).
+# The harnesses look inside the store (its private header store/seg.h).
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer targets under ASan+UBSan, each N seconds
 #   make fuzz-build               just build build/fuzz/fuzz_{proto,conn,bin,http}
 #   make fuzz-regress             replay fuzz/corpus (seeds + crash reproducers), any CC;
 #                                 part of `make unit`, hence of `make test`
 #   make valgrind                 e2e smoke of build/glibc/memg under valgrind, no leak at exit
-#   make soak [SOAK_SECONDS=60]   mixed hostile load against build/san/memg (ASan+UBSan)
+#   make soak [SOAK_SECONDS=60]   mixed hostile load over text, meta, binary and HTTP
+#                                 against build/san/memg (ASan+UBSan); CI: 90 s
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -16,7 +17,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_EXTRA ?=
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra $(FUZZ_SAN) $(FUZZ_EXTRA)
 FUZZ_TARGETS := proto conn bin http
-FUZZ_LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/store/*.c))
+FUZZ_LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/dashboard.o
 FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -max_total_time=$(FUZZ_SECONDS)
@@ -46,26 +47,26 @@ fuzz-deps:
 	fi
 	@rm -f /tmp/memg-fuzzcheck /tmp/memg-fuzzcheck.c
 
-$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard include/*.h src/store/*.h) | fuzz-deps
+$(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS) | fuzz-deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c include/http.h | fuzz-deps
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c src/proto/http/http.h | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(FUZZ_DIR)/obj/proto.o $(FUZZ_DIR)/obj/meta.o $(FUZZ_DIR)/obj/base64.o
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(addprefix $(FUZZ_DIR)/obj/proto/text/,proto.o meta.o base64.o)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
-$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+$(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^)
 
 # fuzz_bin drives the protocol as conn would, with the tests' drive.h.
 $(FUZZ_DIR)/fuzz_bin: fuzz/fuzz_bin.c tests/drive.h $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_bin.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_bin.c $(FUZZ_LIB_OBJS)
 
 # fuzz_http likewise (the HTTP front and its head parser).
 $(FUZZ_DIR)/fuzz_http: fuzz/fuzz_http.c tests/drive.h $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) $(CPPFLAGS) $(STORE_PRIVATE) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_http.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_http.c $(FUZZ_LIB_OBJS)
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -78,6 +79,8 @@ fuzz: fuzz-build
 		maxlen=$(FUZZ_MAXLEN_proto); [ $$t = conn ] && maxlen=$(FUZZ_MAXLEN_conn); \
 		[ $$t = bin ] && maxlen=$(FUZZ_MAXLEN_bin); [ $$t = http ] && maxlen=$(FUZZ_MAXLEN_http); \
 		dict=fuzz/memcached.dict; [ $$t = http ] && dict=fuzz/http.dict; \
+		if [ $$t = conn ]; then dict=$(FUZZ_DIR)/conn.dict; \
+			cat fuzz/memcached.dict fuzz/http.dict > $$dict; fi; \
 		rc=0; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		./$(FUZZ_DIR)/fuzz_$$t $(FUZZ_OPTS) -dict=$$dict -max_len=$$maxlen \
 			-artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
@@ -90,21 +93,21 @@ fuzz: fuzz-build
 
 # Replay: the targets linked with a plain main() and this build's CC and
 # SANITIZE, run once over every seed and reproducer.
-$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(BUILD)/obj/proto.o $(BUILD)/obj/meta.o $(BUILD)/obj/base64.o
+$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(addprefix $(BUILD)/obj/proto/text/,proto.o meta.o base64.o)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
-$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c $(LIB_OBJS)
+$(BUILD)/fuzz/regress_conn: fuzz/standalone.c fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS)
 
 $(BUILD)/fuzz/regress_bin: fuzz/standalone.c fuzz/fuzz_bin.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_bin.c $(LIB_OBJS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_bin.c $(LIB_OBJS) $(LDFLAGS)
 
 $(BUILD)/fuzz/regress_http: fuzz/standalone.c fuzz/fuzz_http.c tests/drive.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(STORE_PRIVATE) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_http.c $(LIB_OBJS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ fuzz/standalone.c fuzz/fuzz_http.c $(LIB_OBJS) $(LDFLAGS)
 
 fuzz-regress: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/regress_%)
 	@set -e; for t in $(FUZZ_TARGETS); do ./$(BUILD)/fuzz/regress_$$t fuzz/corpus/$$t; done

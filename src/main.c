@@ -12,16 +12,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "config.h"
-#include "fmt.h"
-#include "out.h"
-#include "server.h"
-#include "stats.h"
-#include "store.h"
-#include "thp.h"
-#include "user.h"
+#include "proto/auth.h"
+#include "lib/buf.h"
+#include "process/config.h"
+#include "lib/fmt.h"
+#include "lib/out.h"
+#include "process/server.h"
+#include "lib/stats.h"
+#include "store/store.h"
+#include "store/thp.h"
+#include "process/user.h"
 
 #define RBUF_BLOCK 16384 /* read/write buffer size; pooled */
 

@@ -20,7 +20,9 @@ label=${1:-deps}
 # Operating (tests/e2e/test_install.py, test_operator.py): systemd
 # (systemd-analyze), man-db, lintian, fakeroot, file, adduser (the package's
 # user); libmemcached-tools' memcdump lists keys.
-PKGS=${*:-"libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
+# memcached's own t/ suite (tests/conformance): perl's prove runs it, dpkg-dev
+# unpacks the source package apt-get source fetches.
+PKGS=${*:-"perl dpkg-dev libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
 php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin \
 curl wrk prometheus chromium nutcracker systemd man-db lintian file adduser"}
 missing=""

@@ -6,22 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ops.h"
-#include "out.h"
-#include "protocol.h"
-#include "stats.h"
-#include "store.h"
+#include "process/config.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define DRIVE_CAP 16384 /* the read buffer's block */
 
 /* Feeds s->proto (p when unset). Returns the bytes consumed; *last is the
- * status that stopped it (FEED_AGAIN when all input was used). */
+ * status that stopped it (FEED_AGAIN when all input was used). A value
+ * still owed (s->recv_left) is delivered first: the next call goes on. */
 static inline size_t drive(const struct protocol *p, struct session *s, struct ops_ctx *ctx,
                            const char *in, size_t len, struct out *out, enum feed_status *last)
 {
     size_t pos = 0;
-    bool receiving = false;
+    bool receiving = s->recv_left > 0;
     *last = FEED_AGAIN;
     if (!s->proto)
         s->proto = p; /* then s->proto, as conn: auto_protocol hands over */
@@ -111,6 +112,77 @@ static inline void drive_env_free(struct drive_env *e)
 {
     out_reset(&e->out);
     store_destroy(e->store);
+}
+
+/* in[0..len) through a fresh environment of proto (tuned by init when not
+ * NULL) in reads that end before each cut[0..ncut) (increasing), as conn
+ * reads: what a feed leaves unconsumed stays at the head of the next read.
+ * The replies go to reply (room for cap bytes, NUL-terminated). Returns
+ * their length, (size_t)-1 when they do not fit or no store can be made. */
+static inline size_t drive_pieces(const struct protocol *proto, void (*init)(struct drive_env *),
+                                  const char *in, size_t len, const size_t *cut, size_t ncut,
+                                  char *reply, size_t cap)
+{
+    struct drive_env *e = malloc(sizeof(*e));
+    char *held = malloc(len + 1);
+    size_t got = (size_t)-1;
+    if (!e || !held || !drive_env_init(e, proto))
+        goto out;
+    if (init)
+        init(e);
+    size_t nheld = 0, from = 0;
+    for (size_t i = 0; i <= ncut; i++) {
+        size_t to = i < ncut ? cut[i] : len;
+        memcpy(held + nheld, in + from, to - from);
+        nheld += to - from;
+        from = to;
+        size_t used = drive(proto, &e->ses, &e->ctx, held, nheld, &e->out, &e->last);
+        memmove(held, held + used, nheld - used);
+        nheld -= used;
+        if (e->last != FEED_AGAIN)
+            break;
+    }
+    if (out_pending(&e->out) < cap)
+        got = drive_collect(&e->out, reply);
+    if (e->ses.txn_open)
+        store_abort(e->store, &e->ses.txn);
+    if (e->ses.proto->closed)
+        e->ses.proto->closed(&e->ses);
+    drive_env_free(e);
+out:
+    free(held);
+    free(e);
+    return got;
+}
+
+/* -1 when in's replies are the same bytes fed whole, in two reads split at
+ * every byte, and one byte a read; else the first cut that changes them
+ * (len: one byte a read; 0: no reply at all could be had). The replies fed
+ * whole are left in reply (room for cap bytes). */
+static inline long drive_split_check(const struct protocol *proto,
+                                     void (*init)(struct drive_env *), const char *in, size_t len,
+                                     char *reply, size_t cap)
+{
+    char *part = malloc(cap);
+    size_t *cuts = malloc((len + 1) * sizeof(*cuts));
+    long bad = 0;
+    size_t nw = part && cuts ? drive_pieces(proto, init, in, len, NULL, 0, reply, cap) : (size_t)-1;
+    if (nw != (size_t)-1)
+        bad = -1;
+    for (size_t c = 1; bad < 0 && c <= len; c++) {
+        size_t ncut = 1;
+        cuts[0] = c;
+        if (c == len) { /* then every byte its own read */
+            for (ncut = 0; ncut + 1 < len; ncut++)
+                cuts[ncut] = ncut + 1;
+        }
+        size_t np = drive_pieces(proto, init, in, len, cuts, ncut, part, cap);
+        if (np != nw || memcmp(part, reply, nw) != 0)
+            bad = (long)c;
+    }
+    free(cuts);
+    free(part);
+    return bad;
 }
 
 /* cmocka fixtures whose struct starts with a struct drive_env. */

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
+#include "proto/auth.h"
 
 #define CHECK(a, u, p) auth_check((a), (u), strlen(u), (p), strlen(p))
 

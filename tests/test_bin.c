@@ -12,12 +12,12 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
-#include "bin.h"
-#include "config.h"
+#include "proto/auth.h"
+#include "proto/bin/bin.h"
+#include "process/config.h"
 #include "drive.h"
-#include "stats.h"
-#include "store.h"
+#include "lib/stats.h"
+#include "store/store.h"
 
 struct reply {
     uint8_t magic, opcode, extlen;
@@ -501,6 +501,57 @@ static void test_split_anywhere(void **state)
     }
 }
 
+static struct auth *split_users;
+
+/* -S with the user alice: what test_split_everywhere's SASL part runs under. */
+static void sasl_env(struct drive_env *e)
+{
+    e->cfg.sasl = true;
+    e->ctx.auth = split_users;
+}
+
+/* A pipeline answers the same bytes however it is split into reads: in two
+ * at every byte, and one byte a read. Quiet commands, opaques, a value
+ * split in its middle; then a SASL login and what it opens. */
+static void test_split_everywhere(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned char incr[20] = {0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 9};
+    f->nin = 0;
+    req(f, 0x01, "k", ext8(1, 0), 8, "0123456789", 10, 7, 0);   /* set */
+    req(f, 0x11, "q", ext8(2, 0), 8, "abcdefghij", 10, 8, 0);   /* setq */
+    req(f, 0x0e, "k", NULL, 0, "tail", 4, 9, 0);                /* append */
+    req(f, 0x19, "q", NULL, 0, "!", 1, 10, 0);                  /* appendq */
+    req(f, 0x09, "k", NULL, 0, NULL, 0, 11, 0);                 /* getq: a hit */
+    req(f, 0x0d, "nokey", NULL, 0, NULL, 0, 12, 0);             /* getkq: a miss, silent */
+    req(f, 0x0c, "q", NULL, 0, NULL, 0, 13, 0);                 /* getk */
+    req(f, 0x15, "c", incr, 20, NULL, 0, 14, 0);                /* incrq: created */
+    req(f, 0x05, "c", incr, 20, NULL, 0, 15, 0);                /* incr */
+    req(f, 0x14, "k", NULL, 0, NULL, 0, 16, 0);                 /* deleteq */
+    req(f, 0x00, "k", NULL, 0, NULL, 0, 17, 0);                 /* get: a miss */
+    req(f, 0x0a, NULL, NULL, 0, NULL, 0, 18, 0);                /* noop */
+    assert_int_equal(drive_split_check(&bin_protocol, NULL, f->in, f->nin, f->outbuf,
+                                       sizeof(f->outbuf)), -1);
+    size_t n = drive_pieces(&bin_protocol, NULL, f->in, f->nin, NULL, 0, f->outbuf,
+                            sizeof(f->outbuf));
+    /* set, append, getq (flags, value), getk (flags, key, value), incr, get miss, noop */
+    assert_int_equal(n, 24 * 7 + (4 + 14) + (4 + 1 + 11) + 8 + 9);
+    split_users = auth_parse("alice:secret\n", 13);
+    assert_non_null(split_users);
+    f->nin = 0;
+    req(f, 0x20, NULL, NULL, 0, NULL, 0, 2, 0);                 /* list mechs */
+    req(f, 0x21, "PLAIN", NULL, 0, "\0alice\0secret", 13, 3, 0); /* auth */
+    req(f, 0x11, "s", ext8(0, 0), 8, "sec", 3, 4, 0);           /* setq */
+    req(f, 0x0c, "s", NULL, 0, NULL, 0, 5, 0);                  /* getk */
+    assert_int_equal(drive_split_check(&bin_protocol, sasl_env, f->in, f->nin, f->outbuf,
+                                       sizeof(f->outbuf)), -1);
+    n = drive_pieces(&bin_protocol, sasl_env, f->in, f->nin, NULL, 0, f->outbuf,
+                     sizeof(f->outbuf));
+    assert_int_equal(n, 24 + 5 + 24 + 13 + 24 + 4 + 1 + 3); /* PLAIN, Authenticated, the getk */
+    assert_memory_equal(f->outbuf + 24 + 5 + 24, "Authenticated", 13);
+    auth_free(split_users);
+}
+
 static void test_quit(void **state)
 {
     struct fixture *f = *state;
@@ -597,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_anywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto, setup, teardown),

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "out.h"
+#include "lib/buf.h"
+#include "lib/out.h"
 
 static int setup(void **state)
 {
@@ -87,6 +87,7 @@ static void test_park(void **state)
     buf_park(&b, 32);
     assert_ptr_not_equal(b.data, block);
     assert_int_equal(b.cap, 10);
+    assert_int_equal(buf_capacity(&b), 64); /* what a read fills it to: a block */
     assert_int_equal(buf_len(&b), 10);
     assert_memory_equal(buf_rptr(&b), "partial_ke", 10);
     struct buf other = {0};
@@ -111,6 +112,7 @@ static void test_park(void **state)
     buf_consume(&b, 95);
     buf_park(&b, 32);
     assert_int_equal(b.cap, 128);
+    assert_int_equal(buf_capacity(&b), 128); /* grown: its own size */
     buf_release(&b);
     struct buf parked = {0};
     assert_true(buf_append(&parked, "abc", 3, 64));

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "process/config.h"
 
 #define MIB (UINT64_C(1) << 20)
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fmt.h"
+#include "lib/fmt.h"
 
 #define TEXT_MAX 512
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ghost.h"
+#include "store/ghost.h"
 
 static uint64_t _h(uint64_t i) /* a well-mixed hash per key number */
 {

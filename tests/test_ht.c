@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "hash.h"
-#include "ht.h"
+#include "store/hash.h"
+#include "store/ht.h"
 
 /* ref r (>= 1) holds key keys[r]; keys are 8-byte numbers. */
 struct fix {

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "drive.h"
-#include "http.h"
+#include "proto/http/http.h"
 
 /* Copy s right before an unreadable page, so any over-read faults. */
 static long parse_guarded(struct http_req *r, const char *s, size_t n)
@@ -156,6 +156,47 @@ static void test_parse_head_limit(void **state)
     assert_int_equal(parse_guarded(&r, big, HTTP_HEAD_MAX), -431);
     assert_int_equal(parse_guarded(&r, big, n), -431);
     free(big);
+}
+
+/* Accept-Encoding: gzip only when named (or *) with a q above 0, whatever
+ * the case, blanks and other parameters; no header means no. */
+static void test_accept_encoding(void **state)
+{
+    (void)state;
+    static const struct { const char *value; bool gzip; } cases[] = {
+        {NULL, false},
+        {"identity", false},
+        {"gzip", true},
+        {"GZip", true},
+        {"x-gzip", true},
+        {"deflate, gzip;q=1.0, br", true},
+        {"br;q=1, gzip ; q=0.001", true},
+        {"gzip;q=0", false},
+        {"gzip; Q=0.000", false},
+        {"gzip;q=0.", false},
+        {"gzip;level=9;q=0", false},
+        {"gzip;q=0.5", true},
+        {"*", true},
+        {"*;q=0", false},
+        {"*, gzip;q=0", false},
+        {"gzip;q=0, *", false},
+        {"identity, *;q=0.2", true},
+        {"gzipx, xgzip", false},
+        {"", false},
+        {"deflate", false},
+    };
+    char req[256];
+    struct http_req r;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].value)
+            snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: %s\r\n\r\n",
+                     cases[i].value);
+        else
+            snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        parse_ok(&r, req);
+        if (http_accepts_gzip(&r) != cases[i].gzip)
+            fail_msg("Accept-Encoding: %s", cases[i].value ? cases[i].value : "(none)");
+    }
 }
 
 static void test_unescape(void **state)
@@ -336,11 +377,20 @@ static void test_pages(void **state)
     assert_non_null(strstr(r, "\r\n\r\n{\"pid\":"));
     assert_non_null(strstr(r, ",\"version\":\"0.1.0\","));
     assert_non_null(strstr(r, ",\"get_hits\":1,"));
-    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n");
     assert_non_null(strstr(r, "Content-Encoding: gzip\r\n"));
+    assert_non_null(strstr(r, "Vary: Accept-Encoding\r\n"));
     const char *body = strstr(r, "\r\n\r\n") + 4;
     assert_int_equal((unsigned char)body[0], 0x1f); /* gzip's magic */
     assert_int_equal((unsigned char)body[1], 0x8b);
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); /* no Accept-Encoding: as it is */
+    assert_null(strstr(r, "Content-Encoding"));
+    assert_non_null(strstr(r, "Vary: Accept-Encoding\r\n"));
+    body = strstr(r, "\r\n\r\n") + 4;
+    assert_int_equal(strlen(body), http_dashboard_len);
+    assert_memory_equal(body, http_dashboard, http_dashboard_len);
+    r = RUN(f, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, identity\r\n\r\n");
+    assert_null(strstr(r, "Content-Encoding"));
     r = RUN(f, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_string_equal(strstr(r, "\r\n\r\n"), "\r\n\r\n");
     r = RUN(f, "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -369,6 +419,28 @@ static void test_split_reads(void **state)
     }
 }
 
+/* A pipeline answers the same bytes however it is split into reads: in two
+ * at every byte, and one byte a read (PUTs with bodies, pipelined GETs, a
+ * HEAD, a DELETE, and an HTTP/1.0 GET that closes). */
+static void test_split_everywhere(void **state)
+{
+    struct fixture *f = *state;
+    static const char in[] =
+        "PUT /k/h1 HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
+        "GET /k/h1 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/none HTTP/1.1\r\nHost: x\r\n\r\n"
+        "PUT /k/h2?flags=7 HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\n"
+        "abcdefghijklmnopqrstuvwxyz0123"
+        "HEAD /k/h2 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/h2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "DELETE /k/h1 HTTP/1.1\r\nHost: x\r\n\r\nGET /k/h1 HTTP/1.0\r\n\r\n";
+    assert_int_equal(drive_split_check(&http_protocol, NULL, in, sizeof(in) - 1, f->reply,
+                                       sizeof(f->reply)), -1);
+    assert_non_null(strstr(f->reply, "\r\n\r\nhello world"));
+    assert_non_null(strstr(f->reply, "Memg-Flags: 7\r\n"));
+    assert_non_null(strstr(f->reply, "\r\n\r\nabcdefghijklmnopqrstuvwxyz0123"));
+    assert_non_null(strstr(f->reply, "HTTP/1.1 204 No Content\r\n"));
+    assert_non_null(strstr(f->reply, "HTTP/1.1 404 Not Found\r\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_parse_routes_versions),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_head_limit),
+        cmocka_unit_test(test_accept_encoding),
         cmocka_unit_test(test_unescape),
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_preconditions, setup, teardown),
@@ -384,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipeline_large_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_everywhere, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "mem.h"
+#include "lib/mem.h"
 
 #define LEN_MAX (MEM_SHORT_MAX + 40)
 #define ALIGNS 8

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "base64.h"
-#include "meta.h"
+#include "proto/text/base64.h"
+#include "proto/text/meta.h"
 
 static struct meta_req m;
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "proto.h"
+#include "proto/text/proto.h"
 
 /* Copy s right before an unreadable page, so any over-read faults. */
 static char *guarded(const char *s, size_t n, void **map, size_t *maplen)

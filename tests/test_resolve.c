@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "resolve.h"
+#include "lib/resolve.h"
 
 static const char *why;
 

@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seg.h" /* internal: segment counts */
-#include "stats.h"
-#include "store.h"
+#include "store/hash.h"
+#include "store/seg.h" /* internal: segment counts */
+#include "lib/stats.h"
+#include "store/store.h"
 
 #define MB (1024u * 1024u)
 
@@ -191,6 +192,108 @@ static void test_flush_limit_lock(void **state)
     _done(f);
 }
 
+/* FILE.meta as restart.c writes it: a head of META_HEAD bytes (ht_count,
+ * hiwater and ht_power at these offsets), struct seg of segments 1 to
+ * hiwater - 1, 4 << ht_power bytes of slots, a checksum over all three. */
+#define META_HEAD 136
+#define META_HT_COUNT 64
+#define META_HIWATER 88
+#define META_POWER 92
+
+enum craft { SLOT_OUT_OF_RANGE, SLOT_INTO_A_VALUE, SLOT_DROPPED, TABLE_FULL };
+
+/* Rewrite the slots of the saved metadata as `how` says, with a checksum
+ * that matches: what a crafted (or unluckily damaged) file looks like. */
+static void _craft(const char *meta, enum craft how, uint32_t off_bits)
+{
+    int fd = open(meta, O_RDWR);
+    assert_true(fd >= 0);
+    static unsigned char b[64 << 20];
+    ssize_t len = read(fd, b, sizeof b);
+    assert_true(len > META_HEAD);
+    uint32_t hiwater, power;
+    uint64_t count;
+    memcpy(&hiwater, b + META_HIWATER, 4);
+    memcpy(&power, b + META_POWER, 4);
+    memcpy(&count, b + META_HT_COUNT, 8);
+    size_t nseg = (size_t)(hiwater - 1) * sizeof(struct seg), nslot = (size_t)1 << power;
+    assert_int_equal((size_t)len, META_HEAD + nseg + nslot * 4 + 8);
+    uint32_t *slots = (uint32_t *)(void *)(b + META_HEAD + nseg);
+    size_t used = 0, empty = 0;
+    while (slots[used] == 0)
+        used++;
+    while (slots[empty] != 0)
+        empty++;
+    uint32_t r = slots[used];
+    switch (how) {
+    case SLOT_OUT_OF_RANGE: /* a segment that is not there: its memory is not mapped */
+        slots[used] = (hiwater + 3) << off_bits | (r & ((1u << off_bits) - 1));
+        break;
+    case SLOT_INTO_A_VALUE: /* one slot more, into the record's value */
+        slots[empty] = r + 1;
+        count++;
+        break;
+    case SLOT_DROPPED: /* a live record the table no longer has */
+        slots[used] = 0;
+        count--;
+        break;
+    case TABLE_FULL: /* no empty slot: a probe for a missing key never ends */
+        for (size_t i = 0; i < nslot; i++)
+            if (!slots[i]) {
+                slots[i] = r;
+                count++;
+            }
+        break;
+    }
+    memcpy(b + META_HT_COUNT, &count, 8);
+    uint64_t sum = hash64(b, META_HEAD, hash64(b + META_HEAD, nseg, hash64(slots, nslot * 4, 0)));
+    memcpy(b + len - 8, &sum, 8);
+    assert_int_equal(pwrite(fd, b, (size_t)len, 0), len);
+    close(fd);
+}
+
+/* Slots that a checksum does not catch (a crafted file, or damage that
+ * keeps it): each is checked against the segments before the table is
+ * used, and the start is empty and says why instead of crashing later. */
+static void test_crafted_slots(void **state)
+{
+    (void)state;
+    static const struct {
+        enum craft how;
+        const char *why;
+    } cases[] = {
+        {SLOT_OUT_OF_RANGE, "a table slot points outside the segments, or none is empty"},
+        {SLOT_INTO_A_VALUE, "the table's slots are not the live records"},
+        {SLOT_DROPPED, "the table's slots are not the live records"},
+        {TABLE_FULL, "a table slot points outside the segments, or none is empty"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct fx *f = _fx();
+        char meta[128], err[256], key[16];
+        struct item_view it;
+        snprintf(meta, sizeof meta, "%s.meta", f->path);
+        for (int i = 0; i < 20; i++) {
+            snprintf(key, sizeof key, "key%d", i);
+            _set(f, key, "a value of some length", 0, 0);
+        }
+        uint32_t off_bits = f->st->off_bits;
+        assert_true(store_save(f->st, err, sizeof err));
+        store_destroy(f->st);
+        _craft(meta, cases[c].how, off_bits);
+        assert_non_null(_open(f, 16));
+        if (!strstr(f->note, "starting empty") || !strstr(f->note, cases[c].why))
+            fail_msg("case %zu: %s", c, f->note);
+        assert_int_equal(f->stats.curr_items, 0);
+        for (int i = 0; i < 20; i++) { /* every lookup is safe, and misses */
+            snprintf(key, sizeof key, "key%d", i);
+            assert_false(_get(f, key, &it));
+        }
+        _set(f, "k", "v", 0, 0);
+        assert_true(_get(f, "k", &it));
+        _done(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_access_time_after_a_month),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_flush_limit_lock),
+        cmocka_unit_test(test_crafted_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

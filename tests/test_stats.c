@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "stats.h"
+#include "lib/stats.h"
 
 struct sink {
     char text[16384];

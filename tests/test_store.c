@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ht.h"
-#include "seg.h" /* internal: header layout and segment counts */
-#include "stats.h"
-#include "store.h"
-#include "thp.h"
+#include "store/ht.h"
+#include "store/seg.h" /* internal: header layout and segment counts */
+#include "lib/stats.h"
+#include "store/store.h"
+#include "store/thp.h"
 
 #define T0 1700000000 /* unix time the tests start at */
 #define MB (1024u * 1024u)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "thp.h"
+#include "store/thp.h"
 
 #define TAIL "Will use default page size.\nCannot enable large pages on this system\n" \
              "(There is no support as of this version)\n"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "user.h"
+#include "process/user.h"
 
 static void test_lookup(void **state)
 {

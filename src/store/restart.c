@@ -4,12 +4,14 @@
  * token drawn at every start). A graceful stop writes FILE.meta: the same
  * header, the segments and their queues, the table's slots, the cas
  * counter, the clock, a checksum. The next start with the same FILE and
- * settings maps the segments back, puts the slots back (no rehashing) and
- * walks every record once: each must be whole, what expired meanwhile
- * leaves the table. Anything doubtful starts the cache empty instead. */
+ * settings maps the segments back, puts the slots back (no rehashing),
+ * walks every record: each must be whole, and the slots must be the live
+ * records (the checksum does not prove that of a crafted file); then what
+ * expired meanwhile leaves the table. Anything doubtful starts the cache
+ * empty instead. */
 #define _FILE_OFFSET_BITS 64 /* 32-bit glibc: offsets beyond 2 GB */
 #include "seg.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "hash.h"
 #include "ht.h"
 
@@ -93,12 +95,30 @@ static uint32_t _rec_check(const unsigned char *p, uint32_t avail, int64_t *exp)
     return v <= avail - at ? at + (uint32_t)v : 0;
 }
 
-/* Walk the records of segment idx: each must be whole; live ones are
- * counted, expired ones leave the table. Access times are kept modulo 8192
- * units and the sweep moves one to the next unit once it is 4096 old:
+/* A multiset of refs as a count and a keyed sum: the table's slots and
+ * the live records give equal ones exactly when each slot holds a live
+ * record's ref and each live record one slot (but for odds of 2^-64; the
+ * key is drawn at each start, so a crafted file cannot aim at it). Both
+ * sides are read in order: no lookup per item. */
+struct refset {
+    uint64_t key, sum, n;
+    uint64_t expired; /* live records whose time ran out while memg was down */
+};
+
+static void _refset_add(struct refset *rs, uint32_t ref)
+{
+    rs->sum += hash64(&ref, sizeof ref, rs->key);
+    rs->n++;
+}
+
+/* Walk the records of segment idx: each must be whole. With rs, before
+ * the table is trusted: live ones go into rs, and are counted unless
+ * expired (those are only counted in rs). Access times are kept modulo
+ * 8192 units and the sweep moves one to the next unit once it is 4096 old:
  * after more than an hour down they move here, to the unit that holds
- * their age. False when a record is not whole. */
-static bool _walk(struct store *st, uint32_t idx, int64_t saved)
+ * their age. Without rs, once the table is: expired ones leave it. False
+ * when a record is not whole. */
+static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *rs)
 {
     struct seg *s = &st->segs[idx];
     uint32_t len;
@@ -109,13 +129,19 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved)
             return false;
         if (!(p[REC_BITS] & R_LIVE)) /* dead, or a reservation never committed */
             continue;
-        if (exp && exp <= st->now) { /* expired while memg was down */
+        bool expired = exp && exp <= st->now;
+        if (!rs && expired) {
             p[REC_BITS] &= (unsigned char)~(R_LIVE | R_ACC);
             if (!ht_remove_ref(st->ht, store_key_hash(st, (char *)p + REC_KEY, p[REC_NKEY]),
                                seg_ref(st, idx, off)))
                 return false;
-            continue;
         }
+        if (!rs)
+            continue;
+        _refset_add(rs, seg_ref(st, idx, off));
+        rs->expired += expired;
+        if (expired)
+            continue;
         if (st->now - saved >= 4000) {
             uint16_t meta;
             memcpy(&meta, p + REC_KEY + p[REC_NKEY], REC_META_LEN);
@@ -131,6 +157,30 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved)
         st->stats->bytes += len;
     }
     return true;
+}
+
+/* The saved slots into rs: each a ref into a segment in use, below what it
+ * holds, with at least one slot empty (a probe ends). False otherwise. */
+static bool _slots_check(const struct store *st, const uint32_t *slots, uint64_t nslot,
+                         struct refset *rs)
+{
+    for (uint64_t i = 0; i < nslot; i++) {
+        uint32_t r = slots[i], idx = seg_idx(st, r);
+        if (r == HT_EMPTY)
+            continue;
+        if (idx == 0 || idx >= st->hiwater || st->segs[idx].state != SEG_USED ||
+            ((r & st->off_mask) << st->unit_shift) >= st->segs[idx].wpos)
+            return false;
+        _refset_add(rs, r);
+    }
+    return rs->n < nslot;
+}
+
+static int64_t _now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The checksum of a save: hash64 of the head, seeded with that of the
@@ -200,9 +250,20 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
             madvise(s->mem, st->seg_size, MADV_REMOVE);
         why = "inconsistent metadata";
     }
+    int64_t t0 = _now_us();
+    struct refset table = {hash64(&t0, sizeof t0, (uint64_t)getpid()), 0, 0, 0}, live = table;
+    why = "a table slot points outside the segments, or none is empty";
+    if (!_slots_check(st, slots, nslot / 4, &table) || table.n != m->ht_count)
+        goto out;
     why = "a record in the file is not whole";
-    for (i = 1; i < st->hiwater; i++) /* all mapped: the table may look anywhere */
-        if (st->segs[i].pins && !_walk(st, i, m->saved_at))
+    for (i = 1; i < st->hiwater; i++)
+        if (st->segs[i].pins && !_walk(st, i, m->saved_at, &live))
+            goto out;
+    why = "the table's slots are not the live records";
+    if (live.n != table.n || live.sum != table.sum)
+        goto out;
+    for (i = 1; live.expired && i < st->hiwater; i++) /* all mapped: the table may look anywhere */
+        if (st->segs[i].pins && !_walk(st, i, m->saved_at, NULL))
             goto out;
     memcpy((char *)st + QUEUES_AT, m->queues, QUEUES_LEN);
     for (i = 1; i < st->hiwater; i++)
@@ -225,13 +286,6 @@ static void _reset(struct store *st)
     st->hiwater = 1;
     st->stats->curr_items = st->stats->bytes = 0;
     ht_clear(st->ht, STORE_HT_POWER);
-}
-
-static int64_t _now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 bool seg_file_open(struct store *st, const char *path, char *note, size_t len)

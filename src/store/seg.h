@@ -31,8 +31,8 @@ struct ht;
 struct stats;
 #include "ghost.h"
 #include "hash.h"
-#include "mem.h"
-#include "stats.h"
+#include "lib/mem.h"
+#include "lib/stats.h"
 #include "store.h"
 
 enum {

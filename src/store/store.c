@@ -3,10 +3,10 @@
  * is described in seg.h, private to src/store. */
 #include "store.h"
 #include "hash.h"
-#include "mem.h"
+#include "lib/mem.h"
 #include "ht.h"
 #include "seg.h"
-#include "stats.h"
+#include "lib/stats.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 /* thp: the -L check and advice (see thp.h). */
 #include "thp.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 
 #include <fcntl.h>
 #include <string.h>

@@ -4,8 +4,14 @@ E2E_SERVER=memcached runs the suite against Debian's /usr/bin/memcached
 (reference behaviour), E2E_SERVER=memcached145 against memcached 1.6.45 built
 from Debian's sid source (tests/ref/memcached-1.6.45.sh); otherwise MEMG_BIN
 (default <repo>/build/memg) is used.
+
+Tests marked `relay` run twice: [direct] and [relay], where every server the
+test starts is reached through a chopping relay (relay.py) that re-cuts both
+byte streams at random; its seed is printed (shown on failure) and
+E2E_RELAY_SEED=N replays it.
 """
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -17,6 +23,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from mcraw import Raw  # noqa: E402
+from relay import Relay  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -88,6 +95,7 @@ class Server:
     """A running server process; stop() is bounded in time."""
 
     unix_path = None  # class default: subclasses may skip __init__
+    relay_seed = None  # set: every port is reached through a chopping relay
 
     def __init__(self, kind, argv, port, log_path, unix_path=None, env=None):
         self.kind, self.argv, self.port, self.host = kind, argv, port, HOST
@@ -117,10 +125,27 @@ class Server:
     def alive(self):
         return self.proc.poll() is None
 
+    def via_relay(self, seed):
+        """From now on self.port is a chopping relay's in front of the server."""
+        self.relay_seed, self.relays = seed, []
+        self.server_port = self.port
+        self.port = self.reach(self.port)
+
+    def reach(self, port):
+        """The port a client uses for the server's `port`: itself, or on the
+        relay route a new relay's in front of it (e.g. the HTTP port)."""
+        if self.relay_seed is None:
+            return port
+        r = Relay((self.host, port), self.relay_seed + len(self.relays))
+        self.relays.append(r)
+        return r.port
+
     def raw(self, timeout=5.0):
         return Raw(self.host, self.port, timeout, self.unix_path)
 
     def stop(self):
+        for r in getattr(self, "relays", ()):
+            r.stop()
         if self.proc.poll() is None:
             # memcached exits on SIGTERM only at its next 1 s clock tick: it is
             # the reference, not under test, so it is killed outright.
@@ -189,14 +214,31 @@ def start_server(kind, args=(), logdir=None, unix_path=None, env=None):
 
 
 @pytest.fixture
-def server_factory(tmp_path):
+def route():
+    """The way to the server: "direct"; tests marked relay also run "relay"
+    (pytest_generate_tests)."""
+    return "direct"
+
+
+def relay_seed():
+    """The relay route's seed: E2E_RELAY_SEED, else a fresh one (printed)."""
+    seed = os.environ.get("E2E_RELAY_SEED")
+    seed = int(seed) if seed else random.randrange(1 << 32)
+    print("chopping relay seed %d (replay: E2E_RELAY_SEED=%d)" % (seed, seed))
+    return seed
+
+
+@pytest.fixture
+def server_factory(tmp_path, route):
     """start(*flags, memcached_args=None, kind=None, env=None) -> Server.
 
     Flags are memcached's (-m, -I, -c, -M, -A, ...). memcached_args replaces
     the flags when the server under test is memcached (for flags whose
     meaning differs there). env: extra environment variables for the server
-    (e.g. MEMCACHED_SASL_PWDB with -S)."""
+    (e.g. MEMCACHED_SASL_PWDB with -S). On the relay route a TCP server is
+    reached through a chopping relay (server.port is the relay's)."""
     started = []
+    seed = relay_seed() if route == "relay" else None
 
     def start(*args, memcached_args=None, kind=None, unix_path=None, env=None):
         kind = kind or SERVER_KIND
@@ -204,6 +246,8 @@ def server_factory(tmp_path):
             args = memcached_args
         srv = start_server(kind, args, str(tmp_path), unix_path, env)
         started.append(srv)
+        if seed is not None and not unix_path:
+            srv.via_relay(seed + 1000 * (len(started) - 1))
         return srv
 
     yield start
@@ -232,6 +276,13 @@ def raw(server):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "memg_only: memg's documented (stricter) behaviour; skipped against memcached")
+    config.addinivalue_line(
+        "markers", "relay: run [direct] and [relay] (through the chopping relay, relay.py)")
+
+
+def pytest_generate_tests(metafunc):
+    if "route" in metafunc.fixturenames and metafunc.definition.get_closest_marker("relay"):
+        metafunc.parametrize("route", ["direct", "relay"])
 
 
 def pytest_collection_modifyitems(config, items):

@@ -31,6 +31,9 @@ import pytest
 
 from conftest import IS_MEMCACHED, ROOT
 
+# [direct] and [relay]: also through the chopping relay (conftest.py)
+pytestmark = pytest.mark.relay
+
 CLIENTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 MEMJS_INSTALL = "sh tests/e2e/clients/install_memjs.sh"
 TIMEOUT = 30  # seconds, per client run

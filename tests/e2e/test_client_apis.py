@@ -5,6 +5,9 @@ import pylibmc
 import pytest
 from pymemcache.client.base import Client as PymcClient
 
+# [direct] and [relay]: also through the chopping relay (conftest.py)
+pytestmark = pytest.mark.relay
+
 
 @pytest.fixture
 def pymc(addr):

@@ -17,16 +17,17 @@ import pytest
 from conftest import HOST
 from mcraw import Raw
 
-pytestmark = pytest.mark.memg_only
+pytestmark = [pytest.mark.memg_only, pytest.mark.relay]
 
 
 def http_port_of(srv):
-    """The port memg printed at start for -o http_port=0."""
+    """The port memg printed at start for -o http_port=0 (on the relay
+    route: a relay's in front of it)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         m = re.search(r"HTTP on port (\d+)", srv.log_text())
         if m:
-            return int(m.group(1))
+            return srv.reach(int(m.group(1)))
         time.sleep(0.02)
     pytest.fail("no HTTP port printed:\n" + srv.log_text())
 
@@ -155,6 +156,36 @@ def test_pages(web):
     assert b"http://" not in page and b"https://" not in page  # no external asset
     assert request(port, "HEAD", "/metrics")[2] == b""
     assert request(port, "PUT", "/metrics", body=b"x")[0] == 405
+
+
+def test_dashboard_encoding_as_the_client_accepts(web):
+    """The dashboard is gzip only for a client that accepts gzip: curl
+    --compressed gets gzip and shows the page; plain curl, a raw request
+    without Accept-Encoding, identity and gzip;q=0 get the page as it is.
+    Every answer says Vary: Accept-Encoding."""
+    import gzip
+    _, port = web
+    url = "http://127.0.0.1:%d/" % port
+    here = os.path.dirname(__file__)
+    page = open(os.path.join(here, "..", "..", "src", "proto", "http", "dashboard.html"),
+                "rb").read()
+    out = subprocess.run(["curl", "-s", "--max-time", "5", "--compressed", "-D", "-", url],
+                         capture_output=True, timeout=10).stdout
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert b"\r\nContent-Encoding: gzip\r\n" in head and body == page  # curl inflated it
+    st, h, body = curl(url)
+    assert st == 200 and "content-encoding" not in h and body == page
+    assert h["content-length"] == str(len(page)) and h["vary"] == "Accept-Encoding"
+    for ae, gz in ((None, False), (b"identity", False), (b"gzip;q=0, identity", False),
+                   (b"*;q=0", False), (b"br, gzip;q=0.5", True), (b"*", True)):
+        req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        if ae is not None:
+            req += b"Accept-Encoding: " + ae + b"\r\n"
+        got, closed = raw_exchange(port, req + b"\r\n")
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert closed and head.startswith(b"HTTP/1.1 200 OK\r\n"), ae
+        assert (b"\r\nContent-Encoding: gzip\r\n" in head) == gz, (ae, head)
+        assert (gzip.decompress(body) if gz else body) == page, ae
 
 
 def test_memcached_port_and_http_share_items(web):

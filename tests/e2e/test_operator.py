@@ -263,6 +263,7 @@ def test_dumping_disabled_as_memcached(server_factory):
             assert b"STAT flush_enabled no\r\n" in st and b"STAT dump_enabled no\r\n" in st
 
 
+@pytest.mark.relay
 @pytest.mark.skipif(not shutil.which("memcdump"), reason="libmemcached-tools not installed")
 def test_memcdump_lists_1000_keys(server_factory):
     srv = server_factory()
@@ -297,8 +298,9 @@ def test_stats_detail_as_memcached(server_factory):
 def test_slab_and_lru_tuning_answered(server_factory):
     srv = server_factory()
     with srv.raw() as r:
-        for cmd in (b"slabs reassign 1 2", b"slabs automove 1", b"lru tune 10 25 0.1 2",
-                    b"lru mode flat"):
+        for cmd in (b"slabs reassign 1 2", b"slabs reassign -1 +5", b"slabs automove 1",
+                    b"slabs automove 0", b"slabs automove ratio 0.5",
+                    b"slabs automove ratio -1.5e3", b"lru tune 10 25 0.1 2", b"lru mode flat"):
             assert r.cmd(cmd + b"\r\n").startswith(b"CLIENT_ERROR memg has no "), cmd
         for cmd in (b"slabs", b"lru", b"lru_crawler", b"lru_crawler bogus"):
             assert r.cmd(cmd + b"\r\n") == b"ERROR\r\n", cmd

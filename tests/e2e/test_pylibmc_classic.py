@@ -2,6 +2,9 @@
 import pylibmc
 import pytest
 
+# [direct] and [relay]: also through the chopping relay (conftest.py)
+pytestmark = pytest.mark.relay
+
 
 @pytest.fixture
 def mc(addr):

@@ -6,6 +6,9 @@ import subprocess
 
 import pytest
 
+# [direct] and [relay]: also through the chopping relay (conftest.py)
+pytestmark = pytest.mark.relay
+
 
 def tool(name):
     for cand in (name, name.replace("memc", "mem", 1)):

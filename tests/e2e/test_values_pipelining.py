@@ -5,6 +5,9 @@ import time
 import pytest
 from pymemcache.client.base import Client as PymcClient
 
+# [direct] and [relay]: also through the chopping relay (conftest.py)
+pytestmark = pytest.mark.relay
+
 ALL_BYTES = bytes(range(256))
 TOO_LARGE = b"SERVER_ERROR object too large for cache\r\n"
 

@@ -1,0 +1,489 @@
+/* conn: one connection over the epoll loop. Bytes read into rbuf are fed to
+ * the connection's protocol (protocol.h) one request at a time; when the
+ * protocol asks for N bytes somewhere (a value into its item, or discarded),
+ * conn delivers them, from rbuf first and then straight from the socket.
+ * Output is written after each batch; past out_limit reading pauses. A
+ * half-closed connection is answered in full before it is closed. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "lib/ev.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
+#include "ops/ops.h"
+#include "lib/out.h"
+#include "proto/protocol.h"
+#include "lib/stats.h"
+#include "store/store.h"
+
+/* Unread bytes at most that wait outside a pool block between events: a
+ * request line and a small value. */
+#define RBUF_PARK_MAX 2048
+
+struct conn {
+    struct conn_shared *sh;
+    struct conn *prev, *next;
+    int fd;
+    bool receiving;   /* delivering the bytes a FEED_RECEIVE asked for */
+    bool is_unix;
+    bool paused;      /* EV_READ off: too much output pending */
+    bool want_write;  /* EV_WRITE on */
+    bool closing;     /* close once output is sent (quit) */
+    bool blocked;     /* requests wait in rbuf until output drains */
+    bool watching;    /* a `watch` stream: input is ignored */
+    bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
+    bool hup;         /* the client sends no more: what it sent runs, then the close */
+    uint8_t why;      /* CONN_WHY_*: for the conn_close event */
+    uint64_t last_ms; /* last request, for idle_timeout and stats conns */
+    struct session ses;
+    struct buf rbuf;
+    struct out out;
+};
+
+static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static bool _set_events(struct conn *c);
+
+/* Why a connection closed, as memcached's conn_close event says it. */
+enum { CONN_WHY_ERROR, CONN_WHY_NORMAL, CONN_WHY_IDLE, CONN_WHY_SHUTDOWN };
+static const char *const why_names[] = {"error", "normal", "idle_timeout", "shutdown"};
+
+/* The peer as "rip=ADDR rport=PORT transport=tcp" (memcached's words). */
+static void _peer(const struct conn *c, char *dst, size_t cap)
+{
+    char host[FMT_INET_LEN] = "";
+    int port = 0;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            fmt_inet(host, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            fmt_inet(host, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    fmt_buf(dst, cap, "rip=%s rport=%d transport=%s", host, port, c->is_unix ? "local" : "tcp");
+}
+
+static void _log_open(const struct conn *c)
+{
+    const char *name = c->ses.proto->name;
+    if (log_level > 1) {
+        if (name[0] == 'a' && name[1] == 'u')
+            log_line("<%d new auto-negotiating client connection", c->fd);
+        else
+            log_line("<%d new %s client connection.", c->fd, name);
+    }
+    if (log_watching & LOG_W_CONNEVENTS) {
+        char peer[FMT_INET_LEN + 48];
+        _peer(c, peer, sizeof(peer));
+        log_event(LOG_W_CONNEVENTS, "type=conn_new %s cfd=%d", peer, c->fd);
+    }
+}
+
+static void _log_close(const struct conn *c)
+{
+    if (log_level > 1)
+        log_line("<%d connection closed.", c->fd);
+    if (log_watching & LOG_W_CONNEVENTS) {
+        char peer[FMT_INET_LEN + 48];
+        _peer(c, peer, sizeof(peer));
+        log_event(LOG_W_CONNEVENTS, "type=conn_close %s reason=%s cfd=%d", peer,
+                  why_names[c->why], c->fd);
+    }
+}
+
+/* A watcher's lines were queued: write them when the socket takes them. */
+static void _wake(void *arg)
+{
+    struct conn *c = arg;
+    if (!_set_events(c))
+        c->closing = true; /* not here: log_event is walking the watchers */
+}
+
+bool conn_watch(struct out *out, unsigned mask)
+{
+    struct conn *c = (struct conn *)(void *)((char *)out - offsetof(struct conn, out));
+    if (!log_watch(out, mask, _wake, c))
+        return false;
+    c->watching = true;
+    return true;
+}
+
+size_t conn_struct_size(void) { return sizeof(struct conn); }
+
+static void _unpin(void *arg, uint32_t pin)
+{
+    struct conn *c = arg;
+    store_unpin(c->sh->ops->store, pin);
+}
+
+struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->sh = sh;
+    c->fd = fd;
+    c->is_unix = is_unix;
+    c->last_ms = ev_now_ms(sh->loop);
+    c->ses.proto = proto;
+    out_init(&c->out, _unpin, c);
+    if (ev_add(sh->loop, fd, EV_READ, _on_event, c) < 0) {
+        free(c);
+        return NULL;
+    }
+    c->next = sh->head;
+    if (sh->head)
+        sh->head->prev = c;
+    sh->head = c;
+    sh->count++;
+    if (log_level > 1 || log_watching)
+        _log_open(c);
+    return c;
+}
+
+void conn_close(struct conn *c)
+{
+    struct conn_shared *sh = c->sh;
+    if (c->watching)
+        log_unwatch(&c->out);
+    if (log_level > 1 || log_watching)
+        _log_close(c);
+    if (c->ses.txn_open) /* a value cut off mid-way is never stored */
+        store_abort(sh->ops->store, &c->ses.txn);
+    if (c->ses.proto->closed)
+        c->ses.proto->closed(&c->ses);
+    ev_del(sh->loop, c->fd);
+    close(c->fd);
+    out_reset(&c->out);
+    buf_release(&c->rbuf);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        sh->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    sh->count--;
+    sh->stats->curr_connections--;
+    free(c);
+}
+
+/* Tell the loop what this connection waits for, when that changed. False
+ * when epoll refused (the connection cannot be served: close it). */
+static bool _set_events(struct conn *c)
+{
+    bool paused = out_pending(&c->out) >= c->sh->out_limit || c->closing || c->streaming ||
+                  c->hup;
+    /* A writable socket also wakes a connection whose buffered requests
+     * wait: that is how it yields to others and resumes next turn. */
+    bool want_write = out_pending(&c->out) > 0 || c->blocked;
+    if (paused == c->paused && want_write == c->want_write)
+        return true;
+    unsigned mask = (paused ? 0u : EV_READ) | (want_write ? EV_WRITE : 0u);
+    if (ev_mod(c->sh->loop, c->fd, mask, _on_event, c) < 0) {
+        if (log_level)
+            log_line("%d: epoll_ctl failed: connection closed", c->fd);
+        return false;
+    }
+    c->paused = paused;
+    c->want_write = want_write;
+    return true;
+}
+
+/* Deliver what the protocol asked for from rbuf; true once all is there. */
+static bool _deliver(struct conn *c)
+{
+    struct session *s = &c->ses;
+    size_t n = buf_len(&c->rbuf);
+    if (n > s->recv_left)
+        n = (size_t)s->recv_left;
+    if (n) { /* rbuf may hold no buffer at all while a value is read directly */
+        if (s->recv_dst) {
+            mem_copy(s->recv_dst, buf_rptr(&c->rbuf), n);
+            s->recv_dst += n;
+        }
+        buf_consume(&c->rbuf, n);
+        s->recv_left -= n;
+    }
+    return s->recv_left == 0;
+}
+
+/* -vv and -vvv: the request, its reply, the state it leads to. */
+static void _log_feed(struct conn *c, const char *p, size_t used, enum feed_status st,
+                      size_t nreply)
+{
+    if (st == FEED_CLOSE)
+        return;
+    log_exchange(c->fd, c->ses.proto->name, p, used, &c->out, nreply);
+    if (log_level > 2 && st == FEED_RECEIVE)
+        log_line("%d: going from conn_parse_cmd to %s", c->fd,
+                 c->ses.recv_dst ? "conn_nread" : "conn_swallow");
+}
+
+/* Returns false when the connection must be closed. */
+static bool _process(struct conn *c)
+{
+    struct conn_shared *sh = c->sh;
+    struct session *s = &c->ses;
+    c->blocked = false;
+    if (s->proto->prefetch && !c->receiving && buf_len(&c->rbuf))
+        s->proto->prefetch(sh->ops, buf_rptr(&c->rbuf), buf_len(&c->rbuf));
+    for (uint32_t done = 0;;) {
+        if (c->out.oom) /* a reply with a hole: hang up rather than desynchronise */
+            return false;
+        if (out_pending(&c->out) >= sh->out_limit) {
+            c->blocked = buf_len(&c->rbuf) > 0 || (c->receiving && s->recv_dst);
+            sh->stats->conn_yields += c->blocked; /* others run before its next request */
+            break;
+        }
+        if (c->receiving) {
+            if (!_deliver(c))
+                break;
+            c->receiving = false;
+            if (s->proto->received(s, sh->ops, &c->out) == FEED_QUIT) {
+                c->closing = true;
+                break;
+            }
+            continue;
+        }
+        size_t avail = buf_len(&c->rbuf);
+        if (avail == 0 || c->closing)
+            break;
+        if (c->watching) { /* memcached ignores what a watcher sends */
+            buf_consume(&c->rbuf, avail);
+            break;
+        }
+        const char *p = buf_rptr(&c->rbuf);
+        size_t used = 0;
+        size_t before = out_pending(&c->out);
+        log_fd = c->fd;
+        /* not rbuf.cap: a parked buffer is as small as what it holds */
+        enum feed_status st = s->proto->feed(s, sh->ops, p, avail, buf_capacity(&c->rbuf), &used,
+                                             &c->out);
+        if (__builtin_expect(log_level > 1, 0) && used)
+            _log_feed(c, p, used, st, out_pending(&c->out) - before);
+        buf_consume(&c->rbuf, used);
+        if (st == FEED_AGAIN)
+            break;
+        if (st == FEED_CLOSE)
+            return false;
+        c->last_ms = ev_now_ms(sh->loop);
+        c->streaming = st == FEED_MORE;
+        if (c->streaming) { /* one slice a turn; EV_WRITE brings the next */
+            c->blocked = true;
+            break;
+        }
+        if (++done >= sh->reqs_per_event && buf_len(&c->rbuf) && st == FEED_DONE) {
+            c->blocked = true; /* -R: the rest after the others' turn (EV_WRITE wakes it) */
+            sh->stats->conn_yields++;
+            break;
+        }
+        if (st == FEED_RECEIVE)
+            c->receiving = true;
+        else if (st == FEED_QUIT) {
+            c->closing = true;
+            c->why = CONN_WHY_NORMAL;
+            break;
+        }
+    }
+    return !c->out.oom;
+}
+
+/* Room to read into: the value's item, or rbuf (grown for long lines). */
+static ssize_t _read(struct conn *c)
+{
+    struct session *s = &c->ses;
+    if (c->receiving && s->recv_dst && buf_len(&c->rbuf) == 0 && s->recv_left) {
+        ssize_t n = recv(c->fd, s->recv_dst, (size_t)s->recv_left, 0);
+        if (n > 0) {
+            s->recv_dst += n;
+            s->recv_left -= (uint64_t)n;
+        }
+        return n;
+    }
+    if (!buf_acquire(&c->rbuf)) {
+        c->sh->stats->read_buf_oom++;
+        return -1;
+    }
+    if (buf_room(&c->rbuf) == 0) {
+        buf_compact(&c->rbuf);
+        if (buf_room(&c->rbuf) == 0 && !buf_reserve(&c->rbuf, c->rbuf.cap, c->sh->max_line)) {
+            errno = E2BIG; /* a line longer than any request may be */
+            return -1;
+        }
+    }
+    ssize_t n = recv(c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf), 0); /* recv: no VFS layer */
+    if (n > 0)
+        c->rbuf.wpos += (size_t)n;
+    return n;
+}
+
+static bool _flush(struct conn *c)
+{
+    while (out_pending(&c->out)) {
+        ssize_t w = out_write(&c->out, c->fd);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        if (w == 0)
+            return true;
+        c->sh->stats->bytes_written += (uint64_t)w;
+    }
+    return true;
+}
+
+/* The client half-closed: the requests it sent before still run and are
+ * answered (memcached reads no EOF while it has requests buffered). A
+ * value cut off by the EOF can never complete. */
+static bool _eof(struct conn *c)
+{
+    if (c->receiving)
+        return false;
+    c->hup = true;
+    return _process(c);
+}
+
+/* Read and execute. A value being received keeps reading until it is
+ * complete or the socket is empty (its size bounds the work); requests
+ * get one buffer per turn so that no client starves the others. */
+static bool _read_and_process(struct conn *c, bool readable)
+{
+    for (int turn = 0; readable && !c->paused && turn < 256; turn++) {
+        ssize_t n = _read(c);
+        if (n == 0 && c->watching)
+            return false;
+        if (n == 0)
+            return _eof(c);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            return false;
+        }
+        c->sh->stats->bytes_read += (uint64_t)n;
+        if (!_process(c))
+            return false;
+        if (!(c->receiving && c->ses.recv_dst))
+            return true;
+    }
+    return _process(c);
+}
+
+static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct conn *c = arg;
+    (void)loop;
+    (void)fd;
+    bool ok = _read_and_process(c, events & EV_READ) && _flush(c);
+    if (ok && c->hup && !c->blocked && !c->streaming)
+        c->closing = true; /* all it sent has run: close once answered */
+    if (ok && c->closing && out_pending(&c->out) == 0)
+        ok = false;
+    if (!ok) {
+        conn_close(c);
+        return;
+    }
+    if (buf_len(&c->rbuf) == 0)
+        buf_release(&c->rbuf); /* idle connections hold no buffers */
+    else
+        buf_park(&c->rbuf, RBUF_PARK_MAX); /* nor do ones waiting for a request's end */
+    if (!_set_events(c))
+        conn_close(c);
+}
+
+void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
+{
+    struct conn *c = sh->head;
+    while (c) {
+        struct conn *next = c->next;
+        if (now_ms - c->last_ms >= idle_ms && out_pending(&c->out) == 0 && !c->watching) {
+            c->why = CONN_WHY_IDLE;
+            sh->stats->idle_kicks++;
+            conn_close(c);
+        }
+        c = next;
+    }
+}
+
+bool conn_drain_all(struct conn_shared *sh)
+{
+    bool pending = false;
+    struct conn *c = sh->head;
+    while (c) {
+        struct conn *next = c->next;
+        c->why = CONN_WHY_SHUTDOWN;
+        if (out_pending(&c->out) == 0) {
+            conn_close(c);
+        } else {
+            c->closing = true;
+            if (_set_events(c))
+                pending = true;
+            else
+                conn_close(c);
+        }
+        c = next;
+    }
+    return pending;
+}
+
+void conn_close_all(struct conn_shared *sh)
+{
+    while (sh->head)
+        conn_close(sh->head);
+}
+
+static const char *_state_name(const struct conn *c)
+{
+    if (c->receiving)
+        return c->ses.recv_dst ? "conn_nread" : "conn_swallow";
+    if (out_pending(&c->out))
+        return "conn_mwrite";
+    return "conn_parse_cmd";
+}
+
+void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg)
+{
+    uint64_t now = ev_now_ms(sh->loop);
+    for (struct conn *c = sh->head; c; c = c->next) {
+        char addr[FMT_INET_LEN + 16] = "unix";
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+            char host[FMT_INET_LEN];
+            int port = 0;
+            if (ss.ss_family == AF_INET) {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+                fmt_inet(host, AF_INET, &s4->sin_addr);
+                port = ntohs(s4->sin_port);
+                fmt_buf(addr, sizeof(addr), "tcp:%s:%d", host, port);
+            } else if (ss.ss_family == AF_INET6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+                fmt_inet(host, AF_INET6, &s6->sin6_addr);
+                port = ntohs(s6->sin6_port);
+                fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
+            }
+        }
+        char name[32];
+        fmt_buf(name, sizeof(name), "%d:addr", c->fd);
+        stats_line(emit, arg, name, "%s", addr);
+        fmt_buf(name, sizeof(name), "%d:state", c->fd);
+        stats_line(emit, arg, name, "%s", _state_name(c));
+        fmt_buf(name, sizeof(name), "%d:secs_since_last_cmd", c->fd);
+        stats_line(emit, arg, name, "%llu", (unsigned long long)((now - c->last_ms) / 1000));
+    }
+}

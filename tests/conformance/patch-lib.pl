@@ -1,0 +1,23 @@
+#!/usr/bin/perl
+# memcached's t/lib/MemcachedTest.pm (stdin) made to start memg (stdout):
+# each change must apply exactly once, or the harness has changed under us.
+use strict;
+use warnings;
+local $/;
+my $lib = <STDIN>;
+my @changes = (
+    # the server: MEMG_BIN, not the debug build in the source tree
+    [qr/my \$exe = "\$builddir\/memcached-debug";/,
+     'my $exe = $ENV{MEMG_BIN} or croak("MEMG_BIN names the server to test");'],
+    # an option of memcached's debug build only (it widens that build's
+    # seccomp filter); release memcached refuses it, and so does memg
+    [qr/\n\s*\$args \.= " -o relaxed_privileges";/, ''],
+    # memg serves no UDP: the harness then opens no UDP port for a server
+    [qr/sub supports_udp \{\n/, "sub supports_udp {\n    return 0; # memg\n"],
+);
+for my $c (@changes) {
+    my $n = () = $lib =~ /$c->[0]/g;
+    die "patch-lib.pl: expected one match of $c->[0], found $n\n" if $n != 1;
+    $lib =~ s/$c->[0]/$c->[1]/;
+}
+print $lib;

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Run memcached's own t/ suite against memg: run.sh SRC MEMG RUNDIR [t/FILE.t ...]
+# SRC is an unpacked memcached source (fetch.sh), MEMG the server to test,
+# RUNDIR a scratch folder where the harness runs: RUNDIR/t holds links to
+# SRC/t's files and a copy of t/lib/MemcachedTest.pm changed in three places
+# (patch-lib.pl): it starts MEMG instead of ./memcached-debug, without the
+# debug build's "-o relaxed_privileges", and without a UDP port. timedrun, which
+# the harness starts each server under, is built from SRC/timedrun.c. Every
+# t/ file runs except those left-out-VERSION.txt beside this script names.
+# Ends with "conformance: N passed, M failed" (tests), exit 1 on any failure.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$1" && pwd) memg=$2 run=$3
+shift 3
+version=$(sed -n 's/.*VERSION_NUMBER\], \[\([^]]*\)\].*/\1/p' "$src/version.m4")
+list=$here/left-out-$version.txt
+if [ ! -f "$list" ]; then
+    echo "conformance: no $list (one line per t/ file left out: FILE.t REASON)" >&2
+    exit 1
+fi
+mkdir -p "$run/t/lib"
+run=$(cd "$run" && pwd)
+for f in "$src"/t/*; do
+    [ "${f##*/}" = lib ] || ln -sfn "$f" "$run/t/${f##*/}"
+done
+ln -sfn "$src/doc" "$run/doc" # t/line-lengths.t reads doc/protocol.txt
+perl "$here/patch-lib.pl" < "$src/t/lib/MemcachedTest.pm" > "$run/t/lib/MemcachedTest.pm"
+[ "$run/timedrun" -nt "$src/timedrun.c" ] || ${CC_FOR_TIMEDRUN:-cc} -O2 -o "$run/timedrun" "$src/timedrun.c"
+if [ $# -eq 0 ]; then
+    for f in "$src"/t/*.t; do
+        b=${f##*/}
+        grep -q "^$b[[:space:]]" "$list" || set -- "$@" "t/$b"
+    done
+    echo "conformance: memcached $version t/: $# files, $(grep -c '^[^#[:space:]]' "$list") left out ($list)"
+fi
+case $memg in /*) ;; *) memg=$(pwd)/$memg ;; esac
+log=$run/prove.log
+cd "$run"
+# Each file at most CONFORMANCE_FILE_SECONDS (a hang fails that file only);
+# the harness stops its servers when a file ends (timedrun 600 at worst).
+MEMG_BIN=$memg timeout -k 10 "${CONFORMANCE_SECONDS:-1200}" \
+    prove --norc -j "${CONFORMANCE_JOBS:-3}" \
+    --exec "timeout -k 5 ${CONFORMANCE_FILE_SECONDS:-180} perl" "$@" > "$log" 2>&1 || true
+cat "$log"
+# prove's report has "t/x.t (Wstat: 256 (exited 1) Tests: 6 Failed: 2)" per
+# bad file; one that failed no test (it died, or its plan was wrong) counts 1.
+tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+set -- $(sed -n 's/^t\/.* (Wstat: .* Failed: \([0-9]*\))$/\1/p' "$log" |
+         awk '{s += $1; d += ($1 == 0)} END {print s + 0, d + 0}')
+passed=$((${tests:-0} - $1)) failed=$(($1 + $2))
+[ -n "$tests" ] && grep -q '^Result: PASS' "$log" || [ "$failed" -gt 0 ] || failed=1
+echo "conformance: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
