@@ -100,7 +100,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test deps unit e2e conformance clean format bench cross test-cross fuzz layers
+.PHONY: all run test deps ref unit e2e conformance clean format bench cross test-cross fuzz layers
 
 all: $(BUILD)/memg
 
@@ -167,6 +167,11 @@ conformance: $(BUILD)/memg
 	@src=$$($(conformance_fetch)) && \
 	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
+# memcached 1.6.45, the second reference, built once from Debian's sid source
+# package into build/ref (tests/ref/memcached-1.6.45.sh).
+ref:
+	@sh tests/ref/memcached-1.6.45.sh >/dev/null
+
 ifeq ($(LIBC),musl)
 # cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
 # replays the corpus against the musl objects too.
@@ -194,7 +199,7 @@ TLS_MEMG := $(BUILD)/tls/memg
 $(TLS_MEMG): FORCE
 	+@$(MAKE) --no-print-directory TLS=1 LIBC=glibc CC=$(GLIBC_CC) BUILD=$(BUILD)/tls $@
 
-e2e: $(BUILD)/memg $(GLIBC_MEMG) $(TLS_MEMG)
+e2e: $(BUILD)/memg $(GLIBC_MEMG) $(TLS_MEMG) ref
 	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_TLS_BIN=$(CURDIR)/$(TLS_MEMG) MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).

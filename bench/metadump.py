@@ -98,6 +98,8 @@ def one_dump(proc, port, n):
             c = d.recv(1 << 16)
             if not c:
                 break
+            if not lines and not tail and c.startswith(b"OK\r\n"):
+                c = c[4:]  # memcached 1.6.43 on, and memg: OK before the lines
             lines += c.count(b"\n")
             tail = (tail + c)[-16:]
             if lines % 64 == 0:

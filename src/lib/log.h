@@ -23,6 +23,7 @@ extern int log_fd;
 #define LOG_W_MUTATIONS 2u
 #define LOG_W_CONNEVENTS 4u
 #define LOG_W_EVICTIONS 8u
+#define LOG_W_DELETIONS 16u /* memcached 1.6.45's `watch deletions` */
 extern unsigned log_watching;
 
 /* A line on stderr ("\n" added). */

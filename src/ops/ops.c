@@ -131,6 +131,10 @@ enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, b
 
 enum store_status ops_delete(struct ops_ctx *ctx, const char *key, size_t nkey, uint64_t cas_in)
 {
+    struct item_view v;
+    if (__builtin_expect(log_watching & LOG_W_DELETIONS, 0) &&
+        store_lookup(ctx->store, key, nkey, false, &v) && (!cas_in || v.cas == cas_in))
+        ops_observe_deleted(&v, "delete");
     enum store_status st = store_delete(ctx->store, key, nkey, cas_in);
     if (OPS_OBSERVED(ctx))
         ops_observe_delete(ctx, key, nkey);

@@ -60,6 +60,8 @@ void ops_observe_commit(struct ops_ctx *ctx, uint32_t ref);
 void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                      enum store_status st);
 void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey);
+/* `watch deletions`: an item about to be deleted by cmd ("delete", "md"). */
+void ops_observe_deleted(const struct item_view *it, const char *cmd);
 /* The store's eviction hook (store_on_evict): `watch evictions` lines, in
  * memcached's words. */
 void ops_observe_evicted(void *arg, const struct item_view *it);

@@ -3,6 +3,7 @@
  * and the counters they move as memcached moves them. */
 #include "ops.h"
 
+#include "lib/log.h"
 #include "lib/stats.h"
 #include "store/store.h"
 
@@ -131,6 +132,8 @@ enum store_status ops_mdelete(struct ops_ctx *ctx, const char *key, size_t nkey,
         return store_update(ctx->store, key, nkey, &u) == STORE_OK ? STORE_OK : STORE_NO_MEMORY;
     }
     s->delete_hits++;
+    if (__builtin_expect(log_watching & LOG_W_DELETIONS, 0))
+        ops_observe_deleted(&v, "md");
     if (!a->remove_value)
         store_delete(ctx->store, key, nkey, 0);
     return STORE_OK;

@@ -120,6 +120,13 @@ void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey)
     _prefix(ctx, key, nkey, PREFIX_DEL, false);
 }
 
+void ops_observe_deleted(const struct item_view *it, const char *cmd)
+{
+    if (log_watching & LOG_W_DELETIONS)
+        log_event(LOG_W_DELETIONS, "type=deleted key=%.*s cmd=%s clsid=1 size=%u",
+                  (int)it->nkey, it->key, cmd, (unsigned)it->nvalue);
+}
+
 void ops_observe_evicted(void *arg, const struct item_view *it)
 {
     struct ops_ctx *ctx = arg;

@@ -1,6 +1,7 @@
 """libmemcached-tools against the server (text protocol, their default)."""
 import os
 import shutil
+import re
 import subprocess
 
 import pytest
@@ -79,13 +80,18 @@ def test_memcstat(server):
 
 
 def test_memccapable_ascii(server):
+    """libmemcached 1.1.4's memccapable -a: all but its two delete tests,
+    which send "delete <key> <time>" and want the error memcached 1.6.18
+    gave; 1.6.45 (and so memg) deletes, and fails them the same way."""
     argv = [tool("memccapable"), "-a", "-h", "127.0.0.1", "-p", str(server.port), "-t", "5"]
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-    out = r.stdout.decode()
-    assert r.returncode == 0, out + r.stderr.decode()
-    assert "All tests passed" in out, out
-    assert "[FAIL]" not in out and "[fail]" not in out
-    assert out.count("[pass]") >= 27, out
+    out = r.stdout.decode() + r.stderr.decode()
+    # each test's name, then [pass] on stdout, or [FAIL] on stderr only
+    failed = [e.strip() for e in re.split(r"(?=ascii )", r.stdout.decode())
+              if e.strip() and "[pass]" not in e]
+    assert failed == ["ascii delete", "ascii delete noreply"], out
+    assert "2 of 27 tests failed" in out, out
+    assert out.count("[pass]") == 25, out
 
 
 BINARY_CAPABLE_TESTS = 27  # memccapable 1.1.4 -b runs 27 tests (noop ... stat)

@@ -1,9 +1,10 @@
-/* admin: see admin.h. Replies are memcached 1.6.18's words. */
+/* admin: see admin.h. Replies are memcached's words (1.6.45's where they changed). */
 #include "admin.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "lib/settings.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
@@ -135,7 +136,10 @@ bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out
     _split(req, &t);
     if (t.n >= 2 && _is(&t.w[1], "detail")) {
         struct proto_token none = {"", 0};
-        _detail(ctx, t.n > 2 ? &t.w[2] : &none, out);
+        if (!ctx->cfg->dump_enabled) /* 1.6.45: -X turns detail off too */
+            _line(out, "CLIENT_ERROR stats detail not allowed");
+        else
+            _detail(ctx, t.n > 2 ? &t.w[2] : &none, out);
         return true;
     }
     if (t.n >= 2 && _is(&t.w[1], "cachedump")) {
@@ -147,10 +151,12 @@ bool admin_stats(struct ops_ctx *ctx, const struct request *req, struct out *out
 
 /* --- lru_crawler metadump ------------------------------------------------------------- */
 
-/* Where metadump lines go, and the ops whose -C decides their size=. */
+/* Where metadump lines go, the ops whose -C decides their size=, and which
+ * dump: metadump's key=value lines or mgdump's "mg <key>" (1.6.45). */
 struct mdump {
     struct out *out;
     const struct ops_ctx *ctx;
+    bool mg;
 };
 
 /* One line per item; false once the slice is full. */
@@ -158,12 +164,23 @@ static bool _metadump_one(void *arg, const struct item_view *it)
 {
     struct mdump *md = arg;
     char key[PROTO_KEY_MAX * 3 + 1], line[sizeof(key) + 160];
-    size_t nk = fmt_uri(key, it->key, it->nkey);
-    size_t n = fmt_buf(line, sizeof(line),
-                       "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu\n", (int)nk,
-                       key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
-                       (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
-                       (unsigned long long)ops_item_total(md->ctx, it));
+    size_t n;
+    if (md->mg && (it->mbits & ITEM_BINKEY)) {
+        memcpy(line, "mg ", 3);
+        n = 3 + base64_encode(it->key, it->nkey, line + 3);
+        memcpy(line + n, " b\r\n", 4);
+        n += 4;
+    } else if (md->mg) {
+        n = fmt_buf(line, sizeof(line), "mg %.*s\r\n", (int)it->nkey, it->key);
+    } else {
+        size_t nk = fmt_uri(key, it->key, it->nkey);
+        n = fmt_buf(line, sizeof(line),
+                    "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu flags=%u \n",
+                    (int)nk, key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
+                    (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
+                    (unsigned long long)ops_item_total(md->ctx, it),
+                    (unsigned)it->flags);
+    }
     out_copy(md->out, line, n);
     return out_pending(md->out) < METADUMP_SLICE;
 }
@@ -191,14 +208,31 @@ static bool _names_class_one(const struct proto_token *t)
     return false;
 }
 
+/* Each id of a class list is one memcached could have (1 to 63). */
+static bool _class_ids_ok(const struct proto_token *t)
+{
+    unsigned id = 0;
+    for (size_t i = 0; i <= t->len; i++) {
+        if (i == t->len || t->p[i] == ',') {
+            if (id < 1 || id > 63)
+                return false;
+            id = 0;
+        } else if ((id = id * 10 + (unsigned)(t->p[i] - '0')) > 63) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* All items stream a slice a turn, each once the last is sent (the copy
  * buffer holds one slice whatever the cache size); *cur keeps the walk
  * between turns. True while the dump goes on. */
 static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *out,
                       struct store_cursor **cur)
 {
+    bool mg = _is(&t->w[1], "mgdump");
     if (!ctx->cfg->dump_enabled) {
-        _line(out, "ERROR metadump not allowed");
+        _line(out, mg ? "ERROR key dump not allowed" : "ERROR metadump not allowed");
         return false;
     }
     if (t->n < 3) {
@@ -206,8 +240,22 @@ static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *ou
         return false;
     }
     const struct proto_token *what = &t->w[2];
-    struct mdump md = {out, ctx};
-    if (_is(what, "all") || _is(what, "hash") || (_digits_and_commas(what) && _names_class_one(what))) {
+    struct mdump md = {out, ctx, mg};
+    bool walk = _is(what, "all") || _is(what, "hash") ||
+                (_digits_and_commas(what) && _names_class_one(what));
+    if (_digits_and_commas(what) && !_class_ids_ok(what)) {
+        _line(out, "BADCLASS invalid class id");
+        return false;
+    }
+    if (!*cur) { /* a new dump: 1.6.45 wants it first in line, and says OK */
+        if (out_pending(out)) {
+            _line(out, mg ? "ERROR cannot pipeline other commands before mgdump"
+                          : "ERROR cannot pipeline other commands before metadump");
+            return false;
+        }
+        _line(out, "OK");
+    }
+    if (walk) {
         if (!*cur && !(*cur = calloc(1, sizeof(**cur)))) {
             _line(out, "SERVER_ERROR out of memory");
             return false;
@@ -225,7 +273,7 @@ static bool _metadump(struct ops_ctx *ctx, const struct words *t, struct out *ou
                 _metadump_one(&md, &it);
         }
     }
-    _line(out, "END");
+    _line(out, mg ? "EN" : "END");
     return false;
 }
 
@@ -323,6 +371,8 @@ static void _watch(struct ops_ctx *ctx, const struct words *t, struct out *out)
             mask |= LOG_W_CONNEVENTS;
         else if (_is(&t->w[i], "evictions"))
             mask |= LOG_W_EVICTIONS;
+        else if (_is(&t->w[i], "deletions"))
+            mask |= LOG_W_DELETIONS;
         else {
             _line(out, "ERROR");
             return;
@@ -395,9 +445,10 @@ bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
     if (_is(&t.w[0], "watch")) {
         _watch(ctx, &t, out);
     } else if (_is(&t.w[0], "lru_crawler")) {
-        if (sub && _is(sub, "metadump") && !ctx->crawler)
+        bool dumps = sub && (_is(sub, "metadump") || _is(sub, "mgdump"));
+        if (dumps && !ctx->crawler)
             _line(out, "CLIENT_ERROR lru crawler disabled");
-        else if (sub && _is(sub, "metadump"))
+        else if (dumps)
             return _metadump(ctx, &t, out, dump);
         else
             _crawler(ctx, &t, out);

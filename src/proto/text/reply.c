@@ -16,6 +16,8 @@ const char *proto_error_text(enum proto_error e)
         return "ERROR";
     case PROTO_ERR_FORMAT:
         return "CLIENT_ERROR bad command line format";
+    case PROTO_ERR_GET_KEY: /* 1.6.45 ends this one twice */
+        return "CLIENT_ERROR bad command line format\r\n";
     case PROTO_ERR_BAD_CHUNK:
         return "CLIENT_ERROR bad data chunk";
     case PROTO_ERR_DELTA:
@@ -24,8 +26,6 @@ const char *proto_error_text(enum proto_error e)
         return "CLIENT_ERROR invalid exptime argument";
     case PROTO_ERR_DELETE_USAGE:
         return "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
-    case PROTO_ERR_META_FLAGS:
-        return "CLIENT_ERROR options flags too long";
     }
     return "ERROR";
 }

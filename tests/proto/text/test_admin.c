@@ -78,8 +78,13 @@ static void test_metadump(void **state)
     assert_non_null(strstr(all, "key=plain exp=-1 "));
     assert_non_null(strstr(all, " fetch=no cls=1 size="));
     assert_int_equal(strcmp(all + strlen(all) - 5, "END\r\n"), 0);
+    assert_int_equal(strncmp(all, "OK\r\n", 4), 0);
+    const char *mg = RUN(f, "lru_crawler mgdump all\r\n");
+    assert_non_null(strstr(mg, "mg plain\r\n"));
+    assert_int_equal(strcmp(mg + strlen(mg) - 4, "EN\r\n"), 0);
     const char *one = RUN(f, "lru_crawler metadump plain\r\n"); /* memg: the keys named */
-    assert_int_equal(strncmp(one, "key=plain ", 10), 0);
+    assert_int_equal(strncmp(one, "OK\r\nkey=plain ", 14), 0); /* 1.6.45's OK first */
+    assert_non_null(strstr(one, " flags=0 \n"));
     assert_null(strstr(one, "k%25"));
     f->e.ctx.crawler = false;
     assert_string_equal(RUN(f, "lru_crawler metadump all\r\n"),

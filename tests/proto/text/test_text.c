@@ -123,12 +123,13 @@ static void test_errors_and_noreply(void **state)
 {
     struct fixture *f = *state;
     assert_string_equal(RUN(f, "bogus\r\n"), "ERROR\r\n");
-    assert_string_equal(RUN(f, "set a 0 x 1\r\n"), "CLIENT_ERROR bad command line format\r\n");
-    assert_string_equal(RUN(f, "set a 0 x 1 noreply\r\n"), ""); /* memcached silences it */
-    assert_string_equal(RUN(f, "set a 0 0 1\r\nxyz\r\n"), "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    /* a refused line's data is skipped (memcached 1.6.45) */
+    assert_string_equal(RUN(f, "set a 0 x 1\r\nx\r\n"), "CLIENT_ERROR bad command line format\r\n");
+    assert_string_equal(RUN(f, "set a 0 x 1 noreply\r\nx\r\n"), ""); /* memcached silences it */
+    assert_string_equal(RUN(f, "set a 0 0 1\r\nxyz\r\n"), "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
     assert_string_equal(RUN(f, "version\r\n"), "VERSION " MEMG_VERSION "\r\n");
     assert_string_equal(RUN(f, "verbosity 1\r\n"), "OK\r\n");
-    assert_string_equal(RUN(f, "shutdown\r\n"), "ERROR: shutdown not enabled\r\n");
+    assert_string_equal(RUN(f, "shutdown\r\n"), "SERVER_ERROR: shutdown not enabled\r\n");
     assert_string_equal(RUN(f, "stats reset\r\n"), "RESET\r\n");
     assert_string_equal(RUN(f, "stats nonsense\r\n"), "ERROR\r\n");
 }
@@ -231,7 +232,8 @@ static void test_meta(void **state)
     assert_string_equal(run(f, in, (size_t)h + n + 2), "CLIENT_ERROR bad data chunk\r\n");
     assert_string_equal(RUN(f, "mg big s f\r\n"), "HD s49152 f5\r\n"); /* the old one stays */
     free(in);
-    assert_string_equal(RUN(f, "md m q\r\nmd m q\r\nmg m\r\n"), "EN\r\n");
+    /* quiet md hides HD, not NF (memcached 1.6.45) */
+    assert_string_equal(RUN(f, "md m q\r\nmd m q\r\nmg m\r\n"), "NF\r\nEN\r\n");
 }
 
 static void test_quit(void **state)
