@@ -1,6 +1,6 @@
 """The split differential: a request sequence of each protocol sent cut into
 reads as a real network may cut it, answered byte for byte as memcached
-1.6.18 answers the same cuts (HTTP, which memcached lacks: as memg answers
+1.6.45 (the current reference; SASL: 1.6.18) answers the same cuts (HTTP, which memcached lacks: as memg answers
 the sequence sent whole).
 
 Each sequence (ending in a quit: the replies are read to the close) is
@@ -260,8 +260,8 @@ def _report(name, plans, diffs):
 
 @pytest.fixture
 def pair(server_factory):
-    """(memcached's address, the server under test's)."""
-    return server_factory(kind="memcached").addr, server_factory().addr
+    """(memcached 1.6.45's address, the server under test's)."""
+    return server_factory(kind="memcached145").addr, server_factory().addr
 
 
 TEXT_EXPECT = [b"NOT_STORED\r\nNOT_STORED\r\nVALUE ", b"CLIENT_ERROR bad data chunk\r\n", b"TOUCHED"]
