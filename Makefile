@@ -79,7 +79,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test deps unit e2e conformance clean format bench cross test-cross fuzz
+.PHONY: all run test deps ref unit e2e conformance clean format bench cross test-cross fuzz
 
 all: $(BUILD)/memg
 
@@ -133,6 +133,11 @@ run: $(BUILD)/memg
 deps:
 	@sh tests/deps.sh
 
+# memcached 1.6.45, the second reference, built once from Debian's sid source
+# package into build/ref (tests/ref/memcached-1.6.45.sh).
+ref:
+	@sh tests/ref/memcached-1.6.45.sh >/dev/null
+
 ifeq ($(LIBC),musl)
 # cmocka is built against glibc, so are the unit tests; fuzz-regress (mk/fuzz.mk)
 # replays the corpus against the musl objects too.
@@ -155,7 +160,7 @@ endif
 .PHONY: FORCE
 FORCE:
 
-e2e: $(BUILD)/memg $(GLIBC_MEMG)
+e2e: $(BUILD)/memg $(GLIBC_MEMG) ref
 	MEMG_BIN=$(CURDIR)/$(BUILD)/memg MEMG_VALGRIND_BIN=$(CURDIR)/$(or $(GLIBC_MEMG),$(BUILD)/memg) timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
 # CROSS=0 skips the ARM builds under qemu (they are skipped under SANITIZE too).

@@ -57,8 +57,11 @@ static void test_flags_and_tokens(void **state)
     assert_true(parse("ma key", 2));
     assert_int_equal(m.delta, 1); /* the default delta */
     assert_true(parse("mg key Pproxy/path Lx", 2)); /* P and L: ignored tokens */
-    assert_true(parse("mg key T4294967295", 2)); /* a long, kept as 32 bits: -1 */
+    assert_true(parse("mg key T-1 N-2147483648", 2)); /* 1.6.45: a signed 32-bit number */
     assert_int_equal(m.ttl, -1);
+    assert_int_equal(m.vivify_ttl, INT32_MIN);
+    assert_true(parse("ms key 2 MAA", 3)); /* the byte after M: the rest is not read */
+    assert_int_equal(m.mode, 'A');
 }
 
 /* memcached's _meta_flag_preparse: which error text a bad line earns. */
@@ -76,12 +79,15 @@ static void test_errors(void **state)
     assert_false(parse("mg key T1x", 2));
     assert_false(parse("mg key C-1", 2));
     assert_string_equal(m.err, "CLIENT_ERROR bad token in command line format");
+    assert_false(parse("mg key T4294967295", 2)); /* 1.6.45: beyond 32 signed bits */
+    assert_string_equal(m.err, "CLIENT_ERROR bad token in command line format");
+    assert_false(parse("mg key T+5", 2)); /* digits only */
+    assert_false(parse("mg key 5 5", 2)); /* any first byte at most once */
+    assert_string_equal(m.err, "CLIENT_ERROR invalid flag");
     assert_false(parse("ms key 2 Fx", 3));
     assert_string_equal(m.err, "CLIENT_ERROR bad command line format"); /* F keeps the last */
     assert_false(parse("ms key 2 Tx Fx", 3));
     assert_string_equal(m.err, "CLIENT_ERROR bad token in command line format");
-    assert_false(parse("ms key 2 MAA", 3));
-    assert_string_equal(m.err, "CLIENT_ERROR incorrect length for M token");
     assert_false(parse("ma key J", 2));
     assert_string_equal(m.err, "CLIENT_ERROR invalid numeric initial value");
     assert_false(parse("ma key D-1", 2));

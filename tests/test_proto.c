@@ -115,9 +115,9 @@ static void test_mn_has_no_key(void **state)
     char line[320];
     memset(line, 'x', sizeof(line));
     memcpy(line + sizeof(line) - 4, " q\r\n", 4);
-    /* "mn x..." (the meta fast path) and " mn x..." (the tokenizer's) */
+    /* "mn x..." (the meta fast path) and "mn  x..." (two spaces) */
     for (size_t lead = 0; lead < 2; lead++) {
-        memcpy(line, lead ? " mn " : "mn  ", 4);
+        memcpy(line, lead ? "mn  " : "mn x", 4);
         struct request req;
         assert_int_equal(parse_guarded(&req, line, sizeof(line)), (ssize_t)sizeof(line));
         assert_int_equal(req.cmd, PROTO_MN);
@@ -245,12 +245,19 @@ static void test_errors(void **state)
     strcat(longkey, "\r\n");
     const struct err_case cases[] = {
         {"foo\r\n", PROTO_ERR_UNKNOWN, 0, false},
-        {"\r\n", PROTO_ERR_UNKNOWN, 0, false},
-        {"a\r\n", PROTO_ERR_UNKNOWN, 0, false},
+        /* memcached 1.6.45: a line under 4 bytes, or a known command
+         * short of its arguments, is a format error; extra tokens pass */
+        {"\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"a\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"mn\n", PROTO_ERR_FORMAT, 0, false},
         {"GET a\r\n", PROTO_ERR_UNKNOWN, 0, false},
-        {"get\r\n", PROTO_ERR_UNKNOWN, 0, false},
-        {"set a\r\n", PROTO_ERR_UNKNOWN, 0, false},
-        {"set a 0 0 1 noreply junk\r\n", PROTO_ERR_UNKNOWN, 0, false},
+        {" get a\r\n", PROTO_ERR_UNKNOWN, 0, false},
+        {"get\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"gat 1\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"set a\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"incr a\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"delete\r\n", PROTO_ERR_FORMAT, 0, false},
+        {"set a 0 0 1 noreply junk\r\n", PROTO_ERR_NONE, 0, false},
         {"set a 0 x 1\r\n", PROTO_ERR_FORMAT, 0, false},
         {"set a 0 0 -1\r\n", PROTO_ERR_FORMAT, 0, false},
         {"set a -1 0 1\r\n", PROTO_ERR_FORMAT, 0, false},
@@ -264,10 +271,11 @@ static void test_errors(void **state)
         {"touch a x\r\n", PROTO_ERR_EXPTIME, 0, false},
         {"gat x a\r\n", PROTO_ERR_EXPTIME, 0, false},
         {"flush_all x\r\n", PROTO_ERR_EXPTIME, 0, false},
-        {"delete a 1\r\n", PROTO_ERR_DELETE_USAGE, 0, false},
-        {"verbosity\r\n", PROTO_ERR_UNKNOWN, 0, false},
+        {"touch a 4294967295\r\n", PROTO_ERR_EXPTIME, 0, false},
+        {"incr a +1\r\n", PROTO_ERR_DELTA, 0, false},
+        {"verbosity\r\n", PROTO_ERR_FORMAT, 0, false},
         {"verbosity x\r\n", PROTO_ERR_FORMAT, 0, false},
-        {longkey, PROTO_ERR_FORMAT, 0, false},
+        {longkey, PROTO_ERR_GET_KEY, 0, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct request req;
@@ -313,8 +321,8 @@ static void test_memcached_number_rules(void **state)
 {
     (void)state;
     struct request req;
-    const char *ok[] = {"set a +1 0 1\r\nx\r\n", "set a -0 0 1\r\nx\r\n", "set a 0 0 1\t\r\nx\r\n",
-                        "set  a  0 0 1\r\nx\r\n", " get a\r\n", "get a \r\n"};
+    const char *ok[] = {"set a +1 0 1\r\nx\r\n", "set a -0 0 1\r\nx\r\n", "set  a  0 0 1\r\nx\r\n",
+                        "get a \r\n", "delete a 0 0\r\n", "set a 0 0 1 2 3\r\nx\r\n"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         ssize_t r = proto_parse(&req, ok[i], strlen(ok[i]));
         assert_int_equal(r, (ssize_t)strlen(ok[i]));
@@ -328,8 +336,16 @@ static void test_memcached_number_rules(void **state)
     assert_int_equal(proto_parse(&req, nul, 12), 12);
     struct proto_token keys = req.keys, key;
     assert_true(proto_next_key(&keys, &key));
-    assert_int_equal(key.len, 1); /* memcached reads the line as a C string */
+    assert_int_equal(key.len, 6); /* 1.6.45 no longer stops at a NUL */
     assert_false(proto_next_key(&keys, &key));
+    /* a storage line refused after its length was read: its data is skipped */
+    const char *bad = "set a x 0 3\r\nabc\r\n";
+    assert_int_equal(proto_parse(&req, bad, strlen(bad)), 13);
+    assert_int_equal(req.error, PROTO_ERR_FORMAT);
+    assert_int_equal(req.swallow, 5);
+    const char *tab = "set a 0 0 1\t\r\nx\r\n"; /* the length is digits only */
+    assert_int_equal(proto_parse(&req, tab, strlen(tab)), 14);
+    assert_int_equal(req.swallow, 0);
 }
 
 static void test_value_header(void **state)

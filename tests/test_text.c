@@ -125,10 +125,10 @@ static void test_errors_and_noreply(void **state)
     assert_string_equal(RUN(f, "bogus\r\n"), "ERROR\r\n");
     assert_string_equal(RUN(f, "set a 0 x 1\r\n"), "CLIENT_ERROR bad command line format\r\n");
     assert_string_equal(RUN(f, "set a 0 x 1 noreply\r\n"), ""); /* memcached silences it */
-    assert_string_equal(RUN(f, "set a 0 0 1\r\nxyz\r\n"), "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    assert_string_equal(RUN(f, "set a 0 0 1\r\nxyz\r\n"), "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
     assert_string_equal(RUN(f, "version\r\n"), "VERSION " MEMG_VERSION "\r\n");
     assert_string_equal(RUN(f, "verbosity 1\r\n"), "OK\r\n");
-    assert_string_equal(RUN(f, "shutdown\r\n"), "ERROR: shutdown not enabled\r\n");
+    assert_string_equal(RUN(f, "shutdown\r\n"), "SERVER_ERROR: shutdown not enabled\r\n");
     assert_string_equal(RUN(f, "stats reset\r\n"), "RESET\r\n");
     assert_string_equal(RUN(f, "stats nonsense\r\n"), "ERROR\r\n");
 }

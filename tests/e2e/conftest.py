@@ -1,7 +1,9 @@
 """Fixtures that start the server under test on a free loopback port.
 
 E2E_SERVER=memcached runs the suite against Debian's /usr/bin/memcached
-(reference behaviour); otherwise MEMG_BIN (default <repo>/build/memg) is used.
+(reference behaviour), E2E_SERVER=memcached145 against memcached 1.6.45 built
+from Debian's sid source (tests/ref/memcached-1.6.45.sh); otherwise MEMG_BIN
+(default <repo>/build/memg) is used.
 
 Tests marked `relay` run twice: [direct] and [relay], where every server the
 test starts is reached through a chopping relay (relay.py) that re-cuts both
@@ -29,7 +31,29 @@ MEMCACHED = "/usr/bin/memcached"
 HOST = "127.0.0.1"
 
 SERVER_KIND = os.environ.get("E2E_SERVER", "memg")
-IS_MEMCACHED = SERVER_KIND == "memcached"
+IS_MEMCACHED = SERVER_KIND.startswith("memcached")
+REF_SCRIPT = os.path.join(ROOT, "tests", "ref", "memcached-1.6.45.sh")
+_ref145 = []
+
+
+def memcached145_bin():
+    """memcached 1.6.45 (MEMCACHED145_BIN, or built once into build/ref by the
+    script: a minute the first time, then only a version check)."""
+    if not _ref145:
+        path = os.environ.get("MEMCACHED145_BIN")
+        if not path:
+            r = subprocess.run(["sh", REF_SCRIPT], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=1800)
+            if r.returncode:
+                pytest.fail("could not build memcached 1.6.45:\n%s" % r.stderr[-3000:])
+            path = r.stdout.strip().splitlines()[-1]
+        _ref145.append(path)
+    return _ref145[0]
+
+
+def ref_bin(kind):
+    """The binary of a reference kind: "memcached" (1.6.18) or "memcached145"."""
+    return memcached145_bin() if kind == "memcached145" else MEMCACHED
 
 
 # As root memg, like memcached, refuses to start without -u.
@@ -125,7 +149,7 @@ class Server:
         if self.proc.poll() is None:
             # memcached exits on SIGTERM only at its next 1 s clock tick: it is
             # the reference, not under test, so it is killed outright.
-            if self.kind == "memcached":
+            if self.kind.startswith("memcached"):
                 self.proc.kill()
             else:
                 self.proc.terminate()
@@ -138,8 +162,8 @@ class Server:
 
 
 def _argv(kind, port, args):
-    if kind == "memcached":
-        argv = [MEMCACHED]
+    if kind.startswith("memcached"):
+        argv = [ref_bin(kind)]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
         return argv + ["-U", "0", "-l", HOST, "-p", str(port)] + list(args)
@@ -160,7 +184,7 @@ def assert_refused_at_start(args, message):
 
 
 def start_server(kind, args=(), logdir=None, unix_path=None, env=None):
-    """Start `kind` ("memg" or "memcached") with extra flags; retry on a port
+    """Start `kind` ("memg", "memcached" or "memcached145") with extra flags; retry on a port
     race. With unix_path, serve that unix socket (-s) instead of TCP. env: extra
     environment variables for the server process (added to ours)."""
     if kind == "memcached" and not os.access(MEMCACHED, os.X_OK):
@@ -218,7 +242,7 @@ def server_factory(tmp_path, route):
 
     def start(*args, memcached_args=None, kind=None, unix_path=None, env=None):
         kind = kind or SERVER_KIND
-        if kind == "memcached" and memcached_args is not None:
+        if kind.startswith("memcached") and memcached_args is not None:
             args = memcached_args
         srv = start_server(kind, args, str(tmp_path), unix_path, env)
         started.append(srv)
@@ -271,4 +295,4 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_report_header(config):
-    return "e2e server: %s" % (MEMCACHED if IS_MEMCACHED else memg_bin())
+    return "e2e server: %s" % (ref_bin(SERVER_KIND) if IS_MEMCACHED else memg_bin())

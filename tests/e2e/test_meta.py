@@ -360,7 +360,10 @@ def test_binary_keys(meta):
     assert m.cmd(b"mg %s b k v" % enc) == (b"VA 2 k%s b" % enc, b"hi")
     other = base64.b64encode(b"other")
     assert m.cmd(b"mg %s b k" % other)[0] == b"EN k%s b" % other
-    assert m.cmd(b"me %s b" % enc)[0].startswith(b"ME %s exp=-1" % enc)
+    # me reads b only when a token follows it (1.6.45 counts one token less
+    # than 1.6.18 did); alone, the key is looked up as sent
+    assert m.cmd(b"me %s b x" % enc)[0].startswith(b"ME %s exp=-1" % enc)
+    assert m.cmd(b"me %s b" % enc)[0] == b"EN"
 
 
 def test_large_value_received_into_its_item(meta):

@@ -26,61 +26,38 @@ void meta_tokenize(struct meta_req *m, const char *p, size_t n)
     m->nkey = m->ntok > 1 ? m->tok[1].len : 0;
 }
 
-static bool _space(char c)
+/* The digits after the flag letter, 1.6.45's mcmc_tokto* rules: at least
+ * one, nothing else (a '-' first where signed), at most 11 characters (22
+ * for 64 bits), in range. */
+static bool _number(const struct proto_token *t, bool sign, uint64_t lim, uint64_t *v, bool *neg)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* strtoull's digits after the flag letter, memcached's safe_strto* rules:
- * digits required, nothing but white space after, ERANGE refused. */
-static bool _number(const struct proto_token *t, uint64_t *v, bool *neg)
-{
-    const char *p = t->p + 1, *end = t->p + t->len;
-    while (p < end && _space(*p))
-        p++;
-    *neg = false;
-    if (p < end && (*p == '+' || *p == '-'))
-        *neg = *p++ == '-';
-    const char *digits = p;
-    uint64_t x = 0;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    if (p == digits || (p < end && !_space(*p))) /* strtol stops at white space */
-        return false;
-    *v = *neg ? (uint64_t)0 - x : x;
-    return true;
+    return t->len > 1 &&
+           proto_digits(t->p + 1, t->len - 1, lim > UINT32_MAX ? 22 : 11, sign, lim, v, neg);
 }
 
 static bool _u64(const struct proto_token *t, uint64_t *out)
 {
     bool neg;
-    return _number(t, out, &neg) && !(neg && (int64_t)*out < 0);
+    return _number(t, false, UINT64_MAX, out, &neg);
 }
 
 static bool _u32(const struct proto_token *t, uint32_t *out)
 {
     uint64_t v;
-    if (!_u64(t, &v) || v > UINT32_MAX)
+    bool neg;
+    if (!_number(t, false, UINT32_MAX, &v, &neg))
         return false;
     *out = (uint32_t)v;
     return true;
 }
 
-/* safe_strtol: a long, of which memcached keeps 32 bits. */
 static bool _ttl(const struct proto_token *t, int32_t *out)
 {
     uint64_t v;
     bool neg;
-    if (!_number(t, &v, &neg))
+    if (!_number(t, true, (uint64_t)INT32_MAX + 1, &v, &neg) || (!neg && v > INT32_MAX))
         return false;
-    int64_t s = (int64_t)v;
-    if (neg ? s > 0 : s < 0)
-        return false;
-    *out = (int32_t)(uint32_t)v;
+    *out = neg ? (int32_t)(0 - v) : (int32_t)v;
     return true;
 }
 
@@ -88,6 +65,7 @@ bool meta_parse_flags(struct meta_req *m, int first)
 {
     static const char bad_token[] = "CLIENT_ERROR bad token in command line format";
     bool failed = false;
+    uint8_t seen[127] = {0}; /* any first byte, letter or not, once */
     m->first = first;
     m->seen = 0;
     m->mode = 0;
@@ -100,10 +78,11 @@ bool meta_parse_flags(struct meta_req *m, int first)
         const struct proto_token *t = &m->tok[i];
         unsigned char c = (unsigned char)t->p[0];
         bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (c >= 127 || (letter && meta_has(m, (char)c))) {
+        if (c >= 127 || seen[c]) {
             m->err = "CLIENT_ERROR duplicate flag";
             return false;
         }
+        seen[c] = 1;
         if (letter)
             m->seen |= META_F(c);
         switch (c) {
@@ -151,13 +130,8 @@ bool meta_parse_flags(struct meta_req *m, int first)
                 failed = true;
             }
             break;
-        case 'M':
-            if (t->len != 2) {
-                m->err = "CLIENT_ERROR incorrect length for M token";
-                failed = true;
-            } else {
-                m->mode = t->p[1];
-            }
+        case 'M': /* the byte after M, whatever the length (a lone M: no mode) */
+            m->mode = t->len > 1 ? t->p[1] : ' ';
             break;
         case 'J':
             if (!_u64(t, &m->initial)) {

@@ -120,15 +120,52 @@ static bool _parse_exptime(const struct proto_token *t, int32_t *out)
     return true;
 }
 
-/* Lengths: memcached truncates these too, which desynchronises the stream;
- * memg refuses anything outside 32 signed bits instead. */
-static bool _parse_i32(const struct proto_token *t, int32_t *out)
+/* memcached 1.6.45's token numbers (mcmc_tokto*): digits only, a leading
+ * '-' where signed, at most 11 characters (22 for 64 bits), no white space. */
+bool proto_digits(const char *p, size_t len, size_t max, bool sign, uint64_t lim, uint64_t *out,
+                  bool *neg)
 {
-    int64_t v;
-    if (!_parse_long(t, &v) || v < INT32_MIN || v > INT32_MAX)
+    const char *end = p + len;
+    if (len > max)
         return false;
-    *out = (int32_t)v;
+    *neg = sign && p < end && *p == '-';
+    p += *neg;
+    uint64_t v = 0;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9 || v > (lim - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
     return true;
+}
+
+static bool _tok_i32(const struct proto_token *t, int32_t *out)
+{
+    uint64_t v;
+    bool neg;
+    if (!proto_digits(t->p, t->len, 11, true, (uint64_t)INT32_MAX + 1, &v, &neg) ||
+        (!neg && v > INT32_MAX))
+        return false;
+    *out = neg ? (int32_t)(0 - v) : (int32_t)v;
+    return true;
+}
+
+static bool _tok_u32(const struct proto_token *t, uint32_t *out)
+{
+    uint64_t v;
+    bool neg;
+    if (!proto_digits(t->p, t->len, 11, false, UINT32_MAX, &v, &neg))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool _tok_u64(const struct proto_token *t, uint64_t *out)
+{
+    bool neg;
+    return proto_digits(t->p, t->len, 22, false, UINT64_MAX, out, &neg);
 }
 
 /* The last real token is "noreply" (memcached's set_noreply_maybe). */
@@ -156,38 +193,35 @@ static bool _keys_ok(struct proto_token keys)
 
 static ssize_t _get(struct request *req, const struct line *l, bool touch)
 {
-    int first = 1;
-    if (l->n < 2)
-        return _error(req, PROTO_ERR_UNKNOWN);
-    if (touch) {
-        if (!_parse_exptime(&l->tok[1], &req->exptime))
-            return _error(req, PROTO_ERR_EXPTIME);
-        first = 2;
-    }
-    const char *start = first < l->n ? l->tok[first].p : l->end;
+    int first = touch ? 2 : 1;
+    if (l->n < first + 1)
+        return _error(req, PROTO_ERR_FORMAT);
+    if (touch && !_tok_i32(&l->tok[1], &req->exptime))
+        return _error(req, PROTO_ERR_EXPTIME);
+    const char *start = l->tok[first].p;
     req->keys = (struct proto_token){start, (size_t)(l->end - start)};
     if (!_keys_ok(req->keys))
-        return _error(req, PROTO_ERR_FORMAT);
+        return _error(req, PROTO_ERR_GET_KEY);
     return (ssize_t)req->line_len;
 }
 
 static ssize_t _storage(struct request *req, const struct line *l, const char *data, size_t avail)
 {
     bool cas = req->cmd == PROTO_CAS;
-    int want = cas ? 6 : 5;
-    if (l->n != want && l->n != want + 1)
-        return _error(req, PROTO_ERR_UNKNOWN);
+    int32_t vlen;
+    /* A line whose data length cannot be read frames nothing: no data is
+     * skipped. Extra tokens are ignored; noreply is the last one. */
+    if (l->n < 5 || !_tok_i32(&l->tok[4], &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
+        return _error(req, PROTO_ERR_FORMAT);
     req->noreply = _noreply(l);
     req->key = l->tok[1];
-    int32_t vlen;
-    if (req->key.len > PROTO_KEY_MAX || !_parse_u32(&l->tok[2], &req->flags) ||
-        !_parse_exptime(&l->tok[3], &req->exptime) || !_parse_i32(&l->tok[4], &vlen))
-        return _error(req, PROTO_ERR_FORMAT);
-    if (cas && !_parse_u64(&l->tok[5], &req->cas))
-        return _error(req, PROTO_ERR_FORMAT);
-    if (vlen < 0 || vlen > INT32_MAX - 2)
-        return _error(req, PROTO_ERR_FORMAT);
     req->vlen = (uint32_t)vlen;
+    if (req->key.len > PROTO_KEY_MAX || !_parse_u32(&l->tok[2], &req->flags) ||
+        !_parse_exptime(&l->tok[3], &req->exptime) ||
+        (cas && (l->n < 6 || !_tok_u64(&l->tok[5], &req->cas)))) {
+        req->swallow = (uint32_t)vlen + 2; /* its data is skipped after the error */
+        return _error(req, PROTO_ERR_FORMAT);
+    }
     if (avail < (size_t)vlen + 2)
         return PROTO_AGAIN; /* line known, data still coming */
     req->value = data;
@@ -197,28 +231,22 @@ static ssize_t _storage(struct request *req, const struct line *l, const char *d
 
 static ssize_t _arith(struct request *req, const struct line *l)
 {
-    if (l->n != 3 && l->n != 4)
-        return _error(req, PROTO_ERR_UNKNOWN);
+    if (l->n < 3)
+        return _error(req, PROTO_ERR_FORMAT);
     req->noreply = _noreply(l);
     req->key = l->tok[1];
     if (req->key.len > PROTO_KEY_MAX)
         return _error(req, PROTO_ERR_FORMAT);
-    if (!_parse_u64(&l->tok[2], &req->delta))
+    if (!_tok_u64(&l->tok[2], &req->delta))
         return _error(req, PROTO_ERR_DELTA);
     return (ssize_t)req->line_len;
 }
 
 static ssize_t _delete(struct request *req, const struct line *l)
 {
-    if (l->n < 2 || l->n > 4)
-        return _error(req, PROTO_ERR_UNKNOWN);
-    if (l->n > 2) { /* legacy "delete <key> 0" and noreply */
-        bool zero = IS_WORD(&l->tok[2], "0");
-        req->noreply = _noreply(l);
-        bool valid = (l->n == 3 && (zero || req->noreply)) || (l->n == 4 && zero && req->noreply);
-        if (!valid)
-            return _error(req, PROTO_ERR_DELETE_USAGE);
-    }
+    if (l->n < 2)
+        return _error(req, PROTO_ERR_FORMAT);
+    req->noreply = _noreply(l); /* whatever else follows the key is ignored */
     req->key = l->tok[1];
     if (req->key.len > PROTO_KEY_MAX)
         return _error(req, PROTO_ERR_FORMAT);
@@ -227,34 +255,30 @@ static ssize_t _delete(struct request *req, const struct line *l)
 
 static ssize_t _touch(struct request *req, const struct line *l)
 {
-    if (l->n != 3 && l->n != 4)
-        return _error(req, PROTO_ERR_UNKNOWN);
+    if (l->n < 3)
+        return _error(req, PROTO_ERR_FORMAT);
     req->noreply = _noreply(l);
     req->key = l->tok[1];
     if (req->key.len > PROTO_KEY_MAX)
         return _error(req, PROTO_ERR_FORMAT);
-    if (!_parse_exptime(&l->tok[2], &req->exptime))
+    if (!_tok_i32(&l->tok[2], &req->exptime))
         return _error(req, PROTO_ERR_EXPTIME);
     return (ssize_t)req->line_len;
 }
 
 static ssize_t _flush_all(struct request *req, const struct line *l)
 {
-    if (l->n > 3)
-        return _error(req, PROTO_ERR_UNKNOWN);
     req->noreply = _noreply(l);
     req->exptime = 0;
-    if (l->n != (req->noreply ? 2 : 1) && !_parse_exptime(&l->tok[1], &req->exptime))
+    if (l->n != (req->noreply ? 2 : 1) && !_tok_i32(&l->tok[1], &req->exptime))
         return _error(req, PROTO_ERR_EXPTIME);
     return (ssize_t)req->line_len;
 }
 
 static ssize_t _verbosity(struct request *req, const struct line *l)
 {
-    if (l->n != 2 && l->n != 3)
-        return _error(req, PROTO_ERR_UNKNOWN);
     req->noreply = _noreply(l);
-    if (!_parse_u32(&l->tok[1], &req->level))
+    if (l->n < 2 || !_tok_u32(&l->tok[1], &req->level))
         return _error(req, PROTO_ERR_FORMAT);
     return (ssize_t)req->line_len;
 }
@@ -271,6 +295,24 @@ static ssize_t _with_arg(struct request *req, const struct line *l)
 /* Meta commands, "m" and one letter: the line is their executor's to read
  * (meta.h); here only what frames ms's data, with memcached's errors for
  * a line whose data length cannot be known (no data is then skipped). */
+/* 1.6.45's meta tokenizer refuses a flag token that starts with neither a
+ * digit nor a byte from 'A' to 'z': the line is then a format error. */
+static bool _meta_flags_ok(const char *p, const char *end, int first)
+{
+    for (int i = 0; p < end; i++) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end)
+            break;
+        unsigned char c = (unsigned char)*p;
+        if (i >= first && !(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'z'))
+            return false;
+        while (p < end && *p != ' ')
+            p++;
+    }
+    return true;
+}
+
 static ssize_t _meta(struct request *req, const struct line *l, const char *data, size_t avail)
 {
     static const char letters[] = "gsdane";
@@ -284,19 +326,21 @@ static ssize_t _meta(struct request *req, const struct line *l, const char *data
     if (l->n > 1)
         req->key = l->tok[1];
     if (l->n < 2 && req->cmd != PROTO_ME)
-        return _error(req, PROTO_ERR_UNKNOWN);
-    if (req->key.len > PROTO_KEY_MAX) /* every meta command's first check */
         return _error(req, PROTO_ERR_FORMAT);
-    if (req->cmd != PROTO_MS)
+    if (req->cmd != PROTO_MS) {
+        if (req->key.len > PROTO_KEY_MAX) /* every meta command's first check */
+            return _error(req, PROTO_ERR_FORMAT);
         return (ssize_t)req->line_len;
+    }
     int32_t vlen;
-    if (l->n == 2)
-        return _error(req, PROTO_ERR_FORMAT);
-    if (req->ntokens > 20) /* memcached's MFLAG_MAX_OPT_LENGTH */
-        return _error(req, PROTO_ERR_META_FLAGS);
-    if (!_parse_i32(&l->tok[2], &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
+    if (l->n < 3 || !_tok_i32(&l->tok[2], &vlen) || vlen < 0 || vlen > INT32_MAX - 2 ||
+        !_meta_flags_ok(l->tok[0].p, l->end, 3))
         return _error(req, PROTO_ERR_FORMAT);
     req->vlen = (uint32_t)vlen;
+    if (req->key.len > PROTO_KEY_MAX) { /* framed: its data is skipped */
+        req->swallow = (uint32_t)vlen + 2;
+        return _error(req, PROTO_ERR_FORMAT);
+    }
     if (avail < (size_t)vlen + 2)
         return PROTO_AGAIN; /* line known, data still coming */
     req->value = data;
@@ -400,12 +444,13 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
     if (!nl)
         return _no_newline(buf, len);
     req->line_len = (size_t)(nl - buf) + 1;
+    if (req->line_len < 4) /* memcached 1.6.45: a command has 2 bytes at least */
+        return _error(req, PROTO_ERR_FORMAT);
     const char *end = nl;
     if (end - buf > 1 && end[-1] == '\r')
         end--;
-    const char *nul = mem_find(buf, '\0', (size_t)(end - buf));
-    if (nul) /* memcached reads the line as a C string */
-        end = nul;
+    if (buf[0] == ' ') /* 1.6.45: the command is what precedes the first space */
+        return _error(req, PROTO_ERR_UNKNOWN);
 
     /* A meta command other than ms: its executor reads the line (meta.h);
      * only which command, and whether a key follows, are decided here. */
@@ -427,8 +472,10 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
                 return (ssize_t)req->line_len;
             req->key = (struct proto_token){k, (size_t)(ke - k)};
             if (k == end && req->cmd != PROTO_ME)
-                return _error(req, PROTO_ERR_UNKNOWN);
-            if (req->key.len > PROTO_KEY_MAX)
+                return _error(req, PROTO_ERR_FORMAT);
+            if (req->key.len > PROTO_KEY_MAX && req->cmd != PROTO_MA) /* ma: a flag error */
+                return _error(req, PROTO_ERR_FORMAT);
+            if (!_meta_flags_ok(buf, end, 2))
                 return _error(req, PROTO_ERR_FORMAT);
             return (ssize_t)req->line_len;
         }
@@ -478,6 +525,8 @@ const char *proto_error_text(enum proto_error e)
         return "ERROR";
     case PROTO_ERR_FORMAT:
         return "CLIENT_ERROR bad command line format";
+    case PROTO_ERR_GET_KEY: /* 1.6.45 ends this one twice */
+        return "CLIENT_ERROR bad command line format\r\n";
     case PROTO_ERR_BAD_CHUNK:
         return "CLIENT_ERROR bad data chunk";
     case PROTO_ERR_DELTA:
@@ -486,8 +535,6 @@ const char *proto_error_text(enum proto_error e)
         return "CLIENT_ERROR invalid exptime argument";
     case PROTO_ERR_DELETE_USAGE:
         return "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]";
-    case PROTO_ERR_META_FLAGS:
-        return "CLIENT_ERROR options flags too long";
     }
     return "ERROR";
 }

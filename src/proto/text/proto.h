@@ -38,7 +38,7 @@ enum proto_error {
     PROTO_ERR_DELTA,        /* CLIENT_ERROR invalid numeric delta argument */
     PROTO_ERR_EXPTIME,      /* CLIENT_ERROR invalid exptime argument */
     PROTO_ERR_DELETE_USAGE, /* CLIENT_ERROR bad command line format.  Usage: ... */
-    PROTO_ERR_META_FLAGS,   /* CLIENT_ERROR options flags too long */
+    PROTO_ERR_GET_KEY,      /* a get key too long: the format error, an empty line after it */
 };
 
 struct proto_token {
@@ -65,6 +65,7 @@ struct request {
     uint32_t level;          /* verbosity, cache_memlimit */
     const char *value;       /* storage: the data, when complete */
     size_t line_len;         /* bytes of the command line, its newline included */
+    uint32_t swallow;        /* an error's data bytes to skip after the line (1.6.45) */
 };
 
 /* Parse one request from buf. Returns bytes consumed (> 0) with req filled,
@@ -72,6 +73,11 @@ struct request {
  * req->line_len > 0 and the line's fields are valid, so that the caller may
  * receive the data elsewhere (straight into its item). */
 ssize_t proto_parse(struct request *req, const char *buf, size_t len);
+
+/* memcached 1.6.45's numbers (mcmc_tokto*): digits only, a leading '-' when
+ * sign, at most max characters, at most lim; the value without its sign. */
+bool proto_digits(const char *p, size_t len, size_t max, bool sign, uint64_t lim, uint64_t *out,
+                  bool *neg);
 
 /* Iterate over the keys of a get-family request: true while a key is found. */
 bool proto_next_key(struct proto_token *keys, struct proto_token *key);

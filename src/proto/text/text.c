@@ -211,7 +211,7 @@ static void _memlimit(struct ops_ctx *ctx, const struct request *req, struct out
 static void _shutdown(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     if (!ctx->cfg->enable_shutdown) {
-        REPLY_LIT(out, req->noreply, "ERROR: shutdown not enabled");
+        REPLY_LIT(out, req->noreply, "SERVER_ERROR: shutdown not enabled");
         return;
     }
     if (req->ntokens == 2 ||
@@ -491,6 +491,12 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         return FEED_AGAIN;
     }
     *used = (size_t)n;
+    if (req.swallow) { /* a refused storage line: its data is skipped */
+        _execute(ctx, &req, out);
+        s->recv_dst = NULL;
+        s->recv_left = req.swallow;
+        return FEED_RECEIVE;
+    }
     if (req.cmd != PROTO_ADMIN)
         return _execute(ctx, &req, out);
     if (!(s->bits & TEXT_DUMP))

@@ -97,16 +97,16 @@ static bool _echo(struct reply *r, const struct meta_req *m, struct out *out)
 }
 
 /* Tokens and flags of a meta line; false after the error reply. */
-static bool _read(struct meta_req *m, const struct request *req, int first, const char *too_long,
-                  const char *flag_err, struct out *out)
+static bool _read(struct meta_req *m, const struct request *req, int first, const char *flag_err,
+                  struct out *out)
 {
     meta_tokenize(m, req->keys.p, req->keys.len);
     if (m->tok[1].len > PROTO_KEY_MAX) {
-        _err(out, "CLIENT_ERROR bad command line format");
+        _err(out, flag_err ? flag_err : "CLIENT_ERROR bad command line format");
         return false;
     }
-    if (meta_ntokens(m) > META_OPT_MAX) {
-        _err(out, too_long);
+    if (m->ntok > META_OPT_MAX) { /* 1.6.45 counts the real tokens */
+        _err(out, flag_err ? flag_err : "CLIENT_ERROR options flags are too long");
         return false;
     }
     if (!meta_parse_flags(m, first)) {
@@ -116,7 +116,6 @@ static bool _read(struct meta_req *m, const struct request *req, int first, cons
     return true;
 }
 
-static const char flags_too_long[] = "CLIENT_ERROR options flags too long";
 static const char bad_flag[] = "CLIENT_ERROR invalid or duplicate flag";
 
 /* The reply line, then the value when asked (large ones sent from the
@@ -262,6 +261,10 @@ static bool _ms_read(struct mset *ms, const char *line, size_t n, struct out *ou
 {
     struct meta_req *m = &ms->m;
     meta_tokenize(m, line, n);
+    if (m->ntok > META_OPT_MAX) {
+        _err(out, "CLIENT_ERROR options flags are too long");
+        return false;
+    }
     if (!meta_parse_flags(m, 3)) {
         _err(out, m->err);
         return false;
@@ -522,7 +525,8 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
         _err(out, "CLIENT_ERROR bad command line format");
         return;
     }
-    if (m.ntok > 2 && m.tok[2].len == 1 && m.tok[2].p[0] == 'b') {
+    /* 1.6.45 reads b only with a token after it (its count lost the terminal one) */
+    if (m.ntok > 3 && m.tok[2].len == 1 && m.tok[2].p[0] == 'b') {
         m.nkey = base64_decode(m.tok[1].p, m.tok[1].len, m.keybuf, sizeof m.keybuf);
         m.key = m.keybuf;
         if (m.nkey == 0) {
@@ -576,15 +580,15 @@ void text_meta(struct ops_ctx *ctx, const struct request *req, struct out *out)
         _ms(ctx, req, out);
         return;
     case PROTO_MG:
-        if (_read(&m, req, 2, "CLIENT_ERROR options flags are too long", NULL, out))
+        if (_read(&m, req, 2, NULL, out))
             _mg(ctx, &m, out);
         return;
     case PROTO_MD:
-        if (_read(&m, req, 2, flags_too_long, bad_flag, out))
+        if (_read(&m, req, 2, NULL, out))
             _md(ctx, &m, out);
         return;
-    case PROTO_MA:
-        if (_read(&m, req, 2, flags_too_long, bad_flag, out))
+    case PROTO_MA: /* every flag error of ma says this */
+        if (_read(&m, req, 2, bad_flag, out))
             _ma(ctx, &m, out);
         return;
     default:
