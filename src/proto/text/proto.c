@@ -205,6 +205,26 @@ static ssize_t _get(struct request *req, const struct line *l, bool touch)
     return (ssize_t)req->line_len;
 }
 
+/* "get <keys>", the line a pipelined read is mostly made of: one pass over
+ * the keys checks their lengths, without the tokenizer and the command table
+ * (what _tokenize, _lookup and _get would decide for it). */
+static ssize_t _get_line(struct request *req, const char *k, const char *end)
+{
+    req->cmd = PROTO_GET;
+    req->keys = (struct proto_token){k, (size_t)(end - k)};
+    req->ntokens = 3; /* at least; no get reads it */
+    while (k < end) {
+        const char *s = k;
+        while (k < end && *k != ' ')
+            k++;
+        if (k - s > PROTO_KEY_MAX)
+            return _error(req, PROTO_ERR_GET_KEY);
+        while (k < end && *k == ' ')
+            k++;
+    }
+    return (ssize_t)req->line_len;
+}
+
 static ssize_t _storage(struct request *req, const struct line *l, const char *data, size_t avail)
 {
     bool cas = req->cmd == PROTO_CAS;
@@ -451,6 +471,13 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
         end--;
     if (buf[0] == ' ') /* 1.6.45: the command is what precedes the first space */
         return _error(req, PROTO_ERR_UNKNOWN);
+    if (end - buf > 4 && memcmp(buf, "get ", 4) == 0) {
+        const char *k = buf + 4;
+        while (k < end && *k == ' ')
+            k++;
+        if (k < end) /* no key: the general path's error */
+            return _get_line(req, k, end);
+    }
 
     /* A meta command other than ms: its executor reads the line (meta.h);
      * only which command, and whether a key follows, are decided here. */
@@ -539,16 +566,36 @@ const char *proto_error_text(enum proto_error e)
     return "ERROR";
 }
 
+/* Two digits a step from a table of the hundred pairs, written from the
+ * end once the count is known: half the divisions and no reversal (every
+ * hit's VALUE line carries two or three numbers). */
+static const char _pairs[] = "0001020304050607080910111213141516171819"
+                             "2021222324252627282930313233343536373839"
+                             "4041424344454647484950515253545556575859"
+                             "6061626364656667686970717273747576777879"
+                             "8081828384858687888990919293949596979899";
+
 size_t proto_u64(char *out, uint64_t v)
 {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+    static const uint64_t pow10[19] = {
+        10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+        10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
+    size_t n = 1;
+    while (n < 20 && v >= pow10[n - 1])
+        n++;
+    char *p = out + n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, _pairs + 2 * r, 2);
+    }
+    if (v >= 10)
+        memcpy(p - 2, _pairs + 2 * v, 2);
+    else
+        p[-1] = (char)('0' + v);
     return n;
 }
 
