@@ -144,6 +144,8 @@ struct store {
     uint32_t fifo_head, fifo_tail, head, free_head;
     uint32_t small_first, nsmall, mhead;
     uint32_t used, nfree;
+    uint32_t taken;     /* segments taken since the last tick (seg_cool_step) */
+    bool warm_extra;    /* more than SEG_WARM_SPARES empty segments kept resident */
     struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
     bool large_pages;   /* -L: segments mapped in huge-page blocks */
@@ -400,6 +402,9 @@ char *seg_alloc_key(struct store *st, uint32_t size, uint32_t *ref, const char *
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */
 void seg_shrink_step(struct store *st);
+/* The tick: once no segment was taken for a tick, empty segments beyond the
+ * idle few go back to the kernel. */
+void seg_cool_step(struct store *st);
 
 /* --- restart.c (-e) --------------------------------------------------------- */
 
