@@ -581,7 +581,7 @@ def chart(rows, rounds, path, logdir):
     dat = os.path.join(logdir, "ratios.dat")
     with open(dat, "w") as f:
         for wl, metric, a, vals, ratios, target, *_ in rows:
-            r1, r2 = ratios.get(REFS[0][0]), ratios.get(REFS[1][0])
+            r1, r2 = (ratios.get(REFS[i][0]) if i < len(REFS) else None for i in (0, 1))
             if r1 is None and r2 is None:
                 continue
             label = f"{wl}: {metric.split(' (')[0]}"
@@ -592,7 +592,7 @@ def chart(rows, rounds, path, logdir):
     ops = os.path.join(logdir, "ops.dat")
     with open(ops, "w") as f:
         for wl, *_ in WORKLOADS:
-            v = [med(rounds, n, wl, "ops") or 0 for n in ["memg"] + [r for r, _ in REFS]]
+            v = [med(rounds, n, wl, "ops") or 0 for n in ["memg", "mc145", "memcached"]]
             f.write(f"{wl} " + " ".join(f"{x:.0f}" for x in v) + "\n")
     script = f"""
 set terminal pngcairo size 1300,950 font ",10" noenhanced
