@@ -1,9 +1,12 @@
 # memg-bench and the memg vs memcached comparison (included by the top Makefile).
 #   make bench-tool         build the client (build/memg-bench, or build/glibc/ under musl)
 #                           and memg-floor, the do-nothing server the E / A ratio is read against
-#   make bench [QUICK=1]    run the comparison, write bench/results/latest.{md,png}, then
+#   make bench [QUICK=1]    run the comparison against memcached 1.6.45 (make ref builds it)
+#                           and 1.6.18, write bench/results/latest.{md,png}, then the
+#                           profile (bench/results/profile.md: make bench-profile),
 #                           the HTTP row (bench/results/http.md: make bench-http) and
-#                           the scaling rows (bench/scaling.py: bench/results/scaling.md)
+#                           the scaling rows (bench/scaling.py: bench/results/scaling.md);
+#                           each of these rows against 1.6.45 too (*-1.6.45.md)
 #   make bench-scaling      only the scaling rows
 #   make bench-tls          memg over TLS against memcached -Z -t 1 (bench/tls.py: the TLS
 #                           build and generator in $(BUILD)/tls; bench/results/tls.md)
@@ -57,18 +60,35 @@ bench-selftest: $(BENCH_TOOL) $(BENCH_FLOOR)
 	./$(BENCH_TOOL) --selftest
 	sh bench/floor_check.sh ./$(BENCH_FLOOR) ./$(BENCH_TOOL)
 
-bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG)
+# memcached 1.6.45, the current reference: one build per clone (make ref, tests/ref/).
+BENCH_MC145 := $(CURDIR)/build/ref/memcached-1.6.45/memcached
+
+bench: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) $(GLIBC_MEMG) ref
 	@sh bench/deps.sh
 	$(PY) bench/compare.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
-		--floor $(CURDIR)/$(BENCH_FLOOR) \
+		--floor $(CURDIR)/$(BENCH_FLOOR) --memcached145 $(BENCH_MC145) \
 		$(if $(GLIBC_MEMG),--glibc-memg $(CURDIR)/$(GLIBC_MEMG)) $(if $(QUICK),--quick)
+	+$(MAKE) --no-print-directory bench-profile
 	$(MAKE) --no-print-directory bench-http
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	@mkdir -p bench/results/1.6.45
+	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--memcached $(BENCH_MC145) --out bench/results/1.6.45 $(if $(QUICK),--quick)
 	+$(MAKE) bench-restart
 	+$(MAKE) bench-quality
 	+$(MAKE) bench-ttl
 	+$(MAKE) bench-prod
 	+$(MAKE) bench-sizeaware
+
+# Where memg's user-space instructions per request go on the pipelined rows,
+# against memcached 1.6.45 and memg-floor, under callgrind (bench/profile.py):
+# bench/results/profile.md. Counts, not times: a shared machine does not move them.
+.PHONY: bench-profile
+bench-profile: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_FLOOR) ref
+	@sh tests/deps.sh "bench profile deps" valgrind
+	$(PY) bench/profile.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--floor $(CURDIR)/$(BENCH_FLOOR) --memcached145 $(BENCH_MC145) \
+		$(if $(QUICK),--ops 20000)
 
 # The HTTP row: wrk at 400 connections, memg's HTTP front against nginx's
 # memcached module in front of memcached -t 1 (bench/http.py).
@@ -81,27 +101,40 @@ $(BUILD)/memg-fmtcmp: bench/fmtcmp.c $(BUILD)/obj/lib/fmt.o
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
 .PHONY: bench-http
-bench-http: $(BUILD)/memg $(BENCH_TOOL)
+bench-http: $(BUILD)/memg $(BENCH_TOOL) ref
 	@sh tests/deps.sh "bench deps" wrk nginx memcached
 	$(PY) bench/http.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		$(if $(QUICK),--seconds 2) | tee bench/results/http.md
+	@mkdir -p bench/results/1.6.45
+	$(PY) bench/http.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--memcached $(BENCH_MC145) $(if $(QUICK),--seconds 2) | tee bench/results/1.6.45/http.md
 
 .PHONY: bench-restart
-bench-restart: $(BUILD)/memg $(BENCH_TOOL)
+bench-restart: $(BUILD)/memg $(BENCH_TOOL) ref
 	@sh bench/deps.sh
 	$(PY) bench/restart.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	@mkdir -p bench/results/1.6.45
+	$(PY) bench/restart.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--memcached $(BENCH_MC145) --no-ab --out bench/results/1.6.45/restart.md $(if $(QUICK),--quick)
 
-bench-scaling: $(BUILD)/memg $(BENCH_TOOL)
+bench-scaling: $(BUILD)/memg $(BENCH_TOOL) ref
 	@sh bench/deps.sh
 	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	@mkdir -p bench/results/1.6.45
+	$(PY) bench/scaling.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--memcached $(BENCH_MC145) --out bench/results/1.6.45 $(if $(QUICK),--quick)
 
 #   make bench-quality [QUICK=1]  read-through miss ratios against memcached and the
 #                           offline LRU, S3-FIFO and optimum: bench/results/quality.{md,svg} (~15 min)
 QUALITY_COMMA := ,
-bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
+bench-quality: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM) ref
 	@sh bench/deps.sh
 	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
 		--sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--only zipf-1.0$(QUALITY_COMMA)scan-1.0)
+	@mkdir -p bench/results/1.6.45
+	$(PY) bench/quality.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+		--sim $(CURDIR)/$(BENCH_SIM) --memcached $(BENCH_MC145) --out bench/results/1.6.45/quality \
+		$(if $(QUICK),--only zipf-1.0$(QUALITY_COMMA)scan-1.0)
 
 #   make bench-ttl [QUICK=1]  expired memory over time: 4 s of sets with a 2 s TTL at -m 1024,
 #                           then idle to +60 s (+15 s), and the same writes at a -m they exceed, memg against memcached:

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""memg vs memcached: run every workload against both servers, alternating,
+"""memg vs memcached 1.6.45 and 1.6.18: run every workload against each server, alternating,
 take medians over the rounds, print one table and write
 bench/results/latest.md and bench/results/latest.png.
 
     bench/compare.py --memg build/memg --tool build/memg-bench [--quick]
 
 MEMG_BIN overrides --memg (point it at a second memcached to test the driver);
-MEMCACHED_BIN overrides the reference server (/usr/bin/memcached).
+MEMCACHED_BIN overrides the 1.6.18 reference (/usr/bin/memcached), MEMCACHED145_BIN
+the 1.6.45 one (build/ref, `make ref`); 1.6.45 also runs with -t 4 on T4_WORKLOADS.
 A-bin and B-bin (--only letters a and b) are A and B in the binary protocol:
 both servers get -B binary (--memg-binary-args changes memg's), the generator
 --binary.
@@ -33,6 +34,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 HOST = "127.0.0.1"
+# memcached 1.6.45, the current reference, as tests/ref/memcached-1.6.45.sh builds it (make ref)
+MC145_DEFAULT = os.path.join(ROOT, "build/ref/memcached-1.6.45/memcached")
 # The binary protocol's VERSION request: magic 0x80, opcode 0x0b, no body.
 BIN_VERSION = bytes([0x80, 0x0B]) + bytes(22)
 
@@ -76,10 +79,12 @@ class Server:
     """One server process on a free loopback port, with its stderr kept."""
 
     def __init__(self, name, binary, logdir, mem=1024, conns=1024, default_flags=False,
-                 proto_args=None, threads=1):
+                 proto_args=None, threads=1, wrap=None, ready_limit=5.0, as_user=True):
         """proto_args: the flags that make the server speak the binary
         protocol (e.g. -B binary); None: the text protocol, default flags.
-        threads: -t (bench/scaling.py runs memcached -t 2)."""
+        threads: -t (bench/scaling.py runs memcached -t 2).
+        wrap: a command the server runs under (bench/profile.py: valgrind);
+        as_user=False: no -u nobody (the wrap drops root itself)."""
         self.name, self.binary = name, binary
         self.bin = proto_args is not None
         self.port = free_port()
@@ -87,14 +92,15 @@ class Server:
         if not default_flags:
             args += ["-t", str(threads), "-m", str(mem), "-c", str(conns)]
         args += proto_args or []
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and as_user:
             args += ["-u", "nobody"]
         self.args = args
         self.logpath = os.path.join(logdir, f"{name}-{self.port}.log")
         self.logf = open(self.logpath, "w")
-        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen((wrap or []) + args, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
-        self.ready = self._wait_ready()
+        self.ready = self._wait_ready(ready_limit)
 
     def _wait_ready(self, limit=5.0):
         end = time.time() + limit
@@ -191,8 +197,14 @@ class Runner:
             self.note(srv.name, wl, f"server died ({d}); log: {srv.log_tail()}")
         return res
 
+    def binary(self, name):
+        return {"memg": self.o.memg, "floor": self.o.floor, "mc145": self.o.memcached145,
+                "mc145t4": self.o.memcached145}.get(name, self.o.memcached)
+
     def server(self, name, wl, binproto=False, **kw):
-        binary = {"memg": self.o.memg, "floor": self.o.floor}.get(name, self.o.memcached)
+        binary = self.binary(name)
+        if name == T4[0]:
+            kw["threads"] = 4
         if binproto:
             kw["proto_args"] = (shlex.split(self.o.memg_binary_args) if name == "memg"
                                 else ["-B", "binary"])
@@ -305,8 +317,7 @@ class Runner:
         return {"partial": (after - before) * 1024 / n}
 
     def mem_start(self, name):
-        binary = self.o.memg if name == "memg" else self.o.memcached
-        s = Server(name, binary, self.logdir, default_flags=True)
+        s = Server(name, self.binary(name), self.logdir, default_flags=True)
         if not s.ready:
             self.note(name, "F-start", f"server did not start: {s.log_tail()}")
             s.stop()
@@ -356,6 +367,7 @@ class Runner:
 
 A_ARGS = ["-c", "50", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"]
 B_ARGS = ["-c", "50", "-d", "16", "-r", "1:10", "-v", "32", "-k", "100000"]
+C_ARGS = ["-c", "50", "-d", "1", "-r", "0:1", "-m", "100", "-v", "32", "-k", "100000"]
 WORKLOADS = [  # name, generator arguments, server -c, binary protocol
     ("A", A_ARGS, 1024, False),
     # A in the binary protocol: SET and GET, one request in flight.
@@ -365,9 +377,10 @@ WORKLOADS = [  # name, generator arguments, server -c, binary protocol
     ("B-bin", B_ARGS, 1024, True),
     # B in meta commands: batches of 16 "mg <key> v q k" closed by "mn", sets as ms.
     ("B-meta", B_ARGS + ["--meta"], 1024, False),
-    ("C", ["-c", "50", "-d", "1", "-r", "0:1", "-m", "100", "-v", "32", "-k", "100000"],
-     1024, False),
+    ("C", C_ARGS, 1024, False),
     ("D", ["-c", "50", "-d", "1", "-r", "1:10", "-v", "102400", "-k", "1000"], 1024, False),
+    # Large values, mostly written: 4 KB to 1 MB (each key's own size), 9 sets to 1 get.
+    ("L", ["-c", "50", "-d", "1", "-r", "9:1", "-v", "4096-1000000", "-k", "1000"], 1024, False),
     ("E", ["-c", "10000", "-d", "1", "-r", "1:10", "-v", "32", "-k", "100000"], 11000, False),
 ]
 # --only: one letter per workload (M: memcaslap); lowercase a and b are the
@@ -389,7 +402,7 @@ def parse_only(spec):
 
 
 # The do-nothing server (bench/floor.c) runs these, for the E / A ceiling.
-FLOOR_WORKLOADS = ("A", "E")
+FLOOR_WORKLOADS = ("A", "B", "E")
 
 
 def med(rounds, name, wl, key):
@@ -409,38 +422,76 @@ def fmt(v, unit=""):
     return f"{v:.2f}{unit}"
 
 
+# The references, in the table's order: memcached 1.6.45 -t 1 (the current
+# one, the headline), Debian's 1.6.18 -t 1; 1.6.45 with its default -t 4 runs
+# the rows where more threads can matter (T4_WORKLOADS).
+REFS = [("mc145", "1.6.45"), ("memcached", "1.6.18")]
+T4 = ("mc145t4", "1.6.45 -t 4")
+T4_WORKLOADS = ["B", "C", "E", "L"]
+
+
 def build_rows(rounds):
-    """(workload, metric, memg, memcached, ratio, target text, met?, spread, floor)"""
+    """(workload, metric, memg, {ref: value}, {ref: ratio}, target text, met?,
+    spread, floor, 1.6.45 -t 4): the target is read against the reference it names."""
     rows = []
 
     def g(n, wl, k):
         return med(rounds, n, wl, k)
 
-    def spread(wl, key):
+    def spread(wl, key, ref):
         rs = []
         for rd in rounds:
-            a, b = rd["memg"].get(wl, {}).get(key), rd["memcached"].get(wl, {}).get(key)
+            a, b = rd["memg"].get(wl, {}).get(key), rd.get(ref, {}).get(wl, {}).get(key)
             if a is not None and b:
                 rs.append(a / b)
         return f"{min(rs):.2f}-{max(rs):.2f}" if len(rs) > 1 else ""
 
-    def ratio_row(wl, metric, key, target=None, op=None, unit=""):
-        a, b = g("memg", wl, key), g("memcached", wl, key)
-        r = a / b if a is not None and b else None
+    def values(wl, key, unit):
+        """memg's value, each reference's, formatted, and memg / each."""
+        a = g("memg", wl, key)
+        vals = {r: g(r, wl, key) for r, _ in REFS}
+        return (a, vals, {r: fmt(v, unit) if v is not None else None for r, v in vals.items()},
+                {r: a / v if a is not None and v else None for r, v in vals.items()})
+
+    def ratio_row(wl, metric, key, target=None, op=None, unit="", ref="memcached"):
+        a, vals, shown, ratios = values(wl, key, unit)
+        ref = ref if ref in ratios else REFS[0][0]
+        r = ratios[ref]
         ok = None
         if target is not None and r is not None:
             ok = r >= target if op == ">=" else r <= target
         fl = g("floor", wl, key) if wl in FLOOR_WORKLOADS and key in ("ops", "cpu") else None
-        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r,
-                     f"{op} {target:.1f}x" if target is not None else "", ok, spread(wl, key),
-                     fmt(fl, unit) if fl is not None else ""))
+        t4 = g(T4[0], wl, key) if wl in T4_WORKLOADS else None
+        rows.append((wl, metric, fmt(a, unit), shown, ratios,
+                     f"{op} {target:.2f}x {dict(REFS)[ref]}" if target is not None else "", ok,
+                     spread(wl, key, ref), fmt(fl, unit) if fl is not None else "",
+                     fmt(t4, unit) if t4 is not None else ""))
 
-    def abs_row(wl, metric, key, limit, unit, scale=1.0):
-        a, b = g("memg", wl, key), g("memcached", wl, key)
-        r = a / b if a is not None and b else None
-        ok = a <= limit if a is not None else None
-        rows.append((wl, metric, fmt(a, unit), fmt(b, unit), r, f"<= {limit:g}{unit}", ok,
-                     spread(wl, key), ""))
+    def abs_row(wl, metric, key, limit, unit):
+        a, vals, shown, ratios = values(wl, key, unit)
+        rows.append((wl, metric, fmt(a, unit), shown, ratios, f"<= {limit:g}{unit}",
+                     a <= limit if a is not None else None, spread(wl, key, REFS[0][0]), "", ""))
+
+    def same_server_row(wl, base, metric, limit):
+        """Each server's CPU per request in wl over base; memg's is the target."""
+        q = {}
+        for n in ["memg"] + [r for r, _ in REFS]:
+            a, b = g(n, wl, "cpu"), g(n, base, "cpu")
+            q[n] = a / b if a is not None and b else None
+        rows.append((wl, metric, fmt(q["memg"]), {r: fmt(q[r]) for r, _ in REFS},
+                     {r: q["memg"] / q[r] if q["memg"] is not None and q[r] else None
+                      for r, _ in REFS},
+                     f"<= {limit:.2f} (memg)", q["memg"] <= limit if q["memg"] is not None
+                     else None, "", "", ""))
+
+    def floor_row(wl, limit):
+        """memg's CPU per request over memg-floor's: what is left above the least."""
+        a, f = g("memg", wl, "cpu"), g("floor", wl, "cpu")
+        q = a / f if a is not None and f else None
+        rows.append((wl, "server CPU/request, memg / memg-floor", fmt(q),
+                     {r: None for r, _ in REFS}, {r: None for r, _ in REFS},
+                     f"<= {limit:.2f} (memg)", q <= limit if q is not None else None, "",
+                     fmt(f, "ns") if f is not None else "", ""))
 
     ratio_row("A", "requests/s (50 conns, 1:10 set:get)", "ops")
     ratio_row("A", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
@@ -448,20 +499,11 @@ def build_rows(rounds):
     ratio_row("A", "p50 latency", "p50", None, None, "us")
     ratio_row("A-bin", "requests/s (binary SET/GET, 50 conns, 1:10)", "ops")
     ratio_row("A-bin", "server CPU ns/request", "cpu", 0.9, "<=", "ns")
-    def same_server_row(wl, base, metric, limit):
-        """Each server's CPU per request in wl over base; memg's is the target."""
-        q = []
-        for n in ("memg", "memcached"):
-            a, b = g(n, wl, "cpu"), g(n, base, "cpu")
-            q.append(a / b if a is not None and b else None)
-        rows.append((wl, metric, fmt(q[0]), fmt(q[1]),
-                     q[0] / q[1] if q[0] is not None and q[1] else None,
-                     f"<= {limit:.2f} (memg)", q[0] <= limit if q[0] is not None else None, "", ""))
-
     same_server_row("A-bin", "A", "server CPU/request, binary A / text A (same server)", 1.05)
     ratio_row("A-bin", "p99 latency", "p99", None, None, "us")
     ratio_row("B", "requests/s (pipeline 16)", "ops", 2.0, ">=")
-    ratio_row("B", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("B", "server CPU ns/request", "cpu", 0.75, "<=", "ns", ref="mc145")
+    floor_row("B", 1.25)
     ratio_row("B", "p99 latency", "p99", None, None, "us")
     ratio_row("B-bin", "requests/s (binary, batches of 16, GETQ + NOOP)", "ops", 2.0, ">=")
     ratio_row("B-bin", "server CPU ns/request", "cpu", None, None, "ns")
@@ -475,21 +517,28 @@ def build_rows(rounds):
     ratio_row("D", "requests/s (100 KB values)", "ops", 1.0, ">=")
     ratio_row("D", "MB/s received", "mbps", None, None)
     ratio_row("D", "server CPU ns/request", "cpu", None, None, "ns")
+    ratio_row("L", "requests/s (4 KB-1 MB values, 9:1 set:get)", "ops", 1.0, ">=", ref="mc145")
+    ratio_row("L", "MB/s sent to the server", "mbps", None, None)
+    ratio_row("L", "server CPU ns/request", "cpu", 0.7, "<=", "ns", ref="mc145")
     ratio_row("E", "requests/s (10,000 conns)", "ops")
     ratio_row("E", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("E", "p99 latency", "p99", None, None, "us")
-    served = [g(n, "E", "served") for n in ("memg", "memcached")]
-    rows.append(("E", "connections served", fmt(served[0]), fmt(served[1]),
-                 served[0] / served[1] if served[0] is not None and served[1] else None,
-                 "= 10000", served[0] == 10000 if served[0] is not None else None, "", ""))
-    ea = []
-    for n in ("memg", "memcached", "floor"):
+    served = g("memg", "E", "served")
+    rows.append(("E", "connections served", fmt(served),
+                 {r: fmt(g(r, "E", "served")) for r, _ in REFS},
+                 {r: served / g(r, "E", "served") if served is not None and g(r, "E", "served")
+                  else None for r, _ in REFS},
+                 "= 10000", served == 10000 if served is not None else None, "", "", ""))
+    ea = {}
+    for n in ["memg", "floor"] + [r for r, _ in REFS]:
         e, a = g(n, "E", "ops"), g(n, "A", "ops")
-        ea.append(e / a if e is not None and a else None)
-    rows.append(("E", "throughput E / A (same server)", fmt(ea[0]), fmt(ea[1]),
-                 ea[0] / ea[1] if ea[0] is not None and ea[1] else None, ">= 0.80 (memg)",
-                 ea[0] >= 0.8 if ea[0] is not None else None, "",
-                 fmt(ea[2]) if ea[2] is not None else ""))
+        ea[n] = e / a if e is not None and a else None
+    rows.append(("E", "throughput E / A (same server)", fmt(ea["memg"]),
+                 {r: fmt(ea[r]) for r, _ in REFS},
+                 {r: ea["memg"] / ea[r] if ea["memg"] is not None and ea[r] else None
+                  for r, _ in REFS}, ">= 0.80 (memg)",
+                 ea["memg"] >= 0.8 if ea["memg"] is not None else None, "",
+                 fmt(ea["floor"]) if ea["floor"] is not None else "", ""))
     abs_row("F", "bytes per item (1M x 14 B key, 32 B value)", "item", 70, " B")
     abs_row("F", "bytes per idle connection (5,000)", "conn", 300, " B")
     ratio_row("F", "bytes per connection waiting mid-request (5,000)", "partial", None, None, " B")
@@ -498,21 +547,30 @@ def build_rows(rounds):
     glibc = g("memg", "F", "start_glibc")
     if glibc is not None:
         rows.append(("F", "RSS at start, memg linked against glibc (LIBC=glibc)",
-                     fmt(glibc, " MB"), "n/a", None, "", None, "", ""))
+                     fmt(glibc, " MB"), {r: None for r, _ in REFS}, {r: None for r, _ in REFS},
+                     "", None, "", "", ""))
     ratio_row("memcaslap", "TPS (50 conc, 1 thread, 32 B)", "tps")
     return rows
 
 
 def table_md(rows):
     floor = any(row[8] for row in rows)
-    out = ["| Workload | Metric | memg | memcached | memg/memcached | Target | Met | "
-           "ratio per round |" + (" memg-floor |" if floor else ""),
-           "|---|---|---:|---:|---:|---|:---:|---|" + ("---:|" if floor else "")]
-    for wl, metric, a, b, r, target, ok, spr, fl in rows:
-        rs = f"{r:.2f}x" if r is not None else "n/a"
+    t4 = any(row[9] for row in rows)
+    head = "| Workload | Metric | memg |"
+    for _, label in REFS:
+        head += f" memcached {label} | memg/{label} |"
+    head += (f" memcached {T4[1]} |" if t4 else "") + " Target | Met | ratio per round |"
+    out = [head + (" memg-floor |" if floor else ""),
+           "|---|---|---:|" + "---:|---:|" * len(REFS) + ("---:|" if t4 else "") + "---|:---:|---|"
+           + ("---:|" if floor else "")]
+    for wl, metric, a, vals, ratios, target, ok, spr, fl, t4v in rows:
+        cells = ""
+        for ref, _ in REFS:
+            v, r = vals.get(ref), ratios.get(ref)
+            cells += f" {v or 'n/a'} | {f'{r:.2f}x' if r is not None else 'n/a'} |"
         mk = "" if ok is None else ("yes" if ok else "**NO**")
-        out.append(f"| {wl} | {metric} | {a} | {b} | {rs} | {target} | {mk} | {spr} |"
-                   + (f" {fl} |" if floor else ""))
+        out.append(f"| {wl} | {metric} | {a} |{cells}" + (f" {t4v} |" if t4 else "")
+                   + f" {target} | {mk} | {spr} |" + (f" {fl} |" if floor else ""))
     return "\n".join(out)
 
 
@@ -522,22 +580,24 @@ def chart(rows, rounds, path, logdir):
         return False
     dat = os.path.join(logdir, "ratios.dat")
     with open(dat, "w") as f:
-        for wl, metric, a, b, r, target, ok, *_ in rows:
-            if r is None:
+        for wl, metric, a, vals, ratios, target, *_ in rows:
+            r1, r2 = (ratios.get(REFS[i][0]) if i < len(REFS) else None for i in (0, 1))
+            if r1 is None and r2 is None:
                 continue
             label = f"{wl}: {metric.split(' (')[0]}"
             m = re.search(r"([\d.]+)x", target)
             t = m.group(1) if m else "NaN"
-            f.write(f"\"{label}\" {r:.4f} {t}\n")
+            f.write(f"\"{label}\" {r1 if r1 is not None else 'NaN'} "
+                    f"{r2 if r2 is not None else 'NaN'} {t}\n")
     ops = os.path.join(logdir, "ops.dat")
     with open(ops, "w") as f:
         for wl, *_ in WORKLOADS:
-            a, b = med(rounds, "memg", wl, "ops"), med(rounds, "memcached", wl, "ops")
-            f.write(f"{wl} {a or 0:.0f} {b or 0:.0f}\n")
+            v = [med(rounds, n, wl, "ops") or 0 for n in ["memg", "mc145", "memcached"]]
+            f.write(f"{wl} " + " ".join(f"{x:.0f}" for x in v) + "\n")
     script = f"""
-set terminal pngcairo size 1200,900 font ",10" noenhanced
+set terminal pngcairo size 1300,950 font ",10" noenhanced
 set output "{path}"
-set multiplot layout 2,1 title "memg vs memcached (-t 1), {datetime.date.today()}"
+set multiplot layout 2,1 title "memg vs memcached 1.6.45 and 1.6.18 (-t 1), {datetime.date.today()}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -547,8 +607,9 @@ set title "ratio memg/memcached (bars); target (x); 1.0 = parity. Lower is bette
 set xtics rotate by -35 scale 0
 set rmargin 10
 set yrange [0:*]
-plot "{dat}" using 2:xtic(1) title "memg/memcached" lc rgb "#3b75af", \
-     "" using 0:3 with points pt 2 ps 2 lw 2 lc rgb "#c03030" title "target", \
+plot "{dat}" using 2:xtic(1) title "memg/1.6.45" lc rgb "#3b75af", \\
+     "" using 3 title "memg/1.6.18" lc rgb "#9ecae1", \\
+     "" using 0:4 with points pt 2 ps 2 lw 2 lc rgb "#c03030" title "target", \\
      1 with lines dt 2 lc rgb "black" notitle
 set title "requests/s per workload (median, log scale)"
 set xtics rotate by 0
@@ -556,8 +617,9 @@ set xrange [-0.6:{len(WORKLOADS) - 0.4}]
 set yrange [1000:*]
 set logscale y
 set format y "%.0s%c"
-plot "{ops}" using 2:xtic(1) title "memg" lc rgb "#3b75af", \
-     "" using 3 title "memcached" lc rgb "#e08a2c"
+plot "{ops}" using 2:xtic(1) title "memg" lc rgb "#3b75af", \\
+     "" using 3 title "memcached 1.6.45" lc rgb "#e08a2c", \\
+     "" using 4 title "memcached 1.6.18" lc rgb "#f5c38a"
 unset multiplot
 """
     p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)
@@ -616,13 +678,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--memg", default=os.path.join(ROOT, "build/memg"))
     ap.add_argument("--memcached", default="/usr/bin/memcached")
+    ap.add_argument("--memcached145", default=MC145_DEFAULT,
+                    help="memcached 1.6.45 (make ref builds it); its -t 1 and -t 4 are columns")
     ap.add_argument("--tool", default=os.path.join(ROOT, "build/memg-bench"))
     ap.add_argument("--glibc-memg", help="memg linked against glibc: its RSS at start is a row too")
     ap.add_argument("--floor", help="bench/floor.c's server: runs A and E for the E / A ceiling")
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)
-    ap.add_argument("--only", default="AaBbxCDEFM",
+    ap.add_argument("--only", default="AaBbxCDLEFM",
                     help="subset of workloads, e.g. AB (M: memcaslap; a, b, x: A-bin, B-bin, B-meta)")
     ap.add_argument("--memg-binary-args", default="-B binary",
                     help="memg's flags for the binary rows ('' for its default, auto)")
@@ -630,13 +694,19 @@ def main():
     o = ap.parse_args()
     o.memg = os.environ.get("MEMG_BIN", o.memg)
     o.memcached = os.environ.get("MEMCACHED_BIN", o.memcached)
+    o.memcached145 = os.environ.get("MEMCACHED145_BIN", o.memcached145)
+    if o.memcached145 == "none":  # 1.6.18 only (bench/restart.py's A/B: memg against itself)
+        REFS[:] = REFS[1:]
+        T4_WORKLOADS.clear()
     o.only = parse_only(o.only)
     o.rounds = o.rounds or (1 if o.quick else 3)
     o.duration = o.duration or (2.0 if o.quick else 5.0)
     o.warmup = 0.3 if o.quick else 1.0
-    for b in (o.memg, o.memcached, o.tool) + ((o.floor,) if o.floor else ()):
+    for b in (o.memg, o.memcached, o.tool) + ((o.floor,) if o.floor else ()) \
+            + ((o.memcached145,) if len(REFS) > 1 else ()):
         if not os.access(b, os.X_OK):
-            sys.exit(f"compare: {b} is not executable (build it, or apt-get install memcached)")
+            sys.exit(f"compare: {b} is not executable (build it, apt-get install memcached, "
+                     "or make ref for 1.6.45)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:  # 10,000 connections: the servers and the generator inherit this
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, 20000), max(hard, 20000)))
@@ -647,17 +717,20 @@ def main():
     if load0 > 0.15:
         log(f"compare: WARNING: other processes keep {load0:.2f} CPUs busy; "
             "results will be noisy")
-    log(f"compare: memg={o.memg} memcached={o.memcached} rounds={o.rounds} "
+    log(f"compare: memg={o.memg} memcached={o.memcached} {o.memcached145} rounds={o.rounds} "
         f"duration={o.duration}s logs={run.logdir}")
     t0 = time.time()
     rounds = []
     for i in range(o.rounds):
-        order = ["memg", "memcached"] if i % 2 == 0 else ["memcached", "memg"]
-        res = {n: {} for n in order + ["floor"]}
+        # who goes first turns round by round (memg first, then last, ...)
+        names = ["memg"] + [r for r, _ in REFS]
+        order = names[i % len(names):] + names[:i % len(names)]
+        res = {n: {} for n in order + ["floor", T4[0]]}
         for wl, args, conns, binproto in WORKLOADS:
             if wl not in o.only:
                 continue
-            for n in order + (["floor"] if o.floor and wl in FLOOR_WORKLOADS else []):
+            for n in order + (["floor"] if o.floor and wl in FLOOR_WORKLOADS else []) \
+                    + ([T4[0]] if wl in T4_WORKLOADS else []):
                 log(f"round {i + 1}/{o.rounds} {wl} {n}")
                 res[n][wl] = run.load(n, wl, args, conns, binproto)
         for n in order:
@@ -687,18 +760,19 @@ def main():
         f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
         f"- machine: {machine()} (generator and server share these cores)",
         f"- commit: {commit()}",
-        f"- memg: `{o.memg}` ({version(o.memg)}); memcached: `{o.memcached}` "
-        f"({version(o.memcached)}), both `-t 1 -U 0 -m 1024 -l 127.0.0.1`; "
-        f"-bin rows: memg `{o.memg_binary_args}`, memcached `-B binary`, "
-        "generator `--binary`",
+        f"- memg: `{o.memg}` ({version(o.memg)}); memcached: `{o.memcached145}` "
+        f"({version(o.memcached145)}) and `{o.memcached}` ({version(o.memcached)}), all "
+        "`-t 1 -U 0 -m 1024 -l 127.0.0.1`; 1.6.45 also with its default `-t 4` on "
+        f"{', '.join(T4_WORKLOADS)}; -bin rows: memg `{o.memg_binary_args}`, memcached "
+        "`-B binary`, generator `--binary`",
         f"- rounds: {o.rounds} (medians), {o.duration:g} s measured per run after "
         f"{o.warmup:g} s warmup; servers alternate first; fresh server per run; "
         f"wall time {time.time() - t0:.0f} s",
         f"- other load on the machine: {load0:.2f} CPUs busy before, {load1:.2f} after"
         + (" — **noisy: other processes competed for the CPUs**"
            if max(load0, load1) > 0.15 else " (quiet)"),
-        f"- reply validation errors (all runs): memg {errs.get('memg', 0)}, "
-        f"memcached {errs.get('memcached', 0)}",
+        "- reply validation errors (all runs): "
+        + ", ".join(f"{n} {errs.get(n, 0)}" for n in ["memg"] + [r for r, _ in REFS] + [T4[0]]),
         "",
         table,
         "",

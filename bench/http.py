@@ -122,7 +122,7 @@ def run_once(o, tmp):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(memg)
         mc_port, ng_port = free_port(), free_port()
-        mc = subprocess.Popen(["/usr/bin/memcached", "-p", str(mc_port), "-l", HOST, "-U", "0",
+        mc = subprocess.Popen([o.memcached, "-p", str(mc_port), "-l", HOST, "-U", "0",
                                "-t", "1", "-c", "4096", "-m", "256"]
                               + (["-u", "nobody"] if os.geteuid() == 0 else []),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -168,6 +168,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--memg", default="build/memg")
     ap.add_argument("--tool", default="build/glibc/memg-bench")
+    ap.add_argument("--memcached", default="/usr/bin/memcached",
+                    help="the memcached behind nginx (make bench runs 1.6.18 and 1.6.45)")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", type=int, default=400)
@@ -176,6 +178,8 @@ def main():
     for need in ("wrk", o.nginx):
         if not shutil.which(need):
             sys.exit("http bench: %s missing (Debian packages wrk, nginx)" % need)
+    ver = subprocess.run([o.memcached, "-V"], capture_output=True, text=True).stdout.strip()
+    print("nginx in front of %s (`%s`)\n" % (ver, o.memcached))
     print("| values | memg HTTP req/s | nginx+memcached req/s | ratio (>= 2.0) "
           "| memg CPU us/req | nginx+memcached CPU us/req | ratio (<= 0.5) "
           "| memg text GET CPU us/req | HTTP / text CPU |")

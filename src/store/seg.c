@@ -82,8 +82,30 @@ void seg_gauges(struct store *st)
 }
 
 /* Empty segments kept resident for reuse: churn (overwrites, deletes) would
- * otherwise pay a page fault per 4 KB of every new segment. */
+ * otherwise pay a page fault per 4 KB of every new segment. While segments
+ * are being taken, up to SEG_WARM_BYTES of them (large values churn a
+ * segment a set: the faults were half a set's CPU); when idle, two. */
 #define SEG_WARM_SPARES 2
+#define SEG_WARM_BYTES (16u << 20)
+
+static uint32_t _warm_max(const struct store *st)
+{
+    uint32_t n = SEG_WARM_BYTES / st->seg_size;
+    return n > SEG_WARM_SPARES ? n : SEG_WARM_SPARES;
+}
+
+void seg_cool_step(struct store *st)
+{
+    bool idle = st->taken == 0;
+    st->taken = 0;
+    if (!idle || !st->warm_extra)
+        return;
+    st->warm_extra = false;
+    uint32_t n = 0;
+    for (uint32_t idx = st->free_head; idx; idx = st->segs[idx].next)
+        if (++n > SEG_WARM_SPARES) /* dropping pages already dropped costs a walk, no fault */
+            madvise(st->segs[idx].mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+}
 
 /* An empty segment goes on the free list; its pages go back to the kernel
  * unless it is one of the few warm spares (flush gives everything back). */
@@ -92,8 +114,10 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
     struct seg *s = &st->segs[idx];
     seg_fifo_remove(st, idx);
     seg_close(st, idx);
-    if (give_back || st->nfree >= SEG_WARM_SPARES) /* a file's pages are freed, not dropped */
+    if (give_back || st->nfree >= _warm_max(st)) /* a file's pages are freed, not dropped */
         madvise(s->mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+    else if (st->nfree >= SEG_WARM_SPARES)
+        st->warm_extra = true;
     s->state = SEG_FREE;
     s->exp_max = 0;
     s->wpos = s->live = 0;
@@ -170,6 +194,7 @@ static char *_map(struct store *st, uint32_t idx)
 uint32_t seg_take(struct store *st)
 {
     uint32_t idx = st->free_head;
+    st->taken++;
     if (idx) {
         st->free_head = st->segs[idx].next;
         st->nfree--;

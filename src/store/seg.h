@@ -158,6 +158,8 @@ struct store {
     uint32_t exp_cand, exp_cgen;  /* a wholly expired segment found, and its generation */
     struct seg_cursor exp_cur;    /* the tick's walk over one */
     uint64_t exp_walked;          /* items the walks over wholly expired segments touched */
+    uint32_t taken;     /* segments taken since the last tick (seg_cool_step) */
+    bool warm_extra;    /* more than SEG_WARM_SPARES empty segments kept resident */
     struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
     bool large_pages;   /* -L: segments mapped in huge-page blocks */
@@ -438,6 +440,9 @@ char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref,
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */
 void seg_shrink_step(struct store *st);
+/* The tick: once no segment was taken for a tick, empty segments beyond the
+ * idle few go back to the kernel. */
+void seg_cool_step(struct store *st);
 
 /* --- restart.c (-e) --------------------------------------------------------- */
 

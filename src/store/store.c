@@ -649,6 +649,7 @@ void store_tick(struct store *st)
         _sweep(st, &st->sweep, budget > SWEEP_FLOOR ? (unsigned)budget : SWEEP_FLOOR);
     }
     seg_shrink_step(st);
+    seg_cool_step(st);
     seg_gauges(st);
 }
 

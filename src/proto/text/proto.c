@@ -205,6 +205,26 @@ static ssize_t _get(struct request *req, const struct line *l, bool touch)
     return (ssize_t)req->line_len;
 }
 
+/* "get <keys>", the line a pipelined read is mostly made of: one pass over
+ * the keys checks their lengths, without the tokenizer and the command table
+ * (what _tokenize, _lookup and _get would decide for it). */
+static ssize_t _get_line(struct request *req, const char *k, const char *end)
+{
+    req->cmd = PROTO_GET;
+    req->keys = (struct proto_token){k, (size_t)(end - k)};
+    req->ntokens = 3; /* at least; no get reads it */
+    while (k < end) {
+        const char *s = k;
+        while (k < end && *k != ' ')
+            k++;
+        if (k - s > PROTO_KEY_MAX)
+            return _error(req, PROTO_ERR_GET_KEY);
+        while (k < end && *k == ' ')
+            k++;
+    }
+    return (ssize_t)req->line_len;
+}
+
 static ssize_t _storage(struct request *req, const struct line *l, const char *data, size_t avail)
 {
     bool cas = req->cmd == PROTO_CAS;
@@ -449,6 +469,13 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
         end--;
     if (buf[0] == ' ') /* 1.6.45: the command is what precedes the first space */
         return _error(req, PROTO_ERR_UNKNOWN);
+    if (end - buf > 4 && memcmp(buf, "get ", 4) == 0) {
+        const char *k = buf + 4;
+        while (k < end && *k == ' ')
+            k++;
+        if (k < end) /* no key: the general path's error */
+            return _get_line(req, k, end);
+    }
 
     /* A meta command other than ms: its executor reads the line (meta.h);
      * only which command, and whether a key follows, are decided here. */

@@ -521,8 +521,8 @@ static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct
 
 /* Lookups of a pipelined batch: the keys of the complete get and mg
  * requests in the buffer, their cache misses overlapped before the first one
- * runs. An mg line is read here without the parser (the common case of a
- * meta batch); anything else is parsed to be stepped over exactly. */
+ * runs. get and mg lines are read here without the parser (the common case
+ * of a batch); anything else is parsed to be stepped over exactly. */
 static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
 {
     const char *nl = memchr(buf, '\n', len);
@@ -542,6 +542,19 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
             if (ke > k) { /* a 'b' key is a wasted hint, no more */
                 keys[n] = k;
                 nkeys[n++] = (size_t)(ke - k);
+            }
+            pos += (size_t)(end - p) + 1;
+            continue;
+        }
+        if (len - pos > 4 && memcmp(p, "get ", 4) == 0) { /* B's lines: keys, no parse */
+            const char *end = mem_find(p, '\n', len - pos);
+            if (!end)
+                break;
+            const char *e = end[-1] == '\r' ? end - 1 : end;
+            struct proto_token rest = {p + 4, (size_t)(e - (p + 4))}, key;
+            while (n < STORE_PREFETCH_MAX && proto_next_key(&rest, &key)) {
+                keys[n] = key.p;
+                nkeys[n++] = key.len;
             }
             pos += (size_t)(end - p) + 1;
             continue;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "lib/fmt.h"
 #include "proto/text/proto.h"
 
 /* Copy s right before an unreadable page, so any over-read faults. */
@@ -361,9 +362,65 @@ static void test_value_header(void **state)
     assert_memory_equal(out, "VALUE greeting 0 11\r\n", n);
 }
 
+/* Every length of number: 0, 9, 10, 99, 100, ... 10^19, UINT64_MAX, each
+ * against snprintf's. */
+static void test_u64_every_length(void **state)
+{
+    (void)state;
+    uint64_t v = 1;
+    for (int i = 0; i < 20; i++, v *= 10) {
+        const uint64_t each[] = {v - 1, v, v + 1, v * 9 / 10 + v / 3};
+        for (size_t j = 0; j < 4; j++) {
+            char got[24], want[24];
+            size_t n = fmt_u64(got, each[j]);
+            int m = snprintf(want, sizeof(want), "%llu", (unsigned long long)each[j]);
+            assert_int_equal(n, (size_t)m);
+            assert_memory_equal(got, want, n);
+        }
+    }
+    char got[24];
+    assert_int_equal(fmt_u64(got, UINT64_MAX), 20);
+    assert_memory_equal(got, "18446744073709551615", 20);
+}
+
+/* A "get" line's keys as the tokenizer would take them: spaces collapsed,
+ * a tab part of a key, 250 bytes the longest key, the line's \r left out. */
+static void test_get_line_keys(void **state)
+{
+    (void)state;
+    static char line[600];
+    struct request req;
+    const char *s = "get  a\tb   c \r\n"; /* keys are read after: not the guarded copy */
+    assert_int_equal(proto_parse(&req, s, strlen(s)), (ssize_t)strlen(s));
+    assert_int_equal(req.cmd, PROTO_GET);
+    struct proto_token rest = req.keys, k;
+    assert_true(proto_next_key(&rest, &k));
+    assert_int_equal(k.len, 3);
+    assert_memory_equal(k.p, "a\tb", 3);
+    assert_true(proto_next_key(&rest, &k));
+    assert_int_equal(k.len, 1);
+    assert_false(proto_next_key(&rest, &k));
+    for (size_t len = 249; len <= 251; len++) { /* the second key of two */
+        memset(line, 0, sizeof(line));
+        strcpy(line, "get a ");
+        memset(line + 6, 'k', len);
+        strcat(line, "\r\n");
+        ssize_t r = parse_guarded(&req, line, strlen(line));
+        assert_int_equal(r, (ssize_t)strlen(line));
+        assert_int_equal(req.cmd, len > 250 ? PROTO_ERROR : PROTO_GET);
+        if (len > 250)
+            assert_int_equal(req.error, PROTO_ERR_GET_KEY);
+    }
+    s = "get   \r\n"; /* spaces, no key */
+    assert_int_equal(parse_guarded(&req, s, strlen(s)), (ssize_t)strlen(s));
+    assert_int_equal(req.error, PROTO_ERR_FORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_u64_every_length),
+        cmocka_unit_test(test_get_line_keys),
         cmocka_unit_test(test_every_prefix_needs_more),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_mn_has_no_key),
