@@ -591,12 +591,12 @@ MALFORMED = [
     (b"set k 0 0 -1\r\n", b"CLIENT_ERROR bad command line format\r\n"),
     (b"set k 0 0 abc\r\n", b"CLIENT_ERROR bad command line format\r\n"),
     (b"set k 0 0 18446744073709551616\r\n", b"CLIENT_ERROR bad command line format\r\n"),
-    (b"get " + b"k" * 251 + b"\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"get " + b"k" * 251 + b"\r\n", b"CLIENT_ERROR bad command line format\r\n\r\n"),  # 1.6.45 ends it twice
     (b"incr k -1\r\n", b"CLIENT_ERROR invalid numeric delta argument\r\n"),
     (b"bogus command\r\n", b"ERROR\r\n"),
     (b"\x00\xff\xfe\r\n", b"ERROR\r\n"),
     (b"touch k x\r\n", b"CLIENT_ERROR invalid exptime argument\r\n"),
-    (b"set chaos 0 0 3\r\nabcde\r\n", b"CLIENT_ERROR bad data chunk\r\nERROR\r\n"),
+    (b"set chaos 0 0 3\r\nabcde\r\n", b"CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n"),
     (b"set chaos 0 0 2000000\r\n" + b"z" * 2000000 + b"\r\n",
      b"SERVER_ERROR object too large for cache\r\n"),
 ]

@@ -117,7 +117,7 @@ def start_tls(kind, certs, args=(), logdir="/tmp", tls_opts="", env=None):
         if kind == "memg":
             argv = [tls_bin(), "-p", str(port), "-l", HOST, "-U", "0"] + AS_ROOT + flags
         else:
-            argv = _argv("memcached", port, flags)
+            argv = _argv(kind, port, flags)  # memcached (1.6.18) or memcached145
         log = os.path.join(logdir, "%s-tls-%d.log" % (kind, port))
         srv = Server(kind, argv, port, log, None, env)
         if srv.wait_ready():
