@@ -57,6 +57,7 @@ static void _run(struct run *t, int argc, char **argv)
 
 static void _done(struct run *t)
 {
+    config_tls_free(&t->cfg.tls); /* the ssl_* strings the parse copied */
     free(t->out);
     free(t->err);
     free(t);
