@@ -49,27 +49,6 @@ void seg_open(struct store *st, uint32_t idx, bool main, unsigned cls)
     st->segs[idx].cls = (uint8_t)cls;
 }
 
-void seg_close(struct store *st, uint32_t idx)
-{
-    unsigned c = st->segs[idx].cls;
-    if (st->head == idx)
-        st->head = 0;
-    if (st->mhead == idx)
-        st->mhead = 0;
-    for (int m = 0; m < 2 && c; m++)
-        if (st->theads[m][c] == idx) {
-            st->theads[m][c] = 0;
-            st->nopen--;
-        }
-}
-
-bool seg_is_open(const struct store *st, uint32_t idx)
-{
-    unsigned c = st->segs[idx].cls;
-    return idx == st->head || idx == st->mhead ||
-           (c && (st->theads[0][c] == idx || st->theads[1][c] == idx));
-}
-
 static bool _gone(const struct seg *s, int64_t now)
 {
     return s->state == SEG_USED && s->pins == 0 && s->exp_max && s->exp_max <= now;

@@ -442,3 +442,25 @@ void seg_teardown(struct store *st)
     free(st->segs);
     st->segs = NULL;
 }
+
+/* A segment stops being a write head of any expiry class (expire.c opens them). */
+void seg_close(struct store *st, uint32_t idx)
+{
+    unsigned c = st->segs[idx].cls;
+    if (st->head == idx)
+        st->head = 0;
+    if (st->mhead == idx)
+        st->mhead = 0;
+    for (int m = 0; m < 2 && c; m++)
+        if (st->theads[m][c] == idx) {
+            st->theads[m][c] = 0;
+            st->nopen--;
+        }
+}
+
+bool seg_is_open(const struct store *st, uint32_t idx)
+{
+    unsigned c = st->segs[idx].cls;
+    return idx == st->head || idx == st->mhead ||
+           (c && (st->theads[0][c] == idx || st->theads[1][c] == idx));
+}
