@@ -285,7 +285,7 @@ static void _reset(struct store *st)
     memset((char *)st + QUEUES_AT, 0, QUEUES_LEN);
     st->hiwater = 1;
     st->stats->curr_items = st->stats->bytes = 0;
-    ht_clear(st->ht, STORE_HT_POWER);
+    ht_clear(st->ht, st->ht_power0);
 }
 
 bool seg_file_open(struct store *st, const char *path, char *note, size_t len)

@@ -170,6 +170,8 @@ struct store {
     uint64_t limit, item_max;
     bool evict;
     bool no_cas;        /* -C: cas 0 everywhere, the counter stays 0 */
+    unsigned ht_power0; /* the table's size at start and after a flush (-o hashpower) */
+    bool no_expand;     /* -o no_hashexpand: the table never grows */
     uint64_t cas;
     int64_t now;
     int64_t flush_at;

@@ -26,6 +26,9 @@ struct store_config {
     const char *memory_file;
     char *note;
     size_t note_len;
+    unsigned ht_power;  /* -o hashpower: the table's first 2^N slots (0: 12) */
+    bool no_ht_expand;  /* -o no_hashexpand: it never grows; a new key past 3/4
+                         * full is refused (STORE_NO_MEMORY) */
 };
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
