@@ -748,5 +748,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
         return r;
     if ((r = _parse_argv(cfg, argc, argv, out, err)) != CONFIG_OK)
         return r;
-    return _check(cfg, err);
+    if ((r = _check(cfg, err)) == CONFIG_OK && cfg->slab_words)
+        fmt_fd(err, "memg: -o slab_*: memg has no slab classes (one pool of segments serves "
+                    "every item size, items stored whole): these words set nothing\n");
+    return r;
 }

@@ -3,7 +3,7 @@
  * getsubopt switch). A word memg honours sets a field; a word that tunes
  * machinery memg lacks is refused with the reason, or, where memcached's
  * own tests and common command lines carry it and memg already does what
- * it asks (slabs), accepted with a one-line notice on stderr. */
+ * it asks (slabs), accepted with a one-line notice on stderr at start. */
 #include <limits.h>
 #include <string.h>
 
@@ -113,7 +113,7 @@ static int _refused(const char *key, size_t klen, const char *val, size_t vlen, 
  * be stranded in a class (what reassign and automove are for), and items
  * are stored whole (slab_chunk_max's chunks do not exist). */
 static int _slab(struct config *cfg, const char *key, size_t klen, const char *val,
-                 size_t vlen, int err, char *why, size_t cap)
+                 size_t vlen, char *why, size_t cap)
 {
     if (_is(key, klen, "slab_automove") && val) {
         int v = _atoi(val, vlen);
@@ -143,8 +143,7 @@ static int _slab(struct config *cfg, const char *key, size_t klen, const char *v
             return _err(why, cap, "slab_chunk_max must be specified in kilobytes.");
         cfg->slab_chunk_max = kb << 10; /* checked against -I once all are read */
     }
-    fmt_fd(err, "memg: -o %.*s: memg has no slab classes (one pool of segments serves every "
-                "item size, items stored whole): nothing to set\n", (int)klen, key);
+    cfg->slab_words = true; /* config_parse says so once all flags passed */
     return 1;
 }
 
@@ -224,9 +223,9 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
             !_is(key, klen, "slab_automove_ratio") && !_is(key, klen, "slab_automove_window") &&
             !_is(key, klen, "slab_chunk_max"))
             return 0;
-        return _slab(cfg, key, klen, val, vlen, err, why, cap);
+        return _slab(cfg, key, klen, val, vlen, why, cap);
     } else if (_is(key, klen, "no_slab_reassign") || _is(key, klen, "no_slab_automove")) {
-        return _slab(cfg, key, klen, val, vlen, err, why, cap);
+        return _slab(cfg, key, klen, val, vlen, why, cap);
     } else if (_is(key, klen, "lru_maintainer") || _is(key, klen, "no_lru_maintainer") ||
                _is(key, klen, "hot_lru_pct") || _is(key, klen, "warm_lru_pct") ||
                _is(key, klen, "hot_max_factor") || _is(key, klen, "warm_max_factor") ||

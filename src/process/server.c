@@ -130,8 +130,9 @@ static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
             l = &srv->ls[i];
     for (int n = 0; n < 256; n++) { /* bounded: other clients wait too */
         if (!srv->cfg->maxconns_fast && srv->sh.count >= (uint32_t)srv->cfg->max_conns) {
-            _pause_accept(srv, 0, true); /* memcached's accept_new_conns(false) */
-            break;
+            if (n == 0) /* one waits: memcached's accept_new_conns(false) */
+                _pause_accept(srv, 0, true);
+            break;      /* else the next readiness says whether one waits */
         }
         int cfd = net_accept(fd);
         if (cfd >= 0) {
