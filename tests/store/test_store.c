@@ -409,6 +409,37 @@ static void test_flush(void **state)
     _done(f);
 }
 
+/* -o hashpower and no_hashexpand: the table's first size, kept after a
+ * flush; fixed, it takes new keys up to 7/8 of its slots, then refuses
+ * them (replacing a key takes no slot). */
+static void test_table_power_and_no_expand(void **state)
+{
+    (void)state;
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                                 .evict = true, .ht_power = 14});
+    assert_int_equal(f->stats.hash_power_level, 14);
+    _fill(f, "a", 15000, 10); /* past 3/4 of 2^14: grows */
+    assert_int_equal(f->stats.hash_power_level, 15);
+    store_flush(f->st, 0);
+    struct store_usage u;
+    store_usage(f->st, &u);
+    assert_int_equal(u.table_capacity, 1u << 14);
+    _done(f);
+    f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                      .evict = true, .ht_power = 12, .no_ht_expand = true});
+    char key[32];
+    for (int i = 0; i < 4096 - 512; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(_set(f, key, "v"), STORE_OK);
+    }
+    assert_int_equal(_set(f, "one-more", "v"), STORE_NO_MEMORY);
+    assert_int_equal(_set(f, "k7", "w"), STORE_OK);
+    assert_string_equal(_get(f, "k7"), "w");
+    assert_int_equal(f->stats.hash_power_level, 12);
+    assert_int_equal(f->stats.curr_items, 4096 - 512);
+    _done(f);
+}
+
 static uint64_t _mem(struct fx *f)
 {
     struct store_usage u;
@@ -1500,7 +1531,8 @@ int main(void)
         cmocka_unit_test(test_expiry),         cmocka_unit_test(test_tick_reclaim),
         cmocka_unit_test(test_eviction_is_incremental),
         cmocka_unit_test(test_gc_keeps_memory_near_live),
-        cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_flush),
+        cmocka_unit_test(test_table_power_and_no_expand),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
