@@ -84,6 +84,7 @@ struct config {
     uint32_t sock_cookie_id;  /* -o sock_cookie_id=N: SO_MARK of the listeners (0: none) */
     uint32_t slab_chunk_max;  /* -o slab_chunk_max=KB, in bytes: only checked (no slabs) */
     bool slab_words;          /* an -o slab word was given: a notice at start */
+    bool track_sizes;         /* -o track_sizes: `stats sizes` counts items by size */
     bool bad_option;          /* exit 1, not 64: an unknown option or a bad -o word */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */

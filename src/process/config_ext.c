@@ -216,8 +216,7 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
         return _err(why, cap, "hash_algorithm: memg's table has one hash function of its "
                               "own, not selectable; refused");
     } else if (_is(key, klen, "track_sizes")) {
-        return _err(why, cap, "track_sizes: memg keeps no per-size item histogram "
-                              "(`stats sizes` says disabled); refused");
+        cfg->track_sizes = true;
     } else if (klen > 5 && memcmp(key, "slab_", 5) == 0 && !_is(key, klen, "slab_sizes")) {
         if (!_is(key, klen, "slab_reassign") && !_is(key, klen, "slab_automove") &&
             !_is(key, klen, "slab_automove_ratio") && !_is(key, klen, "slab_automove_window") &&

@@ -153,6 +153,9 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *
             memcpy(p + REC_KEY + p[REC_NKEY], &meta, REC_META_LEN);
         }
         s->live += seg_span(st, len);
+        struct rec r;
+        rec_decode((char *)p, &r);
+        seg_sizes_note(st, &r, 1);
         st->stats->curr_items++;
         st->stats->bytes += len;
     }
@@ -285,6 +288,7 @@ static void _reset(struct store *st)
     memset((char *)st + QUEUES_AT, 0, QUEUES_LEN);
     st->hiwater = 1;
     st->stats->curr_items = st->stats->bytes = 0;
+    seg_sizes_clear(st);
     ht_clear(st->ht, st->ht_power0);
 }
 

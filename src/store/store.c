@@ -50,6 +50,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->ht_power0 = cfg->ht_power ? cfg->ht_power : STORE_HT_POWER;
     st->no_expand = cfg->no_ht_expand;
     if (!seg_setup(st, cfg->mem_limit, item_max) ||
+        (cfg->track_sizes && !seg_sizes_setup(st)) ||
         !(st->ht = ht_create(st->ht_power0, _ht_hash, _ht_match, st)) ||
         (cfg->memory_file && !seg_file_open(st, cfg->memory_file, cfg->note, cfg->note_len))) {
         store_destroy(st);
@@ -64,6 +65,7 @@ void store_destroy(struct store *st)
     if (!st)
         return;
     ht_destroy(st->ht);
+    free(st->sizes);
     ghost_free(&st->ghost);
     seg_teardown(st);
     free(st);
@@ -221,6 +223,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
         rec_decode(seg_ptr(st, oref), &old);
         *slot = ref;
         s->bytes -= old.len;
+        seg_sizes_note(st, &old, -1);
         seg_kill(st, oref, &old);
     } else {
         uint32_t idx = seg_idx(st, ref);
@@ -233,6 +236,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
         }
         s->curr_items++;
     }
+    seg_sizes_note(st, r, 1);
     s->bytes += r->len;
     s->total_items++;
     return STORE_OK;

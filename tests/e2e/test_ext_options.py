@@ -70,7 +70,7 @@ def test_refused_as_memcached_145(args, message):
 # Valid values of words for machinery memg has not: refused with the reason.
 @pytest.mark.parametrize("word", ["lru_maintainer", "no_lru_maintainer", "hot_lru_pct=20",
                                   "warm_max_factor=2.0", "temporary_ttl=61",
-                                  "tail_repair_time=60", "hash_algorithm=murmur3", "track_sizes",
+                                  "tail_repair_time=60", "hash_algorithm=murmur3",
                                   "worker_logbuf_size=64", "read_buf_mem_limit=1"])
 def test_machinery_memg_lacks_refused(word):
     r = _run(memg_bin(), ["-o", word])
@@ -249,3 +249,28 @@ def test_slab_words_start_with_a_notice(server_factory):
     with srv.raw() as r:
         assert r.set(b"k", b"v") == b"STORED\r\n"
     assert srv.log_text().count("memg has no slab classes") == 1
+
+
+def test_track_sizes_as_memcached_145(server_factory):
+    """track_sizes: `stats sizes` counts live items by memcached's size of
+    each (header, key, flags, value, cas; 32-byte steps), with and without
+    -C, through replaces, deletes, incr, append, touch, meta and flush_all."""
+    steps = [b"set a 0 0 1\r\nv\r\n", b"set bb 5 0 100\r\n" + b"x" * 100 + b"\r\n",
+             b"set c 0 0 600000\r\n" + b"x" * 600000 + b"\r\n",
+             b"set a 0 0 40\r\n" + b"y" * 40 + b"\r\n", b"set d 0 0 1\r\nv\r\n",
+             b"delete d\r\n", b"incr zz 1\r\n", b"set n 0 0 1\r\n9\r\n", b"incr n 1\r\n",
+             b"append bb 0 0 30\r\n" + b"z" * 30 + b"\r\n", b"touch a 100\r\n",
+             b"ms m 2 T1 F7\r\nhi\r\n", b"stats sizes\r\n", b"flush_all\r\n",
+             b"set f 0 0 3\r\nabc\r\n", b"stats sizes\r\n"]
+    for flags in ((), ("-C",)):
+        got = {}
+        for kind in ("memcached145", "memg"):
+            srv = server_factory("-o", "track_sizes", *flags, kind=kind)
+            with srv.raw() as r:
+                got[kind] = [r.cmd(s) for s in steps]
+                assert _stats(srv, b"settings")["track_sizes"] == "yes", kind
+        assert got["memg"] == got["memcached145"], flags
+        assert got["memg"][12].count(b"STAT ") >= 4, got["memg"][12]  # sizes apart
+    for kind in ("memcached145", "memg"):
+        with server_factory(kind=kind).raw() as r:
+            assert r.cmd(b"stats sizes\r\n") == b"STAT sizes_status disabled\r\nEND\r\n"

@@ -476,7 +476,6 @@ static const struct {
     {"tail_repair_time", "Missing numeric argument for tail_repair_time"},
     {"tail_repair_time=9", "Cannot set tail_repair_time to less than 10 seconds"},
     {"tail_repair_time=10", "nothing to repair); refused"},
-    {"track_sizes", "no per-size item histogram"},
     {"lru_maintainer", "memg has no segmented LRU"},
     {"no_lru_maintainer", "memg has no segmented LRU"},
     {"hot_lru_pct", "Missing hot_lru_pct argument"},
@@ -524,11 +523,13 @@ static void test_ext_words(void **state)
     assert_false(t->cfg.no_hashexpand);
     assert_int_equal(t->cfg.watcher_logbuf, 256 << 10);
     assert_int_equal(t->cfg.sock_cookie_id, 0);
+    assert_false(t->cfg.track_sizes);
     _done(t);
     PARSE(t, "-o", "hashpower=12,no_hashexpand,no_maxconns_fast,watcher_logbuf_size=8,"
                    "sock_cookie_id=42,modern,inline_ascii_resp,no_inline_ascii_resp,"
-                   "read_buf_mem_limit=0");
+                   "read_buf_mem_limit=0,track_sizes");
     _assert_ok(t);
+    assert_true(t->cfg.track_sizes);
     assert_int_equal(t->cfg.hash_power, 12);
     assert_true(t->cfg.no_hashexpand);
     assert_false(t->cfg.maxconns_fast);
