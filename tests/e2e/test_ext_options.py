@@ -3,6 +3,7 @@ LRU (src/process/config_ext.c): the refusals with 1.6.45's words and exit
 status, and what each honoured word does, against 1.6.45 where visible."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -274,3 +275,26 @@ def test_track_sizes_as_memcached_145(server_factory):
     for kind in ("memcached145", "memg"):
         with server_factory(kind=kind).raw() as r:
             assert r.cmd(b"stats sizes\r\n") == b"STAT sizes_status disabled\r\nEND\r\n"
+
+
+def test_track_sizes_across_a_restart(tmp_path):
+    """-e: the items a restart restores are counted, and leave the count."""
+    from conftest import start_server
+    path = str(tmp_path / "mem")
+    srv = start_server("memg", ("-e", path, "-o", "track_sizes"), str(tmp_path))
+    try:
+        with srv.raw() as r:
+            assert r.set(b"a", b"v") == b"STORED\r\n"
+            assert r.cmd(b"set bb 5 0 100\r\n" + b"x" * 100 + b"\r\n") == b"STORED\r\n"
+        srv.proc.send_signal(signal.SIGUSR1)
+        assert srv.proc.wait(10) == 0
+    finally:
+        srv.stop()
+    srv = start_server("memg", ("-e", path, "-o", "track_sizes"), str(tmp_path))
+    try:
+        with srv.raw() as r:
+            assert r.cmd(b"stats sizes\r\n") == b"STAT 64 1\r\nSTAT 192 1\r\nEND\r\n"
+            assert r.cmd(b"delete a\r\n") == b"DELETED\r\n"
+            assert r.cmd(b"stats sizes\r\n") == b"STAT 192 1\r\nEND\r\n"
+    finally:
+        srv.stop()
