@@ -400,6 +400,11 @@ static enum config_result _check(struct config *cfg, int err)
             return _fail(err, 'l', "'notls' option is valid only when SSL is enabled");
     if (cfg->slab_chunk_max && (r = _check_chunk_max(cfg, err)) != CONFIG_OK)
         return r;
+    uint64_t table = (uint64_t)4 << cfg->hash_power; /* 4-byte slots, within -m (not memcached's) */
+    if (cfg->hash_power && table > cfg->mem_limit / 2)
+        return _fail(err, 'o', "hashpower=%d: its table (%" PRIu64 " MB) would take more than "
+                     "half of -m %" PRIu64 " (memg counts the table within -m)",
+                     cfg->hash_power, table / MIB, cfg->mem_limit / MIB);
     if (cfg->memory_file && cfg->large_pages) /* huge pages are anonymous memory's */
         return _fail(err, 'e', "cannot be combined with -L: the file's pages are not huge");
     return CONFIG_OK;

@@ -536,11 +536,20 @@ static void test_ext_words(void **state)
     assert_int_equal(t->cfg.watcher_logbuf, 8 << 10);
     assert_int_equal(t->cfg.sock_cookie_id, 42);
     _done(t);
-    PARSE(t, "-o", "no_maxconns_fast,hashpower=32,maxconns_fast,no_modern");
+    PARSE(t, "-o", "no_maxconns_fast,hashpower=32,maxconns_fast,no_modern", "-m", "32768");
     _assert_ok(t);
     assert_int_equal(t->cfg.hash_power, 32);
     assert_false(t->cfg.maxconns_fast); /* no_modern: 1.4's defaults memg has */
     assert_false(t->cfg.crawler);
+    _done(t);
+    /* the table counts within -m: at most half of it */
+    PARSE(t, "-o", "hashpower=23");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-o", "hashpower=24", "-m", "64");
+    assert_int_equal(t->r, CONFIG_ERROR);
+    assert_false(t->cfg.bad_option); /* exit 64: a flags check, as -I against -m */
+    _assert_error(t, "hashpower=24: its table (64 MB) would take more than half of -m 64");
     _done(t);
     /* memcached's own no-op, with its warning */
     PARSE(t, "-o", "resp_obj_mem_limit=5");
