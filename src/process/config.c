@@ -351,27 +351,9 @@ static enum config_result _unsupported(int c, int err)
     return _fail(err, c, "not supported by memg");
 }
 
-/* -o slab_chunk_max against -I and the 1 MB page, memcached's checks and
- * words (memg has no chunks: these are all the word does in memg). */
-static enum config_result _check_chunk_max(const struct config *cfg, int err)
-{
-    uint64_t c = cfg->slab_chunk_max, i = cfg->item_size_max;
-    if (c > i)
-        return _fail(err, 'o', "slab_chunk_max (bytes: %" PRIu64 ") cannot be larger than -I "
-                     "(item_size_max %" PRIu64 ")", c, i);
-    if (i % c)
-        return _fail(err, 'o', "-I (item_size_max: %" PRIu64 ") must be evenly divisible by "
-                     "slab_chunk_max (bytes: %" PRIu64 ")", i, c);
-    if (MIB % c)
-        return _fail(err, 'o', "slab_chunk_max (bytes: %" PRIu64 ") must divide evenly into "
-                     "%" PRIu64 " (slab_page_size)", c, MIB);
-    return CONFIG_OK;
-}
-
 /* Checks that involve several flags, done once all are read (as memcached). */
 static enum config_result _check(struct config *cfg, int err)
 {
-    enum config_result r;
     /* memcached's order and words: SASL implies binary, -Y implies ascii. */
     if (cfg->sasl) {
         if (!cfg->protocol_given)
@@ -398,13 +380,9 @@ static enum config_result _check(struct config *cfg, int err)
     for (int i = 0; i < cfg->nlisten; i++)
         if (strncmp(cfg->listen[i], "notls:", 6) == 0 && !cfg->tls.enabled)
             return _fail(err, 'l', "'notls' option is valid only when SSL is enabled");
-    if (cfg->slab_chunk_max && (r = _check_chunk_max(cfg, err)) != CONFIG_OK)
-        return r;
-    uint64_t table = (uint64_t)4 << cfg->hash_power; /* 4-byte slots, within -m (not memcached's) */
-    if (cfg->hash_power && table > cfg->mem_limit / 2)
-        return _fail(err, 'o', "hashpower=%d: its table (%" PRIu64 " MB) would take more than "
-                     "half of -m %" PRIu64 " (memg counts the table within -m)",
-                     cfg->hash_power, table / MIB, cfg->mem_limit / MIB);
+    char why[160];
+    if (!config_ext_check(cfg, why, sizeof(why)))
+        return _fail(err, 'o', "%s", why);
     if (cfg->memory_file && cfg->large_pages) /* huge pages are anonymous memory's */
         return _fail(err, 'e', "cannot be combined with -L: the file's pages are not huge");
     return CONFIG_OK;

@@ -31,6 +31,9 @@ bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const ch
  * these, -1 refused with why filled. */
 int config_ext_word(struct config *cfg, const char *key, size_t klen, const char *val,
                     size_t vlen, int err, char *why, size_t cap);
+/* The -o words' checks against other flags, once all are read: false with
+ * why filled (memcached's words for slab_chunk_max against -I; exit 64). */
+bool config_ext_check(const struct config *cfg, char *why, size_t cap);
 /* Free the ssl_* strings (at exit). */
 void config_tls_free(struct config_tls *t);
 

@@ -4,6 +4,7 @@
  * machinery memg lacks is refused with the reason, or, where memcached's
  * own tests and common command lines carry it and memg already does what
  * it asks (slabs), accepted with a one-line notice on stderr at start. */
+#include <inttypes.h>
 #include <limits.h>
 #include <string.h>
 
@@ -234,4 +235,26 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
         return 0;
     }
     return 1;
+}
+
+bool config_ext_check(const struct config *cfg, char *why, size_t cap)
+{
+    uint64_t c = cfg->slab_chunk_max, i = cfg->item_size_max, page = 1u << 20;
+    uint64_t table = (uint64_t)4 << cfg->hash_power; /* 4-byte slots, within -m (not memcached's) */
+    if (c && c > i)
+        fmt_buf(why, cap, "slab_chunk_max (bytes: %" PRIu64 ") cannot be larger than -I "
+                "(item_size_max %" PRIu64 ")", c, i);
+    else if (c && i % c)
+        fmt_buf(why, cap, "-I (item_size_max: %" PRIu64 ") must be evenly divisible by "
+                "slab_chunk_max (bytes: %" PRIu64 ")", i, c);
+    else if (c && page % c) /* memcached's slab page: memg has none, the check stays */
+        fmt_buf(why, cap, "slab_chunk_max (bytes: %" PRIu64 ") must divide evenly into "
+                "%" PRIu64 " (slab_page_size)", c, page);
+    else if (cfg->hash_power && table > cfg->mem_limit / 2)
+        fmt_buf(why, cap, "hashpower=%d: its table (%" PRIu64 " MB) would take more than half "
+                "of -m %" PRIu64 " (memg counts the table within -m)", cfg->hash_power,
+                table >> 20, cfg->mem_limit >> 20);
+    else
+        return true;
+    return false;
 }
