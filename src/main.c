@@ -213,7 +213,9 @@ int main(int argc, char **argv)
         return 1; /* as memcached -L */
     char note[PATH_MAX + 160] = "";
     struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages,
-                                !cfg.cas_enabled, cfg.memory_file, note, sizeof(note)};
+                                !cfg.cas_enabled, cfg.memory_file, note, sizeof(note),
+                                (unsigned)cfg.hash_power, cfg.no_hashexpand,
+                                cfg.track_sizes};
     struct store *store = store_create(&scfg, &stats);
     if (note[0]) /* -e: what was restored, why it starts empty, or why it cannot */
         fmt_fd(STDERR_FILENO, "memg: %s\n", note);
