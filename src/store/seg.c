@@ -347,7 +347,7 @@ void seg_flush(struct store *st)
     st->ev_seg = 0;
     st->stats->curr_items = 0;
     st->stats->bytes = 0;
-    ht_clear(st->ht, STORE_HT_POWER);
+    ht_clear(st->ht, STORE_HT_LEVEL);
     ghost_free(&st->ghost);
     seg_gauges(st);
 }

@@ -190,7 +190,7 @@ struct store {
     const char *mfile;
 };
 
-#define STORE_HT_POWER 12 /* 16 KB of table at start */
+#define STORE_HT_LEVEL 24 /* 2^12 slots: 16 KB of table at start (ht_level_cap) */
 
 /* What the ghost queue takes of the limit: its bytes once made, and before
  * that the most it may take (1/64), kept free from the start so that making

@@ -48,7 +48,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
     uint64_t item_max = cfg->item_size_max ? cfg->item_size_max : 1024 * 1024;
     if (!seg_setup(st, cfg->mem_limit, item_max) ||
-        !(st->ht = ht_create(STORE_HT_POWER, _ht_hash, _ht_match, st)) ||
+        !(st->ht = ht_create(STORE_HT_LEVEL, _ht_hash, _ht_match, st)) ||
         (cfg->memory_file && !seg_file_open(st, cfg->memory_file, cfg->note, cfg->note_len))) {
         store_destroy(st);
         return NULL;

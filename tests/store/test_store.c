@@ -386,7 +386,7 @@ static void test_flush(void **state)
     assert_int_equal(u.items, 0);
     assert_int_equal(f->stats.curr_items, 0);
     assert_int_equal(f->stats.bytes, 0);
-    assert_int_equal(u.table_capacity, 1u << STORE_HT_POWER);
+    assert_int_equal(u.table_capacity, ht_level_cap(STORE_HT_LEVEL));
     assert_string_equal(_get(f, "a:1"), "");
     /* refill reuses the freed segments: nothing ratchets */
     uint64_t total = u.segments_used + u.segments_free;
