@@ -111,7 +111,7 @@ static uint32_t *_find(struct store *st, const char *key, size_t nkey, uint64_t 
     uint32_t *slot = ht_find(st->ht, h, key, nkey);
     if (!slot)
         return NULL;
-    rec_decode(seg_ptr(st, *slot), r);
+    seg_rec(st, *slot, r);
     if (!rec_expired(st, r))
         return slot;
     seg_unlink(st, *slot, r, h, UNLINK_EXPIRED);
@@ -205,7 +205,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
 {
     struct stats *s = st->stats;
     uint64_t c = _cas_give(st, cas);
-    if (!rec_cas_fits(r, c)) { /* 2^32 modifications while it was reserved */
+    if (!rec_cas_fits(r, c)) { /* the caller checked (store_commit_ex rewrites) */
         seg_kill(st, ref, r);
         return STORE_NO_MEMORY;
     }
@@ -216,7 +216,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
     if (slot) {
         struct rec old;
         uint32_t oref = *slot;
-        rec_decode(seg_ptr(st, oref), &old);
+        seg_rec(st, oref, &old);
         *slot = ref;
         s->bytes -= old.len;
         seg_kill(st, oref, &old);
@@ -236,15 +236,6 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
     return STORE_OK;
 }
 
-/* The cas field's width for a record written now that must hold cas. */
-static unsigned _cas_width(const struct store *st, uint64_t cas)
-{
-    if (st->no_cas)
-        return 1;
-    unsigned w = rec_cas_width(st->cas);
-    return rec_vlen(cas) > w ? rec_vlen(cas) : w;
-}
-
 /* Write a new version of the item of src's key (live in the table) from
  * src, the record at sref: src's key and flags, exptime exp, meta, extra bits and value pieces a+b; src's
  * bytes stay pinned while the new ones are allocated (allocation may compact
@@ -253,23 +244,23 @@ static enum store_status _rewrite(struct store *st, uint64_t h, uint32_t sref, s
                                   int64_t exp, uint16_t meta, uint8_t bits, const char *a,
                                   size_t na, const char *b, size_t nb, uint64_t cas)
 {
-    unsigned cas_w = _cas_width(st, cas);
-    uint64_t size = rec_size(src->nkey, cas_w, src->flags, exp, (uint64_t)na + nb);
+    unsigned cas_w;
+    uint64_t size = rec_size(src->nkey, 0, src->flags, exp, (uint64_t)na + nb);
     uint32_t sidx = seg_idx(st, sref), ref;
     if (size > st->seg_size)
         return STORE_NO_MEMORY;
     seg_pin(st, sidx);
-    char *p = seg_alloc(st, (uint32_t)size, exp, &ref);
+    char *p = seg_alloc(st, (uint32_t)size, _cas_give(st, cas), exp, &ref, &cas_w);
     enum store_status rc = STORE_NO_MEMORY;
     if (p) {
-        rec_decode(seg_ptr(st, sref), src); /* pinned: still there */
+        seg_rec(st, sref, src); /* pinned: still there */
         char *v = rec_write(p, R_RESV | bits, src->p + REC_KEY, src->nkey, meta, cas_w,
                             src->flags, exp, (uint32_t)(na + nb), 0);
         memcpy(v, a, na);
         if (nb)
             memcpy(v + na, b, nb);
         struct rec r;
-        rec_decode(p, &r);
+        seg_rec(st, ref, &r);
         uint32_t *slot = ht_find(st->ht, h, src->p + REC_KEY, src->nkey);
         rc = _link(st, ref, &r, h, slot, cas);
         *src = r;
@@ -369,11 +360,12 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
 {
     _begin(st);
     int64_t exp = _exptime(st, exptime);
-    unsigned cas_w = _cas_width(st, cas_hint);
+    unsigned cas_w;
     if (nkey == 0 || nkey > 255 || store_item_total(st, nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
-    uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
-    char *p = seg_alloc_key(st, size, exp, &ref, key, nkey);
+    /* the cas varint's width: for the cas a commit now would give */
+    uint32_t ref, size = (uint32_t)rec_size(nkey, 0, flags, exp, nvalue);
+    char *p = seg_alloc_key(st, size, _cas_give(st, cas_hint), exp, &ref, &cas_w, key, nkey);
     if (!p)
         return STORE_NO_MEMORY;
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
@@ -395,7 +387,7 @@ static void _txn_end(struct store *st, struct store_txn *txn, bool kill)
 {
     if (kill) {
         struct rec r;
-        rec_decode(seg_ptr(st, txn->ref), &r);
+        seg_rec(st, txn->ref, &r);
         seg_kill(st, txn->ref, &r);
     }
     seg_unpin(st, txn->pin);
@@ -431,7 +423,7 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
 {
     _begin(st);
     struct rec n, o;
-    rec_decode(seg_ptr(st, txn->ref), &n);
+    seg_rec(st, txn->ref, &n);
     if (c->mbits & ITEM_BINKEY)
         rec_set_meta(&n, (uint16_t)(n.meta | LA_BINKEY));
     uint64_t h = store_key_hash(st, n.p + REC_KEY, n.nkey);
@@ -474,6 +466,11 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
         o.cas = _cas_give(st, 0); /* it had a cas all the same: memcached's binary set answers it */
         _cas_take(st, 0, o.cas);
         o.nval = n.nval;
+    } else if (!rec_cas_fits(&n, _cas_give(st, c->cas_new))) {
+        /* the counter moved past the width while the value arrived: a copy */
+        rc = _rewrite(st, h, txn->ref, &n, n.exp, n.meta, 0, n.val, n.nval, NULL, 0, c->cas_new);
+        _txn_end(st, txn, true);
+        o = n;
     } else {
         rc = _link(st, txn->ref, &n, h, slot, c->cas_new);
         _txn_end(st, txn, false);
@@ -732,7 +729,7 @@ bool store_walk(struct store *st, struct store_cursor *cur, uint32_t budget, sto
                 return true;
             struct rec r;
             uint32_t at = cur->off;
-            rec_decode(s->mem + at, &r);
+            rec_decode(s->mem + at, &r, s->cas_base);
             cur->off += seg_span(st, r.len);
             if (!(r.bits & R_LIVE) || rec_expired(st, &r))
                 continue;
