@@ -1,7 +1,7 @@
 """-C (--disable-cas): every cas reads 0, and a compare on a present item
 fails whatever unique the client sent, as Debian's memcached 1.6.18 -C
 answers (E2E_SERVER=memcached runs these against it). Items cost less: memg
-writes the cas in 1 byte instead of 5, memcached drops its 8."""
+writes the cas in 1 byte instead of 1-3, memcached drops its 8."""
 import re
 
 import pytest
