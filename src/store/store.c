@@ -563,12 +563,16 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     const char *digits = buf + sizeof buf - n;
     *result = v;
     uint64_t cas = _cas_give(st, 0);
-    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0 &&
-        rec_cas_fits(&r, cas)) {
+    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0) {
+        if (rec_cas_fits(&r, cas)) {
+            rec_set_cas(&r, cas); /* the same item: stale and win marks stay */
+            _cas_take(st, 0, cas);
+        } else if (_rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, r.val, r.nval,
+                            NULL, 0, 0) != STORE_OK) { /* the cas outgrew its field: a copy */
+            return STORE_NO_MEMORY;
+        }
         memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
         memset(r.val + n, ' ', r.nval - (uint32_t)n);
-        rec_set_cas(&r, cas); /* the same item: stale and win marks stay */
-        _cas_take(st, 0, cas);
         return STORE_OK;
     }
     /* a new item, as memcached makes when the number grows: no marks */

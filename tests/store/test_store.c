@@ -1126,6 +1126,17 @@ static void test_cas_in_segments(void **state)
     assert_int_not_equal(ref, ref2);
     assert_int_equal(r.cas, store_last_cas(f->st));
     assert_string_equal(_get(f, "n"), "12");
+    /* a shorter number in a copy is padded as in place (memcached's length) */
+    struct fx *g = _fx(4 * MB, true);
+    assert_int_equal(_set(g, "n", "10"), STORE_OK); /* 1 byte of cas */
+    _rec_of(g, "n", &r, &ref);
+    _fill(g, "w", 100, 10);
+    assert_int_equal(store_incr(g->st, "n", 1, false, 5, 0, &v), STORE_OK);
+    _rec_of(g, "n", &r, &ref2);
+    assert_int_not_equal(ref, ref2);
+    assert_int_equal(r.cas, store_last_cas(g->st));
+    assert_string_equal(_get(g, "n"), "5 ");
+    _done(g);
     /* a given cas far from the base (meta E), either side */
     struct store_cond c = {.cas_new = (uint64_t)1 << 62};
     struct store_result res;
