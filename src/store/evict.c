@@ -15,7 +15,8 @@
 #include "seg.h"
 #include "ht.h"
 
-static char *_main_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
+static char *_main_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                         unsigned *cas_w);
 
 /* What a compaction keeps of the live, unexpired items. */
 enum keep {
@@ -74,7 +75,7 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep ho
     while (off < s->wpos) {
         while (nq < AHEAD && pf < s->wpos) {
             struct rec a;
-            rec_decode(s->mem + pf, &a);
+            rec_decode(s->mem + pf, &a, s->cas_base);
             uint64_t h = (a.bits & R_LIVE) ? store_key_hash(st, a.p + REC_KEY, a.nkey) : 0;
             if (a.bits & R_LIVE)
                 ht_prefetch(st->ht, h);
@@ -85,15 +86,17 @@ static void _compact(struct store *st, uint32_t idx, uint32_t need, enum keep ho
         hq_head = (hq_head + 1) % AHEAD;
         nq--;
         struct rec r;
-        rec_decode(s->mem + off, &r);
+        rec_decode(s->mem + off, &r, s->cas_base);
         uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, off), to;
+        unsigned cas_w;
         char *dst;
         if (!(r.bits & R_LIVE)) {
         } else if (rec_expired(st, &r)) {
             seg_unlink_only(st, ref, &r, h, UNLINK_EXPIRED);
         } else if (how == KEEP_PROMOTE && _kept(r.bits, how) &&
-                   (dst = _main_alloc(st, span, r.exp, &to)) != NULL) {
-            mem_copy(dst, r.p, r.len); /* from now on a main item, not read since */
+                   (dst = _main_alloc(st, r.len - r.cas_len, r.cas, r.exp, &to, &cas_w)) != NULL) {
+            /* its cas from its new segment's base; from now on a main item, not read since */
+            rec_copy(dst, &r, cas_w, st->segs[seg_idx(st, to)].cas_base);
             dst[REC_BITS] = (char)(r.bits & ~R_ACC);
             ht_replace_ref(st->ht, h, ref, to);
         } else if (how != KEEP_PROMOTE && _kept(r.bits, how) &&
@@ -310,7 +313,7 @@ static void _evict_ahead(struct store *st, uint32_t budget)
     struct seg *s = &st->segs[idx];
     for (uint32_t done = 0; st->ev_off < s->wpos && done < budget;) {
         struct rec r;
-        rec_decode(s->mem + st->ev_off, &r);
+        rec_decode(s->mem + st->ev_off, &r, s->cas_base);
         uint32_t span = seg_span(st, r.len), ref = seg_ref(st, idx, st->ev_off);
         st->ev_off += span;
         done += span;
@@ -335,6 +338,8 @@ static void _evict_ahead(struct store *st, uint32_t budget)
 static char *_carve(struct store *st, uint32_t idx, uint32_t size, int64_t exp, uint32_t *ref)
 {
     struct seg *s = &st->segs[idx];
+    if (s->wpos == 0) /* its records' cas are told from here on (_cas_w) */
+        s->cas_base = st->cas;
     *ref = seg_ref(st, idx, s->wpos);
     char *p = s->mem + s->wpos;
     s->wpos += size;
@@ -353,49 +358,80 @@ static unsigned _cls(struct store *st, int64_t exp, bool main)
     return c;
 }
 
-/* The head of queue main for class cls when size more bytes fit in it. */
-static uint32_t _room(struct store *st, bool main, unsigned cls, uint32_t size)
+/* The width of the cas varint holding cas in segment idx, and the span of
+ * a record of size bytes besides it: the base is the counter when the
+ * segment got its first record (_carve), so a record written with its
+ * segment holds a small difference. */
+static uint32_t _span(const struct store *st, uint32_t idx, uint32_t size, uint64_t cas,
+                      unsigned *cas_w)
 {
-    uint32_t idx = *seg_headp(st, main, cls);
-    return idx && st->segs[idx].wpos + (uint64_t)size <= st->seg_size ? idx : 0;
+    const struct seg *s = &st->segs[idx];
+    *cas_w = rec_vlen(rec_cas_code(cas, s->wpos ? s->cas_base : st->cas));
+    return seg_span(st, size + *cas_w);
 }
 
-/* Room in the main queue for a promoted record (size: its span). */
-static char *_main_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref)
+/* The head of queue main for class cls when the record fits in it. */
+static uint32_t _room(struct store *st, bool main, unsigned cls, uint32_t size, uint64_t cas,
+                      uint32_t *span, unsigned *cas_w)
+{
+    uint32_t idx = *seg_headp(st, main, cls);
+    if (!idx)
+        return 0;
+    *span = _span(st, idx, size, cas, cas_w);
+    return st->segs[idx].wpos + (uint64_t)*span <= st->seg_size ? idx : 0;
+}
+
+/* A new head (made by next, with room for the widest cas) and the record's
+ * span there. */
+static uint32_t _room_new(struct store *st, uint32_t (*next)(struct store *, uint32_t, unsigned),
+                          unsigned cls, uint32_t size, uint64_t cas, uint32_t *span,
+                          unsigned *cas_w)
+{
+    uint32_t idx = next(st, seg_span(st, size + REC_CAS_MAX), cls);
+    if (idx)
+        *span = _span(st, idx, size, cas, cas_w);
+    return idx;
+}
+
+/* Room in the main queue for a promoted record (size: its bytes besides the cas). */
+static char *_main_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                         unsigned *cas_w)
 {
     unsigned cls = _cls(st, exp, true);
-    uint32_t idx = _room(st, true, cls, size);
+    uint32_t span, idx = _room(st, true, cls, size, cas, &span, cas_w);
     if (!idx)
-        idx = _new_mhead(st, size, cls);
-    return idx ? _carve(st, idx, size, exp, ref) : NULL;
+        idx = _room_new(st, _new_mhead, cls, size, cas, &span, cas_w);
+    return idx ? _carve(st, idx, span, exp, ref) : NULL;
 }
 
 /* A key the ghost queue remembers goes to the main queue's head, only into
  * the room it has: a new head may cost a whole segment's compaction, which
  * promotions pay for, a set must not (evict-ahead's promise). Without room
  * the key starts on probation as any other, and stays remembered. */
-char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
-                    size_t nkey)
+char *seg_alloc_key(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                    unsigned *cas_w, const char *key, size_t nkey)
 {
-    uint32_t span = seg_span(st, size), idx;
-    if (!ghost_on(&st->ghost) || !(idx = _room(st, true, _cls(st, exp, true), span)) ||
+    uint32_t span, idx;
+    if (!ghost_on(&st->ghost) ||
+        !(idx = _room(st, true, _cls(st, exp, true), size, cas, &span, cas_w)) ||
         !ghost_take(&st->ghost, store_key_hash(st, key, nkey)))
-        return seg_alloc(st, size, exp, ref);
+        return seg_alloc(st, size, cas, exp, ref, cas_w);
     _evict_ahead(st, 2 * span);
     return _carve(st, idx, span, exp, ref);
 }
 
-char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref)
+char *seg_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                unsigned *cas_w)
 {
-    size = seg_span(st, size);
-    if (size > st->seg_size)
+    uint32_t span = seg_span(st, size + REC_CAS_MAX);
+    if (span > st->seg_size)
         return NULL;
-    _evict_ahead(st, 2 * size);
+    _evict_ahead(st, 2 * span);
     unsigned cls = _cls(st, exp, false);
-    uint32_t idx = _room(st, false, cls, size);
+    uint32_t idx = _room(st, false, cls, size, cas, &span, cas_w);
     if (!idx)
-        idx = _new_head(st, size, cls);
-    return idx ? _carve(st, idx, size, exp, ref) : NULL;
+        idx = _room_new(st, _new_head, cls, size, cas, &span, cas_w);
+    return idx ? _carve(st, idx, span, exp, ref) : NULL;
 }
 
 bool seg_table_room(struct store *st, size_t extra)

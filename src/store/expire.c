@@ -88,7 +88,7 @@ static bool _drain(struct store *st, uint32_t idx, uint32_t *off, unsigned *budg
     uint32_t gen = s->gen;
     while (*off < s->wpos && *budget) {
         struct rec r;
-        rec_decode(s->mem + *off, &r);
+        rec_decode(s->mem + *off, &r, s->cas_base);
         uint32_t ref = seg_ref(st, idx, *off);
         *off += seg_span(st, r.len);
         (*budget)--;
@@ -117,7 +117,7 @@ static void _rebound(struct store *st, uint32_t idx)
     int64_t m = 0;
     for (uint32_t off = 0; off < s->wpos;) {
         struct rec r;
-        rec_decode(s->mem + off, &r);
+        rec_decode(s->mem + off, &r, s->cas_base);
         if ((r.bits & (R_LIVE | R_RESV)) && (r.exp ? r.exp : SEG_NEVER) > m)
             m = r.exp ? r.exp : SEG_NEVER;
         off += seg_span(st, r.len);

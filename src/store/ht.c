@@ -10,10 +10,10 @@
 
 struct ht {
     uint32_t *tab;
-    size_t mask;
-    unsigned power;
+    size_t cap;
+    unsigned level; /* cap is ht_level_cap(level) */
     uint32_t *old; /* non-NULL while expanding */
-    size_t old_mask;
+    size_t old_cap;
     size_t cursor; /* old slots below it were moved (their copies are stale) */
     size_t count;  /* entries in both tables */
     ht_hash_fn *hash;
@@ -21,33 +21,50 @@ struct ht {
     void *ctx;
 };
 
-static uint32_t *_tab_alloc(unsigned power)
+size_t ht_level_cap(unsigned level)
 {
-    if (power >= sizeof(size_t) * 8 - 2)
+    return level < 2 || level > HT_LEVEL_MAX ? 0
+                                             : (size_t)(2 + (level & 1)) << (level / 2) >> 1;
+}
+
+/* The slot a hash starts at: the top 32 bits scaled to cap (no power of
+ * two needed, so the table grows by 1.5x and 4/3x steps, not 2x). */
+static inline size_t _home(size_t cap, uint64_t hash)
+{
+    return (size_t)(((hash >> 32) * (uint64_t)cap) >> 32);
+}
+
+static inline size_t _next(size_t i, size_t cap)
+{
+    return ++i == cap ? 0 : i;
+}
+
+static uint32_t *_tab_alloc(size_t cap)
+{
+    if (!cap)
         return NULL;
-    void *p = mmap(NULL, (size_t)4 << power, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p = mmap(NULL, cap * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-static void _tab_free(uint32_t *tab, size_t mask)
+static void _tab_free(uint32_t *tab, size_t cap)
 {
     if (tab)
-        munmap(tab, (mask + 1) * 4);
+        munmap(tab, cap * 4);
 }
 
-struct ht *ht_create(unsigned power, ht_hash_fn *hash, ht_match_fn *match, void *ctx)
+struct ht *ht_create(unsigned level, ht_hash_fn *hash, ht_match_fn *match, void *ctx)
 {
     struct ht *ht = calloc(1, sizeof *ht);
     if (!ht)
         return NULL;
-    ht->tab = _tab_alloc(power);
+    ht->tab = _tab_alloc(ht_level_cap(level));
     if (!ht->tab) {
         free(ht);
         return NULL;
     }
-    ht->mask = ((size_t)1 << power) - 1;
-    ht->power = power;
+    ht->cap = ht_level_cap(level);
+    ht->level = level;
     ht->hash = hash;
     ht->match = match;
     ht->ctx = ctx;
@@ -58,21 +75,21 @@ void ht_destroy(struct ht *ht)
 {
     if (!ht)
         return;
-    _tab_free(ht->tab, ht->mask);
-    _tab_free(ht->old, ht->old_mask);
+    _tab_free(ht->tab, ht->cap);
+    _tab_free(ht->old, ht->old_cap);
     free(ht);
 }
 
 static bool _in_old(const struct ht *ht, const uint32_t *slot)
 {
     uintptr_t s = (uintptr_t)slot, o = (uintptr_t)ht->old;
-    return ht->old && s >= o && s <= (uintptr_t)(ht->old + ht->old_mask);
+    return ht->old && s >= o && s < (uintptr_t)(ht->old + ht->old_cap);
 }
 
 /* Old-table slot of ref, skipping moved (stale) slots and tombstones. */
 static uint32_t *_old_ref(struct ht *ht, uint64_t hash, uint32_t ref)
 {
-    for (size_t i = (size_t)hash & ht->old_mask;; i = (i + 1) & ht->old_mask) {
+    for (size_t i = _home(ht->old_cap, hash);; i = _next(i, ht->old_cap)) {
         uint32_t r = ht->old[i];
         if (r == HT_EMPTY)
             return NULL;
@@ -83,7 +100,7 @@ static uint32_t *_old_ref(struct ht *ht, uint64_t hash, uint32_t ref)
 
 static uint32_t *_find_ref(struct ht *ht, uint64_t hash, uint32_t ref)
 {
-    for (size_t i = (size_t)hash & ht->mask; ht->tab[i] != HT_EMPTY; i = (i + 1) & ht->mask)
+    for (size_t i = _home(ht->cap, hash); ht->tab[i] != HT_EMPTY; i = _next(i, ht->cap))
         if (ht->tab[i] == ref)
             return &ht->tab[i];
     return ht->old ? _old_ref(ht, hash, ref) : NULL;
@@ -91,19 +108,19 @@ static uint32_t *_find_ref(struct ht *ht, uint64_t hash, uint32_t ref)
 
 void ht_prefetch(const struct ht *ht, uint64_t hash)
 {
-    __builtin_prefetch(&ht->tab[(size_t)hash & ht->mask], 1);
+    __builtin_prefetch(&ht->tab[_home(ht->cap, hash)], 1);
 }
 
 uint32_t ht_first(const struct ht *ht, uint64_t hash, uint32_t *second)
 {
-    size_t i = (size_t)hash & ht->mask;
-    *second = ht->tab[(i + 1) & ht->mask];
+    size_t i = _home(ht->cap, hash);
+    *second = ht->tab[_next(i, ht->cap)];
     return ht->tab[i];
 }
 
 uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)
 {
-    for (size_t i = (size_t)hash & ht->mask;; i = (i + 1) & ht->mask) {
+    for (size_t i = _home(ht->cap, hash);; i = _next(i, ht->cap)) {
         uint32_t r = ht->tab[i];
         if (r == HT_EMPTY)
             break;
@@ -112,7 +129,7 @@ uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)
     }
     if (!ht->old)
         return NULL;
-    for (size_t i = (size_t)hash & ht->old_mask;; i = (i + 1) & ht->old_mask) {
+    for (size_t i = _home(ht->old_cap, hash);; i = _next(i, ht->old_cap)) {
         uint32_t r = ht->old[i];
         if (r == HT_EMPTY)
             return NULL;
@@ -123,9 +140,9 @@ uint32_t *ht_find(struct ht *ht, uint64_t hash, const char *key, size_t nkey)
 
 static void _put(struct ht *ht, uint64_t hash, uint32_t ref)
 {
-    size_t i = (size_t)hash & ht->mask;
+    size_t i = _home(ht->cap, hash);
     while (ht->tab[i] != HT_EMPTY)
-        i = (i + 1) & ht->mask;
+        i = _next(i, ht->cap);
     ht->tab[i] = ref;
 }
 
@@ -133,23 +150,23 @@ void ht_step(struct ht *ht, size_t nslots)
 {
     if (!ht->old)
         return;
-    size_t cap = ht->old_mask + 1;
+    size_t cap = ht->old_cap;
     for (; nslots > 0 && ht->cursor < cap; nslots--, ht->cursor++) {
         uint32_t r = ht->old[ht->cursor];
         if (r != HT_EMPTY && r != HT_TOMB)
             _put(ht, ht->hash(ht->ctx, r), r);
     }
     if (ht->cursor == cap) {
-        _tab_free(ht->old, ht->old_mask);
+        _tab_free(ht->old, ht->old_cap);
         ht->old = NULL;
-        ht->old_mask = 0;
+        ht->old_cap = 0;
         ht->cursor = 0;
     }
 }
 
 bool ht_insert(struct ht *ht, uint64_t hash, uint32_t ref)
 {
-    size_t cap = ht->mask + 1;
+    size_t cap = ht->cap;
     if (ht->old)
         ht_step(ht, HT_STEP);
     if (ht->count + 1 > cap - cap / 8) /* past 7/8 probes get long: refuse */
@@ -163,10 +180,13 @@ bool ht_insert(struct ht *ht, uint64_t hash, uint32_t ref)
  * hole lies between their home slot and where they sit. */
 static void _shift_out(struct ht *ht, size_t hole)
 {
-    size_t mask = ht->mask;
-    for (size_t j = (hole + 1) & mask; ht->tab[j] != HT_EMPTY; j = (j + 1) & mask) {
-        size_t home = (size_t)ht->hash(ht->ctx, ht->tab[j]) & mask;
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
+    size_t cap = ht->cap;
+    for (size_t j = _next(hole, cap); ht->tab[j] != HT_EMPTY; j = _next(j, cap)) {
+        size_t home = _home(cap, ht->hash(ht->ctx, ht->tab[j]));
+        /* distances back from j, around the end */
+        size_t dh = j >= home ? j - home : j + cap - home;
+        size_t dj = j >= hole ? j - hole : j + cap - hole;
+        if (dh >= dj) {
             ht->tab[hole] = ht->tab[j];
             hole = j;
         }
@@ -201,44 +221,44 @@ bool ht_replace_ref(struct ht *ht, uint64_t hash, uint32_t old_ref, uint32_t new
 
 size_t ht_grow_bytes(const struct ht *ht)
 {
-    size_t cap = ht->mask + 1;
+    size_t cap = ht->cap;
     if (ht->old || ht->count + 1 <= cap - cap / 4)
         return 0;
-    return cap * 2 * 4;
+    return ht_level_cap(ht->level + 1) * 4;
 }
 
 bool ht_grow(struct ht *ht)
 {
     if (ht->old)
         ht_step(ht, (size_t)-1); /* never two migrations at once */
-    uint32_t *tab = _tab_alloc(ht->power + 1);
+    uint32_t *tab = _tab_alloc(ht_level_cap(ht->level + 1));
     if (!tab)
         return false;
     ht->old = ht->tab;
-    ht->old_mask = ht->mask;
+    ht->old_cap = ht->cap;
     ht->cursor = 0;
     ht->tab = tab;
-    ht->power++;
-    ht->mask = ht->mask * 2 + 1;
+    ht->level++;
+    ht->cap = ht_level_cap(ht->level);
     return true;
 }
 
-bool ht_clear(struct ht *ht, unsigned power)
+bool ht_clear(struct ht *ht, unsigned level)
 {
-    uint32_t *tab = _tab_alloc(power);
-    _tab_free(ht->old, ht->old_mask);
+    uint32_t *tab = _tab_alloc(ht_level_cap(level));
+    _tab_free(ht->old, ht->old_cap);
     ht->old = NULL;
-    ht->old_mask = 0;
+    ht->old_cap = 0;
     ht->cursor = 0;
     ht->count = 0;
     if (!tab) { /* keep the current table, emptied */
-        memset(ht->tab, 0, (ht->mask + 1) * 4);
+        memset(ht->tab, 0, ht->cap * 4);
         return false;
     }
-    _tab_free(ht->tab, ht->mask);
+    _tab_free(ht->tab, ht->cap);
     ht->tab = tab;
-    ht->power = power;
-    ht->mask = ((size_t)1 << power) - 1;
+    ht->level = level;
+    ht->cap = ht_level_cap(level);
     return true;
 }
 
@@ -260,17 +280,22 @@ size_t ht_count(const struct ht *ht)
 
 size_t ht_capacity(const struct ht *ht)
 {
-    return ht->mask + 1;
+    return ht->cap;
 }
 
 size_t ht_bytes(const struct ht *ht)
 {
-    return (ht->mask + 1 + (ht->old ? ht->old_mask + 1 : 0)) * 4;
+    return (ht->cap + ht->old_cap) * 4;
+}
+
+unsigned ht_level(const struct ht *ht)
+{
+    return ht->level;
 }
 
 unsigned ht_power(const struct ht *ht)
 {
-    return ht->power;
+    return ht->level / 2;
 }
 
 bool ht_expanding(const struct ht *ht)

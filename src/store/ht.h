@@ -1,7 +1,7 @@
 /* ht: open-addressing hash table of 32-bit item references. Linear probing,
- * power-of-two capacity, deletion by backward shift (no tombstones), and
- * incremental growth: a 2x table is filled a few old slots per insert while
- * lookups look in both. The table stores only refs; hashing and key
+ * capacities 2^n and 1.5 * 2^n (a level each: see ht_level_cap), deletion by
+ * backward shift (no tombstones), and incremental growth: the next level's
+ * table is filled a few old slots per insert while lookups look in both. The table stores only refs; hashing and key
  * comparison go through callbacks into the owner (the store). */
 #ifndef MEMG_HT_H
 #define MEMG_HT_H
@@ -20,7 +20,12 @@ typedef bool ht_match_fn(void *ctx, uint32_t ref, const char *key, size_t nkey);
 
 struct ht;
 
-struct ht *ht_create(unsigned power, ht_hash_fn *hash, ht_match_fn *match, void *ctx);
+/* Level l holds (2 + l % 2) << (l / 2) >> 1 slots: 2^(l/2), or 1.5x that
+ * for odd l; 0 outside 2..HT_LEVEL_MAX. Growing one level is 1.5x or 4/3x. */
+#define HT_LEVEL_MAX 61
+size_t ht_level_cap(unsigned level);
+
+struct ht *ht_create(unsigned level, ht_hash_fn *hash, ht_match_fn *match, void *ctx);
 void ht_destroy(struct ht *ht);
 
 /* The slot holding key, or NULL. The pointer may be written (same key, new
@@ -47,8 +52,8 @@ size_t ht_grow_bytes(const struct ht *ht);
 bool ht_grow(struct ht *ht);
 /* Migrate up to nslots old slots (the loop's idle work). */
 void ht_step(struct ht *ht, size_t nslots);
-/* Drop every entry and go back to 2^power slots, returning the memory. */
-bool ht_clear(struct ht *ht, unsigned power);
+/* Drop every entry and go back to level's slots, returning the memory. */
+bool ht_clear(struct ht *ht, unsigned level);
 
 /* The slots, ht_capacity() refs in one array, a migration finished first:
  * -e saves them whole and reads them back (then ht_recount). */
@@ -58,7 +63,8 @@ void ht_recount(struct ht *ht, size_t count);
 size_t ht_count(const struct ht *ht);
 size_t ht_capacity(const struct ht *ht);
 size_t ht_bytes(const struct ht *ht); /* both tables while expanding */
-unsigned ht_power(const struct ht *ht);
+unsigned ht_level(const struct ht *ht);
+unsigned ht_power(const struct ht *ht); /* floor(log2(capacity)): memcached's hash_power_level */
 bool ht_expanding(const struct ht *ht);
 
 #endif

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 /* The format: its number, and the size of what it copies whole. */
-#define RESTART_FORMAT (2u << 16 | (uint32_t)sizeof(struct seg))
+#define RESTART_FORMAT (3u << 16 | (uint32_t)sizeof(struct seg))
 #define HEAD_SETTINGS 40 /* bytes of meta_head a start must match */
 #define HEAD_FILE 48     /* bytes of meta_head FILE starts with */
 /* The queue fields of struct store, fifo_head through nfree, kept whole. */
@@ -36,7 +36,7 @@
 static_assert(QUEUES_LEN == 9 * sizeof(uint32_t), "queue fields are nine uint32_t");
 
 /* FILE.meta, native byte order: this head, struct seg of segments 1 to
- * hiwater - 1 as they were, the table's 2^ht_power slots, and a checksum
+ * hiwater - 1 as they were, the table's ht_level_cap(ht_level) slots, and a checksum
  * (_sum). FILE starts with the head's first HEAD_FILE bytes. */
 struct meta_head {
     char magic[8]; /* "memgmeta" */
@@ -51,7 +51,7 @@ struct meta_head {
     uint64_t ht_count;
     int64_t saved_at; /* unix time of the save: access times count from it */
     int64_t flush_at; /* a delayed flush_all still to come, 0 none */
-    uint32_t hiwater, ht_power;
+    uint32_t hiwater, ht_level;
     uint32_t queues[9]; /* struct store's fifo_head ... nfree */
 };
 static_assert(offsetof(struct meta_head, token) == HEAD_SETTINGS, "settings end at the token");
@@ -154,7 +154,7 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *
         }
         s->live += seg_span(st, len);
         struct rec r;
-        rec_decode((char *)p, &r);
+        rec_decode((char *)p, &r, s->cas_base);
         seg_sizes_note(st, &r, 1);
         st->stats->curr_items++;
         st->stats->bytes += len;
@@ -213,10 +213,10 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
     if (memcmp(m, &e, 12) != 0)
         return "the metadata is from another memg version";
     size_t nseg = (size_t)(m->hiwater - 1) * sizeof *segs;
-    size_t nslot = (size_t)4 << (m->ht_power & 31); /* the power is checked below */
-    if (!m->hiwater || m->hiwater > st->nsegs || m->ht_power > 28 ||
+    size_t nslot = 4 * ht_level_cap(m->ht_level & 63); /* the level is checked below */
+    if (!m->hiwater || m->hiwater > st->nsegs || m->ht_level > 57 || !nslot ||
         sb.st_size != (off_t)(sizeof *m + nseg + nslot + 8) || !(segs = malloc(nseg + 1)) ||
-        !ht_clear(st->ht, m->ht_power) || read(fd, segs, nseg) != (ssize_t)nseg ||
+        !ht_clear(st->ht, m->ht_level) || read(fd, segs, nseg) != (ssize_t)nseg ||
         read(fd, slots = ht_slots(st->ht), nslot) != (ssize_t)nslot ||
         read(fd, &sum, 8) != 8 || _sum(m, segs, nseg, slots, nslot) != sum)
         goto out;
@@ -289,7 +289,7 @@ static void _reset(struct store *st)
     st->hiwater = 1;
     st->stats->curr_items = st->stats->bytes = 0;
     seg_sizes_clear(st);
-    ht_clear(st->ht, st->ht_power0);
+    ht_clear(st->ht, st->ht_level0);
 }
 
 bool seg_file_open(struct store *st, const char *path, char *note, size_t len)
@@ -357,7 +357,7 @@ bool store_save(struct store *st, char *err, size_t errlen)
     m.saved_at = st->now;
     m.flush_at = st->flush_at;
     m.hiwater = st->hiwater;
-    m.ht_power = ht_power(st->ht);
+    m.ht_level = ht_level(st->ht);
     memcpy(m.queues, (char *)st + QUEUES_AT, QUEUES_LEN);
     uint64_t sum = _sum(&m, st->segs + 1, nseg, slots, nslot);
     fmt_buf(mpath, sizeof mpath, "%s.meta", st->mfile);

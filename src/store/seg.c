@@ -329,7 +329,7 @@ void seg_flush(struct store *st)
         /* Pinned: bytes stay for the reply or reservation; items die. */
         for (uint32_t off = 0; off < s->wpos;) {
             struct rec r;
-            rec_decode(s->mem + off, &r);
+            rec_decode(s->mem + off, &r, s->cas_base);
             if (r.bits & R_LIVE) {
                 r.p[REC_BITS] = (char)(r.bits & ~(R_LIVE | R_ACC));
                 s->live -= seg_span(st, r.len);
@@ -349,7 +349,7 @@ void seg_flush(struct store *st)
     st->stats->curr_items = 0;
     seg_sizes_clear(st);
     st->stats->bytes = 0;
-    ht_clear(st->ht, st->ht_power0);
+    ht_clear(st->ht, st->ht_level0);
     ghost_free(&st->ghost);
     seg_gauges(st);
 }
@@ -372,7 +372,7 @@ unsigned seg_sweep(struct store *st, struct seg_cursor *c, unsigned budget)
             continue;
         }
         struct rec r;
-        rec_decode(s->mem + off, &r);
+        rec_decode(s->mem + off, &r, s->cas_base);
         uint32_t next = s->next, gen = s->gen;
         checked += (r.bits & R_LIVE) != 0;
         if ((r.bits & R_LIVE) && rec_expired(st, &r)) {

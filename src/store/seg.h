@@ -9,9 +9,9 @@
  *   [1]      nkey   1..255
  *   [2..]    key    nkey bytes (fixed offset: compare/hash touch one line)
  *            meta   2 bytes: last access (la_*), and LA_BINKEY
- *            cas    LEB128 padded to a width fixed at write time, room for
- *                   the next 2^32 uniques (5 bytes until 2^35, not 8);
- *                   with -C always 0 in 1 byte
+ *            cas    LEB128 of the zigzagged difference from its segment's
+ *                   cas_base (the counter when the segment got its first
+ *                   record): 1-3 bytes, not 8; with -C always 0 in 1 byte
  *            flags  LEB128, only if R_FLAGS (flags != 0)
  *            exp    LEB128 unix time, only if R_EXP (may be padded)
  *            nval   LEB128
@@ -106,6 +106,7 @@ struct rec {
     uint8_t exp_len;
     uint16_t cas_off; /* the cas varint: right after the meta field (up to 259) */
     uint8_t cas_len;
+    uint64_t base;    /* its segment's cas_base: the cas varint holds cas - base */
     uint8_t bits;
     uint8_t nkey;
     uint16_t meta;    /* la_* and LA_BINKEY */
@@ -122,6 +123,7 @@ struct seg {
     uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
     uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
     int64_t exp_max; /* latest exptime of what it holds: 0 nothing yet, SEG_NEVER some never expire */
+    uint64_t cas_base; /* the cas counter when its first record was written: records hold cas - it */
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
     uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
@@ -170,7 +172,7 @@ struct store {
     uint64_t limit, item_max;
     bool evict;
     bool no_cas;        /* -C: cas 0 everywhere, the counter stays 0 */
-    unsigned ht_power0; /* the table's size at start and after a flush (-o hashpower) */
+    unsigned ht_level0; /* the table's size at start and after a flush (-o hashpower) */
     bool no_expand;     /* -o no_hashexpand: the table never grows */
     uint32_t *sizes;    /* -o track_sizes: live items per 32 bytes (sizes.c), or NULL */
     uint32_t nsizes;
@@ -194,7 +196,7 @@ struct store {
     const char *mfile;
 };
 
-#define STORE_HT_POWER 12 /* 16 KB of table at start */
+#define STORE_HT_LEVEL 24 /* 2^12 slots: 16 KB of table at start (ht_level_cap) */
 
 /* -o track_sizes (sizes.c): the histogram made; an item linked (+1) or
  * unlinked (-1); all dropped. */
@@ -249,13 +251,21 @@ static inline unsigned char *rec_vget(unsigned char *q, uint64_t *v)
     return q;
 }
 
-/* Width of the cas varint of a record written when the counter is at
- * cas_now: every unique the next 2^32 modifications can give it fits. */
-static inline unsigned rec_cas_width(uint64_t cas_now)
+/* What the cas varint holds for cas in a segment of base: the difference,
+ * zigzagged (a promoted record is older than its new segment, a meta E
+ * cas anything), so a record written with its segment holds a small one. */
+static inline uint64_t rec_cas_code(uint64_t cas, uint64_t base)
 {
-    uint64_t top = cas_now + ((uint64_t)1 << 32);
-    return rec_vlen(top < cas_now ? UINT64_MAX : top);
+    uint64_t d = cas - base;
+    return d << 1 ^ (uint64_t)-(int64_t)(d >> 63);
 }
+
+static inline uint64_t rec_cas_value(uint64_t code, uint64_t base)
+{
+    return base + ((code >> 1) ^ (uint64_t) - (int64_t)(code & 1));
+}
+
+#define REC_CAS_MAX 10 /* the widest cas varint */
 
 static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int64_t exp,
                                 uint64_t nval)
@@ -264,10 +274,11 @@ static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int
            (exp ? rec_vlen((uint64_t)exp) : 0) + rec_vlen(nval) + nval;
 }
 
-/* Write a header and key; returns where the value goes. */
+/* Write a header and key; returns where the value goes. code: what the cas
+ * varint holds (rec_cas_code; 0 is the segment's base, a placeholder). */
 static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey,
                               uint16_t meta, unsigned cas_w, uint32_t flags, int64_t exp,
-                              uint32_t nval, uint64_t cas)
+                              uint32_t nval, uint64_t code)
 {
     unsigned char *q = (unsigned char *)p;
     bits |= (flags ? R_FLAGS : 0) | (exp ? R_EXP : 0);
@@ -277,7 +288,7 @@ static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nk
     q += REC_KEY + nkey;
     memcpy(q, &meta, REC_META_LEN);
     q += REC_META_LEN;
-    q = rec_vput(q, cas, cas_w);
+    q = rec_vput(q, code, cas_w);
     if (flags)
         q = rec_vput(q, flags, rec_vlen(flags));
     if (exp)
@@ -286,7 +297,8 @@ static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nk
     return (char *)q;
 }
 
-static inline void rec_decode(char *p, struct rec *r)
+/* The record at p in a segment whose cas_base is base. */
+static inline void rec_decode(char *p, struct rec *r, uint64_t cas_base)
 {
     unsigned char *base = (unsigned char *)p, *q;
     uint64_t v = 0;
@@ -297,8 +309,10 @@ static inline void rec_decode(char *p, struct rec *r)
     memcpy(&r->meta, q, REC_META_LEN);
     q += REC_META_LEN;
     r->cas_off = (uint16_t)(q - base);
-    q = rec_vget(q, &r->cas);
+    q = rec_vget(q, &v);
     r->cas_len = (uint8_t)(q - base - r->cas_off);
+    r->base = cas_base;
+    r->cas = rec_cas_value(v, cas_base);
     r->flags = 0;
     if (r->bits & R_FLAGS) {
         q = rec_vget(q, &v);
@@ -328,14 +342,25 @@ static inline void rec_set_meta(struct rec *r, uint16_t meta)
 
 static inline bool rec_cas_fits(const struct rec *r, uint64_t cas)
 {
-    return rec_vlen(cas) <= r->cas_len;
+    return rec_vlen(rec_cas_code(cas, r->base)) <= r->cas_len;
 }
 
 /* Rewrite the cas in place (the caller checked rec_cas_fits). */
 static inline void rec_set_cas(struct rec *r, uint64_t cas)
 {
-    rec_vput((unsigned char *)r->p + r->cas_off, cas, r->cas_len);
+    rec_vput((unsigned char *)r->p + r->cas_off, rec_cas_code(cas, r->base), r->cas_len);
     r->cas = cas;
+}
+
+/* Copy r to dst, a segment of base, its cas varint cas_w bytes there (the
+ * rest as it is); returns the copy's length. */
+static inline uint32_t rec_copy(char *dst, const struct rec *r, unsigned cas_w, uint64_t base)
+{
+    uint32_t tail = r->cas_off + r->cas_len;
+    mem_copy(dst, r->p, r->cas_off);
+    rec_vput((unsigned char *)dst + r->cas_off, rec_cas_code(r->cas, base), cas_w);
+    mem_copy(dst + r->cas_off + cas_w, r->p + tail, r->len - tail);
+    return r->len - r->cas_len + cas_w;
 }
 
 static inline bool rec_expired(const struct store *st, const struct rec *r)
@@ -358,6 +383,12 @@ static inline uint32_t seg_idx(const struct store *st, uint32_t ref)
 static inline char *seg_ptr(const struct store *st, uint32_t ref)
 {
     return st->segs[ref >> st->off_bits].mem + ((size_t)(ref & st->off_mask) << st->unit_shift);
+}
+
+/* The record at ref. */
+static inline void seg_rec(const struct store *st, uint32_t ref, struct rec *r)
+{
+    rec_decode(seg_ptr(st, ref), r, st->segs[ref >> st->off_bits].cas_base);
 }
 
 /* Bytes a record of len takes in its segment (records start on a unit). */
@@ -439,13 +470,16 @@ bool seg_exp_free_one(struct store *st);
 
 /* --- evict.c: the eviction policy ----------------------------------------- */
 
-/* Room for size bytes, evicting if needed; NULL when none can be made. The
- * caller writes a record there before its next store call. */
-char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
+/* Room for a record of size bytes besides its cas varint, which must hold
+ * cas: *cas_w gets the varint's width in the segment found (its cas_base
+ * decides). Evicts if needed; NULL when no room can be made. The caller
+ * writes the record there before its next store call. */
+char *seg_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                unsigned *cas_w);
 /* The same for a new record of key: at the main queue's head when the ghost
  * queue remembers the key (evict.c). */
-char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
-                    size_t nkey);
+char *seg_alloc_key(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
+                    unsigned *cas_w, const char *key, size_t nkey);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */

@@ -47,11 +47,11 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
     uint64_t item_max = cfg->item_size_max ? cfg->item_size_max : 1024 * 1024;
-    st->ht_power0 = cfg->ht_power ? cfg->ht_power : STORE_HT_POWER;
+    st->ht_level0 = cfg->ht_power ? 2 * cfg->ht_power : STORE_HT_LEVEL; /* 2^N slots: level 2N */
     st->no_expand = cfg->no_ht_expand;
     if (!seg_setup(st, cfg->mem_limit, item_max) ||
         (cfg->track_sizes && !seg_sizes_setup(st)) ||
-        !(st->ht = ht_create(st->ht_power0, _ht_hash, _ht_match, st)) ||
+        !(st->ht = ht_create(st->ht_level0, _ht_hash, _ht_match, st)) ||
         (cfg->memory_file && !seg_file_open(st, cfg->memory_file, cfg->note, cfg->note_len))) {
         store_destroy(st);
         return NULL;
@@ -115,7 +115,7 @@ static uint32_t *_find(struct store *st, const char *key, size_t nkey, uint64_t 
     uint32_t *slot = ht_find(st->ht, h, key, nkey);
     if (!slot)
         return NULL;
-    rec_decode(seg_ptr(st, *slot), r);
+    seg_rec(st, *slot, r);
     if (!rec_expired(st, r))
         return slot;
     seg_unlink(st, *slot, r, h, UNLINK_EXPIRED);
@@ -209,7 +209,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
 {
     struct stats *s = st->stats;
     uint64_t c = _cas_give(st, cas);
-    if (!rec_cas_fits(r, c)) { /* 2^32 modifications while it was reserved */
+    if (!rec_cas_fits(r, c)) { /* the caller checked (store_commit_ex rewrites) */
         seg_kill(st, ref, r);
         return STORE_NO_MEMORY;
     }
@@ -220,7 +220,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
     if (slot) {
         struct rec old;
         uint32_t oref = *slot;
-        rec_decode(seg_ptr(st, oref), &old);
+        seg_rec(st, oref, &old);
         *slot = ref;
         s->bytes -= old.len;
         seg_sizes_note(st, &old, -1);
@@ -242,15 +242,6 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
     return STORE_OK;
 }
 
-/* The cas field's width for a record written now that must hold cas. */
-static unsigned _cas_width(const struct store *st, uint64_t cas)
-{
-    if (st->no_cas)
-        return 1;
-    unsigned w = rec_cas_width(st->cas);
-    return rec_vlen(cas) > w ? rec_vlen(cas) : w;
-}
-
 /* Write a new version of the item of src's key (live in the table) from
  * src, the record at sref: src's key and flags, exptime exp, meta, extra bits and value pieces a+b; src's
  * bytes stay pinned while the new ones are allocated (allocation may compact
@@ -259,23 +250,23 @@ static enum store_status _rewrite(struct store *st, uint64_t h, uint32_t sref, s
                                   int64_t exp, uint16_t meta, uint8_t bits, const char *a,
                                   size_t na, const char *b, size_t nb, uint64_t cas)
 {
-    unsigned cas_w = _cas_width(st, cas);
-    uint64_t size = rec_size(src->nkey, cas_w, src->flags, exp, (uint64_t)na + nb);
+    unsigned cas_w;
+    uint64_t size = rec_size(src->nkey, 0, src->flags, exp, (uint64_t)na + nb);
     uint32_t sidx = seg_idx(st, sref), ref;
     if (size > st->seg_size)
         return STORE_NO_MEMORY;
     seg_pin(st, sidx);
-    char *p = seg_alloc(st, (uint32_t)size, exp, &ref);
+    char *p = seg_alloc(st, (uint32_t)size, _cas_give(st, cas), exp, &ref, &cas_w);
     enum store_status rc = STORE_NO_MEMORY;
     if (p) {
-        rec_decode(seg_ptr(st, sref), src); /* pinned: still there */
+        seg_rec(st, sref, src); /* pinned: still there */
         char *v = rec_write(p, R_RESV | bits, src->p + REC_KEY, src->nkey, meta, cas_w,
                             src->flags, exp, (uint32_t)(na + nb), 0);
         memcpy(v, a, na);
         if (nb)
             memcpy(v + na, b, nb);
         struct rec r;
-        rec_decode(p, &r);
+        seg_rec(st, ref, &r);
         uint32_t *slot = ht_find(st->ht, h, src->p + REC_KEY, src->nkey);
         rc = _link(st, ref, &r, h, slot, cas);
         *src = r;
@@ -375,11 +366,12 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
 {
     _begin(st);
     int64_t exp = _exptime(st, exptime);
-    unsigned cas_w = _cas_width(st, cas_hint);
+    unsigned cas_w;
     if (nkey == 0 || nkey > 255 || store_item_total(st, nkey, flags, nvalue) > st->item_max)
         return STORE_TOO_LARGE;
-    uint32_t ref, size = (uint32_t)rec_size(nkey, cas_w, flags, exp, nvalue);
-    char *p = seg_alloc_key(st, size, exp, &ref, key, nkey);
+    /* the cas varint's width: for the cas a commit now would give */
+    uint32_t ref, size = (uint32_t)rec_size(nkey, 0, flags, exp, nvalue);
+    char *p = seg_alloc_key(st, size, _cas_give(st, cas_hint), exp, &ref, &cas_w, key, nkey);
     if (!p)
         return STORE_NO_MEMORY;
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
@@ -401,7 +393,7 @@ static void _txn_end(struct store *st, struct store_txn *txn, bool kill)
 {
     if (kill) {
         struct rec r;
-        rec_decode(seg_ptr(st, txn->ref), &r);
+        seg_rec(st, txn->ref, &r);
         seg_kill(st, txn->ref, &r);
     }
     seg_unpin(st, txn->pin);
@@ -437,7 +429,7 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
 {
     _begin(st);
     struct rec n, o;
-    rec_decode(seg_ptr(st, txn->ref), &n);
+    seg_rec(st, txn->ref, &n);
     if (c->mbits & ITEM_BINKEY)
         rec_set_meta(&n, (uint16_t)(n.meta | LA_BINKEY));
     uint64_t h = store_key_hash(st, n.p + REC_KEY, n.nkey);
@@ -480,6 +472,11 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
         o.cas = _cas_give(st, 0); /* it had a cas all the same: memcached's binary set answers it */
         _cas_take(st, 0, o.cas);
         o.nval = n.nval;
+    } else if (!rec_cas_fits(&n, _cas_give(st, c->cas_new))) {
+        /* the counter moved past the width while the value arrived: a copy */
+        rc = _rewrite(st, h, txn->ref, &n, n.exp, n.meta, 0, n.val, n.nval, NULL, 0, c->cas_new);
+        _txn_end(st, txn, true);
+        o = n;
     } else {
         rc = _link(st, txn->ref, &n, h, slot, c->cas_new);
         _txn_end(st, txn, false);
@@ -572,12 +569,16 @@ enum store_status store_incr(struct store *st, const char *key, size_t nkey, boo
     const char *digits = buf + sizeof buf - n;
     *result = v;
     uint64_t cas = _cas_give(st, 0);
-    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0 &&
-        rec_cas_fits(&r, cas)) {
+    if ((uint32_t)n <= r.nval && st->segs[seg_idx(st, *slot)].pins == 0) {
+        if (rec_cas_fits(&r, cas)) {
+            rec_set_cas(&r, cas); /* the same item: stale and win marks stay */
+            _cas_take(st, 0, cas);
+        } else if (_rewrite(st, h, *slot, &r, r.exp, r.meta, r.bits & SAME_ITEM, r.val, r.nval,
+                            NULL, 0, 0) != STORE_OK) { /* the cas outgrew its field: a copy */
+            return STORE_NO_MEMORY;
+        }
         memcpy(r.val, digits, (size_t)n); /* memcached pads a shorter number */
         memset(r.val + n, ' ', r.nval - (uint32_t)n);
-        rec_set_cas(&r, cas); /* the same item: stale and win marks stay */
-        _cas_take(st, 0, cas);
         return STORE_OK;
     }
     /* a new item, as memcached makes when the number grows: no marks */
@@ -738,7 +739,7 @@ bool store_walk(struct store *st, struct store_cursor *cur, uint32_t budget, sto
                 return true;
             struct rec r;
             uint32_t at = cur->off;
-            rec_decode(s->mem + at, &r);
+            rec_decode(s->mem + at, &r, s->cas_base);
             cur->off += seg_span(st, r.len);
             if (!(r.bits & R_LIVE) || rec_expired(st, &r))
                 continue;

@@ -364,9 +364,9 @@ def _with_slots(meta, change):
     """The metadata with its table slots (a list of refs) changed by
     change(slots) -> new head count, checksum recomputed: a crafted file,
     which the checksum cannot catch (head: 136 bytes, ht_count at 64,
-    hiwater at 88, ht_power at 92)."""
-    hiwater, power = struct.unpack_from("<II", meta, 88)
-    nslot = 1 << power
+    hiwater at 88, ht_level at 92: 2^(level/2) slots, 1.5x that for odd levels)."""
+    hiwater, level = struct.unpack_from("<II", meta, 88)
+    nslot = (2 + level % 2) << (level // 2) >> 1
     segs_end = len(meta) - 8 - 4 * nslot
     slots = list(struct.unpack_from("<%dI" % nslot, meta, segs_end))
     count = change(slots)

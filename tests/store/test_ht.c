@@ -42,7 +42,7 @@ static struct fix *_fix(size_t n)
     f->n = n;
     for (size_t i = 1; i <= n; i++)
         f->keys[i] = i * 0x9e3779b97f4a7c15ull;
-    f->ht = ht_create(4, _hash, _match, f);
+    f->ht = ht_create(8, _hash, _match, f); /* 16 slots */
     assert_non_null(f->ht);
     return f;
 }
@@ -113,10 +113,14 @@ static void test_growth_1m(void **state)
         assert_int_equal(*_find(f, r), r);
     ht_step(f->ht, (size_t)-1);
     assert_false(ht_expanding(f->ht));
-    /* 1M entries at <= 3/4 load: 2^21 slots */
-    assert_int_equal(ht_capacity(f->ht), (size_t)1 << 21);
-    assert_int_equal(ht_bytes(f->ht), (size_t)4 << 21);
-    assert_true(ht_clear(f->ht, 4));
+    /* 1M entries at <= 3/4 load: 1.5 * 2^20 slots (2^21 before the
+     * half levels: 8.4 bytes an entry, now 6.3) */
+    assert_int_equal(ht_capacity(f->ht), (size_t)3 << 19);
+    assert_int_equal(ht_bytes(f->ht), (size_t)12 << 19);
+    assert_int_equal(ht_level(f->ht), 41);
+    assert_int_equal(ht_power(f->ht), 20);
+    assert_true(ht_clear(f->ht, 8));
+    assert_int_equal(ht_capacity(f->ht), 16);
     assert_int_equal(ht_count(f->ht), 0);
     assert_null(_find(f, 1));
     _free(f);
@@ -124,10 +128,8 @@ static void test_growth_1m(void **state)
 
 /* Millions of insert/delete with a steady live set: no tombstones pile up,
  * the table does not grow, everything live stays findable. */
-static void test_churn(void **state)
+static void _churn(size_t live, size_t total, size_t cap)
 {
-    (void)state;
-    size_t live = 20000, total = 3000000;
     struct fix *f = _fix(total);
     for (uint32_t r = 1; r <= total; r++) {
         _insert(f, r);
@@ -135,10 +137,50 @@ static void test_churn(void **state)
             assert_true(ht_remove_ref(f->ht, _h(&f->keys[r - live]), r - live));
     }
     assert_int_equal(ht_count(f->ht), live);
-    assert_true(ht_capacity(f->ht) <= 32768 * 2);
+    assert_int_equal(ht_capacity(f->ht), cap);
     for (uint32_t r = (uint32_t)(total - live + 1); r <= total; r++)
         assert_non_null(_find(f, r));
     assert_null(_find(f, 1));
+    _free(f);
+}
+
+/* A power of two, and 1.5x one: backward shifts wrap around an end that
+ * is not a power of two (clusters at the end continue at slot 0). */
+static void test_churn(void **state)
+{
+    (void)state;
+    _churn(20000, 3000000, 32768);
+    _churn(15000, 2000000, 24576);
+}
+
+/* Levels: 2^(l/2), 1.5x for odd l; growth goes 16, 24, 32, 48, ... and
+ * never past 3/4 load. */
+static void test_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(ht_level_cap(0), 0);
+    assert_int_equal(ht_level_cap(1), 0);
+    assert_int_equal(ht_level_cap(2), 2);
+    assert_int_equal(ht_level_cap(24), 4096);
+    assert_int_equal(ht_level_cap(25), 6144);
+    assert_int_equal(ht_level_cap(26), 8192);
+    assert_int_equal(ht_level_cap(HT_LEVEL_MAX + 1), 0);
+    struct fix *f = _fix(5000);
+    size_t last = ht_capacity(f->ht), steps = 0;
+    for (uint32_t r = 1; r <= 5000; r++) {
+        _insert(f, r);
+        size_t cap = ht_capacity(f->ht);
+        if (cap != last) {
+            assert_true(cap * 2 == last * 3 || cap * 3 == last * 4);
+            last = cap;
+            steps++;
+        }
+        assert_true(ht_count(f->ht) * 4 <= cap * 3);
+    }
+    assert_int_equal(last, 8192); /* 5000 > 3/4 of 6144 */
+    assert_int_equal(steps, 26 - 8); /* levels 8 (16 slots) to 26 */
+    for (uint32_t r = 1; r <= 5000; r++)
+        assert_int_equal(*_find(f, r), r);
     _free(f);
 }
 
@@ -204,6 +246,15 @@ static void test_hash(void **state)
         seen[b] = 1;
     }
     assert_true(used > 40000); /* random would be ~41400 */
+    /* and the high bits, which pick the slot: the same keys, top 16 bits */
+    memset(seen, 0, sizeof seen);
+    used = 0;
+    for (uint32_t i = 0; i < (1u << 16); i++) {
+        size_t b = hash64(&i, sizeof i, 0) >> 48;
+        used += !seen[b];
+        seen[b] = 1;
+    }
+    assert_true(used > 40000);
 }
 
 int main(void)
@@ -211,7 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),  cmocka_unit_test(test_growth_1m),
         cmocka_unit_test(test_churn),  cmocka_unit_test(test_midway),
-        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_hash),   cmocka_unit_test(test_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

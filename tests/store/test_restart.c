@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "store/hash.h"
+#include "store/ht.h"
 #include "store/seg.h" /* internal: segment counts */
 #include "lib/stats.h"
 #include "store/store.h"
@@ -193,12 +194,12 @@ static void test_flush_limit_lock(void **state)
 }
 
 /* FILE.meta as restart.c writes it: a head of META_HEAD bytes (ht_count,
- * hiwater and ht_power at these offsets), struct seg of segments 1 to
- * hiwater - 1, 4 << ht_power bytes of slots, a checksum over all three. */
+ * hiwater and ht_level at these offsets), struct seg of segments 1 to
+ * hiwater - 1, 4 * ht_level_cap(ht_level) bytes of slots, a checksum over all three. */
 #define META_HEAD 136
 #define META_HT_COUNT 64
 #define META_HIWATER 88
-#define META_POWER 92
+#define META_LEVEL 92
 
 enum craft { SLOT_OUT_OF_RANGE, SLOT_INTO_A_VALUE, SLOT_DROPPED, TABLE_FULL };
 
@@ -211,12 +212,12 @@ static void _craft(const char *meta, enum craft how, uint32_t off_bits)
     static unsigned char b[64 << 20];
     ssize_t len = read(fd, b, sizeof b);
     assert_true(len > META_HEAD);
-    uint32_t hiwater, power;
+    uint32_t hiwater, level;
     uint64_t count;
     memcpy(&hiwater, b + META_HIWATER, 4);
-    memcpy(&power, b + META_POWER, 4);
+    memcpy(&level, b + META_LEVEL, 4);
     memcpy(&count, b + META_HT_COUNT, 8);
-    size_t nseg = (size_t)(hiwater - 1) * sizeof(struct seg), nslot = (size_t)1 << power;
+    size_t nseg = (size_t)(hiwater - 1) * sizeof(struct seg), nslot = ht_level_cap(level);
     assert_int_equal((size_t)len, META_HEAD + nseg + nslot * 4 + 8);
     uint32_t *slots = (uint32_t *)(void *)(b + META_HEAD + nseg);
     size_t used = 0, empty = 0;
