@@ -37,6 +37,7 @@ struct listener {
     int fd;
     bool is_unix;
     bool tls;                     /* -Z, unless -l notls:... */
+    int verify;                   /* -l btls: 0, mtls: 2, else -1 (ssl_verify_mode) */
     const struct protocol *proto; /* NULL: -B's */
 };
 
@@ -92,7 +93,7 @@ static void _accept_one(struct server *srv, int fd, const struct listener *l)
         s->rejected_connections++;
         return;
     }
-    struct transport *tp = l->tls ? tls_transport_new(fd) : NULL;
+    struct transport *tp = l->tls ? tls_transport_new(fd, l->verify) : NULL;
     if ((l->tls && !tp) ||
         !conn_open(&srv->sh, fd, l->is_unix, l->proto ? l->proto : srv->sh.proto, tp)) {
         transport_free(tp);
@@ -225,7 +226,7 @@ static int _tcp_listeners(struct server *srv, int port, const struct protocol *p
         }
         for (int j = 0; j < n; j++)
             srv->ls[srv->nls++] =
-                (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, proto};
+                (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, ls.verify, proto};
         if (port == 0 && want == 0) /* -p 0: every address shares the port first bound */
             port = net_local_port(fds[0]);
     }
@@ -248,7 +249,7 @@ static bool _open_listeners(struct server *srv, char *err, size_t errlen)
                     nerr);
             return false;
         }
-        srv->ls[srv->nls++] = (struct listener){fd, true, false, NULL}; /* plain, as memcached's */
+        srv->ls[srv->nls++] = (struct listener){fd, true, false, -1, NULL}; /* plain, as memcached's */
         return true;
     }
     return (srv->port = _tcp_listeners(srv, cfg->port, NULL, "TCP", err, errlen)) >= 0;
