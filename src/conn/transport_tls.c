@@ -123,6 +123,11 @@ static bool _handshaking(const struct transport *t)
     return !SSL_is_init_finished(((const struct tls_conn *)t)->ssl);
 }
 
+static void _idle(struct transport *t)
+{
+    SSL_free_buffers(((struct tls_conn *)t)->ssl); /* refused while bytes wait in them */
+}
+
 static void _free(struct transport *t)
 {
     struct tls_conn *c = (struct tls_conn *)t;
@@ -135,7 +140,7 @@ static void _free(struct transport *t)
     free(c);
 }
 
-static const struct transport_vt _tls_vt = {_recv, _writev, _pending, _handshaking, _free};
+static const struct transport_vt _tls_vt = {_recv, _writev, _pending, _handshaking, _idle, _free};
 
 /* The records cross the socket through recv and send, as plain
  * connections' bytes do: OpenSSL's socket BIO uses read and write, whose
