@@ -135,7 +135,7 @@ bool tls_setup(const struct config_tls *cfg, struct stats *stats, char *err, siz
     /* No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates the read and
      * write buffers (16 KB each) on every record, 0.7K of 16K instructions
      * per unpipelined request; the sweep frees an idle connection's instead
-     * (conn_sweep_tls: 15 KB of OpenSSL's state left, not 48 KB). */
+     * (conn_sweep_tls: 15 KB of OpenSSL's state left, not 31 KB). */
     SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* Read what the socket holds at once: pipelined requests cost one read. */
     SSL_CTX_set_read_ahead(tls_ctx, 1);
