@@ -123,9 +123,14 @@ static bool _handshaking(const struct transport *t)
     return !SSL_is_init_finished(((const struct tls_conn *)t)->ssl);
 }
 
+/* OpenSSL refuses while bytes wait in the buffers; not in a handshake, and
+ * not with a record begun either (OpenSSL before 3.0.14 freed that one:
+ * CVE-2024-4741). */
 static void _idle(struct transport *t)
 {
-    SSL_free_buffers(((struct tls_conn *)t)->ssl); /* refused while bytes wait in them */
+    SSL *ssl = ((struct tls_conn *)t)->ssl;
+    if (SSL_is_init_finished(ssl) && !SSL_has_pending(ssl))
+        SSL_free_buffers(ssl);
 }
 
 static void _free(struct transport *t)
