@@ -100,7 +100,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/*/test_*.c tests/*/*/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test deps ref unit e2e conformance clean format bench cross test-cross fuzz layers
+.PHONY: all run test deps ref unit e2e conformance conformance-tls clean format bench cross test-cross fuzz layers
 
 all: $(BUILD)/memg
 
@@ -167,6 +167,16 @@ conformance: $(BUILD)/memg
 	@src=$$($(conformance_fetch)) && \
 	$(if $(SANITIZE),CONFORMANCE_FILE_SECONDS=600) sh tests/conformance/run.sh "$$src" $(BUILD)/memg $(BUILD)/conformance/run-$(CONFORMANCE_VERSION)
 
+# memcached 1.6.45's t/ files in the suite's own SSL mode (SSL_TEST=1: every
+# server -Z, every client IO::Socket::SSL) against the TLS build: the ssl_*.t
+# files and the ordinary files whose paths TLS changes; left-out-tls-1.6.45.txt
+# says why each other file is left out. Its source is the one `ref` builds.
+# Five files at once: they mostly wait (server starts, handshakes, sleeps).
+conformance-tls: $(TLS_MEMG) ref
+	@bin=$$(sh tests/ref/memcached-1.6.45.sh) && \
+	SSL_TEST=1 CONFORMANCE_JOBS=5 CONFORMANCE_LIST=tests/conformance/left-out-tls-1.6.45.txt \
+	sh tests/conformance/run.sh "$${bin%/*}" $(TLS_MEMG) $(BUILD)/conformance/run-tls-1.6.45
+
 # memcached 1.6.45, the second reference, built once from Debian's sid source
 # package into build/ref (tests/ref/memcached-1.6.45.sh).
 ref:
@@ -213,6 +223,7 @@ test: deps
 	@$(call run_suite,unit)
 	@$(call run_suite,e2e)
 	@$(call run_suite,conformance)
+	@$(call run_suite,conformance-tls)
 ifeq ($(SANITIZE)$(filter 0,$(CROSS)),)
 	@$(call run_suite,test-cross)
 endif

@@ -2,7 +2,7 @@
 """memg over TLS against memcached -Z -t 1: the same certificate (ECDSA
 P-256, made here), the same cipher suite (TLS_AES_128_GCM_SHA256, asked by
 the client), the same generator (memg-bench --tls, built with TLS=1).
-Rows, each run in alternating rounds (memg first in odd rounds, memcached
+Rows (--rows chooses), each run in alternating rounds (memg first in odd rounds, memcached
 first in even ones), medians over the rounds:
 
   A-tls   50 connections, one request in flight each, 1:10 set:get, 32 B values
@@ -144,7 +144,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "tls.md"))
+    ap.add_argument("--rows", default="A-tls,B-tls,hs,A,B",
+                    help="which rows run (a short check: --rows A-tls); the others read n/a")
     o = ap.parse_args()
+    rows = o.rows.split(",")
     d = tempfile.mkdtemp(prefix="memg-tls-bench-")
     certs = make_certs(d)
     res = {}  # (row, server) -> [metrics per round]
@@ -165,10 +168,11 @@ def main():
         log("round %d" % (rnd + 1))
         order = ["memg", "memcached"] if rnd % 2 == 0 else ["memcached", "memg"]
         for row in ("A-tls", "B-tls", "hs"):
-            for kind in order:
+            for kind in order if row in rows else []:
                 one(row, kind, True)
         for row in ("A", "B"):  # memg without TLS, between the TLS runs' rounds
-            one(row, "memg", False)
+            if row in rows:
+                one(row, "memg", False)
 
     big = {}
     for kind in ("memg", "memcached"):

@@ -54,6 +54,7 @@ struct peer {
     bool closed_tls;   /* close_notify queued */
     bool shut;         /* SHUT_WR done */
     bool eof;          /* memg closed its side */
+    struct conn_shared *sh; /* the server's connections: the idle sweep runs at random */
 };
 
 static SSL_CTX *client_ctx;
@@ -111,6 +112,8 @@ static void _records(struct peer *p)
 static void _peer_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct peer *p = arg;
+    if ((p->rng >> 40 & 7) == 0) /* OpenSSL's buffers freed between any two events */
+        conn_sweep_tls(p->sh, ev_now_ms(loop), UINT64_MAX, 0);
     if (events & EV_READ) {
         char buf[1 << 16];
         ssize_t n = read(fd, buf, sizeof(buf));
@@ -229,13 +232,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct conn_shared sh = {.loop = loop, .ops = &ctx, .stats = &stats, .proto = &auto_protocol,
                              .out_limit = (r >> 4 & 1) ? (1u << 20) : 1024,
                              .max_line = 2u << 20, .reqs_per_event = 20};
-    struct transport *tp = tls_transport_new(sv[0]);
+    struct transport *tp = tls_transport_new(sv[0], -1);
     CHECK(tp);
     struct conn *c = conn_open(&sh, sv[0], false, sh.proto, tp);
     CHECK(c);
     stats.curr_connections++;
 
-    struct peer p = {.fd = sv[1], .rng = rng, .flip_at = SIZE_MAX};
+    struct peer p = {.fd = sv[1], .rng = rng, .flip_at = SIZE_MAX, .sh = &sh};
     p.raw = size > 0 && (data[0] & 1);
     p.in = size > 0 ? data + 1 : data;
     p.len = size > 0 ? size - 1 : 0;

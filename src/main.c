@@ -1,12 +1,10 @@
 /* main: set the modules up in dependency order, run, tear down in reverse. */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 
 #include <signal.h>
-#include <stdio.h> /* rename only: no stdio is used */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +14,7 @@
 #include "proto/auth.h"
 #include "lib/buf.h"
 #include "process/config.h"
+#include "process/pidfile.h"
 #include "lib/fmt.h"
 #include "lib/out.h"
 #include "process/server.h"
@@ -98,75 +97,6 @@ static int _drop_privileges(const struct identity *pw)
     return 0;
 }
 
-/* Before serving: can the pid file be written (as the user memg runs as)?
- * A failure stops memg with nothing left behind. */
-static bool _pidfile_writable(const char *path)
-{
-    char tmp[1024];
-    int fd = -1;
-    if (fmt_buf(tmp, sizeof(tmp), "%s.tmp", path) < sizeof(tmp))
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == EEXIST)
-        return true; /* a stale one: rewritten below, as memcached does */
-    if (fd < 0) {
-        fmt_fd(STDERR_FILENO, "memg: can't write the pid file %s: %s\n", path,
-               strlen(path) >= sizeof(tmp) - 4 ? "path too long" : strerror(errno));
-        return false;
-    }
-    close(fd);
-    unlink(tmp);
-    return true;
-}
-
-/* The pid in an existing pid file, if that process runs: memcached warns. */
-static void _warn_running_pid(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return;
-    char text[32];
-    ssize_t n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    unsigned long pid = 0;
-    for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9' && pid < 1000000000; i++)
-        pid = pid * 10 + (unsigned long)(text[i] - '0');
-    if (pid > 0 && kill((pid_t)pid, 0) == 0)
-        fmt_fd(STDERR_FILENO, "WARNING: The pid file contained the following (running) pid: %lu\n",
-               pid);
-}
-
-/* As memcached: written as PATH.tmp and renamed, so that a reader never
- * sees it empty; a failure is reported and memg serves on regardless. */
-static void _write_pidfile(const char *path)
-{
-    _warn_running_pid(path);
-    char tmp[1024];
-    if (fmt_buf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666); /* fopen's "w" */
-    if (fd < 0) {
-        fmt_fd(STDERR_FILENO, "memg: could not open the pid file %s for writing: %s\n", tmp,
-               strerror(errno));
-        return;
-    }
-    char line[32];
-    size_t len = fmt_buf(line, sizeof(line), "%ld\n", (long)getpid());
-    bool written = fmt_write(fd, line, len);
-    if (close(fd) != 0 || !written) {
-        fmt_fd(STDERR_FILENO, "Could not close the pid file %s: %s\n", tmp, strerror(errno));
-        return;
-    }
-    if (rename(tmp, path) != 0)
-        fmt_fd(STDERR_FILENO, "Could not rename the pid file from %s to %s: %s\n", tmp, path,
-               strerror(errno));
-}
-
-static void _remove_pidfile(const char *path)
-{
-    if (unlink(path) != 0)
-        fmt_fd(STDERR_FILENO, "Could not remove the pid file %s: %s\n", path, strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -237,7 +167,7 @@ int main(int argc, char **argv)
     }
     if (pw && _drop_privileges(pw) < 0)
         goto out;
-    if (cfg.pidfile && !_pidfile_writable(cfg.pidfile)) {
+    if (cfg.pidfile && !pidfile_writable(cfg.pidfile)) {
         rc = EXIT_CANTCREAT;
         goto out;
     }
@@ -246,7 +176,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cfg.pidfile)
-        _write_pidfile(cfg.pidfile);
+        pidfile_write(cfg.pidfile);
     /* -k after daemon(): locks are not inherited by a child. Segments are
      * mapped as they are first used, so what is locked is what is used. */
     if (cfg.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
@@ -264,7 +194,7 @@ int main(int argc, char **argv)
         rc = 1;
     }
     if (cfg.pidfile)
-        _remove_pidfile(cfg.pidfile);
+        pidfile_remove(cfg.pidfile);
 out:
     server_destroy(srv);
     buf_pool_teardown();

@@ -433,7 +433,8 @@ void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)
     }
 }
 
-void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms)
+void conn_sweep_tls(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms,
+                    uint64_t idle_ms)
 {
     for (struct conn *c = sh->head, *next; c; c = next) {
         next = c->next;
@@ -442,6 +443,8 @@ void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t lim
                 log_line("%d: TLS handshake not done in %llu ms: closed", c->fd,
                          (unsigned long long)limit_ms);
             conn_close(c);
+        } else if (now_ms - c->last_ms >= idle_ms) {
+            transport_idle(c->tp);
         }
     }
 }

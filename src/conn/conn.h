@@ -35,8 +35,10 @@ void conn_close(struct conn *c);
 /* Close connections idle for at least idle_ms (idle_ms > 0). */
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);
 /* Close connections whose TLS handshake took limit_ms already (a client
- * that stalls it holds a connection and the library's buffers). */
-void conn_sweep_handshakes(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms);
+ * that stalls it holds a connection and the library's buffers); free the
+ * TLS buffers of connections without a request for idle_ms. */
+void conn_sweep_tls(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms,
+                    uint64_t idle_ms);
 /* Stop reading everywhere and report whether output is still pending
  * (used on shutdown: finish writing, then exit). */
 bool conn_drain_all(struct conn_shared *sh);

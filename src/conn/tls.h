@@ -22,8 +22,10 @@ extern const bool tls_compiled;
 bool tls_setup(const struct config_tls *cfg, struct stats *stats, char *err, size_t cap);
 void tls_teardown(void);
 /* A connection's TLS transport over the socket fd (server side); NULL when
- * out of memory. conn frees it (transport_free). */
-struct transport *tls_transport_new(int fd);
+ * out of memory. verify: the listener's client-certificate rule as an
+ * ssl_verify_mode (-l btls: 0, mtls: 2), -1 for the context's. conn frees
+ * it (transport_free). */
+struct transport *tls_transport_new(int fd, int verify);
 /* `refresh_certs`: reload the chain, key and CA files into the context
  * (new connections get them). false with memcached's error line in err
  * ("Error loading the key: PATH : ...\r\n"). */

@@ -24,6 +24,8 @@ struct transport_vt {
     bool (*pending)(const struct transport *t);
     /* Still in the handshake (a connection the sweep may time out). */
     bool (*handshaking)(const struct transport *t);
+    /* The connection has been idle a while: free buffers kept for speed. */
+    void (*idle)(struct transport *t);
     void (*free)(struct transport *t);
 };
 
@@ -58,6 +60,12 @@ static inline bool transport_pending(const struct transport *t)
 static inline bool transport_handshaking(const struct transport *t)
 {
     return t && t->vt->handshaking(t);
+}
+
+static inline void transport_idle(struct transport *t)
+{
+    if (t)
+        t->vt->idle(t);
 }
 
 static inline void transport_free(struct transport *t)

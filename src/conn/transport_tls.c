@@ -19,9 +19,10 @@
 #include "tls.h"
 #include "tls_ctx.h"
 
-/* Small replies gathered into one record (a TLS record carries at most
- * 16 KB); one buffer serves every connection: the loop has one thread. */
-#define TLS_STAGE 16384
+/* Small replies gathered into one write (ssl_wbuf_size, 16 KB: one TLS
+ * record); one buffer serves every connection: the loop has one thread. */
+static char *_stage;
+static size_t _stage_cap;
 
 struct tls_conn {
     struct transport t;
@@ -32,7 +33,6 @@ struct tls_conn {
     bool failed;      /* a fatal error: no close_notify, the session is not resumable */
 };
 
-static char _stage[TLS_STAGE];
 
 /* The connection cannot go on: count a failed handshake, say why at -v. */
 static void _fail(struct tls_conn *c, int code)
@@ -85,10 +85,12 @@ static ssize_t _writev(struct transport *t, int fd, const struct iovec *iov, int
     (void)fd;
     const void *p = iov[0].iov_base;
     size_t len = iov[0].iov_len;
-    if (n > 1 && len < TLS_STAGE) { /* gather: one record instead of one per piece */
+    if (len > _stage_cap) {
+        len = _stage_cap; /* memcached's: one write takes ssl_wbuf_size at most */
+    } else if (n > 1) { /* gather: one record instead of one per piece */
         len = 0;
-        for (int i = 0; i < n && len < TLS_STAGE; i++) {
-            size_t k = iov[i].iov_len < TLS_STAGE - len ? iov[i].iov_len : TLS_STAGE - len;
+        for (int i = 0; i < n && len < _stage_cap; i++) {
+            size_t k = iov[i].iov_len < _stage_cap - len ? iov[i].iov_len : _stage_cap - len;
             memcpy(_stage + len, iov[i].iov_base, k);
             len += k;
         }
@@ -121,6 +123,16 @@ static bool _handshaking(const struct transport *t)
     return !SSL_is_init_finished(((const struct tls_conn *)t)->ssl);
 }
 
+/* OpenSSL refuses while bytes wait in the buffers; not in a handshake, and
+ * not with a record begun either (OpenSSL before 3.0.14 freed that one:
+ * CVE-2024-4741). */
+static void _idle(struct transport *t)
+{
+    SSL *ssl = ((struct tls_conn *)t)->ssl;
+    if (SSL_is_init_finished(ssl) && !SSL_has_pending(ssl))
+        SSL_free_buffers(ssl);
+}
+
 static void _free(struct transport *t)
 {
     struct tls_conn *c = (struct tls_conn *)t;
@@ -133,7 +145,7 @@ static void _free(struct transport *t)
     free(c);
 }
 
-static const struct transport_vt _tls_vt = {_recv, _writev, _pending, _handshaking, _free};
+static const struct transport_vt _tls_vt = {_recv, _writev, _pending, _handshaking, _idle, _free};
 
 /* The records cross the socket through recv and send, as plain
  * connections' bytes do: OpenSSL's socket BIO uses read and write, whose
@@ -190,13 +202,21 @@ static BIO *_bio(int fd)
     return b;
 }
 
+bool tls_transport_setup(size_t wbuf)
+{
+    _stage_cap = wbuf;
+    return (_stage = malloc(wbuf)) != NULL;
+}
+
 void tls_transport_teardown(void)
 {
     BIO_meth_free(_bio_method);
     _bio_method = NULL;
+    free(_stage);
+    _stage = NULL;
 }
 
-struct transport *tls_transport_new(int fd)
+struct transport *tls_transport_new(int fd, int verify)
 {
     struct tls_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -211,6 +231,8 @@ struct transport *tls_transport_new(int fd)
         return NULL;
     }
     SSL_set_bio(c->ssl, b, b); /* the SSL owns b now */
+    if (verify >= 0) /* -l btls: or mtls: */
+        SSL_set_verify(c->ssl, tls_verify_flags(verify), NULL);
     SSL_set_accept_state(c->ssl);
     return &c->t;
 }

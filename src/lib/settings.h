@@ -22,6 +22,7 @@ struct config_tls {
     const char *ca_cert;     /* ssl_ca_cert: the CAs client certificates are checked against */
     const char *ciphers;     /* ssl_ciphers: OpenSSL's cipher list (TLS 1.2) */
     int min_version;         /* ssl_min_version: 0..3 for tlsv1.0..tlsv1.3, default 2 */
+    uint32_t wbuf_size;      /* ssl_wbuf_size (given in KB): most bytes one write encrypts */
     bool session_cache;      /* ssl_session_cache: server-side session resumption */
     bool kernel_tls;         /* ssl_kernel_tls: records in the kernel (kTLS) */
 };

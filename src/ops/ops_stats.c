@@ -50,7 +50,7 @@ static void _tls_settings(const struct config_tls *t, stats_emit_fn *emit, void 
     stats_line(emit, arg, "ssl_keyformat", "%d", t->keyformat);
     stats_line(emit, arg, "ssl_ciphers", "%s", t->ciphers ? t->ciphers : "NULL");
     stats_line(emit, arg, "ssl_ca_cert", "%s", t->ca_cert ? t->ca_cert : "NULL");
-    stats_line(emit, arg, "ssl_wbuf_size", "%d", 16384);
+    stats_line(emit, arg, "ssl_wbuf_size", "%u", (unsigned)t->wbuf_size);
     stats_line(emit, arg, "ssl_session_cache", "%s", t->session_cache ? "yes" : "no");
     stats_line(emit, arg, "ssl_kernel_tls", "%s", t->kernel_tls ? "yes" : "no");
     stats_line(emit, arg, "ssl_min_version", "%s", config_tls_version_name(t->min_version));

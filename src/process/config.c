@@ -124,6 +124,7 @@ void config_defaults(struct config *cfg)
     cfg->cas_enabled = true;
     cfg->tls.keyformat = 1;
     cfg->tls.min_version = 2;
+    cfg->tls.wbuf_size = 16384; /* memcached's: one TLS record's worth */
     cfg->reqs_per_event = 20;
     cfg->out_limit = 1 * MIB;
     cfg->http_port = -1;
@@ -377,9 +378,13 @@ static enum config_result _check(struct config *cfg, int err)
                      "cannot set item size limit (%" PRIu64 " bytes) higher than 1/2 of "
                      "memory max (-m %" PRIu64 " MB)",
                      cfg->item_size_max, cfg->mem_limit / MIB);
-    for (int i = 0; i < cfg->nlisten; i++)
-        if (strncmp(cfg->listen[i], "notls:", 6) == 0 && !cfg->tls.enabled)
+    for (int i = 0; i < cfg->nlisten && !cfg->tls.enabled; i++)
+        if (strncmp(cfg->listen[i], "notls:", 6) == 0)
             return _fail(err, 'l', "'notls' option is valid only when SSL is enabled");
+        else if (strncmp(cfg->listen[i], "btls:", 5) == 0)
+            return _fail(err, 'l', "'btls' option is valid only when SSL is enabled");
+        else if (strncmp(cfg->listen[i], "mtls:", 5) == 0) /* sic: memcached's word */
+            return _fail(err, 'l', "'otls' option is valid only when SSL is enabled");
     char why[160];
     if (!config_ext_check(cfg, why, sizeof(why)))
         return _fail(err, 'o', "%s", why);

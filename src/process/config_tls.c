@@ -1,6 +1,8 @@
 /* config_tls: memcached's -o ssl_* options, with its names, values and
  * words. The strings are copied (the item ends at a comma, not a NUL) and
  * kept for the process' life, as the rest of the config. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,20 @@ static bool _digit(const char *val, size_t vlen, int max, int *dst)
         return false;
     *dst = val[0] - '0';
     return true;
+}
+
+/* A decimal number as memcached's safe_strtol takes it (sign, digits). */
+static bool _number(const char *val, size_t vlen, long *dst)
+{
+    char tmp[24];
+    if (!val || vlen == 0 || vlen >= sizeof(tmp))
+        return false;
+    memcpy(tmp, val, vlen);
+    tmp[vlen] = '\0';
+    char *end;
+    errno = 0;
+    *dst = strtol(tmp, &end, 10);
+    return errno == 0 && end != tmp && *end == '\0';
 }
 
 void config_tls_free(struct config_tls *t)
@@ -74,14 +90,27 @@ bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const ch
         fmt_buf(why, cap, "Invalid ssl_keyformat: only 1 (PEM) is supported");
         return false;
     }
-    if (_is(key, klen, "ssl_min_version")) {
-        for (int i = 0; val && i < 4; i++)
-            if (_is(val, vlen, config_tls_version_name(i))) {
-                t->min_version = i;
-                return true;
-            }
-        fmt_buf(why, cap, "could not parse argument to ssl_min_version");
-        return false;
+    if (_is(key, klen, "ssl_min_version")) { /* memcached's numbers: 0 tlsv1.0 .. 3 tlsv1.3 */
+        long v;
+        if (!_number(val, vlen, &v)) {
+            fmt_buf(why, cap, "could not parse argument to ssl_min_version");
+            return false;
+        }
+        if (v < 0 || v > 3) {
+            fmt_buf(why, cap, "Invalid ssl_min_version. Use help to see valid options.");
+            return false;
+        }
+        t->min_version = (int)v;
+        return true;
+    }
+    if (_is(key, klen, "ssl_wbuf_size")) { /* kilobytes, as memcached's */
+        long v;
+        if (!_number(val, vlen, &v) || v < 1 || v > UINT32_MAX / 1024) {
+            fmt_buf(why, cap, "could not parse argument to ssl_wbuf_size");
+            return false;
+        }
+        t->wbuf_size = (uint32_t)v * 1024;
+        return true;
     }
     if (_is(key, klen, "ssl_session_cache") || _is(key, klen, "ssl_kernel_tls")) {
         *(key[4] == 's' ? &t->session_cache : &t->kernel_tls) = true;

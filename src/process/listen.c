@@ -1,5 +1,5 @@
-/* listen: memcached's -l syntax (server_sockets in memcached.c): a notls:
- * prefix, [IPv6] in brackets, and a :PORT unless the colon is one of a bare
+/* listen: memcached's -l syntax (server_sockets in memcached.c): a notls:,
+ * btls: or mtls: prefix, [IPv6] in brackets, and a :PORT unless the colon is one of a bare
  * IPv6 address's. */
 #include "listen.h"
 
@@ -27,8 +27,8 @@ bool listen_spec_parse(const char *word, int port, struct listen_spec *out, char
 {
     out->port = port;
     out->notls = strncmp(word, "notls:", 6) == 0;
-    if (out->notls)
-        word += 6;
+    out->verify = strncmp(word, "btls:", 5) == 0 ? 0 : strncmp(word, "mtls:", 5) == 0 ? 2 : -1;
+    word += out->notls ? 6 : out->verify >= 0 ? 5 : 0;
     const char *h = word, *rest = word;
     size_t hlen;
     if (*word == '[') {

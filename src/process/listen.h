@@ -1,4 +1,4 @@
-/* listen: one -l word as memcached reads it: [notls:]HOST[:PORT], with an
+/* listen: one -l word as memcached reads it: [notls:|btls:|mtls:]HOST[:PORT], with an
  * IPv6 HOST in brackets when a port follows ([::1]:11211), a bare IPv6
  * address without a port, and "*" for every address. */
 #ifndef MEMG_LISTEN_H
@@ -11,6 +11,8 @@ struct listen_spec {
     char host[256]; /* "" : every address ("*") */
     int port;       /* the word's, else the default given */
     bool notls;     /* notls: this listener stays plain under -Z */
+    int verify;     /* btls: 0 (no client certificate asked), mtls: 2 (one
+                     * required), else -1 (ssl_verify_mode's) */
 };
 
 /* false with err when the word is malformed (memcached's words). */

@@ -31,12 +31,14 @@
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
 #define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
 #define HANDSHAKE_MS 5000     /* a TLS handshake not done by then is closed */
+#define TLS_IDLE_MS 1000      /* a TLS connection idle this long gives its buffers back */
 #define MAX_LISTENERS (CONFIG_MAX_LISTEN * 4 + 1) /* memcached's and HTTP's */
 
 struct listener {
     int fd;
     bool is_unix;
     bool tls;                     /* -Z, unless -l notls:... */
+    int verify;                   /* -l btls: 0, mtls: 2, else -1 (ssl_verify_mode) */
     const struct protocol *proto; /* NULL: -B's */
 };
 
@@ -93,7 +95,7 @@ static void _accept_one(struct server *srv, int fd, const struct listener *l)
         s->rejected_connections++;
         return;
     }
-    struct transport *tp = l->tls ? tls_transport_new(fd) : NULL;
+    struct transport *tp = l->tls ? tls_transport_new(fd, l->verify) : NULL;
     if ((l->tls && !tp) ||
         !conn_open(&srv->sh, fd, l->is_unix, l->proto ? l->proto : srv->sh.proto, tp)) {
         transport_free(tp);
@@ -204,7 +206,7 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     if (now - srv->last_idle_sweep_ms >= 1000) { /* the sweeps: once a second */
         srv->last_idle_sweep_ms = now;
         if (srv->cfg->tls.enabled)
-            conn_sweep_handshakes(&srv->sh, now, HANDSHAKE_MS);
+            conn_sweep_tls(&srv->sh, now, HANDSHAKE_MS, TLS_IDLE_MS);
         if (srv->cfg->idle_timeout > 0)
             conn_sweep_idle(&srv->sh, now, (uint64_t)srv->cfg->idle_timeout * 1000u);
     }
@@ -251,7 +253,7 @@ static int _tcp_listeners(struct server *srv, int port, const struct protocol *p
         for (int j = 0; j < n; j++) {
             _mark(fds[j], cfg->sock_cookie_id);
             srv->ls[srv->nls++] =
-                (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, proto};
+                (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, ls.verify, proto};
         }
         if (port == 0 && want == 0) /* -p 0: every address shares the port first bound */
             port = net_local_port(fds[0]);
@@ -275,7 +277,7 @@ static bool _open_listeners(struct server *srv, char *err, size_t errlen)
                     nerr);
             return false;
         }
-        srv->ls[srv->nls++] = (struct listener){fd, true, false, NULL}; /* plain, as memcached's */
+        srv->ls[srv->nls++] = (struct listener){fd, true, false, -1, NULL}; /* plain, as memcached's */
         return true;
     }
     return (srv->port = _tcp_listeners(srv, cfg->port, NULL, "TCP", err, errlen)) >= 0;

@@ -736,12 +736,14 @@ static void test_tls_options(void **state)
     assert_int_equal(t->cfg.tls.keyformat, 1);
     assert_int_equal(t->cfg.tls.min_version, 2);
     assert_string_equal(config_tls_version_name(t->cfg.tls.min_version), "tlsv1.2");
+    assert_int_equal(t->cfg.tls.wbuf_size, 16384);
     _done(t);
     PARSE(t, "--enable-ssl", "-o",
           "ssl_chain_cert=/c.pem,ssl_key=/k.pem,ssl_verify_mode=2,ssl_ca_cert=/ca.pem,"
-          "ssl_ciphers=ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA,ssl_min_version=tlsv1.3,"
-          "ssl_keyformat=1,ssl_session_cache,ssl_kernel_tls",
-          "-l", "notls:127.0.0.1:11212");
+          "ssl_ciphers=ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA,ssl_min_version=3,"
+          "ssl_keyformat=1,ssl_session_cache,ssl_kernel_tls,ssl_wbuf_size=64",
+          "-l", "notls:127.0.0.1:11212", "-l", "btls:127.0.0.1:11213", "-l",
+          "mtls:127.0.0.1:11214");
     _assert_ok(t);
     assert_true(t->cfg.tls.enabled);
     assert_string_equal(t->cfg.tls.chain_cert, "/c.pem");
@@ -750,6 +752,7 @@ static void test_tls_options(void **state)
     assert_string_equal(t->cfg.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA");
     assert_int_equal(t->cfg.tls.verify_mode, 2);
     assert_int_equal(t->cfg.tls.min_version, 3);
+    assert_int_equal(t->cfg.tls.wbuf_size, 65536); /* given in KB, as memcached's */
     assert_true(t->cfg.tls.session_cache);
     assert_true(t->cfg.tls.kernel_tls);
     _done(t);
@@ -757,13 +760,20 @@ static void test_tls_options(void **state)
         const char *flag, *arg, *error;
     } bad[] = {
         {"-o", "ssl_verify_mode=4", "Invalid ssl_verify_mode"},
-        {"-o", "ssl_min_version=tlsv1.4", "could not parse argument to ssl_min_version"},
+        /* memcached's numbers 0..3; its words are refused as memcached refuses them */
+        {"-o", "ssl_min_version=tlsv1.3", "could not parse argument to ssl_min_version"},
+        {"-o", "ssl_min_version=4", "Invalid ssl_min_version. Use help to see valid options."},
+        {"-o", "ssl_min_version=-1", "Invalid ssl_min_version"},
+        {"-o", "ssl_wbuf_size=x", "could not parse argument to ssl_wbuf_size"},
+        {"-o", "ssl_wbuf_size=0", "could not parse argument to ssl_wbuf_size"},
         {"-o", "ssl_keyformat=2", "ssl_keyformat"},
         {"-o", "ssl_chain_cert=", "ssl_chain_cert"},
         {"-l", "notls:127.0.0.1:11212", "'notls' option is valid only when SSL is enabled"},
+        {"-l", "btls:127.0.0.1:11212", "'btls' option is valid only when SSL is enabled"},
+        {"-l", "mtls:127.0.0.1:11212", "'otls' option is valid only when SSL is enabled"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        /* notls without -Z is the error memcached gives; the others with it */
+        /* notls/btls/mtls without -Z is the error memcached gives; the others with it */
         PARSE(t, bad[i].flag[1] == 'l' ? "-v" : "-Z", (char *)bad[i].flag, (char *)bad[i].arg);
         _assert_error(t, bad[i].error);
         _done(t);

@@ -1,4 +1,4 @@
-/* Tests for listen: memcached's -l words (notls:, [IPv6]:port, bare IPv6,
+/* Tests for listen: memcached's -l words (notls:, btls:, mtls:, [IPv6]:port, bare IPv6,
  * "*", errors). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,9 @@
 
 #include "process/listen.h"
 
-static void _ok(const char *word, const char *host, int port, bool notls)
+/* verify: -1 without a prefix, btls: 0 (no client certificate asked),
+ * mtls: 2 (one required). */
+static void _check(const char *word, const char *host, int port, bool notls, int verify)
 {
     struct listen_spec ls;
     char err[128] = "";
@@ -18,6 +20,12 @@ static void _ok(const char *word, const char *host, int port, bool notls)
     assert_string_equal(ls.host, host);
     assert_int_equal(ls.port, port);
     assert_int_equal(ls.notls, notls);
+    assert_int_equal(ls.verify, verify);
+}
+
+static void _ok(const char *word, const char *host, int port, bool notls)
+{
+    _check(word, host, port, notls, -1);
 }
 
 static void _bad(const char *word, const char *needle)
@@ -42,6 +50,9 @@ static void test_words(void **state)
     _ok("[::1]", "::1", 11211, false);
     _ok("*", "", 11211, false);
     _ok("*:11304", "", 11304, false);
+    _check("btls:127.0.0.1:11305", "127.0.0.1", 11305, false, 0);
+    _check("mtls:[::1]:11306", "::1", 11306, false, 2);
+    _check("mtls:localhost", "localhost", 11211, false, 2);
 }
 
 static void test_errors(void **state)
