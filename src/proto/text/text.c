@@ -519,10 +519,32 @@ static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct
     return FEED_DONE;
 }
 
+/* The bytes a storage line ("set k f e n", "ms k n": the data length is
+ * token `at`) and its data take from p, the line's start; 0 when it cannot
+ * say (the parser decides then). A wrong step costs only wasted hints. */
+static size_t _storage_step(const char *p, const char *nl, int at)
+{
+    const char *q = p, *e = nl[-1] == '\r' ? nl - 1 : nl;
+    for (int i = 0; i < at; i++) {
+        while (q < e && *q != ' ')
+            q++;
+        while (q < e && *q == ' ')
+            q++;
+    }
+    uint64_t n = 0;
+    const char *d = q;
+    for (; q < e && *q >= '0' && *q <= '9' && q - d < 10; q++)
+        n = n * 10 + (uint64_t)(*q - '0');
+    if (q == d || (q < e && *q != ' '))
+        return 0;
+    return (size_t)(nl - p) + 1 + n + 2;
+}
+
 /* Lookups of a pipelined batch: the keys of the complete get and mg
  * requests in the buffer, their cache misses overlapped before the first one
  * runs. get and mg lines are read here without the parser (the common case
- * of a batch); anything else is parsed to be stepped over exactly. */
+ * of a batch), set and ms lines are stepped over by their data length;
+ * anything else is parsed to be stepped over exactly. */
 static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
 {
     const char *nl = memchr(buf, '\n', len);
@@ -558,6 +580,17 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
             }
             pos += (size_t)(end - p) + 1;
             continue;
+        }
+        bool ms = len - pos > 3 && p[0] == 'm' && p[1] == 's' && p[2] == ' ';
+        if (ms || (len - pos > 4 && memcmp(p, "set ", 4) == 0)) {
+            const char *eol = mem_find(p, '\n', len - pos);
+            if (!eol)
+                break;
+            size_t step = _storage_step(p, eol, ms ? 2 : 4);
+            if (step) {
+                pos += step;
+                continue;
+            }
         }
         struct request req;
         ssize_t used = proto_parse(&req, p, len - pos);
