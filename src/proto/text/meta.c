@@ -13,11 +13,10 @@ static bool _bad_start(unsigned char c)
     return !(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'z');
 }
 
-void meta_tokenize(struct meta_req *m, const char *p, size_t n)
+/* Tokens of [p, end) from number i on. */
+static void _split(struct meta_req *m, const char *p, const char *end, int i)
 {
-    const char *end = p + n;
     bool bad = false;
-    int i = 0;
     while (p < end) {
         while (p < end && *p == ' ')
             p++;
@@ -35,6 +34,22 @@ void meta_tokenize(struct meta_req *m, const char *p, size_t n)
     m->bad_start = bad;
     m->key = i > 1 ? m->tok[1].p : NULL;
     m->nkey = i > 1 ? m->tok[1].len : 0;
+}
+
+void meta_tokenize(struct meta_req *m, const char *p, size_t n)
+{
+    _split(m, p, p + n, 0);
+}
+
+void meta_tokenize_from_key(struct meta_req *m, const char *line, size_t n, struct proto_token key)
+{
+    if (key.len == 0) {
+        meta_tokenize(m, line, n);
+        return;
+    }
+    m->tok[0] = (struct proto_token){line, 2};
+    m->tok[1] = key;
+    _split(m, key.p + key.len, line + n, 2);
 }
 
 /* The digits after the flag letter, 1.6.45's mcmc_tokto* rules: at least

@@ -42,6 +42,10 @@ struct meta_req {
  * tokenizer does: single spaces, at most META_TOK_MAX real tokens (1.6.45
  * looks at no byte of the rest: a bad start there is "too long"). */
 void meta_tokenize(struct meta_req *m, const char *line, size_t n);
+/* The same when the parser found the key already (request.key): the line
+ * starts with the two-byte command, key is its second token, and only what
+ * follows the key is split again. */
+void meta_tokenize_from_key(struct meta_req *m, const char *line, size_t n, struct proto_token key);
 /* memcached's ntokens for the line: real tokens + the terminal one. */
 static inline int meta_ntokens(const struct meta_req *m) { return m->ntok + 1; }
 

@@ -213,13 +213,19 @@ static ssize_t _get_line(struct request *req, const char *k, const char *end)
     req->cmd = PROTO_GET;
     req->keys = (struct proto_token){k, (size_t)(end - k)};
     req->ntokens = 3; /* at least; no get reads it */
-    while (k < end) {
-        const char *s = k;
-        while (k < end && *k != ' ')
-            k++;
+    const char *first = k;
+    while (k < end && *k != ' ')
+        k++;
+    req->key = (struct proto_token){first, (size_t)(k - first)}; /* all of keys when one */
+    for (const char *s = first;;) {
         if (k - s > PROTO_KEY_MAX)
             return _error(req, PROTO_ERR_GET_KEY);
         while (k < end && *k == ' ')
+            k++;
+        if (k == end)
+            break;
+        s = k;
+        while (k < end && *k != ' ')
             k++;
     }
     return (ssize_t)req->line_len;

@@ -37,30 +37,40 @@ static void _reply_n(struct out *out, bool noreply, const char *line, size_t n)
 /* A string literal's length is known when compiling: no strlen per reply. */
 #define REPLY_LIT(out, noreply, lit) _reply_n((out), (noreply), "" lit, sizeof(lit) - 1)
 
-static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it, bool cas)
+/* The VALUE lines of an item, then "END" when end (a get's last key). */
+static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it, bool cas,
+                        bool end)
 {
     bool inline_value = it->nvalue < OPS_ZERO_COPY_MIN;
-    size_t room = PROTO_VALUE_HEADER_MAX + (inline_value ? it->nvalue + 2 : 0);
+    size_t room = PROTO_VALUE_HEADER_MAX + (inline_value ? it->nvalue + 2 + 5 : 0);
     char *p = out_reserve(out, room);
     if (!p)
         return false;
     size_t n = proto_value_header(p, it->key, it->nkey, it->flags, it->nvalue, cas ? &it->cas : NULL);
     if (inline_value) {
         mem_copy(p + n, it->value, it->nvalue);
-        memcpy(p + n + it->nvalue, "\r\n", 2);
-        out_commit(out, n + it->nvalue + 2);
+        memcpy(p + n + it->nvalue, "\r\nEND\r\n", 7);
+        out_commit(out, n + it->nvalue + (end ? 7 : 2));
         return true;
     }
     out_commit(out, n);
     if (!ops_ref_value(ctx, out, it))
         return false;
-    return out_copy(out, "\r\n", 2);
+    return end ? out_copy(out, "\r\nEND\r\n", 7) : out_copy(out, "\r\n", 2);
 }
 
 static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     bool touch = req->cmd == PROTO_GAT || req->cmd == PROTO_GATS;
     bool cas = req->cmd == PROTO_GETS || req->cmd == PROTO_GATS;
+    if (req->key.len == req->keys.len) { /* "get" of one key, found by the parser */
+        struct item_view it;
+        if (!ops_get(ctx, req->key.p, req->key.len, &it))
+            out_copy(out, "END\r\n", 5);
+        else
+            _emit_value(ctx, out, &it, false, true);
+        return;
+    }
     struct proto_token rest = req->keys, key;
     const char *keys[STORE_PREFETCH_MAX];
     size_t nkeys[STORE_PREFETCH_MAX], n;
@@ -75,7 +85,7 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
             struct item_view it;
             bool hit = touch ? ops_touch(ctx, keys[i], nkeys[i], req->exptime, &it)
                              : ops_get(ctx, keys[i], nkeys[i], &it);
-            if (hit && !_emit_value(ctx, out, &it, cas))
+            if (hit && !_emit_value(ctx, out, &it, cas, false))
                 return; /* out->oom: conn hangs up */
         }
     } while (n == STORE_PREFETCH_MAX);
@@ -552,7 +562,10 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
         return; /* one line: nothing to overlap */
     const char *keys[STORE_PREFETCH_MAX];
     size_t nkeys[STORE_PREFETCH_MAX], n = 0, pos = 0;
-    while (n < STORE_PREFETCH_MAX && pos < len) {
+    /* lines bounded too: a buffer of sets has no keys to find, and a read
+     * that arrives in pieces would have its start walked once per piece */
+    for (int lines = 0; n < STORE_PREFETCH_MAX && pos < len && lines < 2 * STORE_PREFETCH_MAX;
+         lines++) {
         const char *p = buf + pos;
         if (len - pos > 3 && p[0] == 'm' && p[1] == 'g' && p[2] == ' ') {
             const char *end = mem_find(p, '\n', len - pos);
@@ -573,10 +586,16 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
             if (!end)
                 break;
             const char *e = end[-1] == '\r' ? end - 1 : end;
-            struct proto_token rest = {p + 4, (size_t)(e - (p + 4))}, key;
-            while (n < STORE_PREFETCH_MAX && proto_next_key(&rest, &key)) {
-                keys[n] = key.p;
-                nkeys[n++] = key.len;
+            for (const char *k = p + 4; n < STORE_PREFETCH_MAX;) {
+                while (k < e && *k == ' ')
+                    k++;
+                if (k == e)
+                    break;
+                keys[n] = k;
+                while (k < e && *k != ' ')
+                    k++;
+                nkeys[n] = (size_t)(k - keys[n]);
+                n++;
             }
             pos += (size_t)(end - p) + 1;
             continue;

@@ -91,7 +91,7 @@ static bool _echo(struct reply *r, const struct meta_req *m, struct out *out)
 static bool _read(struct meta_req *m, const struct request *req, int first, const char *flag_err,
                   struct out *out)
 {
-    meta_tokenize(m, req->keys.p, req->keys.len);
+    meta_tokenize_from_key(m, req->keys.p, req->keys.len, req->key);
     if (m->bad_start) { /* what 1.6.45's tokenizer refuses comes first, ma's too */
         _err(out, "CLIENT_ERROR bad command line format");
         return false;
@@ -233,10 +233,11 @@ struct mset {
 };
 
 /* Flags and mode of an ms line; false after the error reply. */
-static bool _ms_read(struct mset *ms, const char *line, size_t n, struct out *out)
+static bool _ms_read(struct mset *ms, const char *line, size_t n, struct proto_token key,
+                     struct out *out)
 {
     struct meta_req *m = &ms->m;
-    meta_tokenize(m, line, n);
+    meta_tokenize_from_key(m, line, n, key);
     if (m->ntok > META_OPT_MAX) {
         _err(out, "CLIENT_ERROR options flags are too long");
         return false;
@@ -342,7 +343,8 @@ static void _ms(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     struct mset ms;
     struct store_txn txn;
-    if (!_ms_read(&ms, req->keys.p, req->keys.len, out) || !_ms_begin(ctx, &ms, req->vlen, &txn, out))
+    if (!_ms_read(&ms, req->keys.p, req->keys.len, req->key, out) ||
+        !_ms_begin(ctx, &ms, req->vlen, &txn, out))
         return;
     mem_copy(txn.value, req->value, req->vlen);
     _ms_end(ctx, &ms, &txn, !req->bad_chunk, out);
@@ -352,7 +354,7 @@ bool text_meta_set_begin(struct session *s, struct ops_ctx *ctx, const struct re
                          struct out *out)
 {
     struct mset ms;
-    if (!_ms_read(&ms, req->keys.p, req->keys.len, out) ||
+    if (!_ms_read(&ms, req->keys.p, req->keys.len, req->key, out) ||
         !_ms_begin(ctx, &ms, req->vlen, &s->txn, out))
         return false;
     s->held = malloc(req->keys.len + 1);
@@ -369,7 +371,8 @@ bool text_meta_set_begin(struct session *s, struct ops_ctx *ctx, const struct re
 void text_meta_set_end(struct session *s, struct ops_ctx *ctx, bool chunk_ok, struct out *out)
 {
     struct mset ms;
-    if (_ms_read(&ms, s->held, strlen(s->held), out)) /* read before: it cannot fail now */
+    struct proto_token no_key = {NULL, 0}; /* the held line is split whole */
+    if (_ms_read(&ms, s->held, strlen(s->held), no_key, out)) /* read before: it cannot fail now */
         _ms_end(ctx, &ms, &s->txn, chunk_ok, out);
     free(s->held);
     s->held = NULL;
@@ -499,7 +502,7 @@ static unsigned _mc_class(uint64_t size)
 static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     struct meta_req m;
-    meta_tokenize(&m, req->keys.p, req->keys.len);
+    meta_tokenize_from_key(&m, req->keys.p, req->keys.len, req->key);
     if (m.ntok < 2 || m.tok[1].len > PROTO_KEY_MAX || m.bad_start) {
         _err(out, "CLIENT_ERROR bad command line format");
         return;
