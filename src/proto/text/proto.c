@@ -214,8 +214,8 @@ static ssize_t _get_line(struct request *req, const char *k, const char *end)
     req->keys = (struct proto_token){k, (size_t)(end - k)};
     req->ntokens = 3; /* at least; no get reads it */
     const char *first = k;
-    while (k < end && *k != ' ')
-        k++;
+    k = mem_find(k, ' ', (size_t)(end - k));
+    k = k ? k : end;
     req->key = (struct proto_token){first, (size_t)(k - first)}; /* all of keys when one */
     for (const char *s = first;;) {
         if (k - s > PROTO_KEY_MAX)
@@ -225,8 +225,8 @@ static ssize_t _get_line(struct request *req, const char *k, const char *end)
         if (k == end)
             break;
         s = k;
-        while (k < end && *k != ' ')
-            k++;
+        k = mem_find(k, ' ', (size_t)(end - k));
+        k = k ? k : end;
     }
     return (ssize_t)req->line_len;
 }
@@ -504,9 +504,8 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
             const char *k = buf + 2;
             while (k < end && *k == ' ')
                 k++;
-            const char *ke = k;
-            while (ke < end && *ke != ' ')
-                ke++;
+            const char *ke = k < end ? mem_find(k, ' ', (size_t)(end - k)) : NULL;
+            ke = ke ? ke : end;
             req->cmd = cmd;
             req->keys = (struct proto_token){buf, (size_t)(end - buf)};
             req->ntokens = k == end ? 2 : 3; /* at least; the executor counts them all */

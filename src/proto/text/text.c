@@ -557,7 +557,7 @@ static size_t _storage_step(const char *p, const char *nl, int at)
  * anything else is parsed to be stepped over exactly. */
 static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
 {
-    const char *nl = memchr(buf, '\n', len);
+    const char *nl = mem_find(buf, '\n', len);
     if (!nl || nl + 1 == buf + len)
         return; /* one line: nothing to overlap */
     const char *keys[STORE_PREFETCH_MAX];
@@ -571,9 +571,9 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
             const char *end = mem_find(p, '\n', len - pos);
             if (!end)
                 break;
-            const char *k = p + 3, *ke = k;
-            while (ke < end && *ke != ' ' && *ke != '\r')
-                ke++;
+            const char *k = p + 3, *e = end[-1] == '\r' ? end - 1 : end;
+            const char *ke = k < e ? mem_find(k, ' ', (size_t)(e - k)) : NULL;
+            ke = ke ? ke : e > k ? e : k;
             if (ke > k) { /* a 'b' key is a wasted hint, no more */
                 keys[n] = k;
                 nkeys[n++] = (size_t)(ke - k);
@@ -592,8 +592,8 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
                 if (k == e)
                     break;
                 keys[n] = k;
-                while (k < e && *k != ' ')
-                    k++;
+                k = mem_find(k, ' ', (size_t)(e - k));
+                k = k ? k : e;
                 nkeys[n] = (size_t)(k - keys[n]);
                 n++;
             }
