@@ -44,14 +44,15 @@ static inline size_t fmt_u64(char *out, uint64_t v)
                                 "4041424344454647484950515253545556575859"
                                 "6061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
-    static const uint64_t pow10[19] = {
-        10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+    static const uint64_t pow10[20] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
         10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
         1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
         10000000000000000000u};
-    size_t n = 1;
-    while (n < 20 && v >= pow10[n - 1])
-        n++;
+    /* digits from the bit length (1233/4096 ~ log10(2)), then one compare;
+     * v | 1 has v's digits and makes 0 one digit long */
+    unsigned t = ((unsigned)(64 - __builtin_clzll(v | 1)) * 1233u) >> 12;
+    size_t n = t + ((v | 1) >= pow10[t]);
     char *p = out + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);

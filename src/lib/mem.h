@@ -136,8 +136,15 @@ static inline const char *mem_find(const char *p, char c, size_t n)
         uint64_t w;
         memcpy(&w, p + i, 8);
         w ^= pattern; /* a zero byte where c is */
-        if ((w - ones) & ~w & highs)
+        uint64_t hit = (w - ones) & ~w & highs;
+        if (hit) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag is the first c (a false one only follows a true one) */
+            return p + i + ((unsigned)__builtin_ctzll(hit) >> 3);
+#else
             break;
+#endif
+        }
     }
     for (; i < head; i++)
         if (p[i] == c)

@@ -89,6 +89,10 @@ static void test_find_matches_memchr(void **state)
                     p[at + 1] = '\n'; /* the first of two */
                 assert_ptr_equal(mem_find(p, '\n', n), memchr(p, '\n', n));
                 assert_ptr_equal(mem_find(p, '\n', n), p + at);
+                if (at + 1 < n) { /* '\v' after it: a borrow flags that byte too */
+                    p[at + 1] = '\v';
+                    assert_ptr_equal(mem_find(p, '\n', n), p + at);
+                }
                 p[at] = (char)0x8a; /* a high byte that is not the one sought */
                 if (at + 1 < n)
                     p[at + 1] = 'a';

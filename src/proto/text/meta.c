@@ -6,24 +6,50 @@
 
 #include "base64.h"
 
-void meta_tokenize(struct meta_req *m, const char *p, size_t n)
+/* 1.6.45's meta tokenizer refuses a flag token that starts with neither a
+ * digit nor a byte from 'A' to 'z'. */
+static bool _bad_start(unsigned char c)
 {
-    const char *end = p + n;
-    m->ntok = 0;
+    return !(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'z');
+}
+
+/* Tokens of [p, end) from number i on. */
+static void _split(struct meta_req *m, const char *p, const char *end, int i)
+{
+    bool bad = false;
     while (p < end) {
         while (p < end && *p == ' ')
             p++;
         if (p == end)
             break;
-        if (m->ntok == META_TOK_MAX)
+        if (i == META_TOK_MAX)
             break; /* memcached's terminal token holds the rest: counted, not read */
         const char *s = p;
+        bad |= i >= 2 && _bad_start((unsigned char)*s);
         while (p < end && *p != ' ')
             p++;
-        m->tok[m->ntok++] = (struct proto_token){s, (size_t)(p - s)};
+        m->tok[i++] = (struct proto_token){s, (size_t)(p - s)};
     }
-    m->key = m->ntok > 1 ? m->tok[1].p : NULL;
-    m->nkey = m->ntok > 1 ? m->tok[1].len : 0;
+    m->ntok = i;
+    m->bad_start = bad;
+    m->key = i > 1 ? m->tok[1].p : NULL;
+    m->nkey = i > 1 ? m->tok[1].len : 0;
+}
+
+void meta_tokenize(struct meta_req *m, const char *p, size_t n)
+{
+    _split(m, p, p + n, 0);
+}
+
+void meta_tokenize_from_key(struct meta_req *m, const char *line, size_t n, struct proto_token key)
+{
+    if (key.len == 0) {
+        meta_tokenize(m, line, n);
+        return;
+    }
+    m->tok[0] = (struct proto_token){line, 2};
+    m->tok[1] = key;
+    _split(m, key.p + key.len, line + n, 2);
 }
 
 /* The digits after the flag letter, 1.6.45's mcmc_tokto* rules: at least
@@ -65,7 +91,7 @@ bool meta_parse_flags(struct meta_req *m, int first)
 {
     static const char bad_token[] = "CLIENT_ERROR bad token in command line format";
     bool failed = false;
-    uint8_t seen[127] = {0}; /* any first byte, letter or not, once */
+    uint64_t seen[2] = {0, 0}; /* any first byte below 128, letter or not, once */
     m->first = first;
     m->seen = 0;
     m->mode = 0;
@@ -78,11 +104,12 @@ bool meta_parse_flags(struct meta_req *m, int first)
         const struct proto_token *t = &m->tok[i];
         unsigned char c = (unsigned char)t->p[0];
         bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (c >= 127 || seen[c]) {
+        uint64_t bit = (uint64_t)1 << (c & 63);
+        if (c >= 127 || (seen[c >> 6] & bit)) {
             m->err = "CLIENT_ERROR duplicate flag";
             return false;
         }
-        seen[c] = 1;
+        seen[c >> 6] |= bit;
         if (letter)
             m->seen |= META_F(c);
         switch (c) {

@@ -20,6 +20,8 @@ struct meta_req {
     struct proto_token tok[META_TOK_MAX]; /* tok[0] the command, tok[1] the key */
     int ntok;               /* real tokens (memcached's ntokens - 1) */
     int first;              /* the first flag token: 2, or 3 for ms */
+    bool bad_start;         /* a token from the third on starts with neither a digit nor
+                               'A'..'z': 1.6.45's tokenizer makes the line a format error */
     uint64_t seen;          /* META_F of each flag present */
     const char *key;        /* the key to look up: tok[1], or keybuf when 'b' */
     size_t nkey;
@@ -37,8 +39,13 @@ struct meta_req {
 };
 
 /* Split line[0..n) (the command line without its newline) as memcached's
- * tokenizer does: single spaces, at most META_TOK_MAX real tokens. */
+ * tokenizer does: single spaces, at most META_TOK_MAX real tokens (1.6.45
+ * looks at no byte of the rest: a bad start there is "too long"). */
 void meta_tokenize(struct meta_req *m, const char *line, size_t n);
+/* The same when the parser found the key already (request.key): the line
+ * starts with the two-byte command, key is its second token, and only what
+ * follows the key is split again. */
+void meta_tokenize_from_key(struct meta_req *m, const char *line, size_t n, struct proto_token key);
 /* memcached's ntokens for the line: real tokens + the terminal one. */
 static inline int meta_ntokens(const struct meta_req *m) { return m->ntok + 1; }
 

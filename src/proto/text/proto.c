@@ -213,14 +213,20 @@ static ssize_t _get_line(struct request *req, const char *k, const char *end)
     req->cmd = PROTO_GET;
     req->keys = (struct proto_token){k, (size_t)(end - k)};
     req->ntokens = 3; /* at least; no get reads it */
-    while (k < end) {
-        const char *s = k;
-        while (k < end && *k != ' ')
-            k++;
+    const char *first = k;
+    k = mem_find(k, ' ', (size_t)(end - k));
+    k = k ? k : end;
+    req->key = (struct proto_token){first, (size_t)(k - first)}; /* all of keys when one */
+    for (const char *s = first;;) {
         if (k - s > PROTO_KEY_MAX)
             return _error(req, PROTO_ERR_GET_KEY);
         while (k < end && *k == ' ')
             k++;
+        if (k == end)
+            break;
+        s = k;
+        k = mem_find(k, ' ', (size_t)(end - k));
+        k = k ? k : end;
     }
     return (ssize_t)req->line_len;
 }
@@ -319,7 +325,7 @@ static ssize_t _with_arg(struct request *req, const struct line *l)
  * digit nor a byte from 'A' to 'z': the line is then a format error. */
 static bool _meta_flags_ok(const char *p, const char *end, int first)
 {
-    for (int i = 0; p < end; i++) {
+    for (int i = 0; p < end && i < TOK_MAX; i++) { /* no byte past the tokens is looked at */
         while (p < end && *p == ' ')
             p++;
         if (p == end)
@@ -333,13 +339,25 @@ static bool _meta_flags_ok(const char *p, const char *end, int first)
     return true;
 }
 
+/* The meta command "m<c>", PROTO_ERROR for none. */
+static enum proto_cmd _meta_cmd(char c)
+{
+    switch (c) {
+    case 'g': return PROTO_MG;
+    case 's': return PROTO_MS;
+    case 'd': return PROTO_MD;
+    case 'a': return PROTO_MA;
+    case 'n': return PROTO_MN;
+    case 'e': return PROTO_ME;
+    default: return PROTO_ERROR;
+    }
+}
+
 static ssize_t _meta(struct request *req, const struct line *l, const char *data, size_t avail)
 {
-    static const char letters[] = "gsdane";
-    const char *at = memchr(letters, l->tok[0].p[1], sizeof(letters) - 1);
-    if (!at)
+    req->cmd = _meta_cmd(l->tok[0].p[1]);
+    if (req->cmd == PROTO_ERROR)
         return _error(req, PROTO_ERR_UNKNOWN);
-    req->cmd = (enum proto_cmd)(PROTO_MG + (at - letters));
     req->keys = (struct proto_token){l->tok[0].p, (size_t)(l->end - l->tok[0].p)};
     if (req->cmd == PROTO_MN) /* memcached ignores what follows mn: no key */
         return (ssize_t)req->line_len;
@@ -477,20 +495,18 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
             return _get_line(req, k, end);
     }
 
-    /* A meta command other than ms: its executor reads the line (meta.h);
-     * only which command, and whether a key follows, are decided here. */
+    /* A meta command other than ms: its executor reads the line (meta.h),
+     * its flags included; only which command, and whether a key follows,
+     * are decided here. */
     if (end - buf >= 2 && buf[0] == 'm' && (end - buf == 2 || buf[2] == ' ')) {
-        static const char letters[] = "gdane";
-        static const enum proto_cmd which[] = {PROTO_MG, PROTO_MD, PROTO_MA, PROTO_MN, PROTO_ME};
-        const char *at = memchr(letters, buf[1], sizeof(letters) - 1);
-        if (at) {
+        enum proto_cmd cmd = _meta_cmd(buf[1]);
+        if (cmd != PROTO_ERROR && cmd != PROTO_MS) {
             const char *k = buf + 2;
             while (k < end && *k == ' ')
                 k++;
-            const char *ke = k;
-            while (ke < end && *ke != ' ')
-                ke++;
-            req->cmd = which[at - letters];
+            const char *ke = k < end ? mem_find(k, ' ', (size_t)(end - k)) : NULL;
+            ke = ke ? ke : end;
+            req->cmd = cmd;
             req->keys = (struct proto_token){buf, (size_t)(end - buf)};
             req->ntokens = k == end ? 2 : 3; /* at least; the executor counts them all */
             if (req->cmd == PROTO_MN) /* memcached ignores what follows mn: no key */
@@ -499,8 +515,6 @@ ssize_t proto_parse(struct request *req, const char *buf, size_t len)
             if (k == end && req->cmd != PROTO_ME)
                 return _error(req, PROTO_ERR_FORMAT);
             if (req->key.len > PROTO_KEY_MAX && req->cmd != PROTO_MA) /* ma: a flag error */
-                return _error(req, PROTO_ERR_FORMAT);
-            if (!_meta_flags_ok(buf, end, 2))
                 return _error(req, PROTO_ERR_FORMAT);
             return (ssize_t)req->line_len;
         }

@@ -52,7 +52,7 @@ struct request {
     enum proto_error error;
     bool noreply;
     bool bad_chunk;          /* storage: data not followed by \r\n */
-    struct proto_token key;  /* single-key commands */
+    struct proto_token key;  /* single-key commands; "get": the first key */
     struct proto_token keys; /* get family: the part of the line holding the keys;
                                 meta, stats, admin: the whole line (no newline) */
     struct proto_token arg;  /* stats/shutdown: the first argument, if any */

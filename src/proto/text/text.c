@@ -37,30 +37,40 @@ static void _reply_n(struct out *out, bool noreply, const char *line, size_t n)
 /* A string literal's length is known when compiling: no strlen per reply. */
 #define REPLY_LIT(out, noreply, lit) _reply_n((out), (noreply), "" lit, sizeof(lit) - 1)
 
-static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it, bool cas)
+/* The VALUE lines of an item, then "END" when end (a get's last key). */
+static bool _emit_value(struct ops_ctx *ctx, struct out *out, const struct item_view *it, bool cas,
+                        bool end)
 {
     bool inline_value = it->nvalue < OPS_ZERO_COPY_MIN;
-    size_t room = PROTO_VALUE_HEADER_MAX + (inline_value ? it->nvalue + 2 : 0);
+    size_t room = PROTO_VALUE_HEADER_MAX + (inline_value ? it->nvalue + 2 + 5 : 0);
     char *p = out_reserve(out, room);
     if (!p)
         return false;
     size_t n = proto_value_header(p, it->key, it->nkey, it->flags, it->nvalue, cas ? &it->cas : NULL);
     if (inline_value) {
         mem_copy(p + n, it->value, it->nvalue);
-        memcpy(p + n + it->nvalue, "\r\n", 2);
-        out_commit(out, n + it->nvalue + 2);
+        memcpy(p + n + it->nvalue, "\r\nEND\r\n", 7);
+        out_commit(out, n + it->nvalue + (end ? 7 : 2));
         return true;
     }
     out_commit(out, n);
     if (!ops_ref_value(ctx, out, it))
         return false;
-    return out_copy(out, "\r\n", 2);
+    return end ? out_copy(out, "\r\nEND\r\n", 7) : out_copy(out, "\r\n", 2);
 }
 
 static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     bool touch = req->cmd == PROTO_GAT || req->cmd == PROTO_GATS;
     bool cas = req->cmd == PROTO_GETS || req->cmd == PROTO_GATS;
+    if (req->key.len == req->keys.len) { /* "get" of one key, found by the parser */
+        struct item_view it;
+        if (!ops_get(ctx, req->key.p, req->key.len, &it))
+            out_copy(out, "END\r\n", 5);
+        else
+            _emit_value(ctx, out, &it, false, true);
+        return;
+    }
     struct proto_token rest = req->keys, key;
     const char *keys[STORE_PREFETCH_MAX];
     size_t nkeys[STORE_PREFETCH_MAX], n;
@@ -75,7 +85,7 @@ static void _get(struct ops_ctx *ctx, const struct request *req, struct out *out
             struct item_view it;
             bool hit = touch ? ops_touch(ctx, keys[i], nkeys[i], req->exptime, &it)
                              : ops_get(ctx, keys[i], nkeys[i], &it);
-            if (hit && !_emit_value(ctx, out, &it, cas))
+            if (hit && !_emit_value(ctx, out, &it, cas, false))
                 return; /* out->oom: conn hangs up */
         }
     } while (n == STORE_PREFETCH_MAX);
@@ -519,26 +529,51 @@ static enum feed_status _received(struct session *s, struct ops_ctx *ctx, struct
     return FEED_DONE;
 }
 
+/* The bytes a storage line ("set k f e n", "ms k n": the data length is
+ * token `at`) and its data take from p, the line's start; 0 when it cannot
+ * say (the parser decides then). A wrong step costs only wasted hints. */
+static size_t _storage_step(const char *p, const char *nl, int at)
+{
+    const char *q = p, *e = nl[-1] == '\r' ? nl - 1 : nl;
+    for (int i = 0; i < at; i++) {
+        while (q < e && *q != ' ')
+            q++;
+        while (q < e && *q == ' ')
+            q++;
+    }
+    uint64_t n = 0;
+    const char *d = q;
+    for (; q < e && *q >= '0' && *q <= '9' && q - d < 10; q++)
+        n = n * 10 + (uint64_t)(*q - '0');
+    if (q == d || (q < e && *q != ' '))
+        return 0;
+    return (size_t)(nl - p) + 1 + n + 2;
+}
+
 /* Lookups of a pipelined batch: the keys of the complete get and mg
  * requests in the buffer, their cache misses overlapped before the first one
  * runs. get and mg lines are read here without the parser (the common case
- * of a batch); anything else is parsed to be stepped over exactly. */
+ * of a batch), set and ms lines are stepped over by their data length;
+ * anything else is parsed to be stepped over exactly. */
 static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
 {
-    const char *nl = memchr(buf, '\n', len);
+    const char *nl = mem_find(buf, '\n', len);
     if (!nl || nl + 1 == buf + len)
         return; /* one line: nothing to overlap */
     const char *keys[STORE_PREFETCH_MAX];
     size_t nkeys[STORE_PREFETCH_MAX], n = 0, pos = 0;
-    while (n < STORE_PREFETCH_MAX && pos < len) {
+    /* lines bounded too: a buffer of sets has no keys to find, and a read
+     * that arrives in pieces would have its start walked once per piece */
+    for (int lines = 0; n < STORE_PREFETCH_MAX && pos < len && lines < 2 * STORE_PREFETCH_MAX;
+         lines++) {
         const char *p = buf + pos;
         if (len - pos > 3 && p[0] == 'm' && p[1] == 'g' && p[2] == ' ') {
             const char *end = mem_find(p, '\n', len - pos);
             if (!end)
                 break;
-            const char *k = p + 3, *ke = k;
-            while (ke < end && *ke != ' ' && *ke != '\r')
-                ke++;
+            const char *k = p + 3, *e = end[-1] == '\r' ? end - 1 : end;
+            const char *ke = k < e ? mem_find(k, ' ', (size_t)(e - k)) : NULL;
+            ke = ke ? ke : e > k ? e : k;
             if (ke > k) { /* a 'b' key is a wasted hint, no more */
                 keys[n] = k;
                 nkeys[n++] = (size_t)(ke - k);
@@ -551,13 +586,30 @@ static void _prefetch(struct ops_ctx *ctx, const char *buf, size_t len)
             if (!end)
                 break;
             const char *e = end[-1] == '\r' ? end - 1 : end;
-            struct proto_token rest = {p + 4, (size_t)(e - (p + 4))}, key;
-            while (n < STORE_PREFETCH_MAX && proto_next_key(&rest, &key)) {
-                keys[n] = key.p;
-                nkeys[n++] = key.len;
+            for (const char *k = p + 4; n < STORE_PREFETCH_MAX;) {
+                while (k < e && *k == ' ')
+                    k++;
+                if (k == e)
+                    break;
+                keys[n] = k;
+                k = mem_find(k, ' ', (size_t)(e - k));
+                k = k ? k : e;
+                nkeys[n] = (size_t)(k - keys[n]);
+                n++;
             }
             pos += (size_t)(end - p) + 1;
             continue;
+        }
+        bool ms = len - pos > 3 && p[0] == 'm' && p[1] == 's' && p[2] == ' ';
+        if (ms || (len - pos > 4 && memcmp(p, "set ", 4) == 0)) {
+            const char *eol = mem_find(p, '\n', len - pos);
+            if (!eol)
+                break;
+            size_t step = _storage_step(p, eol, ms ? 2 : 4);
+            if (step) {
+                pos += step;
+                continue;
+            }
         }
         struct request req;
         ssize_t used = proto_parse(&req, p, len - pos);

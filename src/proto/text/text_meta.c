@@ -14,7 +14,8 @@
 #include "ops/ops.h"
 #include "lib/out.h"
 
-/* A reply line: the longest is a base64 key (340) with every flag. */
+/* A reply line: the longest is a base64 key (340) with every flag. Only n
+ * is set on the stack: an initializer would clear all of buf per request. */
 struct reply {
     size_t n;
     char buf[1024];
@@ -90,7 +91,11 @@ static bool _echo(struct reply *r, const struct meta_req *m, struct out *out)
 static bool _read(struct meta_req *m, const struct request *req, int first, const char *flag_err,
                   struct out *out)
 {
-    meta_tokenize(m, req->keys.p, req->keys.len);
+    meta_tokenize_from_key(m, req->keys.p, req->keys.len, req->key);
+    if (m->bad_start) { /* what 1.6.45's tokenizer refuses comes first, ma's too */
+        _err(out, "CLIENT_ERROR bad command line format");
+        return false;
+    }
     if (m->tok[1].len > PROTO_KEY_MAX) {
         _err(out, flag_err ? flag_err : "CLIENT_ERROR bad command line format");
         return false;
@@ -140,7 +145,8 @@ static void _mg(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     bool created;
     bool hit = ops_mlookup(ctx, m->key, m->nkey, bump, meta_has(m, 'N'),
                            meta_has(m, 'b') ? ITEM_BINKEY : 0, m->cas_new, &it, &created);
-    struct reply r = {.n = 0};
+    struct reply r;
+    r.n = 0;
     if (!hit) {
         ops_count_lookup(ctx, false, false);
         _put(&r, "EN", 2);
@@ -227,10 +233,11 @@ struct mset {
 };
 
 /* Flags and mode of an ms line; false after the error reply. */
-static bool _ms_read(struct mset *ms, const char *line, size_t n, struct out *out)
+static bool _ms_read(struct mset *ms, const char *line, size_t n, struct proto_token key,
+                     struct out *out)
 {
     struct meta_req *m = &ms->m;
-    meta_tokenize(m, line, n);
+    meta_tokenize_from_key(m, line, n, key);
     if (m->ntok > META_OPT_MAX) {
         _err(out, "CLIENT_ERROR options flags are too long");
         return false;
@@ -307,7 +314,8 @@ static void _ms_end(struct ops_ctx *ctx, const struct mset *ms, struct store_txn
     enum store_status st = ops_store_end_ex(ctx, txn, ms->mode, &c, &res);
     if (st == STORE_OK && meta_has(m, 'q'))
         return;
-    struct reply r = {.n = 0};
+    struct reply r;
+    r.n = 0;
     _put(&r, st == STORE_OK ? "HD" : st == STORE_EXISTS ? "EX" : st == STORE_NOT_FOUND ? "NF" : "NS",
          2);
     for (int i = 3; i < m->ntok; i++) {
@@ -335,7 +343,8 @@ static void _ms(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     struct mset ms;
     struct store_txn txn;
-    if (!_ms_read(&ms, req->keys.p, req->keys.len, out) || !_ms_begin(ctx, &ms, req->vlen, &txn, out))
+    if (!_ms_read(&ms, req->keys.p, req->keys.len, req->key, out) ||
+        !_ms_begin(ctx, &ms, req->vlen, &txn, out))
         return;
     mem_copy(txn.value, req->value, req->vlen);
     _ms_end(ctx, &ms, &txn, !req->bad_chunk, out);
@@ -345,7 +354,7 @@ bool text_meta_set_begin(struct session *s, struct ops_ctx *ctx, const struct re
                          struct out *out)
 {
     struct mset ms;
-    if (!_ms_read(&ms, req->keys.p, req->keys.len, out) ||
+    if (!_ms_read(&ms, req->keys.p, req->keys.len, req->key, out) ||
         !_ms_begin(ctx, &ms, req->vlen, &s->txn, out))
         return false;
     s->held = malloc(req->keys.len + 1);
@@ -362,7 +371,8 @@ bool text_meta_set_begin(struct session *s, struct ops_ctx *ctx, const struct re
 void text_meta_set_end(struct session *s, struct ops_ctx *ctx, bool chunk_ok, struct out *out)
 {
     struct mset ms;
-    if (_ms_read(&ms, s->held, strlen(s->held), out)) /* read before: it cannot fail now */
+    struct proto_token no_key = {NULL, 0}; /* the held line is split whole */
+    if (_ms_read(&ms, s->held, strlen(s->held), no_key, out)) /* read before: it cannot fail now */
         _ms_end(ctx, &ms, &s->txn, chunk_ok, out);
     free(s->held);
     s->held = NULL;
@@ -372,7 +382,8 @@ void text_meta_set_end(struct session *s, struct ops_ctx *ctx, bool chunk_ok, st
 
 static void _md(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
 {
-    struct reply r = {.n = 2};
+    struct reply r;
+    r.n = 2; /* the status, written last */
     if (!_echo(&r, m, out))
         return;
     struct ops_mdel a = {.has_cas = meta_has(m, 'C'), .remove_value = meta_has(m, 'x'),
@@ -408,7 +419,8 @@ static void _ma(struct ops_ctx *ctx, const struct meta_req *m, struct out *out)
     uint64_t value = 0;
     bool created = false;
     enum store_status st = ops_marith(ctx, m->key, m->nkey, &a, &value, &created);
-    struct reply r = {.n = 0};
+    struct reply r;
+    r.n = 0;
     struct item_view it;
     if (st == STORE_NON_NUMERIC) {
         _err(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
@@ -490,8 +502,8 @@ static unsigned _mc_class(uint64_t size)
 static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
 {
     struct meta_req m;
-    meta_tokenize(&m, req->keys.p, req->keys.len);
-    if (m.ntok < 2 || m.tok[1].len > PROTO_KEY_MAX) {
+    meta_tokenize_from_key(&m, req->keys.p, req->keys.len, req->key);
+    if (m.ntok < 2 || m.tok[1].len > PROTO_KEY_MAX || m.bad_start) {
         _err(out, "CLIENT_ERROR bad command line format");
         return;
     }
@@ -510,7 +522,8 @@ static void _me(struct ops_ctx *ctx, const struct request *req, struct out *out)
         out_line(out, "EN", 2);
         return;
     }
-    struct reply r = {.n = 0};
+    struct reply r;
+    r.n = 0;
     int64_t now = ops_now(ctx);
     _put(&r, "ME ", 3);
     if (it.mbits & ITEM_BINKEY)

@@ -34,6 +34,14 @@ static void test_tokens(void **state)
         strcat(many, " v");
     meta_tokenize(&m, many, strlen(many));
     assert_int_equal(m.ntok, META_TOK_MAX); /* memcached stops splitting at 23 */
+    assert_false(m.bad_start);
+    strcat(many, " ~"); /* past the 23rd token: not looked at */
+    meta_tokenize(&m, many, strlen(many));
+    assert_false(m.bad_start);
+    meta_tokenize(&m, "mg ~key 9 Z !", 13); /* the key may start with anything */
+    assert_true(m.bad_start);
+    meta_tokenize(&m, "mg ~key 9 Z [", 13); /* [ is between A and z */
+    assert_false(m.bad_start);
 }
 
 static void test_flags_and_tokens(void **state)
