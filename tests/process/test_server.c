@@ -264,6 +264,11 @@ static void *_client_main(void *arg)
  * times 10 plus server_graceful. */
 static int _serve(struct run *r)
 {
+    /* Under qemu-user (MEMG_QEMU, make test-cross) server_run never
+     * returns: its loop spins and neither SIGTERM nor alarm() ends it
+     * (seen with qemu 7.2). The native run covers this part. */
+    if (getenv("MEMG_QEMU"))
+        skip();
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
