@@ -48,8 +48,12 @@ void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit
 {
     if (!is_touch)
         _prefix(ctx, key, nkey, PREFIX_GET, hit);
-    if (log_watching & LOG_W_FETCHERS)
-        _log_get(key, nkey, hit && view, view ? view->nvalue : 0);
+    if (!(log_watching & LOG_W_FETCHERS))
+        return;
+    struct item_view v; /* touch has no view: memcached shows the item found */
+    if (hit && !view && store_lookup(ctx->store, key, nkey, false, &v))
+        view = &v;
+    _log_get(key, nkey, hit && view, view ? view->nvalue : 0);
 }
 
 void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
@@ -104,12 +108,17 @@ void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
     static const char *const cmds[] = {"set", "add", "replace", "append", "prepend", "cas"};
     static const char *const status[] = {"stored", "not_stored", "exists", "not_found",
                                          "too_large", "no_memory", "non_numeric"};
-    (void)ctx;
     int i = _pending(ref);
+    struct item_view v; /* appended: memcached shows the joined item, its ttl kept */
+    if (i >= 0 && st == STORE_OK && (mode == STORE_APPEND || mode == STORE_PREPEND) &&
+        store_lookup(ctx->store, pending[i].key, pending[i].nkey, false, &v)) {
+        pending[i].size = (uint32_t)v.nvalue;
+        pending[i].ttl = v.exp ? (int32_t)(v.exp - store_time(ctx->store)) : 0;
+    }
     if (i >= 0 && (log_watching & LOG_W_MUTATIONS))
         log_event(LOG_W_MUTATIONS, "type=item_store key=%.*s status=%s cmd=%s ttl=%d clsid=%u cfd=%d size=%u",
                   _ukey(pending[i].key, pending[i].nkey), ukey, status[st], cmds[mode],
-                  (int)pending[i].ttl, st == STORE_OK ? 1u : 0u, log_fd,
+                  (int)pending[i].ttl, 1u, log_fd, /* an item was made: its class */
                   (unsigned)pending[i].size);
     if (i >= 0)
         pending[i].nkey = 0;
@@ -124,7 +133,7 @@ void ops_observe_deleted(const struct item_view *it, const char *cmd)
 {
     if (log_watching & LOG_W_DELETIONS)
         log_event(LOG_W_DELETIONS, "type=deleted key=%.*s cmd=%s clsid=1 size=%u",
-                  (int)it->nkey, it->key, cmd, (unsigned)it->nvalue);
+                  _ukey(it->key, it->nkey), ukey, cmd, (unsigned)it->nvalue);
 }
 
 void ops_observe_evicted(void *arg, const struct item_view *it)
