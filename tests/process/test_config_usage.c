@@ -239,7 +239,8 @@ static int _ext_words(const char *src, char words[][40], int n, int max)
             bool word = k > 0 && k < 40 && islower((unsigned char)q[1]);
             for (size_t i = 1; i <= k && word; i++)
                 word = islower((unsigned char)q[i]) || isdigit((unsigned char)q[i]) || q[i] == '_';
-            if (word && q[k] != '_' && n < max) /* "no_": a prefix, not a word */
+            bool excluded = q - line >= 16 && memcmp(q - 16, "!_is(key, klen, ", 16) == 0;
+            if (word && !excluded && q[k] != '_' && n < max) /* "no_": a prefix, not a word */
                 snprintf(words[n++], 40, "%.*s", (int)k, q + 1);
             q = r;
         }
