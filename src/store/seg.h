@@ -158,7 +158,7 @@ struct store {
     uint32_t exp_cand, exp_cgen;  /* a wholly expired segment found, and its generation */
     struct seg_cursor exp_cur;    /* the tick's walk over one */
     uint64_t exp_walked;          /* items the walks over wholly expired segments touched */
-    uint32_t taken;     /* segments taken since the last tick (seg_cool_step) */
+    uint32_t taken;     /* segments taken or released since the last tick (seg_cool_step) */
     bool warm_extra;    /* more than SEG_WARM_SPARES empty segments kept resident */
     struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
@@ -436,6 +436,8 @@ char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
  * queue remembers the key (evict.c). */
 char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
                     size_t nkey);
+/* A long record's pages made resident in one call (short ones: nothing). */
+void seg_prefault(char *p, uint32_t len);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */
