@@ -88,6 +88,13 @@ void seg_gauges(struct store *st)
  * segments in use and the free ones together fit the limit; when idle, two. */
 #define SEG_WARM_SPARES 2
 
+/* A segment's pages back to the kernel (a file's are freed, not dropped). */
+static void _drop(struct store *st, uint32_t idx)
+{
+    madvise(st->segs[idx].mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+    st->segs[idx].warm = 0;
+}
+
 void seg_cool_step(struct store *st)
 {
     bool idle = st->taken == 0;
@@ -98,7 +105,7 @@ void seg_cool_step(struct store *st)
     uint32_t n = 0;
     for (uint32_t idx = st->free_head; idx; idx = st->segs[idx].next)
         if (++n > SEG_WARM_SPARES) /* dropping pages already dropped costs a walk, no fault */
-            madvise(st->segs[idx].mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+            _drop(st, idx);
 }
 
 /* An empty segment goes on the free list; its pages go back to the kernel
@@ -111,7 +118,7 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
     st->taken++; /* churn, even where compaction rather than seg_take opens the heads */
     /* used still counts idx: resident segments stay within what -m allows */
     if (give_back || st->used + st->nfree > seg_budget(st)) /* a file's are freed, not dropped */
-        madvise(s->mem, st->seg_size, st->mfd >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+        _drop(st, idx);
     else if (st->nfree >= SEG_WARM_SPARES)
         st->warm_extra = true;
     s->state = SEG_FREE;
@@ -225,12 +232,17 @@ uint32_t seg_take(struct store *st)
  * than a populated page; row L: up to 24 faults a request). */
 #define SEG_PREFAULT_MIN (64u << 10)
 
-void seg_prefault(char *p, uint32_t len)
+void seg_prefault(struct store *st, uint32_t ref, uint32_t len)
 {
-    if (len < SEG_PREFAULT_MIN)
-        return;
-    uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095, end = (uintptr_t)p + len;
-    madvise((void *)a, end - a, MADV_POPULATE_WRITE);
+    struct seg *s = &st->segs[seg_idx(st, ref)];
+    uint32_t off = (uint32_t)(seg_ptr(st, ref) - s->mem);
+    if (s->warm < off) /* what lies before a record was written once */
+        s->warm = off;
+    if (len < SEG_PREFAULT_MIN || off + len <= s->warm)
+        return; /* short, or resident already: no call */
+    uintptr_t a = (uintptr_t)(s->mem + s->warm) & ~(uintptr_t)4095;
+    madvise((void *)a, (uintptr_t)(s->mem + off + len) - a, MADV_POPULATE_WRITE);
+    s->warm = off + len;
 }
 
 /* --- unlinking and killing -------------------------------------------------- */

@@ -125,7 +125,9 @@ struct seg {
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
     uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
+    uint32_t warm;  /* its first bytes known resident (seg_prefault), in the padding */
 };
+static_assert(sizeof(void *) != 8 || sizeof(struct seg) == 56, "struct seg is -e's format");
 
 #define SEG_NEVER INT64_MAX
 /* Expiry classes: 0 no exptime, then TTLs by a quarter of an octave (expire.c). */
@@ -437,7 +439,7 @@ char *seg_alloc(struct store *st, uint32_t size, int64_t exp, uint32_t *ref);
 char *seg_alloc_key(struct store *st, uint32_t size, int64_t exp, uint32_t *ref, const char *key,
                     size_t nkey);
 /* A long record's pages made resident in one call (short ones: nothing). */
-void seg_prefault(char *p, uint32_t len);
+void seg_prefault(struct store *st, uint32_t ref, uint32_t len);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */
