@@ -127,7 +127,9 @@ struct seg {
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
     uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
+    uint32_t warm;  /* its first bytes known resident (seg_prefault), in the padding */
 };
+static_assert(sizeof(void *) != 8 || sizeof(struct seg) == 64, "struct seg is -e's format");
 
 #define SEG_NEVER INT64_MAX
 /* Expiry classes: 0 no exptime, then TTLs by a quarter of an octave (expire.c). */
@@ -160,7 +162,7 @@ struct store {
     uint32_t exp_cand, exp_cgen;  /* a wholly expired segment found, and its generation */
     struct seg_cursor exp_cur;    /* the tick's walk over one */
     uint64_t exp_walked;          /* items the walks over wholly expired segments touched */
-    uint32_t taken;     /* segments taken since the last tick (seg_cool_step) */
+    uint32_t taken;     /* segments taken or released since the last tick (seg_cool_step) */
     bool warm_extra;    /* more than SEG_WARM_SPARES empty segments kept resident */
     struct ghost ghost; /* keys lately evicted from probation (evict.c); not saved by -e */
     uint32_t mmap_cap;  /* lowered after an mmap failure */
@@ -480,6 +482,8 @@ char *seg_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint
  * queue remembers the key (evict.c). */
 char *seg_alloc_key(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
                     unsigned *cas_w, const char *key, size_t nkey);
+/* A long record's pages made resident in one call (short ones: nothing). */
+void seg_prefault(struct store *st, uint32_t ref, uint32_t len);
 /* Make the limit hold the table grown by extra bytes (evicts segments). */
 bool seg_table_room(struct store *st, size_t extra);
 /* Above the limit: evict and give back one segment (the loop's tick). */

@@ -374,6 +374,7 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     char *p = seg_alloc_key(st, size, _cas_give(st, cas_hint), exp, &ref, &cas_w, key, nkey);
     if (!p)
         return STORE_NO_MEMORY;
+    seg_prefault(st, ref, size);
     txn->value = rec_write(p, R_RESV, key, nkey, la_stamp(0, st->now), cas_w, flags, exp,
                            (uint32_t)nvalue, 0);
     txn->nvalue = nvalue;
