@@ -1,5 +1,6 @@
 /* cli: memg-bench's options and usage; the server's figures from /proc. */
 #include "bench.h"
+#include "reply.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static void _usage(FILE *f)
             "  -v, --value-size N[-M] value bytes, fixed or a range (32)\n"
             "      --zipf THETA       skewed keys (e.g. 0.99); default uniform\n"
             "  -r, --ratio S:G        set:get requests (1:10)\n"
+            "      --flags N          every key's client flags N (default: a 32-bit hash of it)\n"
             "  -m, --multiget N       keys per get (1)\n"
             "  -t, --duration SEC     measured seconds (10); 0 with --prefill: prefill only\n"
             "  -w, --warmup SEC       unmeasured seconds before (0)\n"
@@ -86,7 +88,7 @@ int bench_options(int argc, char **argv)
         {"prefill", 0, 0, 'P'}, {"flush", 0, 0, 'F'}, {"hold", 1, 0, 'H'}, {"server-pid", 1, 0, 'I'},
         {"stall", 1, 0, 'S'}, {"seed", 1, 0, 'E'}, {"quiet", 0, 0, 'q'}, {"binary", 0, 0, 'B'}, {"meta", 0, 0, 'G'},
         {"selftest", 0, 0, 'T'}, {"help", 0, 0, 'h'}, {"through", 0, 0, 'U'},
-        {"ttl", 1, 0, 'X'}, {"tls", 0, 0, 'L'}, {"tls-suite", 1, 0, 'Y'}};
+        {"ttl", 1, 0, 'X'}, {"tls", 0, 0, 'L'}, {"tls-suite", 1, 0, 'Y'}, {"flags", 1, 0, 'g'}};
     struct option all[sizeof(lo) / sizeof(lo[0]) + STREAM_NOPTS + 1];
     memcpy(all, lo, sizeof(lo));
     memcpy(all + sizeof(lo) / sizeof(lo[0]), stream_longopts, sizeof(stream_longopts));
@@ -122,6 +124,7 @@ int bench_options(int argc, char **argv)
                 goto bad;
             break;
         case 'Z': O.zipf = atof(optarg); break;
+        case 'g': kv_flags_fixed = (int64_t)strtoul(optarg, NULL, 10) & 0xffffffff; break;
         case 'r':
             if (sscanf(optarg, "%u:%u", &O.set_w, &O.get_w) != 2 || O.set_w + O.get_w == 0)
                 goto bad;

@@ -86,9 +86,11 @@ uint32_t kv_vlen(const struct kv_spec *s, uint32_t idx)
     return s->vmin + (uint32_t)((h >> 20) % ((uint64_t)s->vmax - s->vmin + 1));
 }
 
+int64_t kv_flags_fixed = -1;
+
 uint32_t kv_flags(uint32_t idx)
 {
-    return (uint32_t)(kv_hash(idx) >> 16);
+    return kv_flags_fixed >= 0 ? (uint32_t)kv_flags_fixed : (uint32_t)(kv_hash(idx) >> 16);
 }
 
 static const char *_vpat(const struct kv_spec *s, uint32_t idx)

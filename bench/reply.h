@@ -31,6 +31,8 @@ uint64_t kv_hash(uint32_t idx);
 /* Write the key of idx into out (KV_KEY_MAX bytes); returns its length. */
 unsigned kv_key(const struct kv_spec *s, uint32_t idx, char *out);
 uint32_t kv_vlen(const struct kv_spec *s, uint32_t idx);
+/* Each key's client flags: hashed from idx, or kv_flags_fixed when >= 0. */
+extern int64_t kv_flags_fixed;
 uint32_t kv_flags(uint32_t idx);
 /* Write the value of idx (kv_vlen bytes) into out. */
 void kv_value(const struct kv_spec *s, uint32_t idx, char *out);
