@@ -323,6 +323,10 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
         *(sleep ? &cfg->crawler_sleep : &cfg->crawler_tocrawl) = (uint32_t)v;
         return CONFIG_OK;
     }
+    if (klen == 18 && memcmp(item, "large_client_flags", 18) == 0 && !val) {
+        cfg->large_flags = true; /* memcached: ./configure --enable-large-client-flags */
+        return CONFIG_OK;
+    }
     if (klen == 13 && memcmp(item, "http_readonly", 13) == 0 && !val) {
         cfg->http_readonly = true;
         return CONFIG_OK;

@@ -98,10 +98,10 @@ struct rec {
     char *p;
     char *val;
     uint64_t cas;
+    uint64_t flags;
     int64_t exp; /* unix time, 0 never */
     uint32_t len; /* whole record */
     uint32_t nval;
-    uint32_t flags;
     uint32_t exp_off; /* offset of the exp varint when R_EXP */
     uint8_t exp_len;
     uint16_t cas_off; /* the cas varint: right after the meta field (up to 259) */
@@ -170,6 +170,7 @@ struct store {
     uint64_t limit, item_max;
     bool evict;
     bool no_cas;        /* -C: cas 0 everywhere, the counter stays 0 */
+    bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
     int64_t now;
     int64_t flush_at;
@@ -247,7 +248,7 @@ static inline unsigned rec_cas_width(uint64_t cas_now)
     return rec_vlen(top < cas_now ? UINT64_MAX : top);
 }
 
-static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int64_t exp,
+static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint64_t flags, int64_t exp,
                                 uint64_t nval)
 {
     return REC_FIXED + nkey + REC_META_LEN + cas_w + (flags ? rec_vlen(flags) : 0) +
@@ -256,7 +257,7 @@ static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int
 
 /* Write a header and key; returns where the value goes. */
 static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey,
-                              uint16_t meta, unsigned cas_w, uint32_t flags, int64_t exp,
+                              uint16_t meta, unsigned cas_w, uint64_t flags, int64_t exp,
                               uint32_t nval, uint64_t cas)
 {
     unsigned char *q = (unsigned char *)p;
@@ -290,10 +291,8 @@ static inline void rec_decode(char *p, struct rec *r)
     q = rec_vget(q, &r->cas);
     r->cas_len = (uint8_t)(q - base - r->cas_off);
     r->flags = 0;
-    if (r->bits & R_FLAGS) {
-        q = rec_vget(q, &v);
-        r->flags = (uint32_t)v;
-    }
+    if (r->bits & R_FLAGS)
+        q = rec_vget(q, &r->flags);
     r->exp = 0;
     r->exp_len = 0;
     r->exp_off = 0;

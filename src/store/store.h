@@ -26,6 +26,8 @@ struct store_config {
     const char *memory_file;
     char *note;
     size_t note_len;
+    bool large_flags;       /* -o large_client_flags: flags take 8 bytes in memcached's
+                             * item size (-I), not 4 */
 };
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
@@ -44,7 +46,7 @@ int64_t store_time(const struct store *st);
 int64_t store_exptime(const struct store *st, int64_t exptime);
 /* An item's size as memcached counts it (its -I limit, `me` size=): 8 bytes
  * less with -C, which drops memcached's cas too. */
-uint64_t store_item_total(const struct store *st, size_t nkey, uint32_t flags, uint64_t nvalue);
+uint64_t store_item_total(const struct store *st, size_t nkey, uint64_t flags, uint64_t nvalue);
 /* False with -C: a binary set's cas then makes no compare (memcached reads
  * it back from an item that has no room for it). */
 bool store_has_cas(const struct store *st);
@@ -66,11 +68,11 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
 
 /* Storage in two steps so that a large value is received straight into its
  * item. STORE_OK, STORE_TOO_LARGE or STORE_NO_MEMORY. */
-enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint64_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn);
 /* The same with room for cas_hint as the item's cas (meta E). */
 enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
-                                   uint32_t flags, int64_t exptime, size_t nvalue,
+                                   uint64_t flags, int64_t exptime, size_t nvalue,
                                    uint64_t cas_hint, struct store_txn *txn);
 /* Make the value visible according to mode (cas_in is used by STORE_CAS, and
  * when not 0 by STORE_APPEND/PREPEND, which then answer STORE_EXISTS on a
