@@ -47,7 +47,7 @@ cd "$run"
 # Each file at most CONFORMANCE_FILE_SECONDS (a hang fails that file only);
 # the harness stops its servers when a file ends (timedrun 600 at worst).
 MEMG_BIN=$memg timeout -k 10 "${CONFORMANCE_SECONDS:-1200}" \
-    prove --norc -j "${CONFORMANCE_JOBS:-3}" \
+    prove --norc --timer -j "${CONFORMANCE_JOBS:-3}" \
     --exec "timeout -k 5 ${CONFORMANCE_FILE_SECONDS:-180} perl" "$@" > "$log" 2>&1 || true
 cat "$log"
 # prove's report has "t/x.t (Wstat: 256 (exited 1) Tests: 6 Failed: 2)" per

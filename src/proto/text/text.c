@@ -485,6 +485,7 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         return _login(s, ctx, buf, len, cap, used, out);
     struct request req;
     ssize_t n = proto_parse(&req, buf, len);
+    s->bits &= (uint8_t)~SESSION_AWAITING_VALUE;
     if (n == PROTO_CLOSE)
         return FEED_CLOSE;
     if (n == PROTO_AGAIN) {
@@ -492,6 +493,8 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
             *used = req.line_len;
             return _receive(s, ctx, &req, out);
         }
+        if (req.line_len)
+            s->bits |= SESSION_AWAITING_VALUE;
         return FEED_AGAIN;
     }
     *used = (size_t)n;
