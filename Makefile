@@ -119,7 +119,7 @@ endif
 # 15 KB of file.
 COLD := main process/config process/config_usage process/notify process/server lib/settings \
         lib/stats proto/auth proto/negotiate proto/text/admin proto/http/http_page \
-        ops/ops_stats store/thp store/restart process/config_tls process/listen conn/tls_ctx \
+        ops/ops_stats store/thp store/restart process/config_tls process/config_ext process/listen conn/tls_ctx \
         conn/tls_none $(EXTRA_COLD)
 COLD_OPT ?= -Os
 

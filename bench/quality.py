@@ -8,7 +8,9 @@ For each workload and each -m (16, 32, 64, 128 MB) both servers are started
 fresh and fed the same deterministic stream (memg-bench --through: get, and
 on a miss set); memg-sim computes LRU, S3-FIFO and Belady's optimum over the very same
 stream with the same byte budget. Writes bench/results/quality.md (the table)
-and bench/results/quality.svg (miss ratio against -m, one panel a workload).
+and bench/results/quality.svg (miss ratio against -m, one panel a workload),
+and bench/results/reach.md (bench/reach.py: what the offline optimum reaches
+against the memcached figures just measured).
 bench/README.md ("Cache quality") explains the workloads and the columns.
 Loopback only; every step has a time limit.
 """
@@ -64,9 +66,9 @@ def run_server(o, name, binary, mem, stream):
         srv.stop()
 
 
-def run_sim(o, stream):
-    p = subprocess.run([o.sim, "--mem", ",".join(map(str, MEMS))] + stream, capture_output=True,
-                       text=True, timeout=o.limit, check=True)
+def run_sim(o, stream, mems=MEMS, policies=None):
+    cmd = [o.sim, "--mem", ",".join(map(str, mems))] + (["--policy", policies] if policies else [])
+    p = subprocess.run(cmd + stream, capture_output=True, text=True, timeout=o.limit, check=True)
     out = {}
     for line in p.stdout.splitlines():
         if not line.startswith("SIM "):
@@ -238,6 +240,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "quality"))
     ap.add_argument("--limit", type=int, default=240, help="seconds per run at most")
     o = ap.parse_args()
+    import reach  # noqa: E402  (it imports this module)
     o.logdir = tempfile.mkdtemp(prefix="memg-quality-")
     want = set(filter(None, o.only.split(",")))
     results, t0 = {}, time.time()
@@ -245,7 +248,8 @@ def main():
         if want and name not in want:
             continue
         stream = BASE + args
-        r = results[name] = {"sim": run_sim(o, stream), "memg": {}, "memcached": {}}
+        r = results[name] = {"sim": run_sim(o, stream, policies="lru,s3fifo,opt"), "memg": {},
+                             "memcached": {}, "reach": reach.sim_curves(o, stream)}
         for m in MEMS:
             for who, binary in (("memg", o.memg), ("memcached", o.memcached)):
                 if who in o.servers.split(","):
@@ -261,6 +265,11 @@ def main():
         f.write(md)
     chart(results, o.out + ".svg")
     print(md)
+    ratios = {who: {n: {m: x.get("miss_ratio") for m, x in r[who].items()} for n, r in results.items()}
+              for who in ("memg", "memcached")}
+    reach.write(os.path.dirname(o.out), reach.table(
+        {n: r["reach"] for n, r in results.items()}, ratios["memcached"],
+        f"in this run ({datetime.datetime.now():%Y-%m-%d %H:%M})", ratios["memg"]))
     log(f"wrote {o.out}.md and {o.out}.svg in {time.time() - t0:.0f} s")
 
 

@@ -1,6 +1,7 @@
 /* sim: the offline LRU, S3-FIFO, the size-aware candidates and Belady's optimum (sim.h). */
 
 #include "sim.h"
+#include "sim_queue.h"
 
 #include <stdlib.h>
 
@@ -46,37 +47,6 @@ bool sim_lru(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
     return true;
 }
 
-/* A FIFO over key indexes: next links each item to the one after it. */
-struct fifo {
-    uint32_t head, tail, n; /* newest, oldest; NIL when empty */
-    uint64_t bytes;
-};
-
-#define NIL UINT32_MAX
-
-static void _fifo_push(struct fifo *q, uint32_t *next, uint32_t k, uint32_t sz)
-{
-    next[k] = NIL;
-    if (q->head != NIL)
-        next[q->head] = k;
-    else
-        q->tail = k;
-    q->head = k;
-    q->n++;
-    q->bytes += sz;
-}
-
-static uint32_t _fifo_pop(struct fifo *q, const uint32_t *next, const uint32_t *size)
-{
-    uint32_t k = q->tail;
-    q->tail = next[k];
-    if (q->tail == NIL)
-        q->head = NIL;
-    q->n--;
-    q->bytes -= size[k];
-    return k;
-}
-
 enum { S3_OUT, S3_SMALL, S3_MAIN };
 
 /* S3-FIFO; sized: an item of main stays only while its reads (2 bits)
@@ -109,28 +79,28 @@ static bool _s3fifo(const uint32_t *key, size_t n, const uint32_t *size, uint32_
         if (ghost_at[k] && ghosts - ghost_at[k] < main.n) { /* remembered: straight to main */
             ghost_at[k] = 0;
             where[k] = S3_MAIN;
-            _fifo_push(&main, next, k, size[k]);
+            simq_push(&main, next, k, size[k]);
         } else {
             where[k] = S3_SMALL;
-            _fifo_push(&small, next, k, size[k]);
+            simq_push(&small, next, k, size[k]);
         }
         while (small.bytes + main.bytes > budget) {
             if (small.bytes > small_max || main.n == 0) {
-                uint32_t v = _fifo_pop(&small, next, size);
+                uint32_t v = simq_pop(&small, next, size);
                 if (freq[v]) { /* read while on probation */
                     freq[v] = 0;
                     where[v] = S3_MAIN;
-                    _fifo_push(&main, next, v, size[v]);
+                    simq_push(&main, next, v, size[v]);
                 } else {
                     where[v] = S3_OUT;
                     ghost_at[v] = ++ghosts;
                 }
             } else {
-                uint32_t v = _fifo_pop(&main, next, size);
+                uint32_t v = simq_pop(&main, next, size);
                 if (freq[v] && (!sized || (uint64_t)freq[v] * seen_bytes >= (uint64_t)size[v] * seen)) {
                     /* reinserted, one read spent */
                     freq[v]--;
-                    _fifo_push(&main, next, v, size[v]);
+                    simq_push(&main, next, v, size[v]);
                 } else {
                     where[v] = S3_OUT;
                 }
@@ -151,55 +121,6 @@ bool sim_s3size(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
                 uint64_t budget, uint8_t *hit)
 {
     return _s3fifo(key, n, size, nspace, budget, hit, true);
-}
-
-/* A max-heap of (next use, key) with lazy deletion: an entry counts only
- * while its key is cached with that next use. */
-struct ent {
-    uint64_t next;
-    uint32_t key;
-};
-
-static void _push(struct ent *h, size_t *len, struct ent e)
-{
-    size_t i = (*len)++;
-    while (i && h[(i - 1) / 2].next < e.next) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = e;
-}
-
-static struct ent _pop(struct ent *h, size_t *len)
-{
-    struct ent top = h[0], last = h[--*len];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *len)
-            break;
-        if (c + 1 < *len && h[c + 1].next > h[c].next)
-            c++;
-        if (h[c].next <= last.next)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (*len)
-        h[i] = last;
-    return top;
-}
-
-/* Keep only the entries that still count: their key cached, with that value. */
-static void _drop_stale(struct ent *h, size_t *len, const uint8_t *in, const uint64_t *cur)
-{
-    size_t w = 0;
-    for (size_t j = 0; j < *len; j++)
-        if (in[h[j].key] && cur[h[j].key] == h[j].next)
-            h[w++] = h[j];
-    *len = 0;
-    for (size_t j = 0; j < w; j++)
-        _push(h, len, h[j]);
 }
 
 bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
@@ -236,16 +157,16 @@ bool sim_opt(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspac
             continue;
         }
         cur[k] = nxt[i];
-        _push(h, &len, (struct ent){nxt[i], k});
+        simh_push(h, &len, (struct ent){nxt[i], k});
         while (bytes > budget) {
-            struct ent e = _pop(h, &len);
+            struct ent e = simh_pop(h, &len);
             if (!in[e.key] || cur[e.key] != e.next)
                 continue; /* stale */
             in[e.key] = 0;
             bytes -= size[e.key];
         }
         if (len > 2 * (size_t)nspace + 64)
-            _drop_stale(h, &len, in, cur);
+            simh_drop_stale(h, &len, in, cur);
     }
     free(nxt), free(cur), free(in), free(h);
     return true;
@@ -313,12 +234,12 @@ bool sim_gdsf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspa
         }
         freq[k]++;
         if (len == cap)
-            _drop_stale(h, &len, in, cur);
+            simh_drop_stale(h, &len, in, cur);
         double pri = L + (double)freq[k] * 1000.0 / size[k];
         cur[k] = UINT64_MAX - (uint64_t)(pri * FIX);
-        _push(h, &len, (struct ent){cur[k], k});
+        simh_push(h, &len, (struct ent){cur[k], k});
         while (bytes > budget) {
-            struct ent e = _pop(h, &len);
+            struct ent e = simh_pop(h, &len);
             if (!in[e.key] || cur[e.key] != e.next)
                 continue;
             in[e.key] = 0;

@@ -47,6 +47,37 @@ bool sim_s3size(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
 bool sim_gdsf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
               uint64_t budget, uint8_t *hit);
 
+/* What is reachable (sim_oracle.c). The compulsory floor: every first
+ * request of a key misses and nothing else does (an infinite cache: a
+ * lower bound for any policy, whatever the sizes). The future-requests-
+ * per-byte oracle: keep the items with the most requests still to come
+ * per byte (offline; with Belady's, the best offline figure found, not a
+ * proven bound). LFU per byte with the whole past: requests seen so far
+ * per byte, of every key, cached or not (what an online policy with exact
+ * counts and no memory limit on them would do on a stationary stream). */
+bool sim_inf(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit);
+bool sim_fpb(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit);
+bool sim_lfu(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+             uint64_t budget, uint8_t *hit);
+
+/* Sketch candidates (sim_cand.c): S3-FIFO with memg's 1-bit mark (s3bit);
+ * with a count-min sketch of every request (4 rows, halved as it ages; its
+ * memory is not charged to the budget), an item leaving probation unread
+ * still goes to main when its count per byte beats main's next victim's
+ * (s3adm); every item leaving probation admitted only that way (s3tlfu,
+ * TinyLFU's admission); main keeps what the sketch counts at two requests
+ * of a mean-sized item per byte or more (s3fb: frequency per byte). */
+bool sim_s3bit(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+               uint64_t budget, uint8_t *hit);
+bool sim_s3adm(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+               uint64_t budget, uint8_t *hit);
+bool sim_s3tlfu(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit);
+bool sim_s3fb(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+               uint64_t budget, uint8_t *hit);
+
 /* What one item of nkey + nval bytes (flags non-zero when flags) costs:
  * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and
  * length, value) and 8 bytes of table (a 4-byte ref at load about 1/2);

@@ -14,8 +14,17 @@
 static void _usage(FILE *f)
 {
     fprintf(f, "usage: memg-sim [--mem MB[,MB...]] [stream options]\n"
-               "  --mem LIST   byte budgets in MiB (16,32,64,128)\n%s",
+               "  --mem LIST   byte budgets in MiB (16,32,64,128)\n"
+               "  --policy LIST  only these policies (default: all)\n%s",
             STREAM_HELP);
+}
+
+/* Whether policy is in the comma-separated list (",a,b,"; "" is all). */
+static bool _wanted(const char *list, const char *policy)
+{
+    char want[64];
+    snprintf(want, sizeof(want), ",%s,", policy);
+    return !*list || strstr(list, want) != NULL;
 }
 
 struct outcome {
@@ -56,12 +65,13 @@ int main(int argc, char **argv)
 {
     struct stream_cfg c;
     stream_defaults(&c);
-    char mems[256] = "16,32,64,128";
-    struct option lo[STREAM_NOPTS + 3];
+    char mems[256] = "16,32,64,128", policies[256] = "";
+    struct option lo[STREAM_NOPTS + 4];
     memcpy(lo, stream_longopts, sizeof(stream_longopts));
     lo[STREAM_NOPTS] = (struct option){"mem", 1, 0, 'm'};
     lo[STREAM_NOPTS + 1] = (struct option){"help", 0, 0, 'h'};
-    lo[STREAM_NOPTS + 2] = (struct option){0, 0, 0, 0};
+    lo[STREAM_NOPTS + 2] = (struct option){"policy", 1, 0, 'P'};
+    lo[STREAM_NOPTS + 3] = (struct option){0, 0, 0, 0};
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (ch == 'h') {
@@ -70,6 +80,10 @@ int main(int argc, char **argv)
         }
         if (ch == 'm' && strlen(optarg) < sizeof(mems)) {
             strcpy(mems, optarg);
+            continue;
+        }
+        if (ch == 'P' && strlen(optarg) + 2 < sizeof(policies)) {
+            snprintf(policies, sizeof(policies), ",%s,", optarg);
             continue;
         }
         if (ch < STREAM_OPT_BASE || !stream_option(&c, ch, optarg)) {
@@ -120,11 +134,16 @@ int main(int argc, char **argv)
         bool memcached;
     } runs[] = {{"lru", sim_lru, false}, {"lru", sim_lru, true},
                 {"s3fifo", sim_s3fifo, false}, {"opt", sim_opt, false},
-                {"s3size", sim_s3size, false}, {"gdsf", sim_gdsf, false}};
+                {"s3size", sim_s3size, false}, {"gdsf", sim_gdsf, false},
+                {"inf", sim_inf, false}, {"fpb", sim_fpb, false}, {"lfu", sim_lfu, false},
+                {"s3bit", sim_s3bit, false}, {"s3adm", sim_s3adm, false},
+                {"s3tlfu", sim_s3tlfu, false}, {"s3fb", sim_s3fb, false}};
     for (char *tok = strtok(mems, ","); tok; tok = strtok(NULL, ",")) {
         double mb = atof(tok);
         uint64_t budget = (uint64_t)(mb * 1048576.0);
         for (size_t p = 0; p < sizeof(runs) / sizeof(runs[0]); p++) {
+            if (!_wanted(policies, runs[p].policy))
+                continue;
             struct outcome o;
             if (!runs[p].fn(key, n, runs[p].memcached ? cost_c : cost_g, space, budget, hit))
                 return 1;

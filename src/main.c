@@ -216,7 +216,8 @@ int main(int argc, char **argv)
     char note[PATH_MAX + 160] = "";
     struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages,
                                 !cfg.cas_enabled, cfg.memory_file, note, sizeof(note),
-                                cfg.large_flags};
+                                (unsigned)cfg.hash_power, cfg.no_hashexpand,
+                                cfg.track_sizes, cfg.large_flags};
     struct store *store = store_create(&scfg, &stats);
     if (note[0]) /* -e: what was restored, why it starts empty, or why it cannot */
         fmt_fd(STDERR_FILENO, "memg: %s\n", note);

@@ -24,9 +24,11 @@ label=${1:-deps}
 # memcached's), openssl (test certificates, s_client).
 # memcached's own t/ suite (tests/conformance): perl's prove runs it, dpkg-dev
 # unpacks the source package apt-get source fetches.
+# iproute2: ss shows a listener's fwmark (-o sock_cookie_id, test_ext_options.py).
 PKGS=${*:-"perl dpkg-dev libcmocka-dev python3-pytest python3-pylibmc python3-pymemcache memcached libmemcached-tools musl-tools \
 php-cli php-memcached ruby ruby-dalli nodejs npm libsasl2-modules libsasl2-modules-db sasl2-bin \
-curl wrk prometheus chromium nutcracker systemd man-db lintian file adduser libssl-dev openssl"}
+curl wrk prometheus chromium nutcracker systemd man-db lintian file adduser libssl-dev openssl \
+iproute2"}
 missing=""
 for p in $PKGS; do
     # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package)

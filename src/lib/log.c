@@ -29,6 +29,7 @@ static struct watcher watchers[LOG_WATCHERS_MAX];
 static unsigned nwatchers;
 static uint64_t gid;
 static struct stats *log_stats;
+uint32_t log_watch_buf = LOG_WATCH_BUF;
 static char noreply_text[128]; /* a silenced reply, printed after its request */
 static size_t noreply_len;
 
@@ -206,7 +207,7 @@ void log_unwatch(struct out *out)
 
 static void _deliver(struct watcher *w, const char *line, size_t n)
 {
-    if (out_pending(w->out) + n + 32 > LOG_WATCH_BUF) { /* a slow watcher: drop, count */
+    if (out_pending(w->out) + n + 32 > log_watch_buf) { /* a slow watcher: drop, count */
         w->skipped++;
         if (log_stats)
             log_stats->log_watcher_skipped++;

@@ -38,9 +38,10 @@ void log_noreply(const char *line, size_t n);
 
 /* `watch`: out receives the lines of the kinds in mask; wake(arg) is
  * called after lines were queued (the owner then writes them). Lines that
- * would take out past LOG_WATCH_BUF pending bytes are dropped and counted,
+ * would take out past log_watch_buf pending bytes are dropped and counted,
  * and a "[skipped: N]" line says so before the next one. */
-#define LOG_WATCH_BUF (256u << 10) /* memcached's watcher_logbuf_size */
+#define LOG_WATCH_BUF (256u << 10) /* memcached's watcher_logbuf_size default */
+extern uint32_t log_watch_buf;      /* -o watcher_logbuf_size */
 #define LOG_WATCHERS_MAX 16
 bool log_watch(struct out *out, unsigned mask, void (*wake)(void *), void *arg);
 void log_unwatch(struct out *out);

@@ -27,8 +27,8 @@ struct out {
     struct buf copy;
     struct out_piece *pieces;
     uint32_t npieces, cap_pieces, first; /* pieces[first..npieces) are pending */
-    size_t pending;  /* bytes not yet sent */
     bool oom;        /* a piece could not be queued: the reply is incomplete */
+    size_t pending;  /* bytes not yet sent */
     out_unpin_fn *unpin;
     void *unpin_arg;
 };

@@ -77,7 +77,16 @@ struct config {
     const char *conf_file;    /* --conf-file: flags read from it first */
     const char *memory_file;  /* -e: item memory in this file, kept over restarts */
     struct config_tls tls;    /* -Z and -o ssl_* */
-    bool bad_option;          /* CONFIG_ERROR was an unknown option (exit 1) */
+    bool maxconns_fast;       /* -o [no_]maxconns_fast: at -c, answer and close a new
+                                 connection (default) rather than stop accepting */
+    int hash_power;           /* -o hashpower=N: the table's first 2^N slots (0: memg's) */
+    bool no_hashexpand;       /* -o no_hashexpand: the table never grows */
+    uint32_t watcher_logbuf;  /* -o watcher_logbuf_size=KB, in bytes (256 KB) */
+    uint32_t sock_cookie_id;  /* -o sock_cookie_id=N: SO_MARK of the listeners (0: none) */
+    uint32_t slab_chunk_max;  /* -o slab_chunk_max=KB, in bytes: only checked (no slabs) */
+    bool slab_words;          /* an -o slab word was given: a notice at start */
+    bool track_sizes;         /* -o track_sizes: `stats sizes` counts items by size */
+    bool bad_option;          /* exit 1, not 64: an unknown option or a bad -o word */
     /* Storage the listen[] strings point into (comma lists are split here):
      * a parsed config must not be copied by value. */
     char listen_buf[CONFIG_LISTEN_BUF];

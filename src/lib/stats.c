@@ -176,6 +176,8 @@ static bool _shown(const struct row *r, const struct stats_env *env)
         return r->at != E_CERT_AGE || env->tls;
     if (r->kind != COUNTER)
         return true;
+    if (r->at == offsetof(struct stats, rejected_connections))
+        return !env->no_maxconns_fast;
     if (r->at == offsetof(struct stats, idle_kicks))
         return env->idle_timeout;
     if (r->at == offsetof(struct stats, ssl_handshake_errors))

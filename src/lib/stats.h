@@ -74,6 +74,7 @@ struct stats_env {
     bool idle_timeout;      /* memcached prints idle_kicks only then */
     bool tls;               /* -Z: the ssl_* stats are printed */
     bool tls_sessions;      /* -o ssl_session_cache: ssl_new_sessions too */
+    bool no_maxconns_fast;  /* -o no_maxconns_fast: no rejected_connections line */
     int64_t cert_time;      /* unix time the certificates were loaded */
 };
 

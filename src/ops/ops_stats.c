@@ -34,6 +34,7 @@ static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
         .idle_timeout = ctx->cfg->idle_timeout > 0,
         .tls = ctx->cfg->tls.enabled,
         .tls_sessions = ctx->cfg->tls.session_cache,
+        .no_maxconns_fast = !ctx->cfg->maxconns_fast,
         .cert_time = ctx->cert_time ? ctx->cert_time() : 0,
     };
     stats_print_general(ctx->stats, &env, emit, arg);
@@ -87,11 +88,14 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     stats_line(emit, arg, "auth_enabled_sasl", "%s", c->sasl ? "yes" : "no");
     stats_line(emit, arg, "auth_enabled_ascii", "%s", c->auth_file ? "yes" : "no");
     stats_line(emit, arg, "item_size_max", "%llu", (unsigned long long)c->item_size_max);
+    stats_line(emit, arg, "maxconns_fast", "%s", c->maxconns_fast ? "yes" : "no");
+    stats_line(emit, arg, "hashpower_init", "%d", c->hash_power);
     stats_line(emit, arg, "detail_enabled", "%s", ctx->detail ? "yes" : "no");
     stats_line(emit, arg, "flush_enabled", "%s", c->flush_enabled ? "yes" : "no");
     stats_line(emit, arg, "dump_enabled", "%s", c->dump_enabled ? "yes" : "no");
     stats_line(emit, arg, "watch_enabled", "%s", c->watch_enabled ? "yes" : "no");
-    stats_line(emit, arg, "watcher_logbuf_size", "%u", LOG_WATCH_BUF);
+    stats_line(emit, arg, "watcher_logbuf_size", "%u", (unsigned)c->watcher_logbuf);
+    stats_line(emit, arg, "track_sizes", "%s", c->track_sizes ? "yes" : "no");
     stats_line(emit, arg, "idle_timeout", "%d", c->idle_timeout);
     stats_line(emit, arg, "out_limit", "%llu", (unsigned long long)c->out_limit);
     if (ctx->refresh_certs) /* a build with TLS, as memcached's */
@@ -152,6 +156,27 @@ static void _slabs(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
                (unsigned long long)((used + u.segments_free) * seg + u.table_bytes));
 }
 
+/* -o track_sizes: memcached's "STAT <size> <count>" lines, else its word. */
+struct size_emit {
+    stats_emit_fn *emit;
+    void *arg;
+};
+
+static void _size_line(void *arg, uint32_t size, uint32_t count)
+{
+    const struct size_emit *e = arg;
+    char name[12];
+    fmt_buf(name, sizeof(name), "%u", (unsigned)size);
+    stats_line(e->emit, e->arg, name, "%u", (unsigned)count);
+}
+
+static void _sizes(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
+{
+    struct size_emit e = {emit, arg};
+    if (!store_sizes(ctx->store, _size_line, &e))
+        stats_line(emit, arg, "sizes_status", "%s", "disabled");
+}
+
 static bool _is(const char *group, size_t n, const char *word)
 {
     return n == strlen(word) && memcmp(group, word, n) == 0;
@@ -174,7 +199,7 @@ enum ops_stats_result ops_stats(struct ops_ctx *ctx, const char *group, size_t n
     else if (_is(group, n, "slabs"))
         _slabs(ctx, emit, arg);
     else if (_is(group, n, "sizes"))
-        stats_line(emit, arg, "sizes_status", "%s", "disabled");
+        _sizes(ctx, emit, arg);
     else if (_is(group, n, "conns") && ctx->conns)
         ctx->conns(ctx->conns_arg, emit, arg);
     else

@@ -107,22 +107,6 @@ static const struct option _longopts[] = {
 /* A leading ':', as getopt's: a missing argument is ':' rather than '?'. */
 static const char _shortopts[] = ":p:U:s:a:Al:dru:m:Mc:kvhiVP:f:n:LD:t:R:Cb:B:I:SFXWY:e:Zo:N:";
 
-/* memcached -o keys that tune machinery memg does not have: accepted with or
- * without a value and ignored, so memcached command lines keep working. */
-static const char *const _ignored_ext[] = {
-    "maxconns_fast", "no_maxconns_fast", "hashpower", "hash_algorithm",
-    "tail_repair_time", "lru_maintainer", "no_lru_maintainer",
-    "lru_segmented", "no_lru_segmented", "hot_lru_pct", "warm_lru_pct",
-    "hot_max_factor", "warm_max_factor", "temporary_ttl", "slab_reassign",
-    "no_slab_reassign", "slab_automove", "slab_automove_ratio",
-    "slab_automove_window", "slab_automove_freeratio", "slab_chunk_max",
-    "watcher_logbuf_size", "worker_logbuf_size", "track_sizes",
-    "no_hashexpand", "modern", "no_modern", "read_buf_mem_limit",
-    "inline_ascii_response", "no_inline_ascii_response", "expirezero_does_not_evict",
-    "resp_obj_mem_limit", "sock_cookie_id",
-    NULL,
-};
-
 void config_defaults(struct config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -149,6 +133,8 @@ void config_defaults(struct config *cfg)
     cfg->crawler = true;
     cfg->crawler_sleep = 100;
     cfg->prefix_delimiter = ':';
+    cfg->maxconns_fast = true;
+    cfg->watcher_logbuf = 256 << 10;
 }
 
 /* The flag as the user wrote it, for messages: "-p/--port". */
@@ -260,15 +246,6 @@ static enum config_result _add_listen(struct config *cfg, const char *arg, int e
     }
 }
 
-static bool _ignored_ext_key(const char *key, size_t len)
-{
-    for (const char *const *k = _ignored_ext; *k != NULL; k++) {
-        if (strlen(*k) == len && memcmp(*k, key, len) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* One -o item: key[=value], not NUL-terminated. */
 static enum config_result _ext_one(struct config *cfg, const char *item, size_t len, int err)
 {
@@ -323,19 +300,18 @@ static enum config_result _ext_one(struct config *cfg, const char *item, size_t 
         *(sleep ? &cfg->crawler_sleep : &cfg->crawler_tocrawl) = (uint32_t)v;
         return CONFIG_OK;
     }
-    if (klen == 18 && memcmp(item, "large_client_flags", 18) == 0 && !val) {
-        cfg->large_flags = true; /* memcached: ./configure --enable-large-client-flags */
-        return CONFIG_OK;
-    }
     if (klen == 13 && memcmp(item, "http_readonly", 13) == 0 && !val) {
         cfg->http_readonly = true;
         return CONFIG_OK;
     }
     bool mine;
-    char why[128];
+    char why[160];
+    int r = config_ext_word(cfg, item, klen, val, vlen, err, why, sizeof(why));
+    if (r != 0)
+        return r > 0 ? CONFIG_OK : _fail(err, 'o', "%s", why);
     if (!config_tls_ext(&cfg->tls, item, klen, val, vlen, &mine, why, sizeof(why)))
         return _fail(err, 'o', "%s", why);
-    if (mine || (klen > 0 && _ignored_ext_key(item, klen)))
+    if (mine)
         return CONFIG_OK;
     return _fail(err, 'o', "illegal suboption \"%s\"", shown);
 }
@@ -347,6 +323,7 @@ static enum config_result _extended(struct config *cfg, const char *arg, int err
         size_t n = strcspn(p, ",");
         if (n > 0) {   /* memcached skips empty items ("a,,b") */
             enum config_result r = _ext_one(cfg, p, n, err);
+            cfg->bad_option |= r != CONFIG_OK; /* memcached's -o errors exit 1 */
             if (r != CONFIG_OK)
                 return r;
         }
@@ -403,6 +380,9 @@ static enum config_result _check(struct config *cfg, int err)
     for (int i = 0; i < cfg->nlisten; i++)
         if (strncmp(cfg->listen[i], "notls:", 6) == 0 && !cfg->tls.enabled)
             return _fail(err, 'l', "'notls' option is valid only when SSL is enabled");
+    char why[160];
+    if (!config_ext_check(cfg, why, sizeof(why)))
+        return _fail(err, 'o', "%s", why);
     if (cfg->memory_file && cfg->large_pages) /* huge pages are anonymous memory's */
         return _fail(err, 'e', "cannot be combined with -L: the file's pages are not huge");
     return CONFIG_OK;
@@ -751,5 +731,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, int o
         return r;
     if ((r = _parse_argv(cfg, argc, argv, out, err)) != CONFIG_OK)
         return r;
-    return _check(cfg, err);
+    if ((r = _check(cfg, err)) == CONFIG_OK && cfg->slab_words)
+        fmt_fd(err, "memg: -o slab_*: memg has no slab classes (one pool of segments serves "
+                    "every item size, items stored whole): these words set nothing\n");
+    return r;
 }

@@ -10,7 +10,8 @@ enum config_result {
     CONFIG_OK = 0,     /* run the server */
     CONFIG_EXIT = 1,   /* -h or -V printed; exit 0 */
     CONFIG_ERROR = 2,  /* message printed to err; exit 64 as memcached (1 when
-                          cfg->bad_option: getopt's unknown option) */
+                          cfg->bad_option: getopt's unknown option, or
+                          memcached's -o errors) */
 };
 
 void config_defaults(struct config *cfg);
@@ -25,6 +26,14 @@ void config_usage(int out);
  * wrong; *mine false (and true returned) when key is no ssl_* option. */
 bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const char *val,
                     size_t vlen, bool *mine, char *why, size_t cap);
+/* An -o word of memcached's table, connection, logger, slab and LRU
+ * settings (config_ext.c): 1 taken (a notice may go to err), 0 not one of
+ * these, -1 refused with why filled. */
+int config_ext_word(struct config *cfg, const char *key, size_t klen, const char *val,
+                    size_t vlen, int err, char *why, size_t cap);
+/* The -o words' checks against other flags, once all are read: false with
+ * why filled (memcached's words for slab_chunk_max against -I; exit 64). */
+bool config_ext_check(const struct config *cfg, char *why, size_t cap);
 /* Free the ssl_* strings (at exit). */
 void config_tls_free(struct config_tls *t);
 

@@ -53,6 +53,7 @@ struct server {
     int port;
     int http_port;
     bool accept_paused;
+    bool full; /* paused at -c under no_maxconns_fast: resumes when one closes */
     bool stopping;
     bool graceful; /* SIGUSR1 or `shutdown graceful`: -e saves */
     uint64_t resume_ms;
@@ -105,27 +106,41 @@ static void _accept_one(struct server *srv, int fd, const struct listener *l)
         s->connection_structures = s->curr_connections;
 }
 
+/* Stop accepting for a while: the kernel's backlog holds new clients. */
+static void _pause_accept(struct server *srv, uint64_t ms, bool full)
+{
+    uint64_t now = ev_now_ms(srv->loop);
+    _listeners_enable(srv, false);
+    srv->accept_paused = true;
+    srv->full = full;
+    srv->resume_ms = now + ms;
+    srv->paused_ms = now;
+    srv->stats->listen_disabled_num++;
+    srv->stats->listen_disabled = 1;
+}
+
 static void _on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct server *srv = arg;
+    (void)loop;
     (void)events;
     const struct listener *l = srv->ls;
     for (int i = 0; i < srv->nls; i++)
         if (srv->ls[i].fd == fd)
             l = &srv->ls[i];
     for (int n = 0; n < 256; n++) { /* bounded: other clients wait too */
+        if (!srv->cfg->maxconns_fast && srv->sh.count >= (uint32_t)srv->cfg->max_conns) {
+            if (n == 0) /* one waits: memcached's accept_new_conns(false) */
+                _pause_accept(srv, 0, true);
+            break;      /* else the next readiness says whether one waits */
+        }
         int cfd = net_accept(fd);
         if (cfd >= 0) {
             _accept_one(srv, cfd, l);
             continue;
         }
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            _listeners_enable(srv, false); /* back off instead of spinning */
-            srv->accept_paused = true;
-            srv->resume_ms = ev_now_ms(loop) + ACCEPT_BACKOFF_MS;
-            srv->paused_ms = ev_now_ms(loop);
-            srv->stats->listen_disabled_num++;
-            srv->stats->listen_disabled = 1;
+            _pause_accept(srv, ACCEPT_BACKOFF_MS, false); /* back off instead of spinning */
             if (log_level)
                 log_line("Too many open connections");
         }
@@ -179,7 +194,8 @@ static void _on_tick(struct ev_loop *loop, void *arg)
             ev_stop(loop);
         return;
     }
-    if (srv->accept_paused && now >= srv->resume_ms) {
+    if (srv->accept_paused && now >= srv->resume_ms &&
+        (!srv->full || srv->sh.count < (uint32_t)srv->cfg->max_conns)) {
         srv->accept_paused = false;
         srv->stats->listen_disabled = 0;
         srv->stats->time_in_listen_disabled_us += (now - srv->paused_ms) * 1000u;
@@ -198,6 +214,15 @@ static void _conns_stats(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
     struct server *srv = arg;
     conn_list_stats(&srv->sh, emit, emit_arg);
+}
+
+/* -o sock_cookie_id: the socket's SO_MARK (accepted sockets inherit it),
+ * for firewall rules; a failure (it needs CAP_NET_ADMIN) is said, not fatal,
+ * as memcached's perror. */
+static void _mark(int fd, uint32_t id)
+{
+    if (id && setsockopt(fd, SOL_SOCKET, SO_MARK, &id, sizeof(id)) != 0)
+        fmt_fd(STDERR_FILENO, "setsockopt: %s\n", strerror(errno));
 }
 
 /* TCP listeners on every -l address (127.0.0.1 without -l) for one
@@ -223,9 +248,11 @@ static int _tcp_listeners(struct server *srv, int port, const struct protocol *p
                     ls.host[0] ? ls.host : "*", nerr);
             return -1;
         }
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) {
+            _mark(fds[j], cfg->sock_cookie_id);
             srv->ls[srv->nls++] =
                 (struct listener){fds[j], false, cfg->tls.enabled && !ls.notls, proto};
+        }
         if (port == 0 && want == 0) /* -p 0: every address shares the port first bound */
             port = net_local_port(fds[0]);
     }
@@ -290,6 +317,7 @@ struct server *server_create(const struct config *cfg, struct store *store, stru
         srv->ops.prefixes = prefix_create(cfg->prefix_delimiter);
     log_level = cfg->verbose;
     log_setup(stats);
+    log_watch_buf = cfg->watcher_logbuf;
     srv->sh = (struct conn_shared){
         .loop = srv->loop, .ops = &srv->ops, .stats = stats,
         .proto = cfg->protocol == CONFIG_PROTO_ASCII    ? &text_protocol

@@ -153,6 +153,9 @@ static bool _walk(struct store *st, uint32_t idx, int64_t saved, struct refset *
             memcpy(p + REC_KEY + p[REC_NKEY], &meta, REC_META_LEN);
         }
         s->live += seg_span(st, len);
+        struct rec r;
+        rec_decode((char *)p, &r);
+        seg_sizes_note(st, &r, 1);
         st->stats->curr_items++;
         st->stats->bytes += len;
     }
@@ -285,7 +288,8 @@ static void _reset(struct store *st)
     memset((char *)st + QUEUES_AT, 0, QUEUES_LEN);
     st->hiwater = 1;
     st->stats->curr_items = st->stats->bytes = 0;
-    ht_clear(st->ht, STORE_HT_POWER);
+    seg_sizes_clear(st);
+    ht_clear(st->ht, st->ht_power0);
 }
 
 bool seg_file_open(struct store *st, const char *path, char *note, size_t len)

@@ -231,6 +231,7 @@ void seg_unlink_only(struct store *st, uint32_t ref, struct rec *r, uint64_t has
     r->p[REC_BITS] = (char)(r->bits & ~(R_LIVE | R_ACC));
     s->curr_items--;
     s->bytes -= r->len;
+    seg_sizes_note(st, r, -1);
     bool unfetched = !(r->bits & R_FETCH);
     if (why == UNLINK_EXPIRED) {
         s->reclaimed++;
@@ -346,8 +347,9 @@ void seg_flush(struct store *st)
     st->sweep.seg = st->crawl.seg = 0;
     st->ev_seg = 0;
     st->stats->curr_items = 0;
+    seg_sizes_clear(st);
     st->stats->bytes = 0;
-    ht_clear(st->ht, STORE_HT_POWER);
+    ht_clear(st->ht, st->ht_power0);
     ghost_free(&st->ghost);
     seg_gauges(st);
 }

@@ -170,6 +170,10 @@ struct store {
     uint64_t limit, item_max;
     bool evict;
     bool no_cas;        /* -C: cas 0 everywhere, the counter stays 0 */
+    unsigned ht_power0; /* the table's size at start and after a flush (-o hashpower) */
+    bool no_expand;     /* -o no_hashexpand: the table never grows */
+    uint32_t *sizes;    /* -o track_sizes: live items per 32 bytes (sizes.c), or NULL */
+    uint32_t nsizes;
     bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
     int64_t now;
@@ -192,6 +196,12 @@ struct store {
 };
 
 #define STORE_HT_POWER 12 /* 16 KB of table at start */
+
+/* -o track_sizes (sizes.c): the histogram made; an item linked (+1) or
+ * unlinked (-1); all dropped. */
+bool seg_sizes_setup(struct store *st);
+void seg_sizes_note(struct store *st, const struct rec *r, int delta);
+void seg_sizes_clear(struct store *st);
 
 /* What the ghost queue takes of the limit: its bytes once made, and before
  * that the most it may take (1/64), kept free from the start so that making

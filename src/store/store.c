@@ -48,8 +48,11 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
     uint64_t item_max = cfg->item_size_max ? cfg->item_size_max : 1024 * 1024;
+    st->ht_power0 = cfg->ht_power ? cfg->ht_power : STORE_HT_POWER;
+    st->no_expand = cfg->no_ht_expand;
     if (!seg_setup(st, cfg->mem_limit, item_max) ||
-        !(st->ht = ht_create(STORE_HT_POWER, _ht_hash, _ht_match, st)) ||
+        (cfg->track_sizes && !seg_sizes_setup(st)) ||
+        !(st->ht = ht_create(st->ht_power0, _ht_hash, _ht_match, st)) ||
         (cfg->memory_file && !seg_file_open(st, cfg->memory_file, cfg->note, cfg->note_len))) {
         store_destroy(st);
         return NULL;
@@ -63,6 +66,7 @@ void store_destroy(struct store *st)
     if (!st)
         return;
     ht_destroy(st->ht);
+    free(st->sizes);
     ghost_free(&st->ghost);
     seg_teardown(st);
     free(st);
@@ -178,7 +182,7 @@ bool store_get(struct store *st, const char *key, size_t nkey, struct item_view 
 
 static bool _table_insert(struct store *st, uint64_t h, uint32_t ref)
 {
-    size_t extra = ht_grow_bytes(st->ht);
+    size_t extra = st->no_expand ? 0 : ht_grow_bytes(st->ht);
     if (extra && seg_table_room(st, extra) && !ht_grow(st->ht))
         st->stats->malloc_fails++;
     bool ok = ht_insert(st->ht, h, ref);
@@ -220,6 +224,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
         rec_decode(seg_ptr(st, oref), &old);
         *slot = ref;
         s->bytes -= old.len;
+        seg_sizes_note(st, &old, -1);
         seg_kill(st, oref, &old);
     } else {
         uint32_t idx = seg_idx(st, ref);
@@ -232,6 +237,7 @@ static enum store_status _link(struct store *st, uint32_t ref, struct rec *r, ui
         }
         s->curr_items++;
     }
+    seg_sizes_note(st, r, 1);
     s->bytes += r->len;
     s->total_items++;
     return STORE_OK;

@@ -26,8 +26,12 @@ struct store_config {
     const char *memory_file;
     char *note;
     size_t note_len;
-    bool large_flags;       /* -o large_client_flags: flags take 8 bytes in memcached's
-                             * item size (-I), not 4 */
+    unsigned ht_power;  /* -o hashpower: the table's first 2^N slots (0: 12) */
+    bool no_ht_expand;  /* -o no_hashexpand: it never grows; a new key past 7/8
+                         * full is refused (STORE_NO_MEMORY) */
+    bool track_sizes;   /* -o track_sizes: store_sizes counts */
+    bool large_flags;   /* -o large_client_flags: flags take 8 bytes in memcached's
+                         * item size (-I), not 4 */
 };
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
@@ -47,6 +51,11 @@ int64_t store_exptime(const struct store *st, int64_t exptime);
 /* An item's size as memcached counts it (its -I limit, `me` size=): 8 bytes
  * less with -C, which drops memcached's cas too. */
 uint64_t store_item_total(const struct store *st, size_t nkey, uint64_t flags, uint64_t nvalue);
+/* -o track_sizes, memcached's `stats sizes`: fn(arg, size, count) for each
+ * 32-byte size that live items have, smallest first; false when not
+ * tracking. */
+typedef void store_size_fn(void *arg, uint32_t size, uint32_t count);
+bool store_sizes(const struct store *st, store_size_fn *fn, void *arg);
 /* False with -C: a binary set's cas then makes no compare (memcached reads
  * it back from an item that has no room for it). */
 bool store_has_cas(const struct store *st);

@@ -16,6 +16,8 @@
 #include "sim.h"
 #include "stream.h"
 
+typedef bool sim_fn(const uint32_t *, size_t, const uint32_t *, uint32_t, uint64_t, uint8_t *);
+
 static size_t _misses(const uint8_t *hit, size_t n)
 {
     size_t m = 0;
@@ -163,6 +165,68 @@ static void test_opt_below_lru(void **state)
     free(key), free(h1), free(h2);
 }
 
+/* The oracles of bench/reach.py, by hand, budget 1, items of 1.
+ * 0 1 0 1 1 1: Belady keeps 0 (needed sooner) and hits at 2, 4, 5; the
+ * future-requests oracle keeps 1 (three requests to come against one) and
+ * hits at 3, 4, 5; the floor misses only the first request of each key.
+ * 0 0 0 1 0 1 0 1: LFU with the whole past always counts more requests of
+ * 0, so 1 never gets in. */
+static void test_oracles_by_hand(void **state)
+{
+    (void)state;
+    const uint32_t key[] = {0, 1, 0, 1, 1, 1}, size[2] = {1, 1};
+    uint8_t hit[8];
+    assert_true(sim_opt(key, 6, size, 2, 1, hit));
+    assert_memory_equal(hit, ((const uint8_t[]){0, 0, 1, 0, 1, 1}), 6);
+    assert_true(sim_fpb(key, 6, size, 2, 1, hit));
+    assert_memory_equal(hit, ((const uint8_t[]){0, 0, 0, 1, 1, 1}), 6);
+    assert_true(sim_inf(key, 6, size, 2, 1, hit));
+    assert_memory_equal(hit, ((const uint8_t[]){0, 0, 1, 1, 1, 1}), 6);
+    const uint32_t key2[] = {0, 0, 0, 1, 0, 1, 0, 1};
+    assert_true(sim_lfu(key2, 8, size, 2, 1, hit));
+    assert_memory_equal(hit, ((const uint8_t[]){0, 1, 1, 0, 1, 0, 1, 0}), 8);
+}
+
+/* On a skewed trace with sizes, no policy misses less than the floor, and
+ * the S3-FIFO with a 1-bit mark is S3-FIFO on the hand-made trace of
+ * test_s3fifo_by_hand (no item there is read twice in main). */
+static void test_floor_below_all(void **state)
+{
+    (void)state;
+    enum { N = 20000, K = 500 };
+    uint32_t *key = malloc(N * sizeof *key), size[K];
+    uint8_t *hit = malloc(N);
+    uint64_t x = 11;
+    for (int k = 0; k < K; k++)
+        size[k] = 1 + (uint32_t)(k * 7919 % 13);
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(x >> 33) % K;
+        key[i] = r * r / K;
+    }
+    sim_fn *all[] = {sim_lru,  sim_opt,   sim_s3fifo, sim_s3size, sim_gdsf, sim_fpb,
+                     sim_lfu,  sim_s3bit, sim_s3adm,  sim_s3tlfu, sim_s3fb};
+    assert_true(sim_inf(key, N, size, K, 50, hit));
+    size_t floor = _misses(hit, N), distinct = 0;
+    uint8_t seen[K] = {0};
+    for (int i = 0; i < N; i++)
+        if (!seen[key[i]]) {
+            seen[key[i]] = 1;
+            distinct++;
+        }
+    assert_int_equal(floor, distinct); /* one miss per key: its first request */
+    for (size_t p = 0; p < sizeof(all) / sizeof(all[0]); p++) {
+        assert_true(all[p](key, N, size, K, 200, hit));
+        assert_true(_misses(hit, N) >= floor);
+    }
+    const uint32_t k3[] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 0}, s3[5] = {1, 1, 1, 1, 1};
+    uint8_t h3[11], h4[11];
+    assert_true(sim_s3fifo(k3, 11, s3, 5, 4, h3));
+    assert_true(sim_s3bit(k3, 11, s3, 5, 4, h4));
+    assert_memory_equal(h3, h4, 11);
+    free(key), free(hit);
+}
+
 /* Item costs: memg's record + 8 bytes of table; memcached's slab chunk. */
 static void test_costs(void **state)
 {
@@ -305,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_size_aware),
         cmocka_unit_test(test_sizes),    cmocka_unit_test(test_opt_below_lru),
         cmocka_unit_test(test_costs),    cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_oracles_by_hand), cmocka_unit_test(test_floor_below_all),
         cmocka_unit_test(test_zipf),     cmocka_unit_test(test_churn),
         cmocka_unit_test(test_recovery),
     };

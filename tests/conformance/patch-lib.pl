@@ -14,6 +14,12 @@ my @changes = (
     [qr/\n\s*\$args \.= " -o relaxed_privileges";/, ''],
     # memg serves no UDP: the harness then opens no UDP port for a server
     [qr/sub supports_udp \{\n/, "sub supports_udp {\n    return 0; # memg\n"],
+    # 1.6.18's files give -o slab_chunk_max in bytes, 1.6.45 (which memg
+    # answers as) takes kilobytes and refuses more than 1024: bytes become
+    # kilobytes (1.6.45's own files give 1 to 32, left as they are)
+    [qr/my \(\$args, \$passed_port\) = \@_;\n/,
+     "my (\$args, \$passed_port) = \@_;\n    \$args =~ s{slab_chunk_max=(\\d+)}{'slab_chunk_max=' . (\$1 >= 1024 ? \$1 \/ 1024 : \$1)}ge"
+     . " if defined \$args; # memg\n"],
 );
 for my $c (@changes) {
     my $n = () = $lib =~ /$c->[0]/g;

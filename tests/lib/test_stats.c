@@ -321,6 +321,12 @@ static void test_every_field_printed_once(void **state)
     stats_print_general(&s, &e, _emit, &k);
     assert_null(_value(k.text, "ssl_new_sessions", buf, sizeof(buf)));
     _assert_stat(k.text, "ssl_handshake_errors", "72340172838076673");
+    _assert_stat(k.text, "rejected_connections", "72340172838076673");
+    e.no_maxconns_fast = true; /* memcached 1.6.45: only with maxconns_fast */
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &e, _emit, &k);
+    assert_null(_value(k.text, "rejected_connections", buf, sizeof(buf)));
+    _assert_stat(k.text, "total_connections", "72340172838076673");
 }
 
 /* /metrics' names: memcached_exporter's, each stat once, counters in _total. */

@@ -424,9 +424,8 @@ static void test_extended(void **state)
 {
     (void)state;
     struct run *t;
-    PARSE(t, "--extended=hashpower=20,modern,idle_timeout=5,slab_reassign,slab_automove=1,"
-             "lru_crawler,lru_maintainer,no_lru_crawler,no_modern,maxconns_fast,"
-             "tail_repair_time=5",
+    PARSE(t, "--extended=hashpower=20,modern,idle_timeout=5,lru_crawler,no_lru_crawler,"
+             "maxconns_fast",
           "-o", "out_limit=64k");
     _assert_ok(t);
     assert_int_equal(t->cfg.idle_timeout, 5);
@@ -452,6 +451,152 @@ static void test_extended(void **state)
     PARSE(t, "-o", "bogus_key=1");
     _assert_error(t, "bogus_key");
     assert_non_null(strstr(t->err, "-o"));
+    _done(t);
+}
+
+/* memcached 1.6.45's -o words for the table, connections, logger, slabs
+ * and LRU (config_ext.c): each refused value with memcached's words (or
+ * memg's reason), exit 1 as memcached's -o errors. */
+static const struct {
+    const char *arg, *error;
+} ext_refused[] = {
+    {"hashpower", "Missing numeric argument for hashpower"},
+    {"hashpower=11", "Initial hashtable multiplier of 11 is too low"},
+    {"hashpower=abc", "Initial hashtable multiplier of 0 is too low"},
+    {"hashpower=33", "Initial hashtable multiplier of 33 is too high"},
+    {"hash_algorithm", "Missing hash_algorithm argument"},
+    {"hash_algorithm=md5", "Unknown hash_algorithm option (jenkins, murmur3, xxh3)"},
+    {"hash_algorithm=murmur3", "memg's table has one hash function of its own"},
+    {"hash_algorithm=jenkins", "not selectable; refused"},
+    {"watcher_logbuf_size", "Missing watcher_logbuf_size argument"},
+    {"watcher_logbuf_size=-1", "could not parse argument to watcher_logbuf_size"},
+    {"watcher_logbuf_size=8k", "could not parse argument to watcher_logbuf_size"},
+    {"watcher_logbuf_size=4194304", "could not parse argument to watcher_logbuf_size"},
+    {"worker_logbuf_size", "Missing worker_logbuf_size argument"},
+    {"worker_logbuf_size=x", "could not parse argument to worker_logbuf_size"},
+    {"worker_logbuf_size=64", "no per-worker log buffer"},
+    {"sock_cookie_id", "sock_cookie_id needs a number"},
+    {"sock_cookie_id=4294967296", "sock_cookie_id needs a number"},
+    {"read_buf_mem_limit", "Missing read_buf_mem_limit argument"},
+    {"read_buf_mem_limit=x", "could not parse argument to read_buf_mem_limit"},
+    {"read_buf_mem_limit=1", "only 0 is accepted"},
+    {"tail_repair_time", "Missing numeric argument for tail_repair_time"},
+    {"tail_repair_time=9", "Cannot set tail_repair_time to less than 10 seconds"},
+    {"tail_repair_time=10", "nothing to repair); refused"},
+    {"lru_maintainer", "memg has no segmented LRU"},
+    {"no_lru_maintainer", "memg has no segmented LRU"},
+    {"hot_lru_pct", "Missing hot_lru_pct argument"},
+    {"hot_lru_pct=0", "hot_lru_pct must be > 1 and < 80"},
+    {"warm_lru_pct=80", "warm_lru_pct must be > 1 and < 80"},
+    {"warm_lru_pct=40", "memg has no segmented LRU"},
+    {"hot_max_factor", "Missing hot_max_factor argument"},
+    {"hot_max_factor=0.0", "hot_max_factor must be > 0"},
+    {"warm_max_factor=-2", "warm_max_factor must be > 0"},
+    {"warm_max_factor=2.0", "memg has no segmented LRU"},
+    {"temporary_ttl", "Missing temporary_ttl argument"},
+    {"temporary_ttl=61", "memg has no temporary LRU"},
+    {"slab_automove=3", "slab_automove must be between 0 and 2"},
+    {"slab_automove_ratio", "Missing slab_automove_ratio argument"},
+    {"slab_automove_ratio=0", "slab_automove_ratio must be > 0 and < 1"},
+    {"slab_automove_ratio=1.01", "slab_automove_ratio must be > 0 and < 1"},
+    {"slab_automove_window=2", "slab_automove_window must be > 2 and < 1800"},
+    {"slab_automove_window=1801", "slab_automove_window must be > 2 and < 1800"},
+    {"slab_chunk_max", "Missing slab_chunk_max argument"},
+    {"slab_chunk_max=x", "could not parse argument to slab_chunk_max"},
+    {"slab_chunk_max=0", "slab_chunk_max must be >= 0"},
+    {"slab_chunk_max=1025", "slab_chunk_max must be specified in kilobytes."},
+    /* gone from memcached 1.6.45 (or extstore's): its illegal suboption */
+    {"lru_segmented", "illegal suboption \"lru_segmented\""},
+    {"no_lru_segmented", "illegal suboption"},
+    {"inline_ascii_response", "illegal suboption"},
+    {"no_inline_ascii_response", "illegal suboption"},
+    {"expirezero_does_not_evict", "illegal suboption"},
+    {"slab_automove_freeratio=0.1", "illegal suboption"},
+};
+
+static void test_ext_words(void **state)
+{
+    (void)state;
+    struct run *t;
+    for (size_t i = 0; i < sizeof(ext_refused) / sizeof(ext_refused[0]); i++) {
+        PARSE(t, "-o", (char *)ext_refused[i].arg);
+        _assert_error(t, ext_refused[i].error);
+        assert_true(t->cfg.bad_option); /* exit 1, as memcached's -o errors */
+        _done(t);
+    }
+    PARSE(t, "-l", "127.0.0.1");
+    assert_true(t->cfg.maxconns_fast);
+    assert_int_equal(t->cfg.hash_power, 0);
+    assert_false(t->cfg.no_hashexpand);
+    assert_int_equal(t->cfg.watcher_logbuf, 256 << 10);
+    assert_int_equal(t->cfg.sock_cookie_id, 0);
+    assert_false(t->cfg.track_sizes);
+    _done(t);
+    PARSE(t, "-o", "hashpower=12,no_hashexpand,no_maxconns_fast,watcher_logbuf_size=8,"
+                   "sock_cookie_id=42,modern,inline_ascii_resp,no_inline_ascii_resp,"
+                   "read_buf_mem_limit=0,track_sizes");
+    _assert_ok(t);
+    assert_true(t->cfg.track_sizes);
+    assert_int_equal(t->cfg.hash_power, 12);
+    assert_true(t->cfg.no_hashexpand);
+    assert_false(t->cfg.maxconns_fast);
+    assert_int_equal(t->cfg.watcher_logbuf, 8 << 10);
+    assert_int_equal(t->cfg.sock_cookie_id, 42);
+    _done(t);
+    PARSE(t, "-o", "no_maxconns_fast,hashpower=32,maxconns_fast,no_modern", "-m", "32768");
+    _assert_ok(t);
+    assert_int_equal(t->cfg.hash_power, 32);
+    assert_false(t->cfg.maxconns_fast); /* no_modern: 1.4's defaults memg has */
+    assert_false(t->cfg.crawler);
+    _done(t);
+    /* the table counts within -m: at most half of it */
+    PARSE(t, "-o", "hashpower=23");
+    _assert_ok(t);
+    _done(t);
+    PARSE(t, "-o", "hashpower=24", "-m", "64");
+    assert_int_equal(t->r, CONFIG_ERROR);
+    assert_false(t->cfg.bad_option); /* exit 64: a flags check, as -I against -m */
+    _assert_error(t, "hashpower=24: its table (64 MB) would take more than half of -m 64");
+    _done(t);
+    /* memcached's own no-op, with its warning */
+    PARSE(t, "-o", "resp_obj_mem_limit=5");
+    assert_int_equal(t->r, CONFIG_OK);
+    assert_string_equal(t->err, "DEPRECATED: resp_obj_mem_limit no longer used. See "
+                                "read_buf_mem_limit,\n");
+    _done(t);
+}
+
+/* The slab words: memcached's checks (and slab_chunk_max's against -I,
+ * exit 64 as memcached's), then a one-line notice: memg has no slabs. */
+static void test_slab_words(void **state)
+{
+    (void)state;
+    const char *ok[] = {"slab_reassign", "no_slab_reassign", "slab_automove",
+                        "slab_automove=0", "slab_automove=2", "no_slab_automove",
+                        "slab_automove_ratio=0.8", "slab_automove_ratio=1",
+                        "slab_automove_window=3", "slab_chunk_max=16"};
+    struct run *t;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        PARSE(t, "-o", (char *)ok[i]);
+        assert_int_equal(t->r, CONFIG_OK);
+        assert_non_null(strstr(t->err, "memg: -o slab_*: memg has no slab classes"));
+        assert_ptr_equal(strchr(t->err, '\n'), t->err + t->errlen - 1);
+        _done(t);
+    }
+    PARSE(t, "-o", "slab_chunk_max=16", "-I", "8k");
+    assert_int_equal(t->r, CONFIG_ERROR);
+    assert_false(t->cfg.bad_option);
+    assert_null(strstr(t->err, "no slab classes")); /* an error is the only line */
+    assert_non_null(strstr(t->err, "slab_chunk_max (bytes: 16384) cannot be larger than -I "
+                                   "(item_size_max 8192)"));
+    _done(t);
+    PARSE(t, "-o", "slab_chunk_max=3");
+    assert_non_null(strstr(t->err, "-I (item_size_max: 1048576) must be evenly divisible by "
+                                   "slab_chunk_max (bytes: 3072)"));
+    _done(t);
+    PARSE(t, "-I", "96k", "-o", "slab_chunk_max=48");
+    assert_non_null(strstr(t->err, "slab_chunk_max (bytes: 49152) must divide evenly into "
+                                   "1048576 (slab_page_size)"));
     _done(t);
 }
 
@@ -663,6 +808,8 @@ int main(void)
         cmocka_unit_test(test_pidfile_user),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_extended),
+        cmocka_unit_test(test_ext_words),
+        cmocka_unit_test(test_slab_words),
         cmocka_unit_test(test_strict_numbers),
         cmocka_unit_test(test_getopt_errors),
         cmocka_unit_test(test_compat_noops),

@@ -409,6 +409,76 @@ static void test_flush(void **state)
     _done(f);
 }
 
+/* -o hashpower and no_hashexpand: the table's first size, kept after a
+ * flush; fixed, it takes new keys up to 7/8 of its slots, then refuses
+ * them (replacing a key takes no slot). */
+static void test_table_power_and_no_expand(void **state)
+{
+    (void)state;
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                                 .evict = true, .ht_power = 14});
+    assert_int_equal(f->stats.hash_power_level, 14);
+    _fill(f, "a", 15000, 10); /* past 3/4 of 2^14: grows */
+    assert_int_equal(f->stats.hash_power_level, 15);
+    store_flush(f->st, 0);
+    struct store_usage u;
+    store_usage(f->st, &u);
+    assert_int_equal(u.table_capacity, 1u << 14);
+    _done(f);
+    f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                      .evict = true, .ht_power = 12, .no_ht_expand = true});
+    char key[32];
+    for (int i = 0; i < 4096 - 512; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(_set(f, key, "v"), STORE_OK);
+    }
+    assert_int_equal(_set(f, "one-more", "v"), STORE_NO_MEMORY);
+    assert_int_equal(_set(f, "k7", "w"), STORE_OK);
+    assert_string_equal(_get(f, "k7"), "w");
+    assert_int_equal(f->stats.hash_power_level, 12);
+    assert_int_equal(f->stats.curr_items, 4096 - 512);
+    _done(f);
+}
+
+/* -o track_sizes: live items per 32 bytes of memcached's size. */
+static void _size(void *arg, uint32_t size, uint32_t count)
+{
+    uint32_t *seen = arg;
+    assert_true(size / 32 < 64);
+    seen[size / 32] = count;
+}
+
+static void test_track_sizes(void **state)
+{
+    (void)state;
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                                 .evict = true, .track_sizes = true});
+    uint32_t seen[64] = {0};
+    assert_true(store_sizes(f->st, _size, seen));
+    assert_int_equal(_set(f, "a", "v"), STORE_OK);          /* 48+1+1+1+2+8 = 61: 64 */
+    assert_int_equal(_set(f, "b", "v"), STORE_OK);
+    assert_int_equal(_store(f, STORE_SET, "c", "0123456789012345678901234567890123456789", 5, 0,
+                            0), STORE_OK);                   /* 48+1+1+4+40+2+8 = 104: 128 */
+    assert_true(store_sizes(f->st, _size, seen));
+    assert_int_equal(seen[2], 2);
+    assert_int_equal(seen[4], 1);
+    assert_int_equal(_set(f, "b", "0123456789012345678901234567890123456789"), STORE_OK);
+    assert_int_equal(store_delete(f->st, "a", 1, 0), STORE_OK);
+    memset(seen, 0, sizeof seen);
+    store_sizes(f->st, _size, seen);
+    assert_int_equal(seen[2], 0); /* a deleted, b replaced: gone from 64 */
+    assert_int_equal(seen[4], 2);
+    store_flush(f->st, 0);
+    memset(seen, 0, sizeof seen);
+    store_sizes(f->st, _size, seen);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(seen[i], 0);
+    _done(f);
+    f = _fx(64 * MB, true);
+    assert_false(store_sizes(f->st, _size, seen)); /* not tracking */
+    _done(f);
+}
+
 static uint64_t _mem(struct fx *f)
 {
     struct store_usage u;
@@ -1531,7 +1601,9 @@ int main(void)
         cmocka_unit_test(test_expiry),         cmocka_unit_test(test_tick_reclaim),
         cmocka_unit_test(test_eviction_is_incremental),
         cmocka_unit_test(test_gc_keeps_memory_near_live),
-        cmocka_unit_test(test_flush),          cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_flush),
+        cmocka_unit_test(test_table_power_and_no_expand),
+        cmocka_unit_test(test_track_sizes),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
