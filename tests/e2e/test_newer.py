@@ -156,7 +156,7 @@ def test_Y_on_every_listener(server_factory):
 
 def test_Y_token_too_long(server_factory):
     """-Y: a login whose token is over 16384 bytes is refused at once, the
-    connection open for the next try (1.6.45; 1.6.18 waited for the bytes)."""
+    connection open for the next try (1.6.45; 1.6.18 hung up)."""
     d = tempfile.mkdtemp(prefix="memg-newer-")
     os.chmod(d, 0o755)
     auth = os.path.join(d, "auth")

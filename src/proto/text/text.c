@@ -430,7 +430,7 @@ static enum feed_status _login(struct session *s, struct ops_ctx *ctx, const cha
         _login_reply(s, out, LOGIN_UNAUTH);
         return FEED_DONE;
     }
-    if (size > TEXT_AUTH_TOKEN_MAX) { /* 1.6.45 answers and reads on; 1.6.18 waited for it */
+    if (size > TEXT_AUTH_TOKEN_MAX) { /* 1.6.45 answers and reads on; 1.6.18 hung up */
         *used = line;
         _login_reply(s, out, LOGIN_TOO_LONG);
         return FEED_DONE;
