@@ -40,7 +40,8 @@ struct rec {
     enum proto_error error;
     bool noreply, bad_chunk;
     int ntokens;
-    uint32_t flags, vlen, level;
+    uint64_t flags;
+    uint32_t vlen, level;
     int32_t exptime;
     uint64_t cas, delta;
     size_t line_len;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proto/auth.h"
+#include "proto/text/proto.h"
 #include "lib/buf.h"
 #include "process/config.h"
 #include "process/pidfile.h"
@@ -141,11 +142,12 @@ int main(int argc, char **argv)
     memset(&stats, 0, sizeof(stats));
     if (cfg.large_pages && !thp_usable(NULL, STDERR_FILENO))
         return 1; /* as memcached -L */
+    proto_flags_max = cfg.large_flags ? UINT64_MAX : UINT32_MAX;
     char note[PATH_MAX + 160] = "";
     struct store_config scfg = {cfg.mem_limit, cfg.item_size_max, cfg.evict, cfg.large_pages,
                                 !cfg.cas_enabled, cfg.memory_file, note, sizeof(note),
                                 (unsigned)cfg.hash_power, cfg.no_hashexpand,
-                                cfg.track_sizes};
+                                cfg.track_sizes, cfg.large_flags};
     struct store *store = store_create(&scfg, &stats);
     if (note[0]) /* -e: what was restored, why it starts empty, or why it cannot */
         fmt_fd(STDERR_FILENO, "memg: %s\n", note);

@@ -280,7 +280,9 @@ static bool _process(struct conn *c)
         size_t used = 0;
         size_t before = out_pending(&c->out);
         log_fd = c->fd;
+        sh->feeding = c;
         enum feed_status st = s->proto->feed(s, sh->ops, p, avail, cap, &used, &c->out);
+        sh->feeding = NULL;
         if (__builtin_expect(log_level > 1, 0) && used)
             _log_feed(c, p, used, st, out_pending(&c->out) - before);
         buf_consume(&c->rbuf, used);
@@ -478,8 +480,12 @@ void conn_close_all(struct conn_shared *sh)
 
 static const char *_state_name(const struct conn *c)
 {
+    if (c == c->sh->feeding) /* the one asking, as memcached names it */
+        return "conn_parse_cmd";
     if (c->receiving)
         return c->ses.recv_dst ? "conn_nread" : "conn_swallow";
+    if (c->ses.bits & SESSION_AWAITING_VALUE)
+        return "conn_nread";
     if (out_pending(&c->out))
         return "conn_mwrite";
     return "conn_parse_cmd";

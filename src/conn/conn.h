@@ -23,6 +23,7 @@ struct conn_shared {
     size_t max_line;       /* longest request line (big multi-gets) */
     uint32_t reqs_per_event; /* -R: requests a connection runs before others get a turn */
     struct conn *head;     /* every open connection, newest first */
+    struct conn *feeding;  /* whose request runs now (stats conns: conn_parse_cmd) */
     uint32_t count;
 };
 

@@ -33,7 +33,7 @@ struct item_view {
     size_t nkey;
     const char *value;
     size_t nvalue;
-    uint32_t flags;
+    uint64_t flags; /* client flags: 32 bits unless -o large_client_flags */
     uint64_t cas;
     uint32_t pin;  /* opaque handle for store_pin */
     uint8_t mbits; /* ITEM_*, as before this lookup */

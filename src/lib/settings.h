@@ -57,6 +57,7 @@ struct config {
     int idle_timeout;                      /* -o idle_timeout=N seconds, 0 = off */
     int backlog;                           /* -b, default 1024 */
     bool cas_enabled;                      /* false with -C */
+    bool large_flags;                      /* -o large_client_flags: 64-bit client flags */
     int reqs_per_event;                    /* -R, default 20 */
     uint64_t out_limit;                    /* pending output before reads pause,
                                               default 1 MiB, -o out_limit=SIZE */

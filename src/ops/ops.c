@@ -41,7 +41,7 @@ bool ops_touch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptim
 /* The store path every protocol's storage takes (the meta commands' with
  * their cas hint and conditions; the classic ones below pass none). */
 enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                     uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                     uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                      uint64_t cas_hint, struct store_txn *txn)
 {
     enum store_status st =
@@ -85,7 +85,7 @@ enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
 }
 
 enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                  uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                  uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                   struct store_txn *txn)
 {
     return ops_store_begin_ex(ctx, key, nkey, flags, exptime, nvalue, is_set, 0, txn);

@@ -79,7 +79,7 @@ bool ops_touch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptim
  * txn->value; commits with mode and answers as store_commit. abort: the data
  * was malformed or cut off. *cas_out (may be NULL) gets the stored cas. */
 enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                  uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                  uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                   struct store_txn *txn);
 enum store_status ops_store_end(struct ops_ctx *ctx, struct store_txn *txn, enum store_mode mode,
                                 uint64_t cas_in, uint64_t *cas_out);
@@ -142,7 +142,7 @@ bool ops_vivify(struct ops_ctx *ctx, const char *key, size_t nkey, uint8_t mbits
 /* ms: ops_store_begin with room for cas_hint (E), and the commit with the
  * meta protocol's conditions. */
 enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                     uint32_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                     uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                      uint64_t cas_hint, struct store_txn *txn);
 enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
                                    enum store_mode mode, const struct store_cond *c,
@@ -166,7 +166,7 @@ bool ops_win(struct ops_ctx *ctx, const char *key, size_t nkey, const struct ite
 /* md: delete, or (x) empty the value, or (I) mark stale. */
 struct ops_mdel {
     bool has_cas, remove_value, stale, has_ttl;
-    uint32_t flags;   /* x: the emptied item's flags */
+    uint64_t flags;   /* x: the emptied item's flags */
     int64_t ttl;      /* protocol exptime: x's item, I's new one */
     uint64_t cas_cmp; /* C */
     uint64_t cas_new; /* E; 0: a fresh one (I) or the old one (x) */

@@ -101,7 +101,7 @@ static void _settings(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
     if (ctx->refresh_certs) /* a build with TLS, as memcached's */
         _tls_settings(&c->tls, emit, arg);
     stats_line(emit, arg, "memory_file", "%s", c->memory_file ? c->memory_file : "(null)");
-    stats_line(emit, arg, "client_flags_size", "%d", 4); /* 1.6.45: bytes of client flags */
+    stats_line(emit, arg, "client_flags_size", "%d", c->large_flags ? 8 : 4); /* 1.6.45 */
     stats_line(emit, arg, "segment_size", "%llu", (unsigned long long)u.segment_size);
 }
 

@@ -61,6 +61,8 @@ void config_usage(int out)
         "                          (keys under /k/, /metrics, /stats.json, dashboard at /;\n"
         "                          0 = any free port, printed at start; default: off)\n"
         "   - http_readonly:       the HTTP front answers 405 to PUT and DELETE\n"
+        "   - large_client_flags:  64-bit client flags, as memcached built with large\n"
+        "                          client flags (default: 32 bits)\n"
         "   - [no_]lru_crawler:    the background expiry sweep (default: on)\n"
         "   - lru_crawler_sleep:   microseconds a crawl pauses per 1000 items (100)\n"
         "   - lru_crawler_tocrawl: items one `lru_crawler crawl` checks (0: all)\n"

@@ -45,6 +45,10 @@ struct session {
     bool authed;                  /* logged in (when ops->auth asks for it) */
 };
 
+/* session.bits: a request's line is in, its value is still coming (stats
+ * conns shows conn_nread, as memcached); the protocols' own bits stay below. */
+#define SESSION_AWAITING_VALUE 0x80u
+
 struct protocol {
     const char *name;
     /* Handle at most one request at the head of buf[0..len). cap is the most

@@ -98,10 +98,10 @@ struct rec {
     char *p;
     char *val;
     uint64_t cas;
+    uint64_t flags;
     int64_t exp; /* unix time, 0 never */
     uint32_t len; /* whole record */
     uint32_t nval;
-    uint32_t flags;
     uint32_t exp_off; /* offset of the exp varint when R_EXP */
     uint8_t exp_len;
     uint16_t cas_off; /* the cas varint: right after the meta field (up to 259) */
@@ -178,6 +178,7 @@ struct store {
     bool no_expand;     /* -o no_hashexpand: the table never grows */
     uint32_t *sizes;    /* -o track_sizes: live items per 32 bytes (sizes.c), or NULL */
     uint32_t nsizes;
+    bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
     int64_t now;
     int64_t flush_at;
@@ -269,7 +270,7 @@ static inline uint64_t rec_cas_value(uint64_t code, uint64_t base)
 
 #define REC_CAS_MAX 10 /* the widest cas varint */
 
-static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int64_t exp,
+static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint64_t flags, int64_t exp,
                                 uint64_t nval)
 {
     return REC_FIXED + nkey + REC_META_LEN + cas_w + (flags ? rec_vlen(flags) : 0) +
@@ -279,7 +280,7 @@ static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint32_t flags, int
 /* Write a header and key; returns where the value goes. code: what the cas
  * varint holds (rec_cas_code; 0 is the segment's base, a placeholder). */
 static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nkey,
-                              uint16_t meta, unsigned cas_w, uint32_t flags, int64_t exp,
+                              uint16_t meta, unsigned cas_w, uint64_t flags, int64_t exp,
                               uint32_t nval, uint64_t code)
 {
     unsigned char *q = (unsigned char *)p;
@@ -316,10 +317,8 @@ static inline void rec_decode(char *p, struct rec *r, uint64_t cas_base)
     r->base = cas_base;
     r->cas = rec_cas_value(v, cas_base);
     r->flags = 0;
-    if (r->bits & R_FLAGS) {
-        q = rec_vget(q, &v);
-        r->flags = (uint32_t)v;
-    }
+    if (r->bits & R_FLAGS)
+        q = rec_vget(q, &r->flags);
     r->exp = 0;
     r->exp_len = 0;
     r->exp_off = 0;

@@ -43,6 +43,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->stats = stats ? stats : &st->own_stats;
     st->evict = cfg->evict;
     st->no_cas = cfg->no_cas;
+    st->large_flags = cfg->large_flags;
     st->large_pages = cfg->large_pages && !cfg->memory_file; /* -e: the file's pages */
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */
     st->seed = 0x6d656d67u ^ ((uint64_t)(uintptr_t)st << 16) ^ (uint64_t)st->now;
@@ -350,9 +351,10 @@ enum store_status store_update(struct store *st, const char *key, size_t nkey,
  * memg refuses exactly the values memcached refuses: a 48-byte item header,
  * the key and its NUL, flags when set, the value with \r\n, an 8-byte cas
  * (none with -C). memg's own record is always smaller, so it fits a segment. */
-uint64_t store_item_total(const struct store *st, size_t nkey, uint32_t flags, uint64_t nvalue)
+uint64_t store_item_total(const struct store *st, size_t nkey, uint64_t flags, uint64_t nvalue)
 {
-    return 48 + (uint64_t)nkey + 1 + (flags ? 4 : 0) + nvalue + 2 + (st->no_cas ? 0 : 8);
+    uint64_t fw = flags ? (st->large_flags ? 8 : 4) : 0; /* memcached's sizeof(client_flags_t) */
+    return 48 + (uint64_t)nkey + 1 + fw + nvalue + 2 + (st->no_cas ? 0 : 8);
 }
 
 bool store_has_cas(const struct store *st)
@@ -361,7 +363,7 @@ bool store_has_cas(const struct store *st)
 }
 
 enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
-                                   uint32_t flags, int64_t exptime, size_t nvalue,
+                                   uint64_t flags, int64_t exptime, size_t nvalue,
                                    uint64_t cas_hint, struct store_txn *txn)
 {
     _begin(st);
@@ -384,7 +386,7 @@ enum store_status store_reserve_ex(struct store *st, const char *key, size_t nke
     return STORE_OK;
 }
 
-enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint64_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn)
 {
     return store_reserve_ex(st, key, nkey, flags, exptime, nvalue, 0, txn);

@@ -30,6 +30,8 @@ struct store_config {
     bool no_ht_expand;  /* -o no_hashexpand: it never grows; a new key past 7/8
                          * full is refused (STORE_NO_MEMORY) */
     bool track_sizes;   /* -o track_sizes: store_sizes counts */
+    bool large_flags;   /* -o large_client_flags: flags take 8 bytes in memcached's
+                         * item size (-I), not 4 */
 };
 
 struct store *store_create(const struct store_config *cfg, struct stats *stats);
@@ -48,7 +50,7 @@ int64_t store_time(const struct store *st);
 int64_t store_exptime(const struct store *st, int64_t exptime);
 /* An item's size as memcached counts it (its -I limit, `me` size=): 8 bytes
  * less with -C, which drops memcached's cas too. */
-uint64_t store_item_total(const struct store *st, size_t nkey, uint32_t flags, uint64_t nvalue);
+uint64_t store_item_total(const struct store *st, size_t nkey, uint64_t flags, uint64_t nvalue);
 /* -o track_sizes, memcached's `stats sizes`: fn(arg, size, count) for each
  * 32-byte size that live items have, smallest first; false when not
  * tracking. */
@@ -75,11 +77,11 @@ bool store_touch(struct store *st, const char *key, size_t nkey, int64_t exptime
 
 /* Storage in two steps so that a large value is received straight into its
  * item. STORE_OK, STORE_TOO_LARGE or STORE_NO_MEMORY. */
-enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint32_t flags,
+enum store_status store_reserve(struct store *st, const char *key, size_t nkey, uint64_t flags,
                                 int64_t exptime, size_t nvalue, struct store_txn *txn);
 /* The same with room for cas_hint as the item's cas (meta E). */
 enum store_status store_reserve_ex(struct store *st, const char *key, size_t nkey,
-                                   uint32_t flags, int64_t exptime, size_t nvalue,
+                                   uint64_t flags, int64_t exptime, size_t nvalue,
                                    uint64_t cas_hint, struct store_txn *txn);
 /* Make the value visible according to mode (cas_in is used by STORE_CAS, and
  * when not 0 by STORE_APPEND/PREPEND, which then answer STORE_EXISTS on a

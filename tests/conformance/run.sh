@@ -7,6 +7,8 @@
 # debug build's "-o relaxed_privileges", and without a UDP port. timedrun, which
 # the harness starts each server under, is built from SRC/timedrun.c. Every
 # t/ file runs except those left-out-VERSION.txt beside this script names.
+# With CONFORMANCE_UNLIKE=OTHER_SRC, a file whose copy in OTHER_SRC/t is the
+# same byte for byte is not run here (it runs with OTHER_SRC's suite).
 # Ends with "conformance: N passed, M failed" (tests), exit 1 on any failure.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,11 +29,17 @@ ln -sfn "$src/doc" "$run/doc" # t/line-lengths.t reads doc/protocol.txt
 perl "$here/patch-lib.pl" < "$src/t/lib/MemcachedTest.pm" > "$run/t/lib/MemcachedTest.pm"
 [ "$run/timedrun" -nt "$src/timedrun.c" ] || ${CC_FOR_TIMEDRUN:-cc} -O2 -o "$run/timedrun" "$src/timedrun.c"
 if [ $# -eq 0 ]; then
+    same=0
     for f in "$src"/t/*.t; do
         b=${f##*/}
-        grep -q "^$b[[:space:]]" "$list" || set -- "$@" "t/$b"
+        grep -q "^$b[[:space:]]" "$list" && continue
+        if [ -n "${CONFORMANCE_UNLIKE:-}" ] && cmp -s "$f" "$CONFORMANCE_UNLIKE/t/$b"; then
+            same=$((same + 1))
+            continue
+        fi
+        set -- "$@" "t/$b"
     done
-    echo "conformance: memcached $version t/: $# files, $(grep -c '^[^#[:space:]]' "$list") left out ($list)"
+    echo "conformance: memcached $version t/: $# files, $(grep -c '^[^#[:space:]]' "$list") left out ($list)${CONFORMANCE_UNLIKE:+, $same the same in $CONFORMANCE_UNLIKE}"
 fi
 case $memg in /*) ;; *) memg=$(pwd)/$memg ;; esac
 log=$run/prove.log
@@ -39,7 +47,7 @@ cd "$run"
 # Each file at most CONFORMANCE_FILE_SECONDS (a hang fails that file only);
 # the harness stops its servers when a file ends (timedrun 600 at worst).
 MEMG_BIN=$memg timeout -k 10 "${CONFORMANCE_SECONDS:-1200}" \
-    prove --norc -j "${CONFORMANCE_JOBS:-3}" \
+    prove --norc --timer -j "${CONFORMANCE_JOBS:-3}" \
     --exec "timeout -k 5 ${CONFORMANCE_FILE_SECONDS:-180} perl" "$@" > "$log" 2>&1 || true
 cat "$log"
 # prove's report has "t/x.t (Wstat: 256 (exited 1) Tests: 6 Failed: 2)" per

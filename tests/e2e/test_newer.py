@@ -152,3 +152,22 @@ def test_Y_on_every_listener(server_factory):
             with socket.create_connection((host, srv.port), timeout=3) as s:
                 s.sendall(b"get a\r\n")
                 assert s.recv(100) == b"CLIENT_ERROR unauthenticated\r\n", (srv.kind, host)
+
+
+def test_Y_token_too_long(server_factory):
+    """-Y: a login whose token is over 16384 bytes is refused at once, the
+    connection open for the next try (1.6.45; 1.6.18 hung up)."""
+    d = tempfile.mkdtemp(prefix="memg-newer-")
+    os.chmod(d, 0o755)
+    auth = os.path.join(d, "auth")
+    with open(auth, "w") as f:
+        f.write("u:p\n")
+    os.chmod(auth, 0o644)
+    for srv in both(server_factory, "-Y", auth):
+        with socket.create_connection(srv.addr, timeout=3) as s:
+            got = []
+            for line in (b"set a 0 0 2147483646\r\n", b"set a 0 0 16385\r\n",
+                         b"set a 0 0 3\r\nu p\r\n"):
+                s.sendall(line)
+                got.append(s.recv(100))
+            assert got == [b"CLIENT_ERROR auth token too long\r\n"] * 2 + [b"STORED\r\n"], srv.kind

@@ -224,6 +224,23 @@ def test_stats_conns_by_fd(server_factory):
     assert len(fds) >= 3 and fds == sorted(fds), text
 
 
+def test_stats_conns_states_as_145(server_factory):
+    """A connection whose value is still coming is conn_nread (text and meta),
+    the one asking is conn_parse_cmd, as memcached 1.6.45 shows them."""
+    for kind in ("memcached145", "memg"):
+        srv = server_factory(kind=kind)
+        with srv.raw() as a, srv.raw() as b, srv.raw() as c:
+            a.send(b"set foo 0 0 6\r\n")
+            b.send(b"ms bar 6 T0\r\nab")
+            time.sleep(0.3)
+            text = c.cmd(b"stats conns\r\n").decode()
+            states = dict(re.findall(r"STAT (\d+):state (\w+)", text))
+            assert sorted(s for s in states.values() if s != "conn_listening") == \
+                ["conn_nread", "conn_nread", "conn_parse_cmd"], (kind, text)
+            assert a.cmd(b"foobar\r\n") == b"STORED\r\n"
+            assert b.cmd(b"cdef\r\n") == b"HD\r\n"
+
+
 def test_slow_watcher_is_dropped_not_waited_for(server_factory):
     srv = server_factory()
     w = socket.socket()

@@ -440,6 +440,13 @@ static void test_extended(void **state)
     assert_int_equal(t->cfg.crawler_sleep, 0);
     assert_int_equal(t->cfg.crawler_tocrawl, UINT32_MAX);
     _done(t);
+    PARSE(t, "-o", "large_client_flags");
+    _assert_ok(t);
+    assert_true(t->cfg.large_flags);
+    _done(t);
+    PARSE(t, "-o", "large_client_flags=1"); /* a switch: a value is refused */
+    _assert_error(t, "large_client_flags=1");
+    _done(t);
     /* memcached's limits and words */
     PARSE(t, "-o", "bogus_key=1");
     _assert_error(t, "bogus_key");

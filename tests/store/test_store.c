@@ -52,7 +52,7 @@ static void _done(struct fx *f)
 }
 
 static enum store_status _store(struct fx *f, enum store_mode mode, const char *key,
-                                const char *val, uint32_t flags, int64_t exp, uint64_t cas)
+                                const char *val, uint64_t flags, int64_t exp, uint64_t cas)
 {
     struct store_txn txn;
     size_t n = strlen(val);
@@ -882,6 +882,37 @@ static void test_no_evict(void **state)
     _done(f);
 }
 
+/* -o large_client_flags: 64-bit flags kept (a 10-byte varint at most) and
+ * counted as 8 bytes in memcached's item size, as its 64-bit flags build. */
+static void test_large_flags(void **state)
+{
+    (void)state;
+    struct fx *f = _fx_cfg((struct store_config){.mem_limit = 64 * MB, .item_size_max = MB,
+                                                 .evict = true, .large_flags = true});
+    struct item_view it;
+    struct store_txn txn;
+    assert_int_equal(_store(f, STORE_SET, "a", "x", 0, 0, 0), STORE_OK);
+    uint64_t base = f->stats.bytes;
+    assert_int_equal(store_reserve(f->st, "b", 1, UINT64_MAX, 0, 1, &txn), STORE_OK);
+    txn.value[0] = 'y';
+    assert_int_equal(store_commit(f->st, &txn, STORE_SET, 0), STORE_OK);
+    assert_true(store_get(f->st, "b", 1, &it));
+    assert_true(it.flags == UINT64_MAX);
+    assert_int_equal(f->stats.bytes - base, REC_FIXED + 1 + REC_META_LEN + 1 + 10 + 1 + 1); /* cas: a 1-byte delta */
+    assert_int_equal(store_reserve(f->st, "c", 1, 1ull << 32, 0, 1, &txn), STORE_OK);
+    txn.value[0] = 'z';
+    assert_int_equal(store_commit(f->st, &txn, STORE_SET, 0), STORE_OK);
+    assert_int_equal(_store(f, STORE_APPEND, "c", "zz", 0, 0, 0), STORE_OK); /* keeps its flags */
+    assert_true(store_get(f->st, "c", 1, &it));
+    assert_true(it.flags == 1ull << 32);
+    assert_int_equal(it.nvalue, 3);
+    assert_int_equal(store_item_total(f->st, 1, 1, 10), 60 + 8 + 10);
+    assert_int_equal(store_reserve(f->st, "k", 1, 7, 0, MB - 67, &txn), STORE_TOO_LARGE);
+    assert_int_equal(store_reserve(f->st, "k", 1, 7, 0, MB - 68, &txn), STORE_OK);
+    store_abort(f->st, &txn);
+    _done(f);
+}
+
 static void test_too_large(void **state)
 {
     (void)state;
@@ -1696,6 +1727,7 @@ int main(void)
         cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_large_flags),
         cmocka_unit_test(test_reservation),    cmocka_unit_test(test_pins),
         cmocka_unit_test(test_bytes_per_item), cmocka_unit_test(test_cas_in_segments), cmocka_unit_test(test_create_small),
         cmocka_unit_test(test_address_space_short), cmocka_unit_test(test_large_pages),

@@ -190,7 +190,7 @@ static void _get(struct ops_ctx *ctx, const struct bin_req *r, struct out *out)
         return;
     unsigned char *q = _header(p, r->h.opcode, BIN_OK, (uint16_t)keylen, 4,
                                (uint32_t)(4 + keylen + nvalue), r->h.opaque, it.cas);
-    _put32(q, it.flags);
+    _put32(q, (uint32_t)it.flags); /* 32 bits on the wire: large flags keep their low half, as memcached */
     mem_copy(q + 4, it.key, keylen);
     if (inline_value) {
         mem_copy(q + 4 + keylen, it.value, nvalue);

@@ -175,11 +175,11 @@ static bool _metadump_one(void *arg, const struct item_view *it)
     } else {
         size_t nk = fmt_uri(key, it->key, it->nkey);
         n = fmt_buf(line, sizeof(line),
-                    "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu flags=%u \n",
+                    "key=%.*s exp=%lld la=%lld cas=%llu fetch=%s cls=1 size=%llu flags=%llu \n",
                     (int)nk, key, it->exp ? (long long)it->exp : -1LL, (long long)it->atime,
                     (unsigned long long)it->cas, (it->mbits & ITEM_FETCHED) ? "yes" : "no",
                     (unsigned long long)ops_item_total(md->ctx, it),
-                    (unsigned)it->flags);
+                    (unsigned long long)it->flags);
     }
     out_copy(md->out, line, n);
     return out_pending(md->out) < METADUMP_SLICE;

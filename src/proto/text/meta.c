@@ -67,16 +67,6 @@ static bool _u64(const struct proto_token *t, uint64_t *out)
     return _number(t, false, UINT64_MAX, out, &neg);
 }
 
-static bool _u32(const struct proto_token *t, uint32_t *out)
-{
-    uint64_t v;
-    bool neg;
-    if (!_number(t, false, UINT32_MAX, &v, &neg))
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 static bool _ttl(const struct proto_token *t, int32_t *out)
 {
     uint64_t v;
@@ -142,7 +132,7 @@ bool meta_parse_flags(struct meta_req *m, int first)
             }
             break;
         case 'F':
-            if (!_u32(t, &m->client_flags))
+            if (!_number(t, false, proto_flags_max, &m->client_flags, &(bool){false}))
                 failed = true; /* memcached keeps the error it had */
             break;
         case 'C':

@@ -29,7 +29,7 @@ struct meta_req {
     int32_t ttl;            /* T, protocol exptime */
     int32_t vivify_ttl;     /* N */
     int32_t recache_ttl;    /* R */
-    uint32_t client_flags;  /* F */
+    uint64_t client_flags;  /* F: 32 bits unless -o large_client_flags */
     uint64_t cas_cmp;       /* C: compare */
     uint64_t cas_new;       /* E: the cas to give */
     uint64_t delta;         /* D, 1 when absent */

@@ -85,14 +85,13 @@ static bool _parse_u64(const struct proto_token *t, uint64_t *out)
     return !(neg && (int64_t)*out < 0);
 }
 
-/* Flags: 32 bits. memcached (64-bit) truncates larger values; memg refuses. */
-static bool _parse_u32(const struct proto_token *t, uint32_t *out)
+uint64_t proto_flags_max = UINT32_MAX;
+
+/* Flags: 32 bits (64 with large_client_flags). memcached's 32-bit build
+ * truncates larger values; memg refuses them. */
+static bool _parse_flags(const struct proto_token *t, uint64_t *out)
 {
-    uint64_t v;
-    if (!_parse_u64(t, &v) || v > UINT32_MAX)
-        return false;
-    *out = (uint32_t)v;
-    return true;
+    return _parse_u64(t, out) && *out <= proto_flags_max;
 }
 
 /* A signed number in the range of a 64-bit long (strtol's ERANGE). */
@@ -242,7 +241,7 @@ static ssize_t _storage(struct request *req, const struct line *l, const char *d
     req->noreply = _noreply(l);
     req->key = l->tok[1];
     req->vlen = (uint32_t)vlen;
-    if (req->key.len > PROTO_KEY_MAX || !_parse_u32(&l->tok[2], &req->flags) ||
+    if (req->key.len > PROTO_KEY_MAX || !_parse_flags(&l->tok[2], &req->flags) ||
         !_parse_exptime(&l->tok[3], &req->exptime) ||
         (cas && (l->n < 6 || !_tok_u64(&l->tok[5], &req->cas)))) {
         req->swallow = (uint32_t)vlen + 2; /* its data is skipped after the error */

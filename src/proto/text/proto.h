@@ -58,7 +58,7 @@ struct request {
     struct proto_token arg;  /* stats/shutdown: the first argument, if any */
     struct proto_token arg2; /* stats detail: the second */
     int ntokens;             /* tokens on the line, memcached's count (terminal included) */
-    uint32_t flags;
+    uint64_t flags;
     int32_t exptime;
     uint32_t vlen;           /* storage, ms: bytes of data */
     uint64_t cas;            /* cas: the unique to compare */
@@ -68,6 +68,11 @@ struct request {
     size_t line_len;         /* bytes of the command line, its newline included */
     uint32_t swallow;        /* an error's data bytes to skip after the line (1.6.45) */
 };
+
+/* The largest client flags a storage command or ms F takes: UINT32_MAX, or
+ * UINT64_MAX under -o large_client_flags (memcached's build with 64-bit
+ * flags). Set once at start. */
+extern uint64_t proto_flags_max;
 
 /* Parse one request from buf. Returns bytes consumed (> 0) with req filled,
  * PROTO_AGAIN, or PROTO_CLOSE. On PROTO_AGAIN after a complete storage line,
@@ -91,7 +96,7 @@ static inline bool proto_is_storage(enum proto_cmd c) { return c >= PROTO_SET &&
 const char *proto_error_text(enum proto_error e);
 
 /* Reply composers: write into out (room given), return bytes written. */
-size_t proto_value_header(char *out, const char *key, size_t nkey, uint32_t flags, size_t nbytes,
+size_t proto_value_header(char *out, const char *key, size_t nkey, uint64_t flags, size_t nbytes,
                           const uint64_t *cas);
 #define PROTO_VALUE_HEADER_MAX (6 + PROTO_KEY_MAX + 1 + 10 + 1 + 20 + 1 + 20 + 2)
 

@@ -30,7 +30,7 @@ const char *proto_error_text(enum proto_error e)
     return "ERROR";
 }
 
-size_t proto_value_header(char *out, const char *key, size_t nkey, uint32_t flags, size_t nbytes,
+size_t proto_value_header(char *out, const char *key, size_t nkey, uint64_t flags, size_t nbytes,
                           const uint64_t *cas)
 {
     char *p = out;

@@ -398,8 +398,9 @@ static const char *const login_replies[] = {
     "CLIENT_ERROR bad authentication token format\r\n",
     "CLIENT_ERROR authentication failure\r\n",
     "STORED\r\n",
+    "CLIENT_ERROR auth token too long\r\n",
 };
-enum { LOGIN_UNAUTH, LOGIN_TERMINATION, LOGIN_FORMAT, LOGIN_FAILURE, LOGIN_STORED };
+enum { LOGIN_UNAUTH, LOGIN_TERMINATION, LOGIN_FORMAT, LOGIN_FAILURE, LOGIN_STORED, LOGIN_TOO_LONG };
 
 /* memcached answers a login attempt in one reply object that the next
  * attempt overwrites until it is written: of the attempts that arrive
@@ -437,6 +438,11 @@ static enum feed_status _login(struct session *s, struct ops_ctx *ctx, const cha
     if (!ok || size > UINT32_MAX - 2) {
         *used = line;
         _login_reply(s, out, LOGIN_UNAUTH);
+        return FEED_DONE;
+    }
+    if (size > TEXT_AUTH_TOKEN_MAX) { /* 1.6.45 answers and reads on; 1.6.18 hung up */
+        *used = line;
+        _login_reply(s, out, LOGIN_TOO_LONG);
         return FEED_DONE;
     }
     if (line + size + 2 > cap)
@@ -489,6 +495,7 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
         return _login(s, ctx, buf, len, cap, used, out);
     struct request req;
     ssize_t n = proto_parse(&req, buf, len);
+    s->bits &= (uint8_t)~SESSION_AWAITING_VALUE;
     if (n == PROTO_CLOSE)
         return FEED_CLOSE;
     if (n == PROTO_AGAIN) {
@@ -496,6 +503,8 @@ static enum feed_status _feed(struct session *s, struct ops_ctx *ctx, const char
             *used = req.line_len;
             return _receive(s, ctx, &req, out);
         }
+        if (req.line_len)
+            s->bits |= SESSION_AWAITING_VALUE;
         return FEED_AGAIN;
     }
     *used = (size_t)n;

@@ -8,5 +8,6 @@
 
 /* Lines of a -Y login at most (memcached closes past 2 KB with no newline). */
 #define TEXT_AUTH_LINE_MAX 2048
+#define TEXT_AUTH_TOKEN_MAX 16384 /* -Y: a longer "user password" is refused (memcached 1.6.45) */
 
 #endif

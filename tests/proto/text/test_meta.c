@@ -58,6 +58,12 @@ static void test_flags_and_tokens(void **state)
     assert_true(m.cas_cmp == UINT64_MAX);
     assert_int_equal(m.cas_new, 7);
     assert_int_equal(m.mode, 'A');
+    assert_false(parse("ms key 5 F4294967296", 3)); /* 32 bits unless large_client_flags */
+    proto_flags_max = UINT64_MAX;
+    assert_true(parse("ms key 5 F18446744073709551615", 3));
+    assert_true(m.client_flags == UINT64_MAX);
+    assert_false(parse("ms key 5 F18446744073709551616", 3));
+    proto_flags_max = UINT32_MAX;
     assert_true(parse("ma key D10 J3 M-", 2));
     assert_int_equal(m.delta, 10);
     assert_int_equal(m.initial, 3);

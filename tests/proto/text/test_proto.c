@@ -318,6 +318,31 @@ static void test_long_lines(void **state)
     assert_int_equal(proto_parse(&req, http, strlen(http)), PROTO_CLOSE);
 }
 
+/* Flags: 32 bits, refused above (the data skipped); 64 bits with
+ * -o large_client_flags (proto_flags_max), 2^64 refused in both. */
+static void test_large_client_flags(void **state)
+{
+    (void)state;
+    struct request req;
+    const char *big = "set a 4294967296 0 1\r\nx\r\n", *max = "set a 18446744073709551615 0 1\r\nx\r\n",
+               *over = "set a 18446744073709551616 0 1\r\nx\r\n";
+    assert_int_equal(proto_parse(&req, big, strlen(big)), 22);
+    assert_int_equal(req.error, PROTO_ERR_FORMAT);
+    assert_int_equal(req.swallow, 3);
+    proto_flags_max = UINT64_MAX;
+    assert_int_equal(proto_parse(&req, big, strlen(big)), (ssize_t)strlen(big));
+    assert_int_equal(req.cmd, PROTO_SET);
+    assert_true(req.flags == 4294967296ull);
+    assert_int_equal(proto_parse(&req, max, strlen(max)), (ssize_t)strlen(max));
+    assert_true(req.flags == UINT64_MAX);
+    assert_int_equal(proto_parse(&req, over, strlen(over)), 32);
+    assert_int_equal(req.error, PROTO_ERR_FORMAT);
+    char out[128];
+    size_t n = proto_value_header(out, "a", 1, UINT64_MAX, 1, NULL);
+    assert_memory_equal(out, "VALUE a 18446744073709551615 1\r\n", n);
+    proto_flags_max = UINT32_MAX;
+}
+
 static void test_memcached_number_rules(void **state)
 {
     (void)state;
@@ -432,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_bad_chunk),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_memcached_number_rules),
+        cmocka_unit_test(test_large_client_flags),
         cmocka_unit_test(test_value_header),
     };
     return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
