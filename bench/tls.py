@@ -185,7 +185,8 @@ def main():
     def get(row, kind, key):
         return med([m[key] for m in res.get((row, kind), []) if m])
 
-    lines = ["# memg over TLS vs memcached -Z -t 1", "",
+    version = subprocess.run([MEMCACHED, "-V"], capture_output=True, text=True).stdout.strip()
+    lines = ["# memg over TLS vs memcached -Z -t 1 (%s)" % (version or MEMCACHED), "",
              "%d rounds of %g s, alternating; medians. Cipher suite %s, ECDSA P-256 "
              "certificate, both servers. Client: memg-bench --tls (one process). "
              "Machine: %d CPUs, shared (load average %.1f at the end): figures vary between "
