@@ -105,7 +105,7 @@ bool config_tls_ext(struct config_tls *t, const char *key, size_t klen, const ch
     }
     if (_is(key, klen, "ssl_wbuf_size")) { /* kilobytes, as memcached's */
         long v;
-        if (!_number(val, vlen, &v) || v < 1 || v > UINT32_MAX / 1024) {
+        if (!_number(val, vlen, &v) || v < 1 || v > (long)(UINT32_MAX / 1024)) {
             fmt_buf(why, cap, "could not parse argument to ssl_wbuf_size");
             return false;
         }

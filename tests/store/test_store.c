@@ -1684,9 +1684,28 @@ static void test_warm_spares_under_churn(void **state)
 
 /* A long value's pages are resident once reserved, before it arrives: no
  * page fault per 4 KB under recv; a short one's are left alone. */
+/* Whether madvise(MADV_POPULATE_WRITE) makes pages resident here (Linux
+ * 5.14+; qemu-user accepts it and populates nothing). */
+static bool _populate_works(void)
+{
+#ifdef MADV_POPULATE_WRITE
+    unsigned char in = 0;
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    bool ok = madvise(p, 4096, MADV_POPULATE_WRITE) == 0 && mincore(p, 4096, &in) == 0 && (in & 1);
+    munmap(p, 4096);
+    return ok;
+#else
+    return false;
+#endif
+}
+
 static void test_long_value_prefaulted(void **state)
 {
     (void)state;
+    if (!_populate_works())
+        skip(); /* the store then faults pages in as it writes, as before */
     struct fx *f = _fx(64 * MB, true);
     struct store_txn txn, small;
     size_t n = 700 * 1024, pages = n / 4096 - 1;
