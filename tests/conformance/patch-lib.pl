@@ -14,6 +14,9 @@ my @changes = (
     [qr/\n\s*\$args \.= " -o relaxed_privileges";/, ''],
     # memg serves no UDP: the harness then opens no UDP port for a server
     [qr/sub supports_udp \{\n/, "sub supports_udp {\n    return 0; # memg\n"],
+    # ... and says so: a server has no UDP port (stats-conns.t test 10 then
+    # finds no udp: line in `stats conns` and none expected)
+    [qr/udpport => \$udpport,/, 'udpport => (supports_udp() ? $udpport : undef), # memg'],
     # 1.6.18's files give -o slab_chunk_max in bytes, 1.6.45 (which memg
     # answers as) takes kilobytes and refuses more than 1024: bytes become
     # kilobytes (1.6.45's own files give 1 to 32, left as they are)

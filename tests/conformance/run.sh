@@ -2,7 +2,7 @@
 # Run memcached's own t/ suite against memg: run.sh SRC MEMG RUNDIR [t/FILE.t ...]
 # SRC is an unpacked memcached source (fetch.sh), MEMG the server to test,
 # RUNDIR a scratch folder where the harness runs: RUNDIR/t holds links to
-# SRC/t's files and a copy of t/lib/MemcachedTest.pm changed in three places
+# SRC/t's files and a copy of t/lib/MemcachedTest.pm changed in a few places
 # (patch-lib.pl): it starts MEMG instead of ./memcached-debug, without the
 # debug build's "-o relaxed_privileges", and without a UDP port. timedrun, which
 # the harness starts each server under, is built from SRC/timedrun.c. Every

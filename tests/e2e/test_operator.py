@@ -241,6 +241,55 @@ def test_stats_conns_states_as_145(server_factory):
             assert b.cmd(b"cdef\r\n") == b"HD\r\n"
 
 
+def _conns_shape(text, path):
+    """stats conns as (listener's lines, each client's lines sorted): fds
+    dropped (the clients' order of accept may differ), client ports as P,
+    the times as N, and for unix clients no addr (memcached's ?:<AF 0>)."""
+    by_fd = {}
+    for fd, key, value in re.findall(r"STAT (\d+):(\w+) (.*)\r", text):
+        by_fd.setdefault(int(fd), []).append((key, value))
+    listener, clients = None, []
+    for fd in sorted(by_fd):
+        lines = by_fd[fd]
+        if ("state", "conn_listening") in lines:
+            assert listener is None, text
+            listener = [(k, "N" if k == "secs_since_last_cmd" else v) for k, v in lines]
+            continue
+        keep = []
+        for k, v in lines:
+            if k == "addr" and path:
+                continue
+            keep.append((k, "N" if k == "secs_since_last_cmd" else re.sub(r":\d+$", ":P", v)
+                         if k == "addr" else v))
+        clients.append(keep)
+    return listener, sorted(clients)
+
+
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix"])
+def test_stats_conns_listeners_as_145(server_factory, unix):
+    """The listening socket is listed (its address, conn_listening) and each
+    client names the listener it came in on (listen_addr), as 1.6.45 does.
+    memcached reads a unix listener's address into a sockaddr_in6: its path
+    is cut to 26 bytes there (the clients' listen_addr is whole)."""
+    shapes = {}
+    for kind in ("memcached145", "memg"):
+        path = "/tmp/memg-test-stats-conns-%d-%s.sock" % (os.getpid(), kind) if unix else None
+        srv = server_factory(kind=kind, unix_path=path)
+        with srv.raw() as a, srv.raw() as b:
+            a.send(b"set foo 0 0 6\r\n")
+            time.sleep(0.3)
+            text = b.cmd(b"stats conns\r\n").decode()
+            assert a.cmd(b"foobar\r\n") == b"STORED\r\n"
+        here = "unix:" + path if unix else "tcp:127.0.0.1:%d" % srv.port
+        listener, clients = _conns_shape(text.replace(here, "HERE"), path)
+        cut = "unix:" + path[:26] if unix else "HERE"
+        assert listener == [("addr", cut), ("state", "conn_listening"),
+                            ("secs_since_last_cmd", "N")], (kind, text)
+        assert len(clients) == 2 and all(("listen_addr", "HERE") in c for c in clients), text
+        shapes[kind] = (listener if not unix else listener[1:], clients)
+    assert shapes["memg"] == shapes["memcached145"]
+
+
 def test_slow_watcher_is_dropped_not_waited_for(server_factory):
     srv = server_factory()
     w = socket.socket()
