@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import HOST
+from mcraw import parse_stats
 
 pytestmark = pytest.mark.memg_only
 
@@ -288,6 +289,27 @@ def test_stats_conns_listeners_as_145(server_factory, unix):
         assert len(clients) == 2 and all(("listen_addr", "HERE") in c for c in clients), text
         shapes[kind] = (listener if not unix else listener[1:], clients)
     assert shapes["memg"] == shapes["memcached145"]
+
+
+def test_get_expired_counts_an_item_stored_expired_as_145(server_factory):
+    """An item stored already expired (an absolute exptime in the past, a
+    negative one) is kept, as memcached keeps it: the get that meets it is a
+    miss counted in get_expired (stats.t's test), and in curr_items until then.
+    Under stats.t's options: no crawler (or maintainer) to reclaim it first."""
+    for kind in ("memcached145", "memg"):
+        srv = server_factory("-o", "no_lru_crawler,no_lru_maintainer", kind=kind)
+        seen = []
+        with srv.raw() as r:
+            # one at a time: memcached reclaims an expired item at its LRU's
+            # tail when it stores the next one
+            for key, exptime in ((b"past", b"2678400"), (b"neg", b"-1")):
+                assert r.cmd(b"set %s 0 %s 6\r\nfooval\r\n" % (key, exptime)) == b"STORED\r\n"
+                before = parse_stats(r.cmd(b"stats\r\n"))
+                assert r.cmd(b"get %s\r\n" % key) == b"END\r\n"
+                after = parse_stats(r.cmd(b"stats\r\n"))
+                seen.append((before["curr_items"], before["get_expired"], after["curr_items"],
+                             after["get_expired"], after["get_misses"]))
+        assert seen == [("1", "0", "0", "1", "1"), ("1", "1", "0", "2", "2")], kind
 
 
 def test_slow_watcher_is_dropped_not_waited_for(server_factory):
