@@ -547,7 +547,8 @@ static void _listen_stats(int fd, uint64_t secs, stats_emit_fn *emit, void *arg)
 
 static void _conn_stats(const struct conn *c, uint64_t now, stats_emit_fn *emit, void *arg)
 {
-    char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 16] = "unix";
+    /* a unix client has no peer address: memcached prints its empty one so */
+    char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 16] = "?:<AF 0>";
     if (!c->is_unix)
         _sock_text(c->fd, false, false, addr, sizeof(addr));
     _fd_line(c->fd, "addr", addr, emit, arg);
