@@ -283,7 +283,7 @@ static struct conn_shared *conns_sh;
 static void _conns(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
     (void)arg;
-    conn_list_stats(conns_sh, emit, emit_arg);
+    conn_list_stats(conns_sh, NULL, 0, 0, emit, emit_arg); /* no listeners */
 }
 
 static struct auth *users; /* "fuzz:pw", loaded once */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -491,53 +492,104 @@ static const char *_state_name(const struct conn *c)
     return "conn_parse_cmd";
 }
 
-static void _conn_stats(const struct conn *c, uint64_t now, stats_emit_fn *emit, void *arg)
+/* A socket's own (local) or peer address as memcached prints it:
+ * tcp:HOST:PORT, tcp6:[HOST]:PORT, unix:PATH; false when it has none.
+ * listener: the socket is a listening one (local too). */
+static bool _sock_text(int fd, bool local, bool listener, char *dst, size_t cap)
 {
-    char addr[FMT_INET_LEN + 16] = "unix";
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (!c->is_unix && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-        char host[FMT_INET_LEN];
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-            fmt_inet(host, AF_INET, &s4->sin_addr);
-            port = ntohs(s4->sin_port);
-            fmt_buf(addr, sizeof(addr), "tcp:%s:%d", host, port);
-        } else if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-            fmt_inet(host, AF_INET6, &s6->sin6_addr);
-            port = ntohs(s6->sin6_port);
-            fmt_buf(addr, sizeof(addr), "tcp6:[%s]:%d", host, port);
-        }
+    memset(&ss, 0, sizeof(ss));
+    if ((local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+               : getpeername(fd, (struct sockaddr *)&ss, &len)) != 0)
+        return false;
+    char host[FMT_INET_LEN];
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        fmt_inet(host, AF_INET, &s4->sin_addr);
+        fmt_buf(dst, cap, "tcp:%s:%d", host, ntohs(s4->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        fmt_inet(host, AF_INET6, &s6->sin6_addr);
+        fmt_buf(dst, cap, "tcp6:[%s]:%d", host, ntohs(s6->sin6_port));
+    } else if (ss.ss_family == AF_UNIX) {
+        /* memcached reads a listener's own address into a sockaddr_in6: the
+         * path it prints is cut to what fits there (26 bytes) */
+        const struct sockaddr_un *su = (const struct sockaddr_un *)&ss;
+        size_t max = listener ? sizeof(struct sockaddr_in6) - offsetof(struct sockaddr_un, sun_path)
+                              : sizeof(su->sun_path);
+        fmt_buf(dst, cap, "unix:%.*s", (int)strnlen(su->sun_path, max), su->sun_path);
+    } else {
+        return false;
     }
-    char name[32];
-    fmt_buf(name, sizeof(name), "%d:addr", c->fd);
-    stats_line(emit, arg, name, "%s", addr);
-    fmt_buf(name, sizeof(name), "%d:state", c->fd);
-    stats_line(emit, arg, name, "%s", _state_name(c));
-    fmt_buf(name, sizeof(name), "%d:secs_since_last_cmd", c->fd);
-    stats_line(emit, arg, name, "%llu", (unsigned long long)((now - c->last_ms) / 1000));
+    return true;
+}
+
+static void _fd_line(int fd, const char *what, const char *value, stats_emit_fn *emit, void *arg)
+{
+    char name[40];
+    fmt_buf(name, sizeof(name), "%d:%s", fd, what);
+    stats_line(emit, arg, name, "%s", value);
+}
+
+/* A listening socket: its own address, conn_listening, and the time since
+ * it was opened (memcached's listener never has a command). */
+static void _listen_stats(int fd, uint64_t secs, stats_emit_fn *emit, void *arg)
+{
+    char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 16] = "unix";
+    char secs_text[24];
+    _sock_text(fd, true, true, addr, sizeof(addr));
+    _fd_line(fd, "addr", addr, emit, arg);
+    _fd_line(fd, "state", "conn_listening", emit, arg);
+    fmt_buf(secs_text, sizeof(secs_text), "%llu", (unsigned long long)secs);
+    _fd_line(fd, "secs_since_last_cmd", secs_text, emit, arg);
+}
+
+static void _conn_stats(const struct conn *c, uint64_t now, stats_emit_fn *emit, void *arg)
+{
+    /* a unix client has no peer address: memcached prints its empty one so */
+    char addr[sizeof(((struct sockaddr_un *)0)->sun_path) + 16] = "?:<AF 0>";
+    if (!c->is_unix)
+        _sock_text(c->fd, false, false, addr, sizeof(addr));
+    _fd_line(c->fd, "addr", addr, emit, arg);
+    if (_sock_text(c->fd, true, false, addr, sizeof(addr))) /* the listener it came in on */
+        _fd_line(c->fd, "listen_addr", addr, emit, arg);
+    _fd_line(c->fd, "state", _state_name(c), emit, arg);
+    char secs[24];
+    fmt_buf(secs, sizeof(secs), "%llu", (unsigned long long)((now - c->last_ms) / 1000));
+    _fd_line(c->fd, "secs_since_last_cmd", secs, emit, arg);
 }
 
 /* By fd, ascending, as memcached lists them (t/watcher_connid.t takes the
  * last line for the newest client's fd); in list order if out of memory. */
-void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg)
+void conn_list_stats(struct conn_shared *sh, const int *lfds, int nl, uint64_t lsecs,
+                     stats_emit_fn *emit, void *arg)
 {
     uint64_t now = ev_now_ms(sh->loop);
     int maxfd = -1;
     for (struct conn *c = sh->head; c; c = c->next)
         maxfd = c->fd > maxfd ? c->fd : maxfd;
-    struct conn **by_fd = maxfd >= 0 ? calloc((size_t)maxfd + 1, sizeof(*by_fd)) : NULL;
+    for (int i = 0; i < nl; i++)
+        maxfd = lfds[i] > maxfd ? lfds[i] : maxfd;
+    /* by fd: a connection, or LISTENER for a listening socket */
+    static const struct conn listener_mark;
+    const struct conn *const LISTENER = &listener_mark;
+    const struct conn **by_fd = maxfd >= 0 ? calloc((size_t)maxfd + 1, sizeof(*by_fd)) : NULL;
     if (!by_fd) {
+        for (int i = 0; i < nl; i++)
+            _listen_stats(lfds[i], lsecs, emit, arg);
         for (struct conn *c = sh->head; c; c = c->next)
             _conn_stats(c, now, emit, arg);
         return;
     }
+    for (int i = 0; i < nl; i++)
+        by_fd[lfds[i]] = LISTENER;
     for (struct conn *c = sh->head; c; c = c->next)
         by_fd[c->fd] = c;
     for (int fd = 0; fd <= maxfd; fd++) {
-        if (by_fd[fd])
+        if (by_fd[fd] == LISTENER)
+            _listen_stats(fd, lsecs, emit, arg);
+        else if (by_fd[fd])
             _conn_stats(by_fd[fd], now, emit, arg);
     }
     free(by_fd);

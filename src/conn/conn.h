@@ -44,8 +44,10 @@ void conn_sweep_tls(struct conn_shared *sh, uint64_t now_ms, uint64_t limit_ms,
  * (used on shutdown: finish writing, then exit). */
 bool conn_drain_all(struct conn_shared *sh);
 void conn_close_all(struct conn_shared *sh);
-/* `stats conns` lines for every connection. */
-void conn_list_stats(struct conn_shared *sh, stats_emit_fn *emit, void *arg);
+/* `stats conns` lines for every connection and for the nl listening
+ * sockets lfds (open lsecs seconds), by fd as memcached lists them. */
+void conn_list_stats(struct conn_shared *sh, const int *lfds, int nl, uint64_t lsecs,
+                     stats_emit_fn *emit, void *arg);
 /* `watch`: the connection whose output this is becomes a watcher of mask's
  * kinds (log.h); what it sends from then on is ignored. */
 struct out;

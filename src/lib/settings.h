@@ -71,6 +71,8 @@ struct config {
     bool dump_enabled;        /* false with -X: cachedump/metadump refused */
     bool watch_enabled;       /* false with -W: watch refused */
     bool crawler;             /* -o no_lru_crawler: no background expiry sweep */
+    bool no_lru_maintainer;   /* -o no_lru_maintainer: memcached's stats without the
+                               * maintainer thread's lines (memg has none to stop) */
     uint32_t crawler_sleep;   /* -o lru_crawler_sleep=US (0..1000000, 100) */
     uint32_t crawler_tocrawl; /* -o lru_crawler_tocrawl=N (0: every item) */
     char prefix_delimiter;    /* -D: stats detail's prefix ends here (':') */

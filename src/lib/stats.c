@@ -1,4 +1,4 @@
-/* stats: every general stat in one table, in memcached 1.6.18's order and
+/* stats: every general stat in one table, in memcached 1.6.45's order and
  * names (libevent omitted: memg has none). The table gives each its kind
  * (counter, gauge, a fact of the process, or a name memcached prints for
  * machinery memg lacks, always 0: docs/STATS.md says why) and its
@@ -14,7 +14,7 @@
 
 enum kind { COUNTER, GAUGE, ENV, ZERO };
 enum env_id { E_PID, E_UPTIME, E_TIME, E_VERSION, E_POINTER, E_RUSER, E_RSYS, E_MAXCONN,
-              E_LIMIT, E_ACCEPTING, E_THREADS, E_CERT_AGE };
+              E_LIMIT, E_ACCEPTING, E_THREADS, E_CERT_AGE, E_BUSY_STATUS };
 
 /* name: the stat's name, a NUL, then its /metrics name (empty when not
  * exported): one pointer a row instead of two (-0.8 KB on 64-bit). */
@@ -31,6 +31,7 @@ struct row {
 #define Gn(f) {#f "\0", GAUGE, 0, offsetof(struct stats, f)}
 #define E(n, id, t, m) {n "\0" m, ENV, t, id}
 #define Z(n) {n "\0", ZERO, 0, 0}
+#define ZM(n) {n "\0", ZERO, 0, 1} /* memcached's LRU maintainer's: not under no_lru_maintainer */
 
 static const struct row table[] = {
     E("pid", E_PID, 0, ""),
@@ -69,10 +70,11 @@ static const struct row table[] = {
     G(hash_bytes, "memg_hash_table_bytes"),
     Gn(hash_is_expanding),
     Z("slab_reassign_rescues"), Z("slab_reassign_chunk_rescues"),
-    Z("slab_reassign_evictions_nomem"), Z("slab_reassign_inline_reclaim"),
-    Z("slab_reassign_busy_items"), Z("slab_reassign_busy_deletes"),
+    Z("slab_reassign_inline_reclaim"), Z("slab_reassign_busy_items"),
+    Z("slab_reassign_busy_deletes"), Z("slab_reassign_busy_nomem"),
+    E("slab_reassign_last_busy_status", E_BUSY_STATUS, 0, ""),
     Z("slab_reassign_running"), Z("slabs_moved"), Gn(lru_crawler_running),
-    Cn(lru_crawler_starts), Z("lru_maintainer_juggles"),
+    Cn(lru_crawler_starts), ZM("lru_maintainer_juggles"),
     Cn(malloc_fails),
     Z("log_worker_dropped"), Cn(log_worker_written), Cn(log_watcher_skipped),
     Cn(log_watcher_sent), Gn(log_watchers),
@@ -83,13 +85,13 @@ static const struct row table[] = {
     G(curr_items, "memcached_current_items"),
     C(total_items, "memcached_items_total"),
     Z("slab_global_page_pool"),
-    Cn(expired_unfetched), Cn(evicted_unfetched), Z("evicted_active"),
+    Cn(expired_unfetched), Cn(evicted_unfetched), ZM("evicted_active"),
     C(evictions, "memcached_items_evicted_total"),
     C(reclaimed, "memcached_items_reclaimed_total"),
     C(crawler_reclaimed, "memcached_lru_crawler_reclaimed_total"),
     C(crawler_items_checked, "memcached_lru_crawler_items_checked_total"),
-    Z("lrutail_reflocked"), Z("moves_to_cold"), Z("moves_to_warm"), Z("moves_within_lru"),
-    Z("direct_reclaims"), Z("lru_bumps_dropped"),
+    Z("lrutail_reflocked"), ZM("moves_to_cold"), ZM("moves_to_warm"), ZM("moves_within_lru"),
+    ZM("direct_reclaims"), ZM("lru_bumps_dropped"),
     /* memg's own, after every name memcached prints. */
     G(segments_total, "memg_segments"),
     G(segments_free, "memg_segments_free"),
@@ -163,6 +165,9 @@ static void _env(const struct row *r, const struct stats *s, const struct stats_
     case E_CERT_AGE:
         stats_line(emit, arg, r->name, "%lld", (long long)(env->now - env->cert_time));
         break;
+    case E_BUSY_STATUS: /* memg moves no slab pages: never busy */
+        stats_line(emit, arg, r->name, "none");
+        break;
     default:
         stats_line(emit, arg, r->name, "%d", env->threads);
         break;
@@ -174,6 +179,11 @@ static bool _shown(const struct row *r, const struct stats_env *env)
 {
     if (r->kind == ENV)
         return r->at != E_CERT_AGE || env->tls;
+    if (r->kind == ZERO)
+        return r->at == 0 || !env->no_lru_maintainer;
+    if (r->at == offsetof(struct stats, lru_crawler_running) ||
+        r->at == offsetof(struct stats, lru_crawler_starts))
+        return !env->no_lru_crawler;
     if (r->kind != COUNTER)
         return true;
     if (r->at == offsetof(struct stats, rejected_connections))

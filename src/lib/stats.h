@@ -75,6 +75,9 @@ struct stats_env {
     bool tls;               /* -Z: the ssl_* stats are printed */
     bool tls_sessions;      /* -o ssl_session_cache: ssl_new_sessions too */
     bool no_maxconns_fast;  /* -o no_maxconns_fast: no rejected_connections line */
+    bool no_lru_crawler;    /* started without the crawler (-o no_lru_crawler): no
+                             * lru_crawler_running/_starts lines */
+    bool no_lru_maintainer; /* -o no_lru_maintainer: none of the maintainer's lines */
     int64_t cert_time;      /* unix time the certificates were loaded */
 };
 

@@ -35,6 +35,8 @@ static void _general(struct ops_ctx *ctx, stats_emit_fn *emit, void *arg)
         .tls = ctx->cfg->tls.enabled,
         .tls_sessions = ctx->cfg->tls.session_cache,
         .no_maxconns_fast = !ctx->cfg->maxconns_fast,
+        .no_lru_crawler = !ctx->cfg->crawler, /* as started: `lru_crawler disable` keeps them */
+        .no_lru_maintainer = ctx->cfg->no_lru_maintainer,
         .cert_time = ctx->cert_time ? ctx->cert_time() : 0,
     };
     stats_print_general(ctx->stats, &env, emit, arg);

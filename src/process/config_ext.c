@@ -100,7 +100,7 @@ static int _refused(const char *key, size_t klen, const char *val, size_t vlen, 
         fmt_buf(why, cap, "%s must be > 0", w);
         return -1;
     }
-    if (pct || factor || _is(key, klen, "lru_maintainer") || _is(key, klen, "no_lru_maintainer"))
+    if (pct || factor || _is(key, klen, "lru_maintainer"))
         fmt_buf(why, cap, "%s: memg has no segmented LRU or LRU maintainer (its eviction is "
                           "S3-FIFO over segments); refused", w);
     else if (_is(key, klen, "temporary_ttl"))
@@ -228,7 +228,9 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
         return _slab(cfg, key, klen, val, vlen, why, cap);
     } else if (_is(key, klen, "no_slab_reassign") || _is(key, klen, "no_slab_automove")) {
         return _slab(cfg, key, klen, val, vlen, why, cap);
-    } else if (_is(key, klen, "lru_maintainer") || _is(key, klen, "no_lru_maintainer") ||
+    } else if (_is(key, klen, "no_lru_maintainer")) {
+        cfg->no_lru_maintainer = true; /* memg has no maintainer to start: its lines go */
+    } else if (_is(key, klen, "lru_maintainer") ||
                _is(key, klen, "hot_lru_pct") || _is(key, klen, "warm_lru_pct") ||
                _is(key, klen, "hot_max_factor") || _is(key, klen, "warm_max_factor") ||
                _is(key, klen, "temporary_ttl")) {

@@ -215,7 +215,11 @@ static void _on_tick(struct ev_loop *loop, void *arg)
 static void _conns_stats(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
     struct server *srv = arg;
-    conn_list_stats(&srv->sh, emit, emit_arg);
+    int lfds[MAX_LISTENERS];
+    for (int i = 0; i < srv->nls; i++)
+        lfds[i] = srv->ls[i].fd;
+    int64_t secs = store_time(srv->store) - srv->ops.started;
+    conn_list_stats(&srv->sh, lfds, srv->nls, secs > 0 ? (uint64_t)secs : 0, emit, emit_arg);
 }
 
 /* -o sock_cookie_id: the socket's SO_MARK (accepted sockets inherit it),

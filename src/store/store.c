@@ -468,13 +468,6 @@ enum store_status store_commit_ex(struct store *st, struct store_txn *txn, enum 
                       n.nval, NULL, 0, c->cas_new);
         _txn_end(st, txn, true);
         o = n;
-    } else if (rec_expired(st, &n)) { /* negative exptime: stored, invisible, old one gone */
-        if (slot)
-            seg_unlink(st, *slot, &o, h, UNLINK_DELETE);
-        _txn_end(st, txn, true);
-        o.cas = _cas_give(st, 0); /* it had a cas all the same: memcached's binary set answers it */
-        _cas_take(st, 0, o.cas);
-        o.nval = n.nval;
     } else if (!rec_cas_fits(&n, _cas_give(st, c->cas_new))) {
         /* the counter moved past the width while the value arrived: a copy */
         rc = _rewrite(st, h, txn->ref, &n, n.exp, n.meta, 0, n.val, n.nval, NULL, 0, c->cas_new);

@@ -69,7 +69,7 @@ def test_refused_as_memcached_145(args, message):
 
 
 # Valid values of words for machinery memg has not: refused with the reason.
-@pytest.mark.parametrize("word", ["lru_maintainer", "no_lru_maintainer", "hot_lru_pct=20",
+@pytest.mark.parametrize("word", ["lru_maintainer", "hot_lru_pct=20",
                                   "warm_max_factor=2.0", "temporary_ttl=61",
                                   "tail_repair_time=60", "hash_algorithm=murmur3",
                                   "worker_logbuf_size=64", "read_buf_mem_limit=1"])

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import HOST
+from mcraw import parse_stats
 
 pytestmark = pytest.mark.memg_only
 
@@ -239,6 +240,77 @@ def test_stats_conns_states_as_145(server_factory):
                 ["conn_nread", "conn_nread", "conn_parse_cmd"], (kind, text)
             assert a.cmd(b"foobar\r\n") == b"STORED\r\n"
             assert b.cmd(b"cdef\r\n") == b"HD\r\n"
+
+
+def _conns_shape(text, path):
+    """stats conns as (listener's lines, each client's lines sorted): fds
+    dropped (the clients' order of accept may differ), client ports as P,
+    the times as N, and for unix clients no addr (checked: ?:<AF 0>)."""
+    by_fd = {}
+    for fd, key, value in re.findall(r"STAT (\d+):(\w+) (.*)\r", text):
+        by_fd.setdefault(int(fd), []).append((key, value))
+    listener, clients = None, []
+    for fd in sorted(by_fd):
+        lines = by_fd[fd]
+        if ("state", "conn_listening") in lines:
+            assert listener is None, text
+            listener = [(k, "N" if k == "secs_since_last_cmd" else v) for k, v in lines]
+            continue
+        keep = []
+        for k, v in lines:
+            if k == "addr" and path:
+                assert v == "?:<AF 0>", text  # a unix client has no address
+                continue
+            keep.append((k, "N" if k == "secs_since_last_cmd" else re.sub(r":\d+$", ":P", v)
+                         if k == "addr" else v))
+        clients.append(keep)
+    return listener, sorted(clients)
+
+
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix"])
+def test_stats_conns_listeners_as_145(server_factory, unix):
+    """The listening socket is listed (its address, conn_listening) and each
+    client names the listener it came in on (listen_addr), as 1.6.45 does.
+    memcached reads a unix listener's address into a sockaddr_in6: its path
+    is cut to 26 bytes there (the clients' listen_addr is whole)."""
+    shapes = {}
+    for kind in ("memcached145", "memg"):
+        path = "/tmp/memg-test-stats-conns-%d-%s.sock" % (os.getpid(), kind) if unix else None
+        srv = server_factory(kind=kind, unix_path=path)
+        with srv.raw() as a, srv.raw() as b:
+            a.send(b"set foo 0 0 6\r\n")
+            time.sleep(0.3)
+            text = b.cmd(b"stats conns\r\n").decode()
+            assert a.cmd(b"foobar\r\n") == b"STORED\r\n"
+        here = "unix:" + path if unix else "tcp:127.0.0.1:%d" % srv.port
+        listener, clients = _conns_shape(text.replace(here, "HERE"), path)
+        cut = "unix:" + path[:26] if unix else "HERE"
+        assert listener == [("addr", cut), ("state", "conn_listening"),
+                            ("secs_since_last_cmd", "N")], (kind, text)
+        assert len(clients) == 2 and all(("listen_addr", "HERE") in c for c in clients), text
+        shapes[kind] = (listener if not unix else listener[1:], clients)
+    assert shapes["memg"] == shapes["memcached145"]
+
+
+def test_get_expired_counts_an_item_stored_expired_as_145(server_factory):
+    """An item stored already expired (an absolute exptime in the past, a
+    negative one) is kept, as memcached keeps it: the get that meets it is a
+    miss counted in get_expired (stats.t's test), and in curr_items until then.
+    Under stats.t's options: no crawler (or maintainer) to reclaim it first."""
+    for kind in ("memcached145", "memg"):
+        srv = server_factory("-o", "no_lru_crawler,no_lru_maintainer", kind=kind)
+        seen = []
+        with srv.raw() as r:
+            # one at a time: memcached reclaims an expired item at its LRU's
+            # tail when it stores the next one
+            for key, exptime in ((b"past", b"2678400"), (b"neg", b"-1")):
+                assert r.cmd(b"set %s 0 %s 6\r\nfooval\r\n" % (key, exptime)) == b"STORED\r\n"
+                before = parse_stats(r.cmd(b"stats\r\n"))
+                assert r.cmd(b"get %s\r\n" % key) == b"END\r\n"
+                after = parse_stats(r.cmd(b"stats\r\n"))
+                seen.append((before["curr_items"], before["get_expired"], after["curr_items"],
+                             after["get_expired"], after["get_misses"]))
+        assert seen == [("1", "0", "0", "1", "1"), ("1", "1", "0", "2", "2")], kind
 
 
 def test_slow_watcher_is_dropped_not_waited_for(server_factory):

@@ -27,8 +27,10 @@ static void _emit(void *arg, const char *name, size_t nname, const char *value, 
     k->calls++;
 }
 
-/* The names `stats` prints on Debian's memcached 1.6.18, in its order,
- * without "libevent" (memg has none). Captured from the real server. */
+/* The names `stats` prints on memcached 1.6.45 (defaults), in its order,
+ * without "libevent" (memg has none). Captured from the real server; 1.6.18
+ * had slab_reassign_evictions_nomem where 1.6.45 has slab_reassign_busy_nomem
+ * (after busy_deletes) and slab_reassign_last_busy_status. */
 static const char *const memcached_names[] = {
     "pid", "uptime", "time", "version", "pointer_size", "rusage_user",
     "rusage_system", "max_connections", "curr_connections", "total_connections",
@@ -42,9 +44,9 @@ static const char *const memcached_names[] = {
     "bytes_read", "bytes_written", "limit_maxbytes", "accepting_conns",
     "listen_disabled_num", "time_in_listen_disabled_us", "threads", "conn_yields",
     "hash_power_level", "hash_bytes", "hash_is_expanding", "slab_reassign_rescues",
-    "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-    "slab_reassign_inline_reclaim", "slab_reassign_busy_items",
-    "slab_reassign_busy_deletes", "slab_reassign_running", "slabs_moved",
+    "slab_reassign_chunk_rescues", "slab_reassign_inline_reclaim",
+    "slab_reassign_busy_items", "slab_reassign_busy_deletes", "slab_reassign_busy_nomem",
+    "slab_reassign_last_busy_status", "slab_reassign_running", "slabs_moved",
     "lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
     "malloc_fails", "log_worker_dropped", "log_worker_written", "log_watcher_skipped",
     "log_watcher_sent", "log_watchers", "unexpected_napi_ids", "round_robin_fallback",
@@ -162,6 +164,40 @@ static void test_general_order_and_format(void **state)
     assert_string_equal(p, ""); /* the terminator is the wire's */
     assert_int_equal(k.calls, (int)(N_MC + N_MEMG));   /* one emit a pair */
     assert_null(strstr(k.text, "libevent"));
+}
+
+/* memcached prints the crawler's two lines only with the crawler on, and the
+ * LRU maintainer's seven only with its thread (stats.t starts with
+ * -o no_lru_crawler,no_lru_maintainer and counts 84 names, libevent's too). */
+static void test_general_without_crawler_or_maintainer(void **state)
+{
+    (void)state;
+    static const char *const gone[] = {"lru_crawler_running", "lru_crawler_starts",
+                                       "lru_maintainer_juggles", "evicted_active",
+                                       "moves_to_cold", "moves_to_warm", "moves_within_lru",
+                                       "direct_reclaims", "lru_bumps_dropped"};
+    struct stats s;
+    memset(&s, 0, sizeof(s));
+    struct stats_env e = env;
+    e.no_lru_crawler = true;
+    e.no_lru_maintainer = true;
+    static struct sink k;
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &e, _emit, &k);
+    assert_int_equal(k.calls, (int)(N_MC + N_MEMG - 9));
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "STAT %s ", gone[i]);
+        if (strstr(k.text, line))
+            fail_msg("%s printed", gone[i]);
+    }
+    _assert_stat(k.text, "slab_reassign_last_busy_status", "none");
+    _assert_stat(k.text, "crawler_items_checked", "0"); /* the totals stay */
+    e.no_lru_maintainer = false; /* the crawler alone */
+    memset(&k, 0, sizeof(k));
+    stats_print_general(&s, &e, _emit, &k);
+    assert_int_equal(k.calls, (int)(N_MC + N_MEMG - 2));
+    _assert_stat(k.text, "moves_to_cold", "0");
 }
 
 static void test_general_values(void **state)
@@ -355,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_line_format),
         cmocka_unit_test(test_line_truncates_safely),
         cmocka_unit_test(test_general_order_and_format),
+        cmocka_unit_test(test_general_without_crawler_or_maintainer),
         cmocka_unit_test(test_general_values),
         cmocka_unit_test(test_reset_keeps_gauges),
         cmocka_unit_test(test_every_field_printed_once),

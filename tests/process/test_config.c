@@ -484,7 +484,6 @@ static const struct {
     {"tail_repair_time=9", "Cannot set tail_repair_time to less than 10 seconds"},
     {"tail_repair_time=10", "nothing to repair); refused"},
     {"lru_maintainer", "memg has no segmented LRU"},
-    {"no_lru_maintainer", "memg has no segmented LRU"},
     {"hot_lru_pct", "Missing hot_lru_pct argument"},
     {"hot_lru_pct=0", "hot_lru_pct must be > 1 and < 80"},
     {"warm_lru_pct=80", "warm_lru_pct must be > 1 and < 80"},
@@ -531,12 +530,14 @@ static void test_ext_words(void **state)
     assert_int_equal(t->cfg.watcher_logbuf, 256 << 10);
     assert_int_equal(t->cfg.sock_cookie_id, 0);
     assert_false(t->cfg.track_sizes);
+    assert_false(t->cfg.no_lru_maintainer);
     _done(t);
     PARSE(t, "-o", "hashpower=12,no_hashexpand,no_maxconns_fast,watcher_logbuf_size=8,"
                    "sock_cookie_id=42,modern,inline_ascii_resp,no_inline_ascii_resp,"
-                   "read_buf_mem_limit=0,track_sizes");
+                   "read_buf_mem_limit=0,track_sizes,no_lru_maintainer");
     _assert_ok(t);
     assert_true(t->cfg.track_sizes);
+    assert_true(t->cfg.no_lru_maintainer); /* stats.t's: the maintainer's lines go */
     assert_int_equal(t->cfg.hash_power, 12);
     assert_true(t->cfg.no_hashexpand);
     assert_false(t->cfg.maxconns_fast);

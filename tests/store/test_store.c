@@ -280,12 +280,16 @@ static void test_expiry(void **state)
     assert_int_equal(_store(f, STORE_SET, "abs", "v", 0, T0 + 100, 0), STORE_OK);
     assert_int_equal(_store(f, STORE_SET, "past", "v", 0, T0 - 1, 0), STORE_OK);
     assert_int_equal(_store(f, STORE_SET, "30d", "v", 0, 2592000, 0), STORE_OK);
+    /* kept, as memcached keeps it: the get that meets it counts get_expired */
+    assert_int_equal(f->stats.curr_items, 4);
     assert_string_equal(_get(f, "past"), "");
+    assert_int_equal(f->stats.get_expired, 1);
+    assert_int_equal(f->stats.curr_items, 3);
     store_set_time(f->st, T0 + 9);
     assert_string_equal(_get(f, "rel"), "v");
     store_set_time(f->st, T0 + 10);
     assert_string_equal(_get(f, "rel"), "");
-    assert_int_equal(f->stats.get_expired, 1);
+    assert_int_equal(f->stats.get_expired, 2);
     store_set_time(f->st, T0 + 99);
     assert_string_equal(_get(f, "abs"), "v");
     store_set_time(f->st, T0 + 100);
@@ -296,6 +300,7 @@ static void test_expiry(void **state)
     assert_int_equal(_set(f, "neg", "old"), STORE_OK);
     assert_int_equal(_store(f, STORE_SET, "neg", "new", 0, -1, 0), STORE_OK);
     assert_string_equal(_get(f, "neg"), "");
+    assert_int_equal(f->stats.get_expired, 4); /* past, rel, abs, neg */
     assert_int_equal(f->stats.curr_items, 1);
     _done(f);
 }
