@@ -279,6 +279,21 @@ static void _hang(struct ev_loop *loop, void *arg)
     cl->moved = moved;
 }
 
+/* Every ms after the client saw memg's end: stop once the lingering
+ * connection closed (the client's end reached it), abort after 5 s. */
+static void _closed_check(struct ev_loop *loop, void *arg)
+{
+    static unsigned ticks;
+    struct conn_shared *sh = arg;
+    if (sh->count == 0) {
+        ticks = 0;
+        ev_stop(loop);
+    } else if (++ticks > 5000) {
+        fprintf(stderr, "fuzz_conn: a lingering connection never closed\n");
+        abort();
+    }
+}
+
 static struct conn_shared *conns_sh;
 static void _conns(void *arg, stats_emit_fn *emit, void *emit_arg)
 {
@@ -383,6 +398,13 @@ static void _run(const uint8_t *in, size_t n, const struct plan *pl, const struc
     CHECK(ev_add(loop, sv[1], cl.shut ? EV_READ : EV_READ | EV_WRITE, _client_event, &cl) == 0);
     ev_set_timer(loop, 5000, _hang, &cl);
     CHECK(ev_run(loop) == 0);
+    if (sh.count) { /* memg shut its side and lingers until the client's end */
+        if (!cl.shut)
+            shutdown(sv[1], SHUT_WR);
+        ev_del(loop, sv[1]);
+        ev_set_timer(loop, 1, _closed_check, &sh);
+        CHECK(ev_run(loop) == 0);
+    }
     res->end = W.end;
     res->close_at = W.close_at;
     if (verbose)

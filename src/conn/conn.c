@@ -46,6 +46,7 @@ struct conn {
     bool watching;    /* a `watch` stream: input is ignored */
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
     bool hup;         /* the client sends no more: what it sent runs, then the close */
+    bool lingering;   /* answered and shut for writing: input dropped until the peer closes */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -173,6 +174,7 @@ void conn_close(struct conn *c)
         ops_store_drop(sh->ops, &c->ses.txn);
     if (c->ses.proto->closed)
         c->ses.proto->closed(&c->ses);
+    sh->lingering -= c->lingering;
     ev_del(sh->loop, c->fd);
     transport_free(c->tp);
     close(c->fd);
@@ -400,16 +402,55 @@ static bool _read_and_process(struct conn *c, bool readable)
     return _process(c);
 }
 
+/* Closing while the peer may still be sending: bytes that met a closed
+ * socket would bring the kernel's RST, and with it the loss of the answer
+ * before the peer read it. So the write side shuts (the peer reads the
+ * answer, then its end) and what still comes is dropped until the peer
+ * closes, or conn_sweep_linger's deadline. TLS ends its own way. */
+static bool _linger(struct conn *c)
+{
+    if (c->hup || c->tp || c->why == CONN_WHY_SHUTDOWN || shutdown(c->fd, SHUT_WR) != 0 ||
+        ev_mod(c->sh->loop, c->fd, EV_READ, _on_event, c) < 0)
+        return false;
+    c->lingering = true;
+    c->sh->lingering++;
+    c->last_ms = ev_now_ms(c->sh->loop);
+    buf_release(&c->rbuf);
+    return true;
+}
+
+/* A lingering connection's input: dropped; false at the peer's end. */
+static bool _drop_input(struct conn *c)
+{
+    char sink[4096];
+    for (int i = 0; i < 16; i++) { /* at most 64 KB a turn: others' turns come first */
+        ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return false;
+        if (n < (ssize_t)sizeof(sink))
+            break;
+    }
+    return true;
+}
+
 static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct conn *c = arg;
     (void)loop;
     (void)fd;
+    if (c->lingering) {
+        if (!_drop_input(c))
+            conn_close(c);
+        return;
+    }
     bool ok = _read_and_process(c, (events & EV_READ) || transport_pending(c->tp)) && _flush(c);
     if (ok && c->hup && !c->blocked && !c->streaming)
         c->closing = true; /* all it sent has run: close once answered */
-    if (ok && c->closing && out_pending(&c->out) == 0)
+    if (ok && c->closing && out_pending(&c->out) == 0) {
+        if (_linger(c))
+            return;
         ok = false;
+    }
     if (!ok) {
         conn_close(c);
         return;
@@ -420,6 +461,15 @@ static void _on_event(struct ev_loop *loop, int fd, unsigned events, void *arg)
         buf_park(&c->rbuf, RBUF_PARK_MAX); /* nor do ones waiting for a request's end */
     if (!_set_events(c))
         conn_close(c);
+}
+
+void conn_sweep_linger(struct conn_shared *sh, uint64_t now_ms, uint64_t linger_ms)
+{
+    for (struct conn *c = sh->head, *next; c && sh->lingering; c = next) {
+        next = c->next;
+        if (c->lingering && now_ms - c->last_ms >= linger_ms)
+            conn_close(c);
+    }
 }
 
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms)

@@ -25,6 +25,7 @@ struct conn_shared {
     struct conn *head;     /* every open connection, newest first */
     struct conn *feeding;  /* whose request runs now (stats conns: conn_parse_cmd) */
     uint32_t count;
+    uint32_t lingering;    /* closed for writing, their input dropped (conn_sweep_linger) */
 };
 
 /* A connection speaking proto (its listener's) through tp (NULL: the plain
@@ -33,6 +34,9 @@ struct transport;
 struct conn *conn_open(struct conn_shared *sh, int fd, bool is_unix, const struct protocol *proto,
                        struct transport *tp);
 void conn_close(struct conn *c);
+/* Close connections that have lingered at least linger_ms after their last
+ * answer (sh->lingering > 0: the caller's once-a-second check). */
+void conn_sweep_linger(struct conn_shared *sh, uint64_t now_ms, uint64_t linger_ms);
 /* Close connections idle for at least idle_ms (idle_ms > 0). */
 void conn_sweep_idle(struct conn_shared *sh, uint64_t now_ms, uint64_t idle_ms);
 /* Close connections whose TLS handshake took limit_ms already (a client

@@ -31,6 +31,7 @@
 #define ACCEPT_BACKOFF_MS 100 /* after EMFILE: let connections close first */
 #define DRAIN_MS 5000         /* on shutdown, how long pending output may take */
 #define HANDSHAKE_MS 5000     /* a TLS handshake not done by then is closed */
+#define LINGER_MS 2000        /* a lingering connection (conn.c _linger) is closed by then */
 #define TLS_IDLE_MS 1000      /* a TLS connection idle this long gives its buffers back */
 #define MAX_LISTENERS (CONFIG_MAX_LISTEN * 4 + 1) /* memcached's and HTTP's */
 
@@ -205,6 +206,8 @@ static void _on_tick(struct ev_loop *loop, void *arg)
     }
     if (now - srv->last_idle_sweep_ms >= 1000) { /* the sweeps: once a second */
         srv->last_idle_sweep_ms = now;
+        if (srv->sh.lingering)
+            conn_sweep_linger(&srv->sh, now, LINGER_MS);
         if (srv->cfg->tls.enabled)
             conn_sweep_tls(&srv->sh, now, HANDSHAKE_MS, TLS_IDLE_MS);
         if (srv->cfg->idle_timeout > 0)

@@ -144,7 +144,31 @@ static void test_quit_closes_after_replies(void **state)
     assert_int_equal(strncmp(f->got, "VERSION ", 8), 0);
     assert_non_null(strchr(f->got, '\n'));
     assert_int_equal(strlen(strchr(f->got, '\n')), 1); /* one reply, nothing after quit */
+    /* input came after quit: memg shut its side and lingers (no RST to eat
+     * the reply), dropping what still comes, until the client's end */
+    assert_int_equal(f->sh.count, 1);
+    assert_int_equal(f->sh.lingering, 1);
+    assert_int_equal(write(f->peer, "version\r\n", 9), 9);
+    assert_int_equal(shutdown(f->peer, SHUT_WR), 0);
+    f->eof = false;
+    _exchange(f, "", 0, 1);
+    assert_int_equal(f->n, 0); /* nothing answered while lingering */
     assert_int_equal(f->sh.count, 0);
+    assert_int_equal(f->sh.lingering, 0);
+}
+
+/* A lingering connection whose client never ends is closed by the sweep. */
+static void test_linger_swept(void **state)
+{
+    struct fixture *f = *state;
+    _exchange(f, "quit\r\n", 6, 1 << 17);
+    assert_true(f->eof);
+    assert_int_equal(f->sh.lingering, 1);
+    conn_sweep_linger(&f->sh, ev_now_ms(f->loop) + 1000, 2000); /* not yet */
+    assert_int_equal(f->sh.count, 1);
+    conn_sweep_linger(&f->sh, ev_now_ms(f->loop) + 2000, 2000);
+    assert_int_equal(f->sh.count, 0);
+    assert_int_equal(f->sh.lingering, 0);
 }
 
 /* The client hangs up mid-value: nothing is stored, the connection goes. */
@@ -169,6 +193,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_requests_and_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_value_across_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit_closes_after_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linger_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hangup_mid_value_stores_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,3 +390,24 @@ def test_wrk_two_seconds(web):
         stats = r.cmd(b"stats\r\n")
     hits = int(re.search(rb"STAT get_hits (\d+)", stats).group(1))
     assert hits >= int(m.group(1))
+
+
+def test_error_answer_survives_a_client_still_sending(web):
+    """A head too long is answered 431 and closed while the client's upload
+    is still in flight. Its next bytes must not meet a closed socket: the
+    kernel's RST would take the answer with it. memg shuts its side and
+    drops what still comes until the client closes (a lingering close)."""
+    _, port = web
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 9000)
+        time.sleep(0.2)  # answered and shut by now
+        for _ in range(8):  # the rest of a slow client's upload
+            s.sendall(b"b" * 65536)
+            time.sleep(0.05)
+        got = b""
+        while True:
+            chunk = s.recv(65536)  # ECONNRESET here: the answer was destroyed
+            if not chunk:
+                break
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 431 "), got[:80]
