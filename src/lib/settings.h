@@ -58,6 +58,7 @@ struct config {
     int backlog;                           /* -b, default 1024 */
     bool cas_enabled;                      /* false with -C */
     bool large_flags;                      /* -o large_client_flags: 64-bit client flags */
+    bool debug_time;                       /* -o debug_time: memcached debug build's `debugtime` */
     int reqs_per_event;                    /* -R, default 20 */
     uint64_t out_limit;                    /* pending output before reads pause,
                                               default 1 MiB, -o out_limit=SIZE */

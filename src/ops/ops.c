@@ -157,6 +157,10 @@ void ops_verbosity(struct ops_ctx *ctx, uint32_t level)
     log_level = ctx->verbose; /* as memcached: -vv's lines start or stop */
 }
 
+void ops_clock_pause(struct ops_ctx *ctx, bool paused) { store_debug_pause(ctx->store, paused); }
+
+void ops_clock_shift(struct ops_ctx *ctx, int64_t secs) { store_debug_shift(ctx->store, secs); }
+
 enum ops_memlimit ops_memlimit(struct ops_ctx *ctx, uint64_t mb)
 {
     if (mb < 8)

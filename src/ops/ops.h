@@ -186,6 +186,9 @@ enum store_status ops_marith(struct ops_ctx *ctx, const char *key, size_t nkey,
                              const struct ops_marith *a, uint64_t *value, bool *created);
 void ops_flush(struct ops_ctx *ctx, int64_t exptime);
 void ops_verbosity(struct ops_ctx *ctx, uint32_t level);
+/* `debugtime` (-o debug_time): pause/resume the clock, or move it by secs. */
+void ops_clock_pause(struct ops_ctx *ctx, bool paused);
+void ops_clock_shift(struct ops_ctx *ctx, int64_t secs);
 
 enum ops_memlimit { OPS_MEMLIMIT_OK, OPS_MEMLIMIT_TOO_SMALL, OPS_MEMLIMIT_NOT_MB,
                     OPS_MEMLIMIT_FAILED };

@@ -220,6 +220,8 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
         cfg->track_sizes = true;
     } else if (_is(key, klen, "large_client_flags") && !val) {
         cfg->large_flags = true; /* memcached: ./configure --enable-large-client-flags */
+    } else if (_is(key, klen, "debug_time") && !val) {
+        cfg->debug_time = true; /* memcached: ./configure --enable-debug */
     } else if (klen > 5 && memcmp(key, "slab_", 5) == 0 && !_is(key, klen, "slab_sizes")) {
         if (!_is(key, klen, "slab_reassign") && !_is(key, klen, "slab_automove") &&
             !_is(key, klen, "slab_automove_ratio") && !_is(key, klen, "slab_automove_window") &&

@@ -63,6 +63,8 @@ void config_usage(int out)
         "   - http_readonly:       the HTTP front answers 405 to PUT and DELETE\n"
         "   - large_client_flags:  64-bit client flags, as memcached built with large\n"
         "                          client flags (default: 32 bits)\n"
+        "   - debug_time:          `debugtime p|r|N` pauses, resumes or moves the\n"
+        "                          clock, as memcached's debug build (default: off)\n"
         "   - [no_]lru_crawler:    the background expiry sweep (default: on)\n"
         "   - lru_crawler_sleep:   microseconds a crawl pauses per 1000 items (100)\n"
         "   - lru_crawler_tocrawl: items one `lru_crawler crawl` checks (0: all)\n"

@@ -181,6 +181,8 @@ struct store {
     bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
     int64_t now;
+    int64_t clock_delta; /* -o debug_time: `debugtime N`'s summed offset */
+    bool clock_paused;   /* -o debug_time: `debugtime p` until `debugtime r` */
     int64_t flush_at;
     uint64_t seed;
     struct seg_cursor sweep;         /* the background expiry sweep */

@@ -46,6 +46,10 @@ bool store_save(struct store *st, char *err, size_t errlen);
  * larger an absolute unix time, negative already expired. */
 void store_set_time(struct store *st, int64_t unix_now);
 int64_t store_time(const struct store *st);
+/* memcached's debug build's `debugtime` (-o debug_time): pause or resume the
+ * clock; shift moves now by secs and keeps the offset on every later tick. */
+void store_debug_pause(struct store *st, bool paused);
+void store_debug_shift(struct store *st, int64_t secs);
 /* A protocol exptime as unix time (0 never; already passed: now). */
 int64_t store_exptime(const struct store *st, int64_t exptime);
 /* An item's size as memcached counts it (its -I limit, `me` size=): 8 bytes

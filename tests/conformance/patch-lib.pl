@@ -54,6 +54,12 @@ my @changes = (
     # an option of memcached's debug build only (it widens that build's
     # seccomp filter); release memcached refuses it, and so does memg
     [qr/\n\s*\$args \.= " -o relaxed_privileges";/, ''],
+    # memg's clock moves under `debugtime` (mem_move_time) with -o debug_time
+    # only, as memcached's debug build's; release memcached (MEMG_BIN naming
+    # it, to check a file) refuses the option and answers ERROR to debugtime
+    [qr/\n        \$args \.= " -u root";\n    \}\n/,
+     "\n" . '        $args .= " -u root";' . "\n    }\n"
+     . q{    $args .= " -o debug_time" unless ($ENV{MEMG_BIN} // '') =~ m{memcached[^/]*$}; # memg} . "\n"],
     # memg serves no UDP: the harness then opens no UDP port for a server
     [qr/sub supports_udp \{\n/, "sub supports_udp {\n    return 0; # memg\n"],
     # ... and says so: a server has no UDP port (stats-conns.t test 10 then

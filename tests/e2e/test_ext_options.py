@@ -299,3 +299,22 @@ def test_track_sizes_across_a_restart(tmp_path):
             assert r.cmd(b"stats sizes\r\n") == b"STAT 192 1\r\nEND\r\n"
     finally:
         srv.stop()
+
+
+def test_debugtime_only_with_debug_time(server_factory):
+    """debugtime is memcached's debug build's: release 1.6.45 and memg without
+    -o debug_time answer ERROR and keep the clock; with it, `debugtime 11`
+    moves memg's clock past an item's TTL of 10 and `stats` time with it."""
+    for kind in ("memcached145", "memg"):
+        with server_factory(kind=kind).raw() as r:
+            assert r.cmd(b"set k 0 10 1\r\nv\r\n") == b"STORED\r\n"
+            assert r.cmd(b"debugtime 1\r\n") == b"ERROR\r\n", kind
+            assert r.cmd(b"debugtime 11\r\n") == b"ERROR\r\n", kind
+            assert r.get(b"k") == b"v", kind
+    with server_factory("-o", "debug_time").raw() as r:
+        before = int(parse_stats(r.cmd(b"stats\r\n"))["time"])
+        assert r.cmd(b"set k 0 10 1\r\nv\r\n") == b"STORED\r\n"
+        assert r.cmd(b"debugtime 11\r\n") == b"OK\r\n"
+        assert r.get(b"k") is None
+        assert int(parse_stats(r.cmd(b"stats\r\n"))["time"]) >= before + 11
+        assert r.cmd(b"debugtime x\r\n") == b"ERROR\r\n"

@@ -443,9 +443,17 @@ static void test_extended(void **state)
     PARSE(t, "-o", "large_client_flags");
     _assert_ok(t);
     assert_true(t->cfg.large_flags);
+    assert_false(t->cfg.debug_time); /* off unless asked for */
     _done(t);
     PARSE(t, "-o", "large_client_flags=1"); /* a switch: a value is refused */
     _assert_error(t, "large_client_flags=1");
+    _done(t);
+    PARSE(t, "-o", "debug_time");
+    _assert_ok(t);
+    assert_true(t->cfg.debug_time);
+    _done(t);
+    PARSE(t, "-o", "debug_time=1"); /* a switch: a value is refused */
+    _assert_error(t, "debug_time=1");
     _done(t);
     /* memcached's limits and words */
     PARSE(t, "-o", "bogus_key=1");

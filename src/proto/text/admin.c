@@ -436,6 +436,26 @@ static void _slabs(const struct words *t, struct out *out)
     }
 }
 
+/* memcached's debug build (proto_text.c process_debugtime_command); a
+ * release build, and memg without -o debug_time, know no such command. */
+static void _debugtime(struct ops_ctx *ctx, const struct words *t, struct out *out)
+{
+    uint64_t v;
+    bool neg;
+    if (!ctx->cfg->debug_time || t->n < 2) {
+        _line(out, "ERROR");
+    } else if (_is(&t->w[1], "p") || _is(&t->w[1], "r")) {
+        ops_clock_pause(ctx, _is(&t->w[1], "p"));
+        _line(out, "OK");
+    } else if (!proto_digits(t->w[1].p, t->w[1].len, 22, true, (uint64_t)INT64_MAX + 1, &v, &neg) ||
+               (!neg && v > INT64_MAX)) {
+        _line(out, "ERROR"); /* mcmc_tokto64's digits, a leading '-' */
+    } else {
+        ops_clock_shift(ctx, neg ? (int64_t)(0 - v) : (int64_t)v);
+        _line(out, "OK");
+    }
+}
+
 bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *out,
                    struct store_cursor **dump)
 {
@@ -454,6 +474,8 @@ bool admin_command(struct ops_ctx *ctx, const struct request *req, struct out *o
             _crawler(ctx, &t, out);
     } else if (_is(&t.w[0], "slabs")) {
         _slabs(&t, out);
+    } else if (_is(&t.w[0], "debugtime")) {
+        _debugtime(ctx, &t, out);
     } else { /* lru */
         if (sub && (_is(sub, "tune") || _is(sub, "mode") || _is(sub, "temp_ttl")))
             _line(out, "CLIENT_ERROR memg has no segmented LRU: one FIFO of segments whose "

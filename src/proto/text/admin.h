@@ -2,8 +2,8 @@
  * answers them: `stats detail on|off|dump`, `stats cachedump`, `lru_crawler
  * metadump|crawl|enable|disable|sleep|tocrawl` (memg's crawler is the
  * store's expiry sweep), `watch`, and `slabs`/`lru` tuning (a clear
- * CLIENT_ERROR: memg has no slab classes or LRU segments). Off the request
- * path (-Os). */
+ * CLIENT_ERROR: memg has no slab classes or LRU segments), `debugtime`
+ * (-o debug_time). Off the request path (-Os). */
 #ifndef MEMG_ADMIN_H
 #define MEMG_ADMIN_H
 

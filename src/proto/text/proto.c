@@ -401,6 +401,7 @@ static const struct {
     CMD("stats", PROTO_STATS),     CMD("cache_memlimit", PROTO_CACHE_MEMLIMIT),
     CMD("watch", PROTO_ADMIN),     CMD("lru_crawler", PROTO_ADMIN), CMD("slabs", PROTO_ADMIN),
     CMD("lru", PROTO_ADMIN),       CMD("refresh_certs", PROTO_REFRESH_CERTS),
+    CMD("debugtime", PROTO_ADMIN),
 };
 #undef CMD
 

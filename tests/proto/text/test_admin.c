@@ -1,6 +1,6 @@
 /* Unit tests of admin.c through the text protocol: stats cachedump and
  * detail, lru_crawler metadump/crawl/enable/disable/sleep, watch without a
- * connection, and the slabs/lru answers, as replies on the wire. */
+ * connection, the slabs/lru answers and debugtime, as replies on the wire. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +138,48 @@ static void test_watch_slabs_lru(void **state)
         strstr(RUN(f, "lru tune 10 25 0.1 2\r\n"), "CLIENT_ERROR memg has no segmented LRU"));
 }
 
+#define T0 1700000000 /* drive.h's clock */
+
+/* Without -o debug_time memg knows no debugtime, as release memcached. */
+static void test_debugtime_off(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(RUN(f, "debugtime 1\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "debugtime p\r\n"), "ERROR\r\n");
+    assert_int_equal(store_time(f->e.store), T0);
+}
+
+/* memcached's debug build: p pauses, r resumes, N moves the clock by N and
+ * keeps the offset on later ticks (store_set_time); ERROR for a bad N. */
+static void test_debugtime(void **state)
+{
+    struct fixture *f = *state;
+    f->e.cfg.debug_time = true;
+    assert_string_equal(RUN(f, "debugtime\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "debugtime x\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "debugtime 1x\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "debugtime +1\r\n"), "ERROR\r\n");
+    assert_string_equal(RUN(f, "debugtime 9223372036854775808\r\n"), "ERROR\r\n");
+    assert_int_equal(store_time(f->e.store), T0);
+    assert_string_equal(RUN(f, "set k 0 10 1\r\nv\r\n"), "STORED\r\n");
+    assert_string_equal(RUN(f, "debugtime 9\r\n"), "OK\r\n");
+    assert_string_equal(RUN(f, "get k\r\n"), "VALUE k 0 1\r\nv\r\nEND\r\n");
+    assert_string_equal(RUN(f, "debugtime 2\r\n"), "OK\r\n");
+    assert_int_equal(store_time(f->e.store), T0 + 11);
+    assert_string_equal(RUN(f, "get k\r\n"), "END\r\n");
+    assert_string_equal(RUN(f, "debugtime -1\r\n"), "OK\r\n");
+    store_set_time(f->e.store, T0 + 1); /* a tick: real time plus the offset */
+    assert_int_equal(store_time(f->e.store), T0 + 11);
+    assert_string_equal(RUN(f, "debugtime p\r\n"), "OK\r\n");
+    store_set_time(f->e.store, T0 + 100);
+    assert_int_equal(store_time(f->e.store), T0 + 11); /* paused */
+    assert_string_equal(RUN(f, "debugtime 5\r\n"), "OK\r\n");
+    assert_int_equal(store_time(f->e.store), T0 + 16); /* paused, still moved */
+    assert_string_equal(RUN(f, "debugtime r\r\n"), "OK\r\n");
+    store_set_time(f->e.store, T0 + 2);
+    assert_int_equal(store_time(f->e.store), T0 + 2 + 15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +188,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crawler_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_slabs_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debugtime_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debugtime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
