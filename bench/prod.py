@@ -20,7 +20,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from compare import log  # noqa: E402  (same directory)
-from quality import run_server  # noqa: E402
+from qruns import run_server  # noqa: E402
 
 # cluster, production miss ratio (stat/2020Mar.md), request rate here
 CLUSTERS = [("c52", 0.0189, 15000), ("c17", 0.0002, 15000), ("c24", 0.0087, 15000),

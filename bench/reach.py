@@ -13,7 +13,7 @@ import datetime
 import os
 import re
 
-from quality import MEMS, WORKLOADS, mem_for, run_sim
+from qruns import MEMS, WORKLOADS, mem_for, run_sim
 
 GOAL, GOAL_MB = 0.85, 32
 SMALL = [2, 4, 8]  # budgets below the table's, for the MB the optimum needs

@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from quality import BASE, MEMS, WORKLOADS, run_sim  # noqa: E402  (same directory)
+from qruns import BASE, MEMS, WORKLOADS, run_sim  # noqa: E402  (same directory)
 from compare import log  # noqa: E402
 import reach  # noqa: E402
 
