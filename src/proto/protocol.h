@@ -70,4 +70,9 @@ extern const struct protocol text_protocol; /* text.c */
 extern const struct protocol bin_protocol;  /* bin.c */
 extern const struct protocol auto_protocol; /* negotiate.c: -B auto */
 
+/* The largest client flags a storage command, ms F or HTTP ?flags= takes:
+ * UINT32_MAX, or UINT64_MAX under -o large_client_flags (memcached's build
+ * with 64-bit flags). Set once at start (proto/client_flags.c). */
+extern uint64_t proto_flags_max;
+
 #endif

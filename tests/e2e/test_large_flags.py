@@ -66,3 +66,20 @@ def test_default_flags_as_145(server_factory):
 def test_option_documented():
     out = subprocess.run([memg_bin(), "-h"], capture_output=True, timeout=10).stdout
     assert b"large_client_flags" in out
+
+
+def test_http_takes_the_same_flags(server_factory):
+    """HTTP ?flags= follows the same limit: 64 bits with the option, 32 without."""
+    from test_http import http_port_of, request
+    srv = server_factory("-o", "large_client_flags", "-o", "http_port=0", kind="memg")
+    port = http_port_of(srv)
+    st, _, _ = request(port, "PUT", "/k/h?flags=18446744073709551615", body=b"xy")
+    assert st in (200, 201, 204), st
+    assert talk(srv, b"get h\r\n", b"END\r\n") == b"VALUE h 18446744073709551615 2\r\nxy\r\nEND\r\n"
+    st, h, _ = request(port, "GET", "/k/h")
+    assert st == 200 and h["Memg-Flags"] == "18446744073709551615", h
+    st, _, _ = request(port, "PUT", "/k/h?flags=18446744073709551616", body=b"z")
+    assert st == 400
+    srv32 = server_factory("-o", "http_port=0", kind="memg")
+    st, _, _ = request(http_port_of(srv32), "PUT", "/k/h?flags=4294967296", body=b"z")
+    assert st == 400

@@ -37,7 +37,7 @@ struct http_req {
     uint64_t if_match_cas, if_none_match_cas;
     uint64_t content_length;
     int64_t ttl;          /* ?ttl=S: memcached's exptime */
-    uint32_t flags;       /* ?flags=N */
+    uint64_t flags;       /* ?flags=N, up to proto_flags_max */
     size_t head_len;      /* bytes of the head, its blank line included */
     size_t nkey;
     char key[HTTP_KEY_MAX]; /* percent-decoded */

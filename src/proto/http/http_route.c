@@ -57,9 +57,9 @@ static bool _query(struct http_req *r, const char *p, const char *end)
             r->ttl = neg ? -(int64_t)v : (int64_t)v;
             r->has_ttl = true;
         } else if (e - p > 6 && memcmp(p, "flags=", 6) == 0) {
-            if (!http_digits(p + 6, e, UINT32_MAX, &v))
+            if (!http_digits(p + 6, e, proto_flags_max, &v))
                 return false;
-            r->flags = (uint32_t)v;
+            r->flags = v;
         } else if (e != p) {
             return false;
         }

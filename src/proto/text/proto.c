@@ -85,8 +85,6 @@ static bool _parse_u64(const struct proto_token *t, uint64_t *out)
     return !(neg && (int64_t)*out < 0);
 }
 
-uint64_t proto_flags_max = UINT32_MAX;
-
 /* Flags: 32 bits (64 with large_client_flags). memcached's 32-bit build
  * truncates larger values; memg refuses them. */
 static bool _parse_flags(const struct proto_token *t, uint64_t *out)

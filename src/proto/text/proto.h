@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto/protocol.h"
+
 #define PROTO_KEY_MAX 250
 #define PROTO_MAX_TOKENS 24      /* memcached's MAX_TOKENS, terminal token included */
 #define PROTO_LINE_SOFT_MAX 2048 /* past this without a newline only get/gets go on */
@@ -68,11 +70,6 @@ struct request {
     size_t line_len;         /* bytes of the command line, its newline included */
     uint32_t swallow;        /* an error's data bytes to skip after the line (1.6.45) */
 };
-
-/* The largest client flags a storage command or ms F takes: UINT32_MAX, or
- * UINT64_MAX under -o large_client_flags (memcached's build with 64-bit
- * flags). Set once at start. */
-extern uint64_t proto_flags_max;
 
 /* Parse one request from buf. Returns bytes consumed (> 0) with req filled,
  * PROTO_AGAIN, or PROTO_CLOSE. On PROTO_AGAIN after a complete storage line,

@@ -103,6 +103,21 @@ static void test_key_and_query(void **state)
     assert_false(r.has_ttl);
 }
 
+/* Under -o large_client_flags ?flags= takes 64 bits, as the text protocol does. */
+static void test_large_client_flags(void **state)
+{
+    (void)state;
+    struct http_req r;
+    proto_flags_max = UINT64_MAX;
+    assert_int_equal(_route(&r, "/k/a?flags=18446744073709551615"), 0);
+    assert_true(r.flags == UINT64_MAX);
+    assert_int_equal(_route(&r, "/k/a?flags=4294967296"), 0);
+    assert_true(r.flags == 4294967296u);
+    assert_int_equal(_route(&r, "/k/a?flags=18446744073709551616"), -400);
+    proto_flags_max = UINT32_MAX;
+    assert_int_equal(_route(&r, "/k/a?flags=4294967296"), -400);
+}
+
 /* 250 bytes of key, written plain or escaped, and not one more. */
 static void test_key_length(void **state)
 {
@@ -224,7 +239,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),      cmocka_unit_test(test_bad_targets),
-        cmocka_unit_test(test_key_and_query), cmocka_unit_test(test_key_length),
+        cmocka_unit_test(test_key_and_query),
+        cmocka_unit_test(test_large_client_flags), cmocka_unit_test(test_key_length),
         cmocka_unit_test(test_digits),      cmocka_unit_test(test_methods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
