@@ -30,6 +30,8 @@
 #define RESTART_FORMAT (3u << 16 | (uint32_t)sizeof(struct seg))
 #define HEAD_SETTINGS 40 /* bytes of meta_head a start must match */
 #define HEAD_FILE 48     /* bytes of meta_head FILE starts with */
+#define MODE_NO_CAS 1u      /* -C: records hold cas 0 in one byte, or real ones */
+#define MODE_LARGE_FLAGS 2u /* -o large_client_flags: flags past 32 bits are served */
 /* The queue fields of struct store, fifo_head through nfree, kept whole. */
 #define QUEUES_AT offsetof(struct store, fifo_head)
 #define QUEUES_LEN (offsetof(struct store, nfree) + 4 - QUEUES_AT)
@@ -44,7 +46,7 @@ struct meta_head {
     uint32_t seg_size;
     uint64_t mem_limit; /* -m as started, bytes */
     uint64_t item_max;  /* -I */
-    uint64_t no_cas;    /* -C: records hold cas 0 in one byte, or real ones */
+    uint64_t modes;     /* MODE_*: settings that change what a record means */
     uint64_t token;     /* drawn at every start */
     uint64_t cas;
     uint64_t seed; /* the table's hash seed: its slots are kept */
@@ -65,7 +67,7 @@ static void _head(const struct store *st, struct meta_head *h)
     h->seg_size = st->seg_size;
     h->mem_limit = st->mfile_limit;
     h->item_max = st->item_max;
-    h->no_cas = st->no_cas;
+    h->modes = (st->no_cas ? MODE_NO_CAS : 0) | (st->large_flags ? MODE_LARGE_FLAGS : 0);
     h->token = st->token;
 }
 
@@ -220,7 +222,7 @@ static const char *_restore(struct store *st, int fd, struct meta_head *m)
         read(fd, slots = ht_slots(st->ht), nslot) != (ssize_t)nslot ||
         read(fd, &sum, 8) != 8 || _sum(m, segs, nseg, slots, nslot) != sum)
         goto out;
-    why = "it was saved with another -m, -I or -C";
+    why = "it was saved with another -m, -I, -C or -o large_client_flags";
     if (memcmp(m, &e, HEAD_SETTINGS) != 0)
         goto out;
     why = "the file is not the one saved (replaced, truncated or resized)";

@@ -208,18 +208,36 @@ def test_ttl_counts_the_time_down(memg, mdir):
 
 
 def test_other_settings_start_empty(memg, mdir):
-    """A different -m, -I or -C: an empty cache, one line saying why (records
+    """A different -m, -I, -C or -o large_client_flags: an empty cache, one line saying why (records
     written with -C hold no cas; without, real ones)."""
     path = os.path.join(mdir, "cache")
-    for flags in (("-m", "32"), ("-I", "2m"), ("-C",)):
+    for flags in (("-m", "32"), ("-I", "2m"), ("-C",), ("-o", "large_client_flags")):
         m = memg(path)
         with m.raw() as r:
             assert r.cmd(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
         m.save()
         m = memg(path, *flags)
-        assert "starting empty: it was saved with another -m, -I or -C" in m.note()
+        assert "starting empty: it was saved with another -m, -I, -C or -o large_client_flags" in m.note()
         assert m.stats()["curr_items"] == "0"
         m.stop()
+
+
+def test_large_flags_restore_only_with_it(memg, mdir):
+    """Flags past 32 bits saved under -o large_client_flags come back under
+    it, and a start without it is empty rather than serving them."""
+    path = os.path.join(mdir, "cache")
+    m = memg(path, "-o", "large_client_flags")
+    with m.raw() as r:
+        assert r.cmd(b"set k 4294967296 0 1\r\nv\r\n") == b"STORED\r\n"
+    m.save()
+    m = memg(path, "-o", "large_client_flags")
+    assert "restored 1 items" in m.note()
+    with m.raw() as r:
+        assert r.cmd(b"get k\r\n") == b"VALUE k 4294967296 1\r\nv\r\nEND\r\n"
+    m.save()
+    m = memg(path)
+    assert "starting empty: it was saved with another -m, -I, -C or -o large_client_flags" in m.note()
+    assert m.stats()["curr_items"] == "0"
 
 
 def test_disable_cas_restores_with_it(memg, mdir):
@@ -237,7 +255,7 @@ def test_disable_cas_restores_with_it(memg, mdir):
         assert r.cmd(b"cas k 0 0 1 0\r\nw\r\n") == b"EXISTS\r\n"
     m.save()
     m = memg(path)
-    assert "starting empty: it was saved with another -m, -I or -C" in m.note()
+    assert "starting empty: it was saved with another -m, -I, -C or -o large_client_flags" in m.note()
     assert m.stats()["curr_items"] == "0"
 
 

@@ -151,7 +151,7 @@ static void test_refusals(void **state)
     char meta[128];
     snprintf(meta, sizeof meta, "%s.meta", f->path);
     _set(f, "k", "v", 0, 0);
-    assert_non_null(strstr(_restart(f, 32), "saved with another -m, -I or -C"));
+    assert_non_null(strstr(_restart(f, 32), "saved with another -m, -I, -C or -o large_client_flags"));
     assert_int_equal(f->stats.curr_items, 0);
     _set(f, "k", "v", 0, 0);
     char err[256];
