@@ -222,37 +222,31 @@ def test_other_settings_start_empty(memg, mdir):
         m.stop()
 
 
-def test_large_flags_restore_only_with_it(memg, mdir):
-    """Flags past 32 bits saved under -o large_client_flags come back under
-    it, and a start without it is empty rather than serving them."""
-    path = os.path.join(mdir, "cache")
-    m = memg(path, "-o", "large_client_flags")
-    with m.raw() as r:
-        assert r.cmd(b"set k 4294967296 0 1\r\nv\r\n") == b"STORED\r\n"
-    m.save()
-    m = memg(path, "-o", "large_client_flags")
-    assert "restored 1 items" in m.note()
-    with m.raw() as r:
-        assert r.cmd(b"get k\r\n") == b"VALUE k 4294967296 1\r\nv\r\nEND\r\n"
-    m.save()
-    m = memg(path)
-    assert "starting empty: it was saved with another -m, -I, -C or -o large_client_flags" in m.note()
-    assert m.stats()["curr_items"] == "0"
+MODES = [
+    # -C: the items come back with cas 0 and a compare still fails
+    (("-C",), b"set k 0 0 1\r\nv\r\n",
+     [(b"gets k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n"),
+      (b"cas k 0 0 1 0\r\nw\r\n", b"EXISTS\r\n")]),
+    # -o large_client_flags: flags past 32 bits come back whole
+    (("-o", "large_client_flags"), b"set k 4294967296 0 1\r\nv\r\n",
+     [(b"get k\r\n", b"VALUE k 4294967296 1\r\nv\r\nEND\r\n")]),
+]
 
 
-def test_disable_cas_restores_with_it(memg, mdir):
-    """Saved with -C and started with -C again: the items come back with
-    cas 0 and a compare still fails; started without -C: empty."""
+@pytest.mark.parametrize("mode,store,checks", MODES, ids=["C", "large_client_flags"])
+def test_mode_restores_only_with_it(memg, mdir, mode, store, checks):
+    """Saved with a mode and started with it again: the items come back as
+    they were; started without it: empty (its records mean something else)."""
     path = os.path.join(mdir, "cache")
-    m = memg(path, "-C")
+    m = memg(path, *mode)
     with m.raw() as r:
-        assert r.cmd(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
+        assert r.cmd(store) == b"STORED\r\n"
     m.save()
-    m = memg(path, "-C")
+    m = memg(path, *mode)
     assert "restored 1 items" in m.note()
     with m.raw() as r:
-        assert r.cmd(b"gets k\r\n") == b"VALUE k 0 1 0\r\nv\r\nEND\r\n"
-        assert r.cmd(b"cas k 0 0 1 0\r\nw\r\n") == b"EXISTS\r\n"
+        for req, want in checks:
+            assert r.cmd(req) == want, req
     m.save()
     m = memg(path)
     assert "starting empty: it was saved with another -m, -I, -C or -o large_client_flags" in m.note()
