@@ -112,6 +112,7 @@ enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, b
                             uint64_t delta, uint64_t cas_in, uint64_t *value, uint64_t *cas_out)
 {
     struct stats *s = ctx->stats;
+    OPS_WATCH_FETCH(ctx, key, nkey);
     enum store_status st = store_incr(ctx->store, key, nkey, incr, delta, cas_in, value);
     if (st == STORE_OK) {
         if (incr)
@@ -132,6 +133,7 @@ enum store_status ops_arith(struct ops_ctx *ctx, const char *key, size_t nkey, b
 enum store_status ops_delete(struct ops_ctx *ctx, const char *key, size_t nkey, uint64_t cas_in)
 {
     struct item_view v;
+    OPS_WATCH_FETCH(ctx, key, nkey);
     if (__builtin_expect(log_watching & LOG_W_DELETIONS, 0) &&
         store_lookup(ctx->store, key, nkey, false, &v) && (!cas_in || v.cas == cas_in))
         ops_observe_deleted(&v, "delete");

@@ -56,10 +56,21 @@ void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit
  * store looks the key up first: a fetch `watch fetchers` shows), committed. */
 void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
                        const struct store_txn *txn, enum store_status st);
+/* The same without `stats detail`'s set: a number incr/decr creates. */
+void ops_observe_begin_watch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
+                             const struct store_txn *txn, enum store_status st);
 void ops_observe_commit(struct ops_ctx *ctx, uint32_t ref);
 void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                      enum store_status st);
 void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey);
+/* `watch fetchers`: the item_get line memcached's delete, md, mg, ma, incr
+ * and decr write as they fetch the key (found or not), before they act. */
+#define OPS_WATCH_FETCH(ctx, key, nkey)                                  \
+    do {                                                                 \
+        if (__builtin_expect(log_watching & LOG_W_FETCHERS, 0))          \
+            ops_observe_fetch(ctx, key, nkey);                           \
+    } while (0)
+void ops_observe_fetch(struct ops_ctx *ctx, const char *key, size_t nkey);
 /* `watch deletions`: an item about to be deleted by cmd ("delete", "md"). */
 void ops_observe_deleted(const struct item_view *it, const char *cmd);
 /* The store's eviction hook (store_on_evict): `watch evictions` lines, in

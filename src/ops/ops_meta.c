@@ -35,6 +35,7 @@ bool ops_mlookup(struct ops_ctx *ctx, const char *key, size_t nkey, bool bump, b
                  uint8_t mbits, uint64_t cas_new, struct item_view *it, bool *created)
 {
     *created = false;
+    OPS_WATCH_FETCH(ctx, key, nkey);
     if (store_lookup(ctx->store, key, nkey, bump, it))
         return true;
     if (!vivify || !ops_vivify(ctx, key, nkey, mbits, cas_new))
@@ -85,13 +86,21 @@ static enum store_status _create_number(struct ops_ctx *ctx, const char *key, si
     struct store_txn txn;
     enum store_status st =
         store_reserve_ex(ctx->store, key, nkey, 0, exptime, n, cas_new, &txn);
+    bool watched = log_watching & (LOG_W_MUTATIONS | LOG_W_FETCHERS); /* memcached stores it */
+    if (__builtin_expect(watched, 0))
+        ops_observe_begin_watch(ctx, key, nkey, exptime, &txn, st);
     if (st != STORE_OK)
         return st;
     for (size_t i = 0; i < n; i++)
         txn.value[i] = digits[sizeof(digits) - n + i];
     struct store_cond c = {.cas_new = cas_new, .mbits = mbits};
     struct store_result res = {0, 0};
+    uint32_t ref = txn.ref; /* the commit finishes the txn */
+    if (__builtin_expect(watched, 0))
+        ops_observe_commit(ctx, ref);
     st = store_commit_ex(ctx->store, &txn, STORE_ADD, &c, &res);
+    if (__builtin_expect(watched, 0))
+        ops_observe_end(ctx, ref, STORE_ADD, st);
     if (cas_out)
         *cas_out = res.cas;
     return st;
@@ -108,6 +117,7 @@ enum store_status ops_mdelete(struct ops_ctx *ctx, const char *key, size_t nkey,
 {
     struct stats *s = ctx->stats;
     struct item_view v;
+    OPS_WATCH_FETCH(ctx, key, nkey);
     if (!store_lookup(ctx->store, key, nkey, false, &v)) {
         s->delete_misses++;
         return STORE_NOT_FOUND;
@@ -144,6 +154,7 @@ enum store_status ops_marith(struct ops_ctx *ctx, const char *key, size_t nkey,
 {
     struct stats *s = ctx->stats;
     *created = false;
+    OPS_WATCH_FETCH(ctx, key, nkey);
     enum store_status st = store_incr(ctx->store, key, nkey, a->incr, a->delta, a->cas_cmp, value);
     if (st == STORE_OK) {
         if (a->incr)

@@ -60,6 +60,12 @@ void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_
                        const struct store_txn *txn, enum store_status st)
 {
     _prefix(ctx, key, nkey, PREFIX_SET, false);
+    ops_observe_begin_watch(ctx, key, nkey, exptime, txn, st);
+}
+
+void ops_observe_begin_watch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
+                             const struct store_txn *txn, enum store_status st)
+{
     if (!(log_watching & (LOG_W_MUTATIONS | LOG_W_FETCHERS)))
         return;
     int64_t exp = exptime ? store_exptime(ctx->store, exptime) : 0;
@@ -122,6 +128,13 @@ void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                   (unsigned)pending[i].size);
     if (i >= 0)
         pending[i].nkey = 0;
+}
+
+void ops_observe_fetch(struct ops_ctx *ctx, const char *key, size_t nkey)
+{
+    struct item_view v;
+    bool hit = store_lookup(ctx->store, key, nkey, false, &v);
+    _log_get(key, nkey, hit, hit ? v.nvalue : 0);
 }
 
 void ops_observe_delete(struct ops_ctx *ctx, const char *key, size_t nkey)

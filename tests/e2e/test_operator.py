@@ -211,6 +211,32 @@ def test_watch_store_fetches_first_and_encodes_keys(server_factory):
     assert body[0].endswith(" size=0") and body[2].endswith(" size=1"), body
 
 
+# Every command that fetches a key before it acts: memcached 1.6.45 writes
+# an item_get line for each (found or not), and a store line for what ma
+# and incr create.
+FETCHING = (b"set a 0 0 1\r\n1\r\ndelete zz\r\ndelete a\r\nmd zz\r\nset b 0 0 1\r\n1\r\n"
+            b"md b\r\nmg zz v\r\nmg b v\r\nincr zz 1\r\nset m 0 0 1\r\n5\r\nincr m 1\r\n"
+            b"decr m 1\r\ntouch zz 1\r\nma w N0 J7\r\nmg w s v\r\nma w\r\nmg q N30 v\r\n"
+            b"md q\r\nmg endmark v\r\nmn\r\n")
+
+
+def test_watch_fetches_as_145(server_factory):
+    seen = {}
+    for kind in ("memcached145", "memg"):
+        srv = server_factory(kind=kind)
+        with socket.create_connection(srv.addr) as w, srv.raw() as c:
+            w.sendall(b"watch fetchers mutations deletions\r\n")
+            assert read_watch(w, b"OK\r\n").startswith("OK\r\n")
+            c.send(FETCHING)
+            text = read_watch(w, b"key=endmark ")
+            while "key=endmark " in text and not re.search(r"key=endmark [^\n]*\n", text):
+                text += read_watch(w, b"\n", 1)  # the rest of that line
+        seen[kind] = [re.sub(r" (cfd|ttl)=\S+", "", l.split(" ", 2)[2])
+                      for l in text.splitlines()]
+    assert seen["memg"] == seen["memcached145"]
+    assert len(seen["memg"]) == 27, seen["memg"]
+
+
 def test_stats_conns_by_fd(server_factory):
     # memcached lists connections by fd, ascending (t/watcher_connid.t takes
     # the last line for the newest client)
