@@ -40,14 +40,17 @@ bool ops_touch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptim
 
 /* The store path every protocol's storage takes (the meta commands' with
  * their cas hint and conditions; the classic ones below pass none). */
-enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
-                                     uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
-                                     uint64_t cas_hint, struct store_txn *txn)
+static enum store_status _store_begin(struct ops_ctx *ctx, const char *key, size_t nkey,
+                                      uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                      uint64_t cas_hint, struct store_txn *txn, bool classic)
 {
     enum store_status st =
         store_reserve_ex(ctx->store, key, nkey, flags, exptime, nvalue, cas_hint, txn);
-    if (OPS_OBSERVED(ctx))
+    if (OPS_OBSERVED(ctx)) {
+        if (classic)
+            ops_observe_set(ctx, key, nkey);
         ops_observe_begin(ctx, key, nkey, exptime, txn, st);
+    }
     if (st == STORE_OK)
         return st;
     if (st == STORE_TOO_LARGE)
@@ -57,6 +60,13 @@ enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_
     if (is_set) /* no stale value may survive a failed set */
         store_delete(ctx->store, key, nkey, 0);
     return st;
+}
+
+enum store_status ops_store_begin_ex(struct ops_ctx *ctx, const char *key, size_t nkey,
+                                     uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
+                                     uint64_t cas_hint, struct store_txn *txn)
+{
+    return _store_begin(ctx, key, nkey, flags, exptime, nvalue, is_set, cas_hint, txn, false);
 }
 
 enum store_status ops_store_end_ex(struct ops_ctx *ctx, struct store_txn *txn,
@@ -88,7 +98,7 @@ enum store_status ops_store_begin(struct ops_ctx *ctx, const char *key, size_t n
                                   uint64_t flags, int64_t exptime, size_t nvalue, bool is_set,
                                   struct store_txn *txn)
 {
-    return ops_store_begin_ex(ctx, key, nkey, flags, exptime, nvalue, is_set, 0, txn);
+    return _store_begin(ctx, key, nkey, flags, exptime, nvalue, is_set, 0, txn, true);
 }
 
 enum store_status ops_store_end(struct ops_ctx *ctx, struct store_txn *txn, enum store_mode mode,

@@ -56,9 +56,8 @@ void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit
  * store looks the key up first: a fetch `watch fetchers` shows), committed. */
 void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
                        const struct store_txn *txn, enum store_status st);
-/* The same without `stats detail`'s set: a number incr/decr creates. */
-void ops_observe_begin_watch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
-                             const struct store_txn *txn, enum store_status st);
+/* `stats detail`'s set: the classic storage commands' (memcached counts no ms). */
+void ops_observe_set(struct ops_ctx *ctx, const char *key, size_t nkey);
 void ops_observe_commit(struct ops_ctx *ctx, uint32_t ref);
 void ops_observe_end(struct ops_ctx *ctx, uint32_t ref, enum store_mode mode,
                      enum store_status st);

@@ -88,7 +88,7 @@ static enum store_status _create_number(struct ops_ctx *ctx, const char *key, si
         store_reserve_ex(ctx->store, key, nkey, 0, exptime, n, cas_new, &txn);
     bool watched = log_watching & (LOG_W_MUTATIONS | LOG_W_FETCHERS); /* memcached stores it */
     if (__builtin_expect(watched, 0))
-        ops_observe_begin_watch(ctx, key, nkey, exptime, &txn, st);
+        ops_observe_begin(ctx, key, nkey, exptime, &txn, st);
     if (st != STORE_OK)
         return st;
     for (size_t i = 0; i < n; i++)

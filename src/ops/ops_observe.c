@@ -56,15 +56,13 @@ void ops_observe_get(struct ops_ctx *ctx, const char *key, size_t nkey, bool hit
     _log_get(key, nkey, hit && view, view ? view->nvalue : 0);
 }
 
-void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
-                       const struct store_txn *txn, enum store_status st)
+void ops_observe_set(struct ops_ctx *ctx, const char *key, size_t nkey)
 {
     _prefix(ctx, key, nkey, PREFIX_SET, false);
-    ops_observe_begin_watch(ctx, key, nkey, exptime, txn, st);
 }
 
-void ops_observe_begin_watch(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
-                             const struct store_txn *txn, enum store_status st)
+void ops_observe_begin(struct ops_ctx *ctx, const char *key, size_t nkey, int64_t exptime,
+                       const struct store_txn *txn, enum store_status st)
 {
     if (!(log_watching & (LOG_W_MUTATIONS | LOG_W_FETCHERS)))
         return;
