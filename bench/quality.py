@@ -41,7 +41,8 @@ def table(o, results):
            " memg's record + 8 B of table (LRU-mc: memcached's slab chunk). Ratios: lower is"
            " better; goal memg/memcached <= 0.85 (S3/mc: what the per-item policy would give)."
            " One run per cell. `-m` counts item memory in both: memcached's slab pages, memg's"
-           " segments (its table and ghost queue beside them, as memcached's table is); the RSS"
+           " segments (its table and ghost queue beside them up to an eighth of -m, as memcached's"
+           " table is beside its pages); the RSS"
            " columns are what each process holds." + (f" memcached's columns are taken from"
            f" {o.memcached_from_what} (its figures do not depend on memg's code)."
            if o.memcached_from else ""), ""]
@@ -226,6 +227,7 @@ def main():
               for who in ("memg", "memcached")}
     reach.write(os.path.dirname(o.out), reach.table(
         {n: r["reach"] for n, r in results.items()}, ratios["memcached"],
+        f"in {o.memcached_from_what}" if o.memcached_from else
         f"in this run ({datetime.datetime.now():%Y-%m-%d %H:%M})", ratios["memg"]))
     log(f"wrote {o.out}.md and {o.out}.svg in {time.time() - t0:.0f} s")
 
