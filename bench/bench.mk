@@ -27,7 +27,7 @@ BENCH_FLOOR := $(BUILD)/memg-floor
 BENCH_SIM := $(BUILD)/memg-sim
 endif
 
-BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_oracle.c bench/sim_cand.c bench/sim_main.c bench/fmtcmp.c,$(wildcard bench/*.c))
+BENCH_SRCS := $(filter-out bench/floor.c bench/sim.c bench/sim_oracle.c bench/sim_cand.c bench/sim_prod.c bench/sim_main.c bench/fmtcmp.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
 BENCH_LIBS := $(addprefix $(BUILD)/obj/lib/,ev.o net.o buf.o fmt.o)
 
@@ -43,12 +43,12 @@ $(BUILD)/memg-bench: $(BENCH_OBJS) $(BENCH_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIBS) -lm $(LDLIBS)
 
 # memg-sim: the offline LRU and optimum over the read-through stream.
-SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_oracle.o sim_cand.o sim_main.o stream.o prod.o zipf.o reply.o)
+SIM_OBJS := $(addprefix $(BUILD)/obj/bench/,sim.o sim_oracle.o sim_cand.o sim_prod.o sim_main.o stream.o prod.o zipf.o reply.o)
 $(BUILD)/memg-sim: $(SIM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJS) -lm
 
 # The simulator's unit test (cmocka) builds with its bench sources.
-SIM_TEST_SRCS := bench/sim.c bench/sim_oracle.c bench/sim_cand.c bench/stream.c bench/prod.c bench/zipf.c bench/reply.c
+SIM_TEST_SRCS := bench/sim.c bench/sim_oracle.c bench/sim_cand.c bench/sim_prod.c bench/stream.c bench/prod.c bench/zipf.c bench/reply.c
 $(BUILD)/tests/bench/test_sim: tests/bench/test_sim.c $(SIM_TEST_SRCS) $(wildcard bench/*.h) | $(BUILD)/tests
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ibench $(CFLAGS) -o $@ tests/bench/test_sim.c $(SIM_TEST_SRCS) $(LDFLAGS) -lcmocka -lm
@@ -146,10 +146,12 @@ bench-ttl: $(BUILD)/memg $(BENCH_TOOL)
 	$(PY) bench/ttl.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
 
 #   make bench-prod [QUICK=1]  miss ratios on streams shaped by Twitter's cluster statistics,
-#                           -m 8 and 32 (16): bench/results/prod.md (~8 min; ~4)
-bench-prod: $(BUILD)/memg $(BENCH_TOOL)
+#                           -m 4 and 16 (16), with memg-sim's floor and optimum:
+#                           bench/results/prod.md (~13 min; ~7)
+bench-prod: $(BUILD)/memg $(BENCH_TOOL) $(BENCH_SIM)
 	@sh bench/deps.sh
-	$(PY) bench/prod.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) $(if $(QUICK),--quick)
+	$(PY) bench/prod.py --memg $(CURDIR)/$(BUILD)/memg --tool $(CURDIR)/$(BENCH_TOOL) \
+	  --sim $(CURDIR)/$(BENCH_SIM) $(if $(QUICK),--quick)
 
 #   make bench-sizeaware    size-aware candidates in memg-sim against LRU, S3-FIFO and the
 #                           optimum on bench-quality's streams: bench/results/sizeaware.md, and

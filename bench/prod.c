@@ -33,18 +33,14 @@ void prod_scale(struct prod_run *r, const struct prod_profile *p, uint64_t reque
 {
     memset(r, 0, sizeof(*r));
     r->p = p;
-    /* Objects: requests / freq of them; the one-hit wonders among them are
-     * each requested once, the others share the rest by Zipf. */
+    /* Objects: requests / freq of them, so that a run has the trace's
+     * requests per object, and with them its share of first requests (the
+     * compulsory misses); the one-hit wonders among them are each requested
+     * once, the others share the rest by Zipf. A larger key space for the
+     * same requests (this used to force 32 MB of Zipf keys) makes nearly
+     * every get a first request: no cache could then hit. */
     double objects = (double)requests / p->freq;
     double once = objects * p->ohw, zipf = objects - once;
-    /* A run is far shorter than the week: the Zipf keys take at least
-     * PROD_MIN_BYTES, so that -m of a few MB does not hold them all; the
-     * one-hit wonders keep their share of the objects. */
-    double item = p->key + p->value + 50.0;
-    if (zipf * item < PROD_MIN_BYTES) {
-        zipf = PROD_MIN_BYTES / item;
-        once = zipf * p->ohw / (1 - p->ohw);
-    }
     if (once > 0.9 * (double)requests)
         once = 0.9 * (double)requests;
     r->p_fresh = once / (double)requests;

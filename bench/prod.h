@@ -12,7 +12,6 @@ enum prod_op { POP_GET, POP_SET, POP_ADD, POP_INCR, POP_DEL, POP_N };
 
 #define PROD_TTLS 6
 #define PROD_TRACE_SECS (7 * 86400) /* the traces span a week */
-#define PROD_MIN_BYTES (32.0 * 1024 * 1024) /* the Zipf keys' bytes, at least */
 
 struct prod_profile {
     const char *name;        /* "c52" */
@@ -29,7 +28,7 @@ struct prod_profile {
 /* A profile scaled to a run of `requests` requests lasting run_secs. */
 struct prod_run {
     const struct prod_profile *p;
-    uint32_t keys;        /* Zipf keys: requests over the mean frequency (PROD_MIN_BYTES at least) */
+    uint32_t keys;        /* Zipf keys: the objects (requests / mean frequency) not requested once */
     uint32_t fresh_max;   /* keys requested once, numbered from keys on */
     double p_fresh;       /* share of requests for a key never seen again */
     uint32_t ttl_wall[PROD_TTLS]; /* exptimes sent: the week mapped onto the run, >= 1 s */

@@ -40,7 +40,12 @@ def table(o, results):
            " and optimum (OPT) over the same stream with the same byte budget, items charged"
            " memg's record + 8 B of table (LRU-mc: memcached's slab chunk). Ratios: lower is"
            " better; goal memg/memcached <= 0.85 (S3/mc: what the per-item policy would give)."
-           " One run per cell.", ""]
+           " One run per cell. `-m` counts item memory in both: memcached's slab pages, memg's"
+           " segments (its table and ghost queue beside them up to an eighth of -m, as memcached's"
+           " table is beside its pages); the RSS"
+           " columns are what each process holds." + (f" memcached's columns are taken from"
+           f" {o.memcached_from_what} (its figures do not depend on memg's code)."
+           if o.memcached_from else ""), ""]
     summary = []
     for name, desc, _ in WORKLOADS:
         r = results.get(name)
@@ -78,6 +83,14 @@ def table(o, results):
         if target is not None:
             out += ["", f"MB each needs to reach memcached's miss ratio at -m 64 ({target:.4f}):"
                     + "".join(f" {k} {mem_for(v, target)};" for k, v in curves.items())]
+            rss = {who: {r[who][m]["srv_rss_kb"] / 1024: curves[who][m] for m in MEMS
+                         if r[who].get(m, {}).get("srv_rss_kb") and curves[who].get(m) is not None}
+                   for who in ("memg", "memcached")}
+            held = r["memcached"].get(64, {}).get("srv_rss_kb")
+            if held:
+                out += ["", f"The same in RSS (MB the process holds; memcached holds {held / 1024:.1f}"
+                        f" at -m 64): memg {mem_for(rss['memg'], target)}; memcached"
+                        f" {mem_for(rss['memcached'], target)}."]
         if "scan" in name:
             out += ["", "Scan recovery (hot keys' hit ratio back within 1% of before the scan;"
                     " goal: within 10 s of the scan's end):", "",
@@ -174,8 +187,16 @@ def main():
     ap.add_argument("--servers", default="memg,memcached")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "quality"))
     ap.add_argument("--limit", type=int, default=240, help="seconds per run at most")
+    ap.add_argument("--memcached-from", default="",
+                    help="a quality.md whose memcached figures are taken instead of running it")
     o = ap.parse_args()
     import reach  # noqa: E402
+    # memcached's miss ratios do not depend on memg's code: a memg change can
+    # be measured against the memcached figures of an earlier run
+    reused = reach.cells_from_table(o.memcached_from) if o.memcached_from else {}
+    if o.memcached_from:
+        with open(o.memcached_from) as f:
+            o.memcached_from_what = "the run of " + f.readline().split("(")[-1].rstrip(")\n")
     o.logdir = tempfile.mkdtemp(prefix="memg-quality-")
     want = set(filter(None, o.only.split(",")))
     results, t0 = {}, time.time()
@@ -187,7 +208,9 @@ def main():
                              "memcached": {}, "reach": reach.sim_curves(o, stream)}
         for m in MEMS:
             for who, binary in (("memg", o.memg), ("memcached", o.memcached)):
-                if who in o.servers.split(","):
+                if who == "memcached" and reused:
+                    r[who][m] = reused.get(name, {}).get(m, {"error": "not in " + o.memcached_from})
+                elif who in o.servers.split(","):
                     r[who][m] = run_server(o, who, binary, m, stream)
             log(f"{name} -m {m}: memg {fmt(r['memg'].get(m, {}).get('miss_ratio'))} memcached "
                 f"{fmt(r['memcached'].get(m, {}).get('miss_ratio'))} LRU "
@@ -204,6 +227,7 @@ def main():
               for who in ("memg", "memcached")}
     reach.write(os.path.dirname(o.out), reach.table(
         {n: r["reach"] for n, r in results.items()}, ratios["memcached"],
+        f"in {o.memcached_from_what}" if o.memcached_from else
         f"in this run ({datetime.datetime.now():%Y-%m-%d %H:%M})", ratios["memg"]))
     log(f"wrote {o.out}.md and {o.out}.svg in {time.time() - t0:.0f} s")
 

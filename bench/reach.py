@@ -30,22 +30,55 @@ def sim_curves(o, stream):
     return {(m, p): float(kv["miss_ratio"]) for (m, p, ch), kv in res.items() if ch == "memg"}
 
 
-def mc_from_table(path):
-    """{workload: {mem: memcached miss ratio}} from a quality.md."""
-    out, name = {}, None
+def _num(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _back_cell(text):
+    """'0.43 s (50000 req)' or 'never' -> (seconds, requests); -1 for never."""
+    if text == "never":
+        return -1.0, -1.0
+    m = re.match(r"([\d.]+) s \((\d+) req\)", text)
+    return (float(m.group(1)), float(m.group(2))) if m else (None, None)
+
+
+def cells_from_table(path):
+    """{workload: {mem: {...}}} for memcached's columns of a quality.md, as
+    run_server gives them: miss_ratio, rps, srv_rss_kb and the scan recovery."""
+    out, name, head = {}, None, []
     with open(path) as f:
         for line in f:
             m = re.match(r"## (\S+):", line)
             if m:
-                name = m.group(1)
+                name, head = m.group(1), []
                 continue
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if name and len(cells) > 3 and cells[0].isdigit():
-                try:  # the first table of a section (the scan recovery one follows)
-                    out.setdefault(name, {}).setdefault(int(cells[0]), float(cells[2]))
-                except ValueError:
-                    pass
+            if not name or len(cells) < 4:
+                continue
+            if cells[0] == "-m MB":
+                head = cells
+                continue
+            if not cells[0].isdigit():
+                continue
+            row, x = dict(zip(head, cells)), out.setdefault(name, {}).setdefault(int(cells[0]), {})
+            for col, key in (("memcached", "miss_ratio"), ("mc req/s", "rps"),
+                             ("memcached before", "scan_pre"), ("memcached worst", "scan_low")):
+                if col in row and _num(row[col]) is not None:
+                    x[key] = _num(row[col])
+            if _num(row.get("mc RSS MB", "")) is not None:
+                x["srv_rss_kb"] = _num(row["mc RSS MB"]) * 1024
+            if "memcached back after" in row:
+                x["scan_back_s"], x["scan_back_req"] = _back_cell(row["memcached back after"])
     return out
+
+
+def mc_from_table(path):
+    """{workload: {mem: memcached miss ratio}} from a quality.md."""
+    return {n: {m: x["miss_ratio"] for m, x in r.items() if "miss_ratio" in x}
+            for n, r in cells_from_table(path).items()}
 
 
 def verdict(floor, best, cand, mc):

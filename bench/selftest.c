@@ -372,6 +372,9 @@ static void _prod(void)
     CHECK(n[POP_GET] > 93000 && n[POP_GET] < 94000 && n[POP_ADD] > 3900 && n[POP_ADD] < 4100);
     CHECK(t9 > 64000 && t9 < 67000); /* 1d: 650 of the 990 per mille listed */
     CHECK(r.p_fresh > 0 && r.p_fresh < 0.2 && r.keys > 1000);
+    /* the trace's requests per object: 1M / 32.6, 19.36% of them once */
+    CHECK(r.keys + r.fresh_max > 30600 && r.keys + r.fresh_max < 30800);
+    CHECK(r.fresh_max > 5900 && r.fresh_max < 6000);
 }
 
 static void _zipf(void)

@@ -5,6 +5,7 @@
  * recovery in requests). */
 #include "reply.h"
 #include "sim.h"
+#include "sim_prod.h"
 #include "stream.h"
 
 #include <stdio.h>
@@ -32,11 +33,15 @@ struct outcome {
     struct recovery rec;
 };
 
-static void _count(const struct stream_cfg *c, const uint8_t *scan, const uint8_t *hit,
-                   struct outcome *o)
+/* The measured requests are from..n-1; with get (a production shape) only
+ * those it marks are counted. */
+static void _count(const struct stream_cfg *c, const uint8_t *scan, const uint8_t *get,
+                   size_t from, size_t n, const uint8_t *hit, struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
-    for (uint64_t i = c->warm; i < stream_total(c); i++) {
+    for (uint64_t i = from; i < n; i++) {
+        if (get && !get[i])
+            continue;
         o->gets++;
         o->misses += !hit[i];
         if (!scan[i]) {
@@ -59,6 +64,51 @@ static void _print(const char *policy, const char *charge, double mb, const stru
         printf(" scan_pre=%.5f scan_low=%.5f scan_back_req=%lld", o->rec.pre, o->rec.low,
                o->rec.state == 3 ? (long long)(o->rec.back_at - o->rec.scan_end) : -1ll);
     printf("\n");
+}
+
+/* A production-shaped stream as get-or-fill requests of key versions
+ * (sim_prod.h): key becomes the versions named (deletes dropped: a version
+ * never named again is the first any offline policy lets go), the costs
+ * are per version, get marks the gets, from is the first measured one. */
+static bool _versions(const struct stream_cfg *c, const struct prod_run *pr, uint32_t *key,
+                      uint8_t *op, size_t *n, size_t *from, uint8_t **get, uint32_t **cost_g,
+                      uint32_t **cost_c, uint32_t *space)
+{
+    uint64_t *ttl = malloc(*space * sizeof *ttl);
+    uint32_t *vkey = malloc(*n * sizeof *vkey), *vbase = malloc(*n * sizeof *vbase);
+    uint32_t *vg = malloc(*n * sizeof *vg), *vc = malloc(*n * sizeof *vc);
+    *get = malloc(*n);
+    if (!op || !ttl || !vkey || !vbase || !vg || !vc || !*get) {
+        fprintf(stderr, "memg-sim: out of memory\n");
+        return false;
+    }
+    double per_sec = (double)*n / c->run_secs; /* the bench paces at this rate */
+    for (uint32_t k = 0; k < *space; k++)
+        ttl[k] = (uint64_t)(prod_ttl(pr, kv_hash(k)) * per_sec);
+    uint32_t nv = sim_prod_versions(key, op, *n, ttl, *space, vkey, *get, vbase);
+    size_t m = 0, measured = *from;
+    for (size_t i = 0; i < *n; i++) {
+        if (i == measured)
+            *from = m;
+        if (vkey[i] == UINT32_MAX)
+            continue;
+        key[m] = vkey[i];
+        (*get)[m++] = (*get)[i];
+    }
+    for (uint32_t v = 0; v < nv; v++) {
+        vg[v] = (*cost_g)[vbase[v]];
+        vc[v] = (*cost_c)[vbase[v]];
+    }
+    free(*cost_g);
+    free(*cost_c);
+    *cost_g = vg;
+    *cost_c = vc;
+    *n = m;
+    *space = nv;
+    free(ttl);
+    free(vkey);
+    free(vbase);
+    return nv > 0;
 }
 
 int main(int argc, char **argv)
@@ -92,8 +142,6 @@ int main(int argc, char **argv)
         }
     }
     const char *bad = stream_check(&c);
-    if (!bad && c.prod) /* sets, adds, incrs, deletes and a clock: not modelled here */
-        bad = "--cluster streams are memg-bench's only";
     if (bad || optind != argc) {
         fprintf(stderr, "memg-sim: %s\n", bad ? bad : "unexpected argument");
         return 2;
@@ -121,11 +169,17 @@ int main(int argc, char **argv)
     }
     struct stream s;
     stream_setup(&s, &c);
+    uint8_t *op = c.prod ? malloc(n) : NULL, *get = NULL;
     for (size_t i = 0; i < n; i++) {
         bool sc;
         key[i] = stream_next(&s, &sc);
         scan[i] = sc;
+        if (op)
+            op[i] = s.op;
     }
+    size_t from = c.warm;
+    if (c.prod && !_versions(&c, &s.pr, key, op, &n, &from, &get, &cost_g, &cost_c, &space))
+        return 1;
     /* Each policy over the same stream; LRU also charged as memcached. */
     typedef bool sim_fn(const uint32_t *, size_t, const uint32_t *, uint32_t, uint64_t, uint8_t *);
     static const struct {
@@ -147,7 +201,7 @@ int main(int argc, char **argv)
             struct outcome o;
             if (!runs[p].fn(key, n, runs[p].memcached ? cost_c : cost_g, space, budget, hit))
                 return 1;
-            _count(&c, scan, hit, &o);
+            _count(&c, scan, get, from, n, hit, &o);
             _print(runs[p].policy, runs[p].memcached ? "memcached" : "memg", mb, &c, &o);
         }
         fflush(stdout);

@@ -246,7 +246,7 @@ int config_ext_word(struct config *cfg, const char *key, size_t klen, const char
 bool config_ext_check(const struct config *cfg, char *why, size_t cap)
 {
     uint64_t c = cfg->slab_chunk_max, i = cfg->item_size_max, page = 1u << 20;
-    uint64_t table = (uint64_t)4 << cfg->hash_power; /* 4-byte slots, within -m (not memcached's) */
+    uint64_t table = (uint64_t)4 << cfg->hash_power; /* 4-byte slots, charged past -m/8 */
     if (c && c > i)
         fmt_buf(why, cap, "slab_chunk_max (bytes: %" PRIu64 ") cannot be larger than -I "
                 "(item_size_max %" PRIu64 ")", c, i);
@@ -258,7 +258,7 @@ bool config_ext_check(const struct config *cfg, char *why, size_t cap)
                 "%" PRIu64 " (slab_page_size)", c, page);
     else if (cfg->hash_power && table > cfg->mem_limit / 2)
         fmt_buf(why, cap, "hashpower=%d: its table (%" PRIu64 " MB) would take more than half "
-                "of -m %" PRIu64 " (memg counts the table within -m)", cfg->hash_power,
+                "of -m %" PRIu64 " (memg charges the table beyond an eighth of -m)", cfg->hash_power,
                 table >> 20, cfg->mem_limit >> 20);
     else
         return true;

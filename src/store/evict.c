@@ -43,10 +43,11 @@ static void _remember(struct store *st, const struct seg *s, uint64_t h)
 
 static bool _give_back_oldest(struct store *st);
 
-/* What the limit counts: segments, table(s) and the ghost queue. */
-static uint64_t _in_use(const struct store *st)
+/* What the limit counts: segments, and the table(s) (extra bytes more) and
+ * ghost queue beyond their share (seg_meta_over). */
+static uint64_t _in_use(const struct store *st, uint64_t extra)
 {
-    return (uint64_t)st->used * st->seg_size + ht_bytes(st->ht) + seg_ghost_room(st);
+    return (uint64_t)st->used * st->seg_size + seg_meta_over(st, extra);
 }
 
 /* The ghost queue is made when the store first fills up (its item count
@@ -57,7 +58,7 @@ static void _ghost_start(struct store *st)
     if (ghost_on(&st->ghost) || st->ghost.refused ||
         !ghost_init(&st->ghost, st->stats->curr_items, st->limit / GHOST_SHARE))
         return;
-    while (_in_use(st) > st->limit && st->used > 2 && _give_back_oldest(st)) {
+    while (_in_use(st, 0) > st->limit && st->used > 2 && _give_back_oldest(st)) {
     }
 }
 
@@ -436,7 +437,7 @@ char *seg_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint
 
 bool seg_table_room(struct store *st, size_t extra)
 {
-    while (_in_use(st) + extra > st->limit)
+    while (_in_use(st, extra) > st->limit)
         if (!st->evict || st->used <= 2 || !_give_back_oldest(st))
             return false; /* else the table takes that segment's memory */
     return true;

@@ -132,12 +132,20 @@ void seg_release(struct store *st, uint32_t idx, bool give_back)
     seg_gauges(st);
 }
 
-/* Segments the limit allows next to the table now; at least two so that a
- * tiny -m still works (the table may then push slightly past it). */
+uint64_t seg_meta_over(const struct store *st, uint64_t extra)
+{
+    uint64_t meta = ht_bytes(st->ht) + seg_ghost_room(st) + extra;
+    uint64_t allowed = st->limit / SEG_META_SHARE;
+    return meta > allowed ? meta - allowed : 0;
+}
+
+/* Segments the limit allows now: all of -m, less what the table and ghost
+ * take beyond their share; at least two so that a tiny -m still works (the
+ * table may then push slightly past it). */
 uint32_t seg_budget(const struct store *st)
 {
-    uint64_t tb = ht_bytes(st->ht) + seg_ghost_room(st);
-    uint64_t n = st->limit > tb ? (st->limit - tb) / st->seg_size : 0;
+    uint64_t over = seg_meta_over(st, 0);
+    uint64_t n = st->limit > over ? (st->limit - over) / st->seg_size : 0;
     if (n < 2)
         n = 2;
     if (n > st->nsegs - 1)

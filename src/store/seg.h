@@ -435,6 +435,13 @@ void seg_unlink(struct store *st, uint32_t ref, struct rec *r, uint64_t hash, en
 void seg_pin(struct store *st, uint32_t idx);
 void seg_unpin(struct store *st, uint32_t idx);
 uint32_t seg_budget(const struct store *st);
+/* -m counts segments, as memcached's counts slab pages: the table (with extra
+ * bytes more while it grows) and the ghost queue are free up to an eighth of
+ * it (memcached's table takes up to 17% at its smallest items); what they
+ * take beyond that share is charged to the segments. So segments, table and
+ * ghost together stay within 9/8 of -m. */
+#define SEG_META_SHARE 8
+uint64_t seg_meta_over(const struct store *st, uint64_t extra);
 /* cache_memlimit: false when the new limit needs more segments than item
  * refs reach (their width is fixed at start by -m) or memory is short. */
 bool seg_set_limit(struct store *st, uint64_t limit);

@@ -13,7 +13,7 @@ struct stats;
 struct store;
 
 struct store_config {
-    uint64_t mem_limit;     /* bytes for items and the hash table together (-m) */
+    uint64_t mem_limit;     /* item bytes, -m (the table beside them: seg_meta_over) */
     uint64_t item_size_max; /* largest item, header + key + value (-I) */
     bool evict;             /* false (-M): refuse with STORE_NO_MEMORY when full */
     bool large_pages;       /* -L: segments in transparent huge pages (thp.h) */

@@ -14,6 +14,7 @@
 
 #include "reply.h"
 #include "sim.h"
+#include "sim_prod.h"
 #include "stream.h"
 
 typedef bool sim_fn(const uint32_t *, size_t, const uint32_t *, uint32_t, uint64_t, uint8_t *);
@@ -360,6 +361,48 @@ static void test_recovery(void **state)
     assert_int_equal(r.back_at, 19);
 }
 
+/* A production-shaped trace as key versions, worked by hand (key 0 with a
+ * TTL of 10 requests, key 1 none): a get misses and fills (version 0); a
+ * set restarts the TTL; the TTL runs out (version 2); a delete names no
+ * version and the next get starts one (3); an add or incr of an absent key
+ * stores it, so the get after it can hit. The infinite cache over the
+ * versions misses exactly the gets no cache could hit. */
+static void test_prod_versions(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    const uint32_t key[N] = {0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0};
+    const uint8_t op[N] = {POP_GET, POP_GET, POP_ADD, POP_SET, POP_GET, POP_GET,
+                           POP_GET, POP_DEL, POP_GET, POP_GET, POP_INCR, POP_GET};
+    const uint64_t ttl[2] = {10, 0};
+    uint32_t vkey[N], vbase[N];
+    uint8_t isget[N];
+    /* i: 0 get k0 (v0, stored 0) 1 get 2 add k1 (v1) 3 set k0 (stored 3) 4 get 5 get
+     * 6 get k1 7 del k1 8 get k1 (v2) 9 get k1 10 incr k0: 10 < 3 + 10, live
+     * 11 get k0: 11 < 13, live */
+    assert_int_equal(sim_prod_versions(key, op, N, ttl, 2, vkey, isget, vbase), 3);
+    const uint32_t want[N] = {0, 0, 1, 0, 0, 0, 1, UINT32_MAX, 2, 2, 0, 0};
+    assert_memory_equal(vkey, want, sizeof want);
+    assert_int_equal(vbase[0], 0);
+    assert_int_equal(vbase[1], 1);
+    assert_int_equal(vbase[2], 1);
+    const uint8_t gets[N] = {1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1};
+    assert_memory_equal(isget, gets, N);
+    /* without the set at 3, key 0 expires at 10: the incr starts version 3 */
+    uint8_t op2[N];
+    memcpy(op2, op, N);
+    op2[3] = POP_GET;
+    assert_int_equal(sim_prod_versions(key, op2, N, ttl, 2, vkey, isget, vbase), 4);
+    assert_int_equal(vkey[10], 3);
+    assert_int_equal(vkey[11], 3);
+    assert_int_equal(vbase[3], 0);
+    /* the floor: an infinite cache misses the first request of each version */
+    const uint32_t tr[] = {0, 0, 1, 0, 0, 0, 1, 2, 2, 3, 3}, size[4] = {1, 1, 1, 1};
+    uint8_t hit[11];
+    assert_true(sim_inf(tr, 11, size, 4, 1, hit));
+    assert_int_equal(_misses(hit, 11), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,7 +414,7 @@ int main(void)
         cmocka_unit_test(test_costs),    cmocka_unit_test(test_stream),
         cmocka_unit_test(test_oracles_by_hand), cmocka_unit_test(test_floor_below_all),
         cmocka_unit_test(test_zipf),     cmocka_unit_test(test_churn),
-        cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_recovery), cmocka_unit_test(test_prod_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

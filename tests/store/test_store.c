@@ -486,11 +486,21 @@ static void test_track_sizes(void **state)
     _done(f);
 }
 
-static uint64_t _mem(struct fx *f)
+/* Segments, table(s) and ghost: all the store holds. */
+static uint64_t _total(struct fx *f)
 {
     struct store_usage u;
     store_usage(f->st, &u);
     return u.segments_used * u.segment_size + u.table_bytes + ghost_bytes(&f->st->ghost);
+}
+
+/* What -m counts: segments, and table and ghost beyond their eighth. */
+static uint64_t _mem(struct fx *f)
+{
+    struct store_usage u;
+    store_usage(f->st, &u);
+    uint64_t meta = u.table_bytes + ghost_bytes(&f->st->ghost), share = u.mem_limit / 8;
+    return u.segments_used * u.segment_size + (meta > share ? meta - share : 0);
 }
 
 static void test_eviction(void **state)
@@ -541,22 +551,64 @@ static void test_eviction_is_incremental(void **state)
     _done(f);
 }
 
-/* The small-item case: the table is a large share of the limit. */
+/* The small-item case: the table outgrows its eighth of the limit, and what
+ * it takes beyond that is charged to the segments (fewer of them allowed):
+ * segments, table and ghost together stay within 9/8 of -m. */
 static void test_limit_includes_table(void **state)
 {
     (void)state;
     struct fx *f = _fx(8 * MB, true);
     char key[32];
-    uint64_t peak = 0;
+    uint64_t peak = 0, peak_total = 0;
+    uint32_t fewest = UINT32_MAX;
     for (int i = 0; i < 1000000; i++) {
         snprintf(key, sizeof key, "%d", i);
         assert_int_equal(_set(f, key, "1"), STORE_OK);
-        if (i % 64 == 0 && _mem(f) > peak)
-            peak = _mem(f);
+        if (i % 64 == 0) {
+            peak = _mem(f) > peak ? _mem(f) : peak;
+            peak_total = _total(f) > peak_total ? _total(f) : peak_total;
+            fewest = seg_budget(f->st) < fewest ? seg_budget(f->st) : fewest;
+        }
     }
+    printf("    8 MB limit, 1M tiny items: peak %.2f MB charged, %.2f MB held, table %.2f MB\n",
+           peak / 1048576.0, peak_total / 1048576.0, f->stats.hash_bytes / 1048576.0);
     assert_true(peak <= 8 * MB);
-    assert_true(f->stats.hash_bytes >= MB);
+    assert_true(peak_total <= 9 * MB);
+    assert_true(peak_total > 8 * MB); /* the share is used, not only counted */
+    assert_true(f->stats.hash_bytes > MB); /* beyond its share: charged */
+    assert_true(fewest < 8);
     assert_true(f->stats.evictions > 0);
+    _done(f);
+}
+
+/* -m counts segments only, as memcached's counts slab pages: at -m 16 with
+ * items of a few hundred bytes the store fills all 16 segments, the table and
+ * ghost (inside their eighth) beside them. */
+static void test_limit_counts_segments(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(16 * MB, true);
+    struct store_usage u;
+    store_usage(f->st, &u);
+    assert_int_equal(u.segments_max, 16);
+    uint32_t most = 0;
+    char key[32], val[901];
+    memset(val, 's', 900);
+    val[900] = 0;
+    for (int i = 0; i < 60000; i++) { /* ~36 MB through 16 */
+        snprintf(key, sizeof key, "s:%d", i);
+        assert_int_equal(_set(f, key, val + i % 600), STORE_OK);
+        if (i % 3 == 0)
+            _get(f, key); /* some are read: the main queue and the ghost fill */
+        most = f->st->used > most ? f->st->used : most;
+    }
+    assert_true(ghost_on(&f->st->ghost));
+    assert_true(f->stats.evictions > 20000);
+    assert_int_equal(most, 16);
+    assert_int_equal(seg_meta_over(f->st, 0), 0);
+    assert_true(_total(f) > 16 * MB); /* table and ghost beside the segments */
+    assert_true(_total(f) <= 16 * MB + 2 * MB);
+    assert_true(f->stats.curr_items > 16 * MB / 1000);
     _done(f);
 }
 
@@ -1294,7 +1346,7 @@ static double _bytes_per_item(bool no_cas, double *record)
     assert_int_equal(f->stats.curr_items, n);
     assert_int_equal(f->stats.evictions, 0);
     assert_string_equal(_get(f, "key:0000123456"), val);
-    double per = (double)_mem(f) / n;
+    double per = (double)_total(f) / n;
     *record = (double)f->stats.bytes / n;
     printf("    1M items of 14+32 bytes%s: %.2f bytes/item (record %.2f, table %lu bytes)\n",
            no_cas ? " with -C" : "", per, *record, (unsigned long)f->stats.hash_bytes);
@@ -1322,8 +1374,8 @@ static void test_create_small(void **state)
     store_usage(f->st, &u);
     assert_int_equal(u.segments_used, 0);
     assert_true(u.table_bytes <= 64 * 1024);
-    /* the table takes part of one, the ghost queue's room 1/64 (48) */
-    assert_int_equal(u.segments_max, 3072 - 1 - 48);
+    /* the table and the ghost queue's room (1/64) are within their eighth */
+    assert_int_equal(u.segments_max, 3072);
     assert_int_equal(u.item_header_bytes, REC_FIXED);
     assert_int_equal(_set(f, "k", "v"), STORE_OK);
     store_usage(f->st, &u);
@@ -1746,7 +1798,8 @@ int main(void)
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_table_power_and_no_expand),
         cmocka_unit_test(test_track_sizes),          cmocka_unit_test(test_eviction),
-        cmocka_unit_test(test_limit_includes_table), cmocka_unit_test(test_hot_survive),
+        cmocka_unit_test(test_limit_includes_table),
+        cmocka_unit_test(test_limit_counts_segments), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
