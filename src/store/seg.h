@@ -11,7 +11,8 @@
  *            meta   2 bytes: last access (la_*), and LA_BINKEY
  *            cas    LEB128 of the zigzagged difference from its segment's
  *                   cas_base (the counter when the segment got its first
- *                   record): 1-3 bytes, not 8; with -C always 0 in 1 byte
+ *                   record, plus cas_ahead): 1-3 bytes, not 8; with -C
+ *                   always 0 in 1 byte
  *            flags  LEB128, only if R_FLAGS (flags != 0)
  *            exp    LEB128 unix time, only if R_EXP (may be padded)
  *            nval   LEB128
@@ -123,7 +124,7 @@ struct seg {
     uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
     uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
     int64_t exp_max; /* latest exptime of what it holds: 0 nothing yet, SEG_NEVER some never expire */
-    uint64_t cas_base; /* the cas counter when its first record was written: records hold cas - it */
+    uint64_t cas_base; /* the cas counter, plus cas_ahead, when its first record was written: records hold cas - it */
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
     uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
@@ -180,6 +181,7 @@ struct store {
     uint32_t nsizes;
     bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
+    uint64_t cas_ahead; /* the next segment's cas_base is cas + it (evict.c) */
     int64_t now;
     int64_t clock_delta; /* -o debug_time: `debugtime N`'s summed offset */
     bool clock_paused;   /* -o debug_time: `debugtime p` until `debugtime r` */
