@@ -335,16 +335,17 @@ static void _evict_ahead(struct store *st, uint32_t budget)
 
 /* How far ahead of the counter a segment opened next sets its cas base:
  * the middle of the cas its records will get (one each, at the items'
- * mean size), at most 8192, so that 2-byte differences (-8192..8191)
- * cover 16384 records, not 8192. Fixed until the next segment opens, as
- * _span sized the record for it. With -C every cas is 0: no distance. */
+ * mean size), at most 20480, so that 2-byte differences (-20480..20479)
+ * cover 40960 records, not the 20480 of 0..20479. Fixed until the next
+ * segment opens, as _span sized the record for it. With -C every cas is
+ * 0: no distance. */
 static uint64_t _cas_ahead(const struct store *st)
 {
     const struct stats *x = st->stats;
     if (st->no_cas || !x->bytes || !x->curr_items)
         return 0;
     uint64_t n = (uint64_t)st->seg_size * x->curr_items / x->bytes;
-    return n / 2 < 8192 ? n / 2 : 8192;
+    return n / 2 < CV_HALF ? n / 2 : CV_HALF;
 }
 
 /* size bytes at the end of segment idx (the caller checked they fit), for
@@ -382,7 +383,7 @@ static uint32_t _span(const struct store *st, uint32_t idx, uint32_t size, uint6
                       unsigned *cas_w)
 {
     const struct seg *s = &st->segs[idx];
-    *cas_w = rec_vlen(rec_cas_code(cas, s->wpos ? s->cas_base : st->cas + st->cas_ahead));
+    *cas_w = rec_cvlen(rec_cas_code(cas, s->wpos ? s->cas_base : st->cas + st->cas_ahead));
     return seg_span(st, size + *cas_w);
 }
 
