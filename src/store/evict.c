@@ -334,13 +334,30 @@ static void _evict_ahead(struct store *st, uint32_t budget)
     }
 }
 
+/* How far ahead of the counter a segment opened next sets its cas base:
+ * the middle of the cas its records will get (one each, at the items'
+ * mean size), at most 20480, so that 2-byte differences (-20480..20479)
+ * cover 40960 records, not the 20480 of 0..20479. Fixed until the next
+ * segment opens, as _span sized the record for it. With -C every cas is
+ * 0: no distance. */
+static uint64_t _cas_ahead(const struct store *st)
+{
+    const struct stats *x = st->stats;
+    if (st->no_cas || !x->bytes || !x->curr_items)
+        return 0;
+    uint64_t n = (uint64_t)st->seg_size * x->curr_items / x->bytes;
+    return n / 2 < CV_HALF ? n / 2 : CV_HALF;
+}
+
 /* size bytes at the end of segment idx (the caller checked they fit), for
  * a record with exptime exp. */
 static char *_carve(struct store *st, uint32_t idx, uint32_t size, int64_t exp, uint32_t *ref)
 {
     struct seg *s = &st->segs[idx];
-    if (s->wpos == 0) /* its records' cas are told from here on (_cas_w) */
-        s->cas_base = st->cas;
+    if (s->wpos == 0) { /* its records' cas are told from here on (_span) */
+        s->cas_base = st->cas + st->cas_ahead;
+        st->cas_ahead = _cas_ahead(st);
+    }
     *ref = seg_ref(st, idx, s->wpos);
     char *p = s->mem + s->wpos;
     s->wpos += size;
@@ -360,14 +377,14 @@ static unsigned _cls(struct store *st, int64_t exp, bool main)
 }
 
 /* The width of the cas varint holding cas in segment idx, and the span of
- * a record of size bytes besides it: the base is the counter when the
- * segment got its first record (_carve), so a record written with its
- * segment holds a small difference. */
+ * a record of size bytes besides it: the base is the counter, plus
+ * cas_ahead, when the segment got its first record (_carve), so a record
+ * written with its segment holds a small difference. */
 static uint32_t _span(const struct store *st, uint32_t idx, uint32_t size, uint64_t cas,
                       unsigned *cas_w)
 {
     const struct seg *s = &st->segs[idx];
-    *cas_w = rec_vlen(rec_cas_code(cas, s->wpos ? s->cas_base : st->cas));
+    *cas_w = rec_cvlen(rec_cas_code(cas, s->wpos ? s->cas_base : st->cas + st->cas_ahead));
     return seg_span(st, size + *cas_w);
 }
 

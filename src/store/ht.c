@@ -23,12 +23,16 @@ struct ht {
 
 size_t ht_level_cap(unsigned level)
 {
-    return level < 2 || level > HT_LEVEL_MAX ? 0
-                                             : (size_t)(2 + (level & 1)) << (level / 2) >> 1;
+    /* 2^(l/2) slots in 1/256ths: every growth is sqrt(2)x (362 / 256) */
+    size_t m = level & 1 ? 362 : 256;
+    unsigned p = level / 2;
+    if (level < 2 || level > HT_LEVEL_MAX)
+        return 0;
+    return p >= 8 ? m << (p - 8) : m >> (8 - p);
 }
 
 /* The slot a hash starts at: the top 32 bits scaled to cap (no power of
- * two needed, so the table grows by 1.5x and 4/3x steps, not 2x). */
+ * two needed, so the table grows by sqrt(2)x steps, not 2x). */
 static inline size_t _home(size_t cap, uint64_t hash)
 {
     return (size_t)(((hash >> 32) * (uint64_t)cap) >> 32);

@@ -1,5 +1,5 @@
 /* ht: open-addressing hash table of 32-bit item references. Linear probing,
- * capacities 2^n and 1.5 * 2^n (a level each: see ht_level_cap), deletion by
+ * capacities 2^n and 1.414 * 2^n (a level each: see ht_level_cap), deletion by
  * backward shift (no tombstones), and incremental growth: the next level's
  * table is filled a few old slots per insert while lookups look in both. The table stores only refs; hashing and key
  * comparison go through callbacks into the owner (the store). */
@@ -20,8 +20,8 @@ typedef bool ht_match_fn(void *ctx, uint32_t ref, const char *key, size_t nkey);
 
 struct ht;
 
-/* Level l holds (2 + l % 2) << (l / 2) >> 1 slots: 2^(l/2), or 1.5x that
- * for odd l; 0 outside 2..HT_LEVEL_MAX. Growing one level is 1.5x or 4/3x. */
+/* Level l holds 2^(l/2) slots, to 1/256 (362/256 for odd l); 0 outside
+ * 2..HT_LEVEL_MAX. Growing one level is sqrt(2)x. */
 #define HT_LEVEL_MAX 61
 size_t ht_level_cap(unsigned level);
 

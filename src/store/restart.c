@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 /* The format: its number, and the size of what it copies whole. */
-#define RESTART_FORMAT (3u << 16 | (uint32_t)sizeof(struct seg))
+#define RESTART_FORMAT (4u << 16 | (uint32_t)sizeof(struct seg))
 #define HEAD_SETTINGS 40 /* bytes of meta_head a start must match */
 #define HEAD_FILE 48     /* bytes of meta_head FILE starts with */
 #define MODE_NO_CAS 1u      /* -C: records hold cas 0 in one byte, or real ones */
@@ -76,11 +76,12 @@ static void _head(const struct store *st, struct meta_head *h)
 static uint32_t _rec_check(const unsigned char *p, uint32_t avail, int64_t *exp)
 {
     uint32_t at = REC_KEY + p[REC_NKEY] + REC_META_LEN;
-    unsigned fields = 2 + !!(p[REC_BITS] & R_FLAGS) + !!(p[REC_BITS] & R_EXP);
+    unsigned fields = 1 + !!(p[REC_BITS] & R_FLAGS) + !!(p[REC_BITS] & R_EXP);
     uint64_t v = 0, prev = 0;
-    if (avail < at || p[REC_NKEY] == 0)
+    if (avail <= at || p[REC_NKEY] == 0)
         return 0;
-    while (fields--) { /* cas, [flags], [exp], nval: varints of at most 10 bytes */
+    at += rec_cvwidth(p[at]); /* the cas, its width in its first byte */
+    while (fields--) { /* [flags], [exp], nval: LEB128 of at most 10 bytes */
         unsigned shift = 0;
         uint64_t b;
         prev = v;

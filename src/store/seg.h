@@ -9,9 +9,10 @@
  *   [1]      nkey   1..255
  *   [2..]    key    nkey bytes (fixed offset: compare/hash touch one line)
  *            meta   2 bytes: last access (la_*), and LA_BINKEY
- *            cas    LEB128 of the zigzagged difference from its segment's
- *                   cas_base (the counter when the segment got its first
- *                   record): 1-3 bytes, not 8; with -C always 0 in 1 byte
+ *            cas    the zigzagged difference from its segment's cas_base
+ *                   (the counter when the segment got its first record,
+ *                   plus cas_ahead), its width in its first byte
+ *                   (rec_cvput): 1-3 bytes, not 8; with -C always 0 in 1
  *            flags  LEB128, only if R_FLAGS (flags != 0)
  *            exp    LEB128 unix time, only if R_EXP (may be padded)
  *            nval   LEB128
@@ -123,7 +124,7 @@ struct seg {
     uint32_t prev, next; /* FIFO (oldest first) when used, free list when free */
     uint32_t gen;   /* bumped when records move or vanish: sweep cursors check it */
     int64_t exp_max; /* latest exptime of what it holds: 0 nothing yet, SEG_NEVER some never expire */
-    uint64_t cas_base; /* the cas counter when its first record was written: records hold cas - it */
+    uint64_t cas_base; /* the cas counter, plus cas_ahead, when its first record was written: records hold cas - it */
     uint8_t state;
     uint8_t small;  /* in the probation queue (new items), not the main one */
     uint8_t cls;    /* the expiry class it was opened as a head for (expire.c) */
@@ -180,6 +181,7 @@ struct store {
     uint32_t nsizes;
     bool large_flags;   /* -o large_client_flags: memcached counts 8 bytes of flags */
     uint64_t cas;
+    uint64_t cas_ahead; /* the next segment's cas_base is cas + it (evict.c) */
     int64_t now;
     int64_t clock_delta; /* -o debug_time: `debugtime N`'s summed offset */
     bool clock_paused;   /* -o debug_time: `debugtime p` until `debugtime r` */
@@ -256,6 +258,79 @@ static inline unsigned char *rec_vget(unsigned char *q, uint64_t *v)
     return q;
 }
 
+/* The cas varint: its first byte tells its width, so a 2-byte one holds
+ * 40960 codes where LEB128's holds 16384 (a segment of small items has
+ * ~20,000 records, all within one 2-byte window of its base), and a 1-byte
+ * one 64. b0 < 64: b0; < 224: 2 bytes, (b0 - 64) << 8 | b1; < 248: 3 bytes,
+ * (b0 - 224) << 16 | b1 << 8 | b2; else b0 - 244 bytes (4..9), the code
+ * big-endian after b0. Any code can be written wider (rec_set_cas in place). */
+#define CV_1 64u
+#define CV_2 224u
+#define CV_3 248u
+#define CV_HALF ((CV_2 - CV_1) << 7) /* half the 2-byte codes: zigzag -CV_HALF..CV_HALF-1 */
+
+static inline unsigned rec_cvlen(uint64_t v)
+{
+    if (v < CV_1)
+        return 1;
+    if (v < (uint64_t)(CV_2 - CV_1) << 8)
+        return 2;
+    if (v < (uint64_t)(CV_3 - CV_2) << 16)
+        return 3;
+    unsigned n = 3; /* bytes of code after b0: 3..8 */
+    while (n < 8 && v >> (8 * n))
+        n++;
+    return n + 1;
+}
+
+static inline unsigned char *rec_cvput(unsigned char *q, uint64_t v, unsigned width)
+{
+    if (width == 1) {
+        *q = (unsigned char)v;
+    } else if (width == 2) {
+        q[0] = (unsigned char)(CV_1 + (v >> 8));
+        q[1] = (unsigned char)v;
+    } else if (width == 3) {
+        q[0] = (unsigned char)(CV_2 + (v >> 16));
+        q[1] = (unsigned char)(v >> 8);
+        q[2] = (unsigned char)v;
+    } else {
+        q[0] = (unsigned char)(244 + width);
+        for (unsigned i = width - 1; i >= 1; i--, v >>= 8)
+            q[i] = (unsigned char)v;
+    }
+    return q + width;
+}
+
+/* The width of the cas varint whose first byte is b0. */
+static inline unsigned rec_cvwidth(unsigned b0)
+{
+    return b0 < CV_1 ? 1 : b0 < CV_2 ? 2 : b0 < CV_3 ? 3 : b0 >= 253 ? 9 : b0 - 244;
+}
+
+static inline unsigned char *rec_cvget(unsigned char *q, uint64_t *v)
+{
+    unsigned b = q[0];
+    if (b < CV_1) {
+        *v = b;
+        return q + 1;
+    }
+    if (b < CV_2) {
+        *v = (uint64_t)(b - CV_1) << 8 | q[1];
+        return q + 2;
+    }
+    if (b < CV_3) {
+        *v = (uint64_t)(b - CV_2) << 16 | (uint64_t)q[1] << 8 | q[2];
+        return q + 3;
+    }
+    unsigned w = rec_cvwidth(b); /* 254 and 255 are never written */
+    uint64_t x = 0;
+    for (unsigned i = 1; i < w; i++)
+        x = x << 8 | q[i];
+    *v = x;
+    return q + w;
+}
+
 /* What the cas varint holds for cas in a segment of base: the difference,
  * zigzagged (a promoted record is older than its new segment, a meta E
  * cas anything), so a record written with its segment holds a small one. */
@@ -270,7 +345,7 @@ static inline uint64_t rec_cas_value(uint64_t code, uint64_t base)
     return base + ((code >> 1) ^ (uint64_t) - (int64_t)(code & 1));
 }
 
-#define REC_CAS_MAX 10 /* the widest cas varint */
+#define REC_CAS_MAX 9 /* the widest cas varint (rec_cvput) */
 
 static inline uint64_t rec_size(size_t nkey, unsigned cas_w, uint64_t flags, int64_t exp,
                                 uint64_t nval)
@@ -293,7 +368,7 @@ static inline char *rec_write(char *p, unsigned bits, const char *key, size_t nk
     q += REC_KEY + nkey;
     memcpy(q, &meta, REC_META_LEN);
     q += REC_META_LEN;
-    q = rec_vput(q, code, cas_w);
+    q = rec_cvput(q, code, cas_w);
     if (flags)
         q = rec_vput(q, flags, rec_vlen(flags));
     if (exp)
@@ -314,7 +389,7 @@ static inline void rec_decode(char *p, struct rec *r, uint64_t cas_base)
     memcpy(&r->meta, q, REC_META_LEN);
     q += REC_META_LEN;
     r->cas_off = (uint16_t)(q - base);
-    q = rec_vget(q, &v);
+    q = rec_cvget(q, &v);
     r->cas_len = (uint8_t)(q - base - r->cas_off);
     r->base = cas_base;
     r->cas = rec_cas_value(v, cas_base);
@@ -345,13 +420,13 @@ static inline void rec_set_meta(struct rec *r, uint16_t meta)
 
 static inline bool rec_cas_fits(const struct rec *r, uint64_t cas)
 {
-    return rec_vlen(rec_cas_code(cas, r->base)) <= r->cas_len;
+    return rec_cvlen(rec_cas_code(cas, r->base)) <= r->cas_len;
 }
 
 /* Rewrite the cas in place (the caller checked rec_cas_fits). */
 static inline void rec_set_cas(struct rec *r, uint64_t cas)
 {
-    rec_vput((unsigned char *)r->p + r->cas_off, rec_cas_code(cas, r->base), r->cas_len);
+    rec_cvput((unsigned char *)r->p + r->cas_off, rec_cas_code(cas, r->base), r->cas_len);
     r->cas = cas;
 }
 
@@ -361,7 +436,7 @@ static inline uint32_t rec_copy(char *dst, const struct rec *r, unsigned cas_w, 
 {
     uint32_t tail = r->cas_off + r->cas_len;
     mem_copy(dst, r->p, r->cas_off);
-    rec_vput((unsigned char *)dst + r->cas_off, rec_cas_code(r->cas, base), cas_w);
+    rec_cvput((unsigned char *)dst + r->cas_off, rec_cas_code(r->cas, base), cas_w);
     mem_copy(dst + r->cas_off + cas_w, r->p + tail, r->len - tail);
     return r->len - r->cas_len + cas_w;
 }

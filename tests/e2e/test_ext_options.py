@@ -105,7 +105,7 @@ def _fill(srv, n, start=0):
 def test_no_hashexpand_keeps_the_table(server_factory):
     """no_hashexpand: the table never grows. memg's table is open addressing:
     a new key past 7/8 of its slots is refused (memcached's chains would take
-    it); without the word the table grows (to 1.5x: hash_power_level stays
+    it); without the word the table grows (to 1.414x: hash_power_level stays
     12, the bytes of the table grow)."""
     fixed = server_factory("-o", "hashpower=12,no_hashexpand")
     grows = server_factory("-o", "hashpower=12")
