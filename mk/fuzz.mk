@@ -54,7 +54,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS) | fuzz-deps
 $(FUZZ_DIR)/obj/dashboard.o: $(FUZZ_DIR)/gen/dashboard.c src/proto/http/http.h | fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(addprefix $(FUZZ_DIR)/obj/,proto/text/proto.o proto/text/reply.o proto/text/meta.o proto/text/base64.o lib/fmt.o)
+$(FUZZ_DIR)/fuzz_proto: fuzz/fuzz_proto.c $(addprefix $(FUZZ_DIR)/obj/,proto/text/proto.o proto/text/reply.o proto/text/meta.o proto/text/base64.o proto/client_flags.o lib/fmt.o)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
 $(FUZZ_DIR)/fuzz_conn: fuzz/fuzz_conn.c fuzz/cuts.c fuzz/cuts.h $(FUZZ_LIB_OBJS)
@@ -109,7 +109,7 @@ fuzz: fuzz-build
 
 # Replay: the targets linked with a plain main() and this build's CC and
 # SANITIZE, run once over every seed and reproducer.
-$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(addprefix $(BUILD)/obj/,proto/text/proto.o proto/text/reply.o proto/text/meta.o proto/text/base64.o lib/fmt.o)
+$(BUILD)/fuzz/regress_proto: fuzz/standalone.c fuzz/fuzz_proto.c $(addprefix $(BUILD)/obj/,proto/text/proto.o proto/text/reply.o proto/text/meta.o proto/text/base64.o proto/client_flags.o lib/fmt.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 
