@@ -11,8 +11,9 @@ the 1.6.45 one (build/ref, `make ref`); 1.6.45 also runs with -t 4 on T4_WORKLOA
 A-bin and B-bin (--only letters a and b) are A and B in the binary protocol:
 both servers get -B binary (--memg-binary-args changes memg's), the generator
 --binary.
---floor runs bench/floor.c's do-nothing server through A and E too: its E / A
-is the most any server reaches on this machine (bench/README.md).
+--floor runs bench/floor.c's do-nothing server through A, B, E and L too: its E / A
+is the most any server reaches on this machine (bench/README.md), and its CPU
+per request in L (values received into and sent from their items) the least.
 Loopback only; every step has a time limit.
 """
 import argparse
@@ -406,8 +407,9 @@ def parse_only(spec):
     return names
 
 
-# The do-nothing server (bench/floor.c) runs these, for the E / A ceiling.
-FLOOR_WORKLOADS = ("A", "B", "E")
+# The do-nothing server (bench/floor.c) runs these: the E / A ceiling, and
+# the least CPU per request a server can spend in B and L.
+FLOOR_WORKLOADS = ("A", "B", "E", "L")
 
 
 def med(rounds, name, wl, key):
@@ -495,7 +497,19 @@ def build_rows(rounds):
         q = a / f if a is not None and f else None
         rows.append((wl, "server CPU/request, memg / memg-floor", fmt(q),
                      {r: None for r, _ in REFS}, {r: None for r, _ in REFS},
-                     f"<= {limit:.2f} (memg)", q <= limit if q is not None else None, "",
+                     f"<= {limit:.2f} (memg)" if limit else "",
+                     q <= limit if q is not None and limit else None, "",
+                     fmt(f, "ns") if f is not None else "", ""))
+
+    def floor_reach_row(wl, target, ref):
+        """memg-floor's CPU per request over a reference's: a goal of target x
+        that reference is within any server's reach only if the floor meets it."""
+        f, b = g("floor", wl, "cpu"), g(ref, wl, "cpu")
+        q = f / b if f is not None and b else None
+        rows.append((wl, f"server CPU/request, memg-floor / {dict(REFS)[ref]} (the least any "
+                     "server spends here)", fmt(q), {r: None for r, _ in REFS},
+                     {r: None for r, _ in REFS}, f"<= {target:.2f} (floor: goal reachable)",
+                     q <= target if q is not None else None, "",
                      fmt(f, "ns") if f is not None else "", ""))
 
     ratio_row("A", "requests/s (50 conns, 1:10 set:get)", "ops")
@@ -525,6 +539,9 @@ def build_rows(rounds):
     ratio_row("L", "requests/s (4 KB-1 MB values, 9:1 set:get)", "ops", 1.0, ">=", ref="mc145")
     ratio_row("L", "MB/s sent to the server", "mbps", None, None)
     ratio_row("L", "server CPU ns/request", "cpu", 0.7, "<=", "ns", ref="mc145")
+    floor_row("L", None)
+    if "mc145" in dict(REFS):
+        floor_reach_row("L", 0.7, "mc145")
     ratio_row("E", "requests/s (10,000 conns)", "ops")
     ratio_row("E", "server CPU ns/request", "cpu", None, None, "ns")
     ratio_row("E", "p99 latency", "p99", None, None, "us")
@@ -688,7 +705,8 @@ def main():
                     help="memcached 1.6.45 (make ref builds it); its -t 1 and -t 4 are columns")
     ap.add_argument("--tool", default=os.path.join(ROOT, "build/memg-bench"))
     ap.add_argument("--glibc-memg", help="memg linked against glibc: its RSS at start is a row too")
-    ap.add_argument("--floor", help="bench/floor.c's server: runs A and E for the E / A ceiling")
+    ap.add_argument("--floor", help="bench/floor.c's server: runs A, B, E and L (the E / A ceiling, "
+                    "the least CPU per request)")
     ap.add_argument("--quick", action="store_true", help="1 round of short runs (~1 minute)")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=float)

@@ -19,3 +19,10 @@ case "$OUT" in
 *" served=20 "*" errors=0 "*) echo "floor_check: ok: $(echo "$OUT" | grep -o ' ops=[0-9]*') requests, no wrong reply" ;;
 *) echo "floor_check: FAILED: $OUT"; exit 1 ;;
 esac
+# row L's values, received into and sent from their items, two in flight
+# (requests wait behind a large reply)
+OUT=$(timeout 60 "$TOOL" -p "$PORT" -c 4 -d 2 -P -k 200 -r 9:1 -v 4096-1000000 -t 0.5 -q) || true
+case "$OUT" in
+*" served=4 "*" errors=0 "*) echo "floor_check: ok: $(echo "$OUT" | grep -o ' ops=[0-9]*') large values, no wrong reply" ;;
+*) echo "floor_check: FAILED (large values): $OUT"; exit 1 ;;
+esac

@@ -320,6 +320,23 @@ static ssize_t _read(struct conn *c)
 {
     struct session *s = &c->ses;
     if (c->receiving && s->recv_dst && buf_len(&c->rbuf) == 0 && s->recv_left) {
+        if (!c->tp && buf_acquire(&c->rbuf)) {
+            /* the rest of the value into its item and, in the same call,
+             * what follows (its \r\n, the next request) into rbuf: a set of
+             * a large value took one more recv, of 2 bytes (row L) */
+            buf_compact(&c->rbuf);
+            struct iovec iov[2] = {{s->recv_dst, (size_t)s->recv_left},
+                                   {buf_wptr(&c->rbuf), buf_room(&c->rbuf)}};
+            struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+            ssize_t n = recvmsg(c->fd, &m, 0);
+            if (n > 0) {
+                size_t v = (uint64_t)n < s->recv_left ? (size_t)n : (size_t)s->recv_left;
+                s->recv_dst += v;
+                s->recv_left -= v;
+                c->rbuf.wpos += (size_t)n - v;
+            }
+            return n;
+        }
         ssize_t n = transport_recv(c->tp, c->fd, s->recv_dst, (size_t)s->recv_left);
         if (n > 0) {
             s->recv_dst += n;

@@ -126,6 +126,44 @@ static void test_round_trip(void **state)
     _done(f);
 }
 
+/* A record longer than half a segment has a segment of its own (evict.c);
+ * it comes back from the file as it was, and its overwrite still frees
+ * that segment whole. */
+static void test_large_record_round_trip(void **state)
+{
+    (void)state;
+    struct fx *f = _fx();
+    enum { BIG = 700 * 1024 };
+    char *val = malloc(BIG + 1);
+    for (int i = 0; i < BIG; i++)
+        val[i] = (char)('a' + i % 23);
+    val[BIG] = '\0';
+    _set(f, "small", "s", 0, 0);
+    _set(f, "big", val, 7, 0);
+    assert_non_null(strstr(_restart(f, 16), "restored 2 items"));
+    struct item_view it;
+    assert_true(_get(f, "big", &it));
+    assert_int_equal(it.nvalue, BIG);
+    assert_memory_equal(it.value, val, BIG);
+    assert_int_equal(it.flags, 7);
+    struct store *st = f->st;
+    uint32_t idx = 0;
+    for (uint32_t i = 1; i < st->hiwater; i++)
+        if (it.value >= st->segs[i].mem && it.value < st->segs[i].mem + st->seg_size)
+            idx = i;
+    assert_int_not_equal(idx, 0);
+    assert_int_equal(st->segs[idx].live, st->segs[idx].wpos); /* nothing else in it */
+    assert_true(st->segs[idx].wpos < BIG + 64);
+    val[0] = 'Z';
+    _set(f, "big", val, 7, 0);
+    assert_int_equal(st->segs[idx].state, SEG_FREE);
+    assert_true(_get(f, "small", &it));
+    assert_true(_get(f, "big", &it));
+    assert_memory_equal(it.value, val, BIG);
+    free(val);
+    _done(f);
+}
+
 /* Access times are kept modulo 8192 units: after 30 days down they are
  * moved to a unit that still holds their age. */
 static void test_access_time_after_a_month(void **state)
@@ -299,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_large_record_round_trip),
         cmocka_unit_test(test_access_time_after_a_month),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_flush_limit_lock),
