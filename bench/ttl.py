@@ -7,7 +7,11 @@ memg against memcached -t 1 at the same -m.
 Each server is started fresh with -m 1024 and fed 4 s of `set`s by
 memg-bench (4 connections, 32 in flight each, as fast as it answers) of
 keys from a space of 50M with a 2 s TTL and values of 300-1500 B, then
-nothing.
+nothing. The writes run --rounds times per server, the servers
+alternating, each round on a fresh server: on a shared machine one 4 s
+run's sets/s moves 2x with the other load, so the table gives the median
+and the range, and the server's CPU per set (the median; memcached's
+counts all its threads), which the other load moves far less.
 Every item has expired 2 s after the writes end. Its `stats` (bytes,
 curr_items, evictions, reclaimed) and RSS are read every 0.5 s from the
 end of the writes to +60 s (+15 s with --quick). Writes bench/results/ttl.md
@@ -50,17 +54,20 @@ def stats(sock):
     return out
 
 
-def write(o, port, rate=0):
-    """4 s of sets, closed loop or paced to rate; returns (sets done, seconds taken)."""
+def write(o, port, rate=0, pid=None):
+    """4 s of sets, closed loop or paced to rate; returns (sets done, seconds
+    taken, the server's CPU ns per set when pid is given)."""
     cmd = [o.tool, "-s", HOST, "-p", str(port), "-c", "4", "-d", "32", "-k", "50000000",
            "-v", f"{VMIN}-{VMAX}", "-r", "1:0", "--ttl", str(TTL), "-t", str(WRITE_S), "-q"]
+    if pid:
+        cmd += ["--server-pid", str(pid)]
     if rate:
         cmd += ["-R", str(rate)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     res, first = parse_result(p.stdout)
     if res is None or p.returncode != 0:
         raise RuntimeError(f"memg-bench rc {p.returncode}: {first or p.stderr[-200:]}")
-    return int(res["sets"]), float(res["secs"])
+    return int(res["sets"]), float(res["secs"]), float(res.get("srv_ns_per_op", 0))
 
 
 def run(name, binary, o, logdir, mem=MEM, idle=None, rate=0):
@@ -68,7 +75,7 @@ def run(name, binary, o, logdir, mem=MEM, idle=None, rate=0):
     if not srv.ready:
         return {"error": srv.log_tail()}
     try:
-        sent, took = write(o, srv.port, rate)
+        sent, took, ns = write(o, srv.port, rate, srv.pid)
         t_end = time.monotonic()
         samples = []
         with socket.create_connection((HOST, srv.port), timeout=10) as s:
@@ -83,11 +90,35 @@ def run(name, binary, o, logdir, mem=MEM, idle=None, rate=0):
                 if t >= idle:
                     break
                 time.sleep(0.5)
-        return {"sent": sent, "took": took, "evictions": int(first["evictions"]),
+        return {"sent": sent, "took": took, "ns": ns, "evictions": int(first["evictions"]),
                 "reclaimed": int(first.get("reclaimed", 0)) + int(first.get("crawler_reclaimed", 0)),
                 "samples": samples}
     finally:
         srv.stop()
+
+
+def writes_only(name, binary, o, logdir):
+    """One more round of the writes on a fresh server: (sets/s, CPU ns per set)."""
+    srv = Server(name, binary, logdir, mem=MEM, conns=64)
+    if not srv.ready:
+        sys.exit(f"{name}: {srv.log_tail()}")
+    try:
+        sent, took, ns = write(o, srv.port, 0, srv.pid)
+        return sent / took, ns
+    finally:
+        srv.stop()
+
+
+def median(xs):
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+
+
+def summary(rounds):
+    """(sets/s, CPU ns per set) of each round -> median sets/s, slowest,
+    fastest, median ns per set."""
+    rates = [r for r, _ in rounds]
+    return median(rates), min(rates), max(rates), median([ns for _, ns in rounds])
 
 
 def at(samples, t):
@@ -139,19 +170,27 @@ def main():
     ap.add_argument("--memcached", default="/usr/bin/memcached")
     ap.add_argument("--tool", required=True, help="memg-bench")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the writes per server (3)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     o = ap.parse_args()
     logdir = tempfile.mkdtemp(prefix="memg-ttl-")
     res = {}
-    for name, binary in (("memcached", o.memcached), ("memg", o.memg)):
+    servers = (("memcached", o.memcached), ("memg", o.memg))
+    rounds = {name: [] for name, _ in servers}  # (sets/s, ns per set) of each round
+    for i in range(max(1, o.rounds) - 1):
+        for name, binary in servers:
+            log(f"ttl: {name} writes, round {i + 1}")
+            rounds[name].append(writes_only(name, binary, o, logdir))
+    for name, binary in servers:  # the last round: the writes, then the idle samples
         log(f"ttl: {name}")
         r = run(name, binary, o, logdir)
         if "error" in r:
             sys.exit(f"{name}: {r['error']}")
         res[name] = r
+        rounds[name].append((r["sent"] / r["took"], r["ns"]))
     # Paced below what both servers did; -m at 3/4 of what that writes, above
     # the half that is live at any moment.
-    rate = int(0.8 * min(r["sent"] / r["took"] for r in res.values()))
+    rate = int(0.8 * min(summary(rs)[0] for rs in rounds.values()))
     small_mem = max(16, int(rate * WRITE_S * (VMIN + VMAX) / 2 * 0.75 / 2**20))
     small = {}
     for name, binary in (("memcached", o.memcached), ("memg", o.memg)):
@@ -165,12 +204,19 @@ def main():
              f"{VMIN}-{VMAX} B values (memg-bench, 4 connections of 32 in flight, as fast as "
              "the server answers; keys drawn from 50M), then no requests. Time from the end "
              "of the writes; every item "
-             f"has expired by +{TTL} s. memcached 1.6.18 -t 1.", "",
-             "| server | sets | sets/s | evictions during writes | back to 1% of peak bytes |",
-             "|---|---:|---:|---:|---:|"]
+             f"has expired by +{TTL} s. memcached 1.6.18 -t 1. The writes ran {len(rounds['memg'])} "
+             "times per server, alternating, each on a fresh server: sets/s is their median "
+             "(and range: other load on the machine moves one run's rate 2x), CPU per set the "
+             "median of the server's CPU time (all threads) over sets; the other columns are "
+             "the last round's.", "",
+             "| server | sets/s (median) | sets/s (range) | server CPU ns per set | sets | "
+             "evictions during writes | back to 1% of peak bytes |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in res.items():
         bb = back_by(r["samples"])
-        lines.append(f"| {name} | {r['sent']:,} | {r['sent'] / r['took']:,.0f} | {r['evictions']:,} | "
+        mid, lo, hi, ns = summary(rounds[name])
+        lines.append(f"| {name} | {mid:,.0f} | {lo:,.0f}-{hi:,.0f} | {ns:,.0f} | {r['sent']:,} | "
+                     f"{r['evictions']:,} | "
                      f"{'+%.1f s' % bb if bb is not None else 'not within the run'} |")
     lines += ["", f"The same writes paced to {rate:,} a second (0.8 of the slower server "
               f"above) at `-m {small_mem}` (3/4 of the bytes that writes): more than it holds "

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #define HT_STEP 16 /* old slots migrated per insert: >= 2 finishes in time */
+#define HT_AHEAD 8 /* entries whose items are touched before they are hashed */
 
 struct ht {
     uint32_t *tab;
@@ -18,6 +19,7 @@ struct ht {
     size_t count;  /* entries in both tables */
     ht_hash_fn *hash;
     ht_match_fn *match;
+    ht_touch_fn *touch; /* or NULL */
     void *ctx;
 };
 
@@ -73,6 +75,11 @@ struct ht *ht_create(unsigned level, ht_hash_fn *hash, ht_match_fn *match, void 
     ht->match = match;
     ht->ctx = ctx;
     return ht;
+}
+
+void ht_set_touch(struct ht *ht, ht_touch_fn *touch)
+{
+    ht->touch = touch;
 }
 
 void ht_destroy(struct ht *ht)
@@ -156,6 +163,10 @@ void ht_step(struct ht *ht, size_t nslots)
         return;
     size_t cap = ht->old_cap;
     for (; nslots > 0 && ht->cursor < cap; nslots--, ht->cursor++) {
+        /* the item HT_AHEAD slots on starts loading: the hashes wait on one miss at a time less */
+        uint32_t a = ht->cursor + HT_AHEAD < cap ? ht->old[ht->cursor + HT_AHEAD] : HT_EMPTY;
+        if (ht->touch && a != HT_EMPTY && a != HT_TOMB)
+            ht->touch(ht->ctx, a);
         uint32_t r = ht->old[ht->cursor];
         if (r != HT_EMPTY && r != HT_TOMB)
             _put(ht, ht->hash(ht->ctx, r), r);
@@ -185,6 +196,10 @@ bool ht_insert(struct ht *ht, uint64_t hash, uint32_t ref)
 static void _shift_out(struct ht *ht, size_t hole)
 {
     size_t cap = ht->cap;
+    if (ht->touch) /* the cluster's items load together, not one miss per entry */
+        for (size_t j = _next(hole, cap), k = 0; k < HT_AHEAD && ht->tab[j] != HT_EMPTY;
+             j = _next(j, cap), k++)
+            ht->touch(ht->ctx, ht->tab[j]);
     for (size_t j = _next(hole, cap); ht->tab[j] != HT_EMPTY; j = _next(j, cap)) {
         size_t home = _home(cap, ht->hash(ht->ctx, ht->tab[j]));
         /* distances back from j, around the end */

@@ -18,6 +18,10 @@ typedef uint64_t ht_hash_fn(void *ctx, uint32_t ref);
 /* Whether the item at ref has this key. */
 typedef bool ht_match_fn(void *ctx, uint32_t ref, const char *key, size_t nkey);
 
+/* Start loading the item at ref (a prefetch): the table calls it for the
+ * entries it is about to hash, so that their loads overlap (optional). */
+typedef void ht_touch_fn(void *ctx, uint32_t ref);
+
 struct ht;
 
 /* Level l holds 2^(l/2) slots, to 1/256 (362/256 for odd l); 0 outside
@@ -27,6 +31,7 @@ size_t ht_level_cap(unsigned level);
 
 struct ht *ht_create(unsigned level, ht_hash_fn *hash, ht_match_fn *match, void *ctx);
 void ht_destroy(struct ht *ht);
+void ht_set_touch(struct ht *ht, ht_touch_fn *touch);
 
 /* The slot holding key, or NULL. The pointer may be written (same key, new
  * ref) or passed to ht_remove, until the next insert/remove/grow/step. */

@@ -29,6 +29,11 @@ static uint64_t _ht_hash(void *ctx, uint32_t ref)
     return store_key_hash(st, p + REC_KEY, (unsigned char)p[REC_NKEY]);
 }
 
+static void _ht_touch(void *ctx, uint32_t ref)
+{
+    __builtin_prefetch(seg_ptr(ctx, ref) + REC_NKEY); /* nkey and the key: one line, mostly */
+}
+
 static bool _ht_match(void *ctx, uint32_t ref, const char *key, size_t nkey)
 {
     const char *p = seg_ptr(ctx, ref);
@@ -57,6 +62,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
         store_destroy(st);
         return NULL;
     }
+    ht_set_touch(st->ht, _ht_touch);
     seg_gauges(st);
     return st;
 }

@@ -262,12 +262,105 @@ static void test_hash(void **state)
     assert_true(used > 40000);
 }
 
+/* The touch callback: the items of a removed entry's cluster, and of the
+ * old slots a migration is about to hash, start loading before they are
+ * hashed (their loads overlap), at most 8 ahead; nothing else changes. */
+struct tfix {
+    uint64_t hash[64]; /* ref -> its hash: the test places entries */
+    uint32_t touched[64], ntouched;
+    uint32_t hashed_untouched; /* hashes of refs not touched before */
+    bool seen[64];
+};
+
+static uint64_t _thash(void *ctx, uint32_t ref)
+{
+    struct tfix *t = ctx;
+    t->hashed_untouched += !t->seen[ref];
+    return t->hash[ref];
+}
+
+static bool _tmatch(void *ctx, uint32_t ref, const char *key, size_t nkey)
+{
+    (void)ctx;
+    return nkey == 4 && memcmp(&ref, key, 4) == 0; /* the key is the ref */
+}
+
+static void _ttouch(void *ctx, uint32_t ref)
+{
+    struct tfix *t = ctx;
+    assert_true(ref >= 1 && ref < 64 && t->ntouched < 64);
+    t->touched[t->ntouched++] = ref;
+    t->seen[ref] = true;
+}
+
+static void _tlog_clear(struct tfix *t)
+{
+    t->ntouched = t->hashed_untouched = 0;
+    memset(t->seen, 0, sizeof t->seen);
+}
+
+static void test_touch(void **state)
+{
+    (void)state;
+    struct tfix *t = calloc(1, sizeof *t);
+    struct ht *ht = ht_create(12, _thash, _tmatch, t); /* 64 slots */
+    ht_set_touch(ht, _ttouch);
+    for (uint32_t r = 1; r <= 12; r++) /* refs 1-12: one home, slots 0-11 */
+        t->hash[r] = 0;
+    for (uint32_t r = 20; r <= 23; r++) /* refs 20-23: slots 32-35 */
+        t->hash[r] = (uint64_t)1 << 63;
+    for (uint32_t r = 1; r <= 12; r++)
+        assert_true(ht_insert(ht, t->hash[r], r));
+    for (uint32_t r = 20; r <= 23; r++)
+        assert_true(ht_insert(ht, t->hash[r], r));
+    assert_int_equal(t->ntouched, 0); /* inserts hash nothing */
+
+    /* a cluster of 3 after the hole: touched in order, all before hashed */
+    _tlog_clear(t);
+    assert_true(ht_remove_ref(ht, t->hash[20], 20));
+    assert_int_equal(t->ntouched, 3);
+    assert_int_equal(t->touched[0], 21);
+    assert_int_equal(t->touched[1], 22);
+    assert_int_equal(t->touched[2], 23);
+    assert_int_equal(t->hashed_untouched, 0);
+    /* a cluster of 11: the first 8 touched, the rest hashed as before */
+    _tlog_clear(t);
+    assert_true(ht_remove_ref(ht, 0, 1));
+    assert_int_equal(t->ntouched, 8);
+    for (uint32_t i = 0; i < 8; i++)
+        assert_int_equal(t->touched[i], 2 + i);
+    assert_int_equal(t->hashed_untouched, 3);
+    for (uint32_t r = 2; r <= 12; r++) { /* all still found, in order from the home */
+        uint32_t *slot = ht_find(ht, 0, (const char *)&r, 4);
+        assert_non_null(slot);
+        assert_int_equal(*slot, r);
+    }
+    /* the last entry of a cluster: nothing after it, nothing touched */
+    _tlog_clear(t);
+    assert_true(ht_remove_ref(ht, t->hash[23], 23));
+    assert_int_equal(t->ntouched, 0);
+
+    /* a migration: every entry but the first 8 slots' is touched before it is hashed */
+    _tlog_clear(t);
+    assert_true(ht_grow(ht));
+    ht_step(ht, (size_t)-1);
+    assert_false(ht_expanding(ht));
+    assert_int_equal(ht_count(ht), 13);
+    assert_int_equal(t->ntouched, 5); /* old slots 8-10 and 32-33: refs 10-12, 21-22 */
+    assert_int_equal(t->hashed_untouched, 8);
+    for (uint32_t r = 2; r <= 12; r++)
+        assert_non_null(ht_find(ht, 0, (const char *)&r, 4));
+    ht_destroy(ht);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),  cmocka_unit_test(test_growth_1m),
         cmocka_unit_test(test_churn),  cmocka_unit_test(test_midway),
         cmocka_unit_test(test_hash),   cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_touch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
