@@ -8,8 +8,13 @@ import sys
 from types import SimpleNamespace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-import ttl  # noqa: E402
+# bench/ last, and only while ttl (and its compare) load: its http.py must
+# not shadow the standard library's http for the test modules collected later
+sys.path.append(os.path.join(ROOT, "bench"))
+try:
+    import ttl  # noqa: E402
+finally:
+    sys.path.remove(os.path.join(ROOT, "bench"))
 
 
 def test_summary_median_and_range():
