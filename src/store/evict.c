@@ -170,6 +170,14 @@ static bool _solo(const struct store *st, uint32_t span)
     return span > st->seg_size / 2;
 }
 
+static unsigned _cls(struct store *st, int64_t exp, bool main);
+
+/* The head class a record of this span and exptime is written to. */
+static unsigned _place(struct store *st, uint32_t span, int64_t exp, bool main)
+{
+    return _solo(st, span) ? CLS_SOLO : _cls(st, exp, main);
+}
+
 /* An emptied segment whose pages are still resident (seg_release kept
  * them), taken before compacting another: it costs no copy, no fault and
  * no more memory than the store already holds. */
@@ -426,6 +434,8 @@ static uint32_t _span(const struct store *st, uint32_t idx, uint32_t size, uint6
 static uint32_t _room(struct store *st, bool main, unsigned cls, uint32_t size, uint64_t cas,
                       uint32_t *span, unsigned *cas_w)
 {
+    if (cls == CLS_SOLO) /* never shares: always a new segment */
+        return 0;
     uint32_t idx = *seg_headp(st, main, cls);
     if (!idx)
         return 0;
@@ -449,8 +459,8 @@ static uint32_t _room_new(struct store *st, uint32_t (*next)(struct store *, uin
 static char *_main_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint32_t *ref,
                          unsigned *cas_w)
 {
-    unsigned cls = _solo(st, seg_span(st, size + REC_CAS_MAX)) ? CLS_SOLO : _cls(st, exp, true);
-    uint32_t span, idx = cls == CLS_SOLO ? 0 : _room(st, true, cls, size, cas, &span, cas_w);
+    unsigned cls = _place(st, seg_span(st, size + REC_CAS_MAX), exp, true);
+    uint32_t span, idx = _room(st, true, cls, size, cas, &span, cas_w);
     if (!idx)
         idx = _room_new(st, _new_mhead, cls, size, cas, &span, cas_w);
     return idx ? _carve(st, idx, span, exp, ref) : NULL;
@@ -464,8 +474,9 @@ char *seg_alloc_key(struct store *st, uint32_t size, uint64_t cas, int64_t exp, 
                     unsigned *cas_w, const char *key, size_t nkey)
 {
     uint32_t span, idx;
-    if (!ghost_on(&st->ghost) || _solo(st, seg_span(st, size + REC_CAS_MAX)) ||
-        !(idx = _room(st, true, _cls(st, exp, true), size, cas, &span, cas_w)) ||
+    if (!ghost_on(&st->ghost) ||
+        !(idx = _room(st, true, _place(st, seg_span(st, size + REC_CAS_MAX), exp, true), size,
+                      cas, &span, cas_w)) ||
         !ghost_take(&st->ghost, store_key_hash(st, key, nkey)))
         return seg_alloc(st, size, cas, exp, ref, cas_w);
     _evict_ahead(st, 2 * span);
@@ -479,8 +490,8 @@ char *seg_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t exp, uint
     if (span > st->seg_size)
         return NULL;
     _evict_ahead(st, 2 * span);
-    unsigned cls = _solo(st, span) ? CLS_SOLO : _cls(st, exp, false);
-    uint32_t idx = cls == CLS_SOLO ? 0 : _room(st, false, cls, size, cas, &span, cas_w);
+    unsigned cls = _place(st, span, exp, false);
+    uint32_t idx = _room(st, false, cls, size, cas, &span, cas_w);
     if (!idx)
         idx = _room_new(st, _new_head, cls, size, cas, &span, cas_w);
     return idx ? _carve(st, idx, span, exp, ref) : NULL;
