@@ -48,6 +48,7 @@ struct store *store_create(const struct store_config *cfg, struct stats *stats)
     st->stats = stats ? stats : &st->own_stats;
     st->evict = cfg->evict;
     st->no_cas = cfg->no_cas;
+    st->cas = cfg->no_cas ? 0 : 1; /* 1.6.45's counter starts at 1 and gives the next: first cas 2 */
     st->large_flags = cfg->large_flags;
     st->large_pages = cfg->large_pages && !cfg->memory_file; /* -e: the file's pages */
     st->now = (int64_t)time(NULL); /* a default until the loop sets the clock */

@@ -3,7 +3,7 @@ against memcached 1.6.45 (built by tests/ref/memcached-1.6.45.sh): the
 conditional fetch (mg C, 1.6.40), E on every meta command, md's quiet NF,
 lru_crawler mgdump, metadump's OK line and flags= (1.6.43), watch deletions,
 -X turning off stats detail too, client_flags_size in stats settings, -Y on
-every listener."""
+every listener, and the first cas (2)."""
 import os
 import re
 import socket
@@ -171,3 +171,24 @@ def test_Y_token_too_long(server_factory):
                 s.sendall(line)
                 got.append(s.recv(100))
             assert got == [b"CLIENT_ERROR auth token too long\r\n"] * 2 + [b"STORED\r\n"], srv.kind
+
+
+def test_first_cas_as_145(server_factory):
+    """1.6.45's counter starts at 1 and hands out the next (1.6.18 gave 1
+    first): the first items of a fresh server get cas 2, 3, 4 on every
+    protocol, and so does memg's."""
+    import mcbin as B
+    seen = []
+    for srv in both(server_factory):
+        text = request(srv, b"set a 0 0 1\r\nx\r\ngets a\r\nms b 1 c\r\ny\r\nmn\r\n", b"MN\r\n")
+        with socket.create_connection(srv.addr, timeout=3) as s:
+            s.sendall(B.set_(b"c", b"z"))
+            head = b""
+            while len(head) < B.HEADER_LEN:
+                d = s.recv(B.HEADER_LEN - len(head))
+                assert d
+                head += d
+            bin_cas = B.HEADER.unpack(head)[-1]
+        seen.append((text, bin_cas))
+    assert seen[0] == (b"STORED\r\nVALUE a 0 1 2\r\nx\r\nEND\r\nHD c3\r\nMN\r\n", 4)
+    assert seen[1] == seen[0]
