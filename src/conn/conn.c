@@ -55,7 +55,7 @@ struct conn {
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
     bool hup;         /* the client sends no more: what it sent runs, then the close */
     bool lingering;   /* answered and shut for writing: input dropped until the peer closes */
-    bool line_read;   /* a long value came into its item: the next read takes RBUF_LINE_READ */
+    bool line_read;   /* a long value came into its item: reads take RBUF_LINE_READ */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -334,6 +334,15 @@ static size_t _room(const struct conn *c)
     return c->line_read && room > RBUF_LINE_READ ? RBUF_LINE_READ : room;
 }
 
+/* A short read that came back full: more waits (a pipeline, a line longer
+ * than RBUF_LINE_READ, a value that waits in rbuf): full reads again. Gets
+ * between long sets keep short reads. */
+static void _read_filled(struct conn *c, size_t got, size_t room)
+{
+    if (got == room)
+        c->line_read = false;
+}
+
 /* Room to read into: the value's item, or rbuf (grown for long lines). */
 static ssize_t _read(struct conn *c)
 {
@@ -353,6 +362,7 @@ static ssize_t _read(struct conn *c)
                 s->recv_dst += v;
                 s->recv_left -= v;
                 c->rbuf.wpos += (size_t)n - v;
+                _read_filled(c, (size_t)n - v, iov[1].iov_len);
             }
             return n;
         }
@@ -375,10 +385,11 @@ static ssize_t _read(struct conn *c)
         }
     }
     size_t room = _room(c);
-    c->line_read = false; /* once: a line that needs more, or short values, read in full */
     ssize_t n = transport_recv(c->tp, c->fd, buf_wptr(&c->rbuf), room);
-    if (n > 0)
+    if (n > 0) {
         c->rbuf.wpos += (size_t)n;
+        _read_filled(c, (size_t)n, room);
+    }
     return n;
 }
 

@@ -147,10 +147,11 @@ static void _set(char *in, size_t *len, const char *key, size_t size, char fill)
 }
 
 /* After a value longer than the read buffer, conn reads only a request
- * line's worth next (the next long value then comes straight into its
- * item). Whatever follows in that read must still be answered: a set whose
- * value must wait in the read buffer, a line longer than that short read,
- * another long value with requests pipelined behind it, in one write. */
+ * line's worth (the next long value then comes straight into its item)
+ * until such a read comes back full. Whatever follows must still be
+ * answered: a set whose value must wait in the read buffer, a line longer
+ * than that short read, another long value with requests pipelined behind
+ * it, in one write; then a get and a long set, one at a time. */
 static void test_requests_after_a_long_value(void **state)
 {
     struct fixture *f = *state;
@@ -178,6 +179,10 @@ static void test_requests_after_a_long_value(void **state)
     assert_true(f->n > want_len);
     assert_memory_equal(f->got, want, want_len);
     assert_int_equal(strncmp(f->got + want_len, "VERSION ", 8), 0);
+    assert_string_equal(_exchange(f, "get nokey\r\n", 11, 5), "END\r\n");
+    len = 0;
+    _set(in, &len, "big", 120000, 'B');
+    assert_string_equal(_exchange(f, in, len, 8), "STORED\r\n");
     _exchange(f, "get big\r\n", 9, 120000 + 30);
     const char head[] = "VALUE big 0 120000\r\n";
     assert_int_equal(f->n, sizeof(head) - 1 + 120000 + 7);
