@@ -32,6 +32,14 @@
  * request line and a small value. */
 #define RBUF_PARK_MAX 2048
 
+/* What a read into rbuf takes after a value too long for rbuf: a request
+ * line (a set's is at most ~300 bytes) and the first bytes of its value.
+ * The rest of a long value then comes straight into its item, and no more
+ * of it goes through rbuf to be copied: a first write to an item's page
+ * from user space costs far more than the kernel's (row L: a 16 KB copy
+ * took 20-40 us, receiving the other 500 KB about 50). */
+#define RBUF_LINE_READ 512
+
 struct conn {
     struct conn_shared *sh;
     struct conn *prev, *next;
@@ -47,6 +55,7 @@ struct conn {
     bool streaming;   /* FEED_MORE: a reply in slices, reading paused until its end */
     bool hup;         /* the client sends no more: what it sent runs, then the close */
     bool lingering;   /* answered and shut for writing: input dropped until the peer closes */
+    bool line_read;   /* a long value came into its item: reads take RBUF_LINE_READ */
     uint8_t why;      /* CONN_WHY_*: for the conn_close event */
     uint64_t last_ms; /* last request, for idle_timeout and stats conns */
     struct session ses;
@@ -304,8 +313,11 @@ static bool _process(struct conn *c)
             sh->stats->conn_yields++;
             break;
         }
-        if (st == FEED_RECEIVE)
+        if (st == FEED_RECEIVE) {
             c->receiving = true;
+            /* the next request is likely long too: read its line alone */
+            c->line_read = !c->tp && s->recv_dst && s->recv_left >= cap;
+        }
         else if (st == FEED_QUIT) {
             c->closing = true;
             c->why = CONN_WHY_NORMAL;
@@ -313,6 +325,22 @@ static bool _process(struct conn *c)
         }
     }
     return !c->out.oom;
+}
+
+/* What a read may put into rbuf. */
+static size_t _room(const struct conn *c)
+{
+    size_t room = buf_room(&c->rbuf);
+    return c->line_read && room > RBUF_LINE_READ ? RBUF_LINE_READ : room;
+}
+
+/* A short read that came back full: more waits (a pipeline, a line longer
+ * than RBUF_LINE_READ, a value that waits in rbuf): full reads again. Gets
+ * between long sets keep short reads. */
+static void _read_filled(struct conn *c, size_t got, size_t room)
+{
+    if (got == room)
+        c->line_read = false;
 }
 
 /* Room to read into: the value's item, or rbuf (grown for long lines). */
@@ -326,7 +354,7 @@ static ssize_t _read(struct conn *c)
              * a large value took one more recv, of 2 bytes (row L) */
             buf_compact(&c->rbuf);
             struct iovec iov[2] = {{s->recv_dst, (size_t)s->recv_left},
-                                   {buf_wptr(&c->rbuf), buf_room(&c->rbuf)}};
+                                   {buf_wptr(&c->rbuf), _room(c)}};
             struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
             ssize_t n = recvmsg(c->fd, &m, 0);
             if (n > 0) {
@@ -334,6 +362,7 @@ static ssize_t _read(struct conn *c)
                 s->recv_dst += v;
                 s->recv_left -= v;
                 c->rbuf.wpos += (size_t)n - v;
+                _read_filled(c, (size_t)n - v, iov[1].iov_len);
             }
             return n;
         }
@@ -355,9 +384,12 @@ static ssize_t _read(struct conn *c)
             return -1;
         }
     }
-    ssize_t n = transport_recv(c->tp, c->fd, buf_wptr(&c->rbuf), buf_room(&c->rbuf));
-    if (n > 0)
+    size_t room = _room(c);
+    ssize_t n = transport_recv(c->tp, c->fd, buf_wptr(&c->rbuf), room);
+    if (n > 0) {
         c->rbuf.wpos += (size_t)n;
+        _read_filled(c, (size_t)n, room);
+    }
     return n;
 }
 

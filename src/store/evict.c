@@ -219,9 +219,12 @@ static uint32_t _gc_victim(struct store *st, uint32_t need, bool small)
         GC_RATIO_NUM * st->stats->bytes + (uint64_t)GC_SLACK_SEGS * st->seg_size * GC_RATIO_DEN)
         return 0;
     uint32_t best = 0, best_live = st->seg_size / 2 + 1;
-    for (uint32_t i = st->fifo_head; i; i = st->segs[i].next) {
+    /* In index order, not the FIFO's: the array streams through the cache,
+     * the list's next hops missed it at every segment (row L: 2.6% of the
+     * CPU, once per segment taken). Every used segment is in the FIFO. */
+    for (uint32_t i = 1; i < st->hiwater; i++) {
         const struct seg *s = &st->segs[i];
-        if (s->pins == 0 && !seg_is_open(st, i) && s->small == small &&
+        if (s->state == SEG_USED && s->pins == 0 && !seg_is_open(st, i) && s->small == small &&
             s->live < best_live) {
             best = i;
             best_live = s->live;

@@ -135,6 +135,64 @@ static void test_large_value_across_reads(void **state)
     assert_memory_equal(f->got, want, wh + SIZE + 7);
 }
 
+/* The value in[head..head+size) of a set line of key, size bytes: its
+ * line, value and \r\n appended at in + *len. */
+static void _set(char *in, size_t *len, const char *key, size_t size, char fill)
+{
+    *len += (size_t)sprintf(in + *len, "set %s 0 0 %zu\r\n", key, size);
+    memset(in + *len, fill, size);
+    *len += size;
+    memcpy(in + *len, "\r\n", 2);
+    *len += 2;
+}
+
+/* After a value longer than the read buffer, conn reads only a request
+ * line's worth (the next long value then comes straight into its item)
+ * until such a read comes back full. Whatever follows must still be
+ * answered: a set whose value must wait in the read buffer, a line longer
+ * than that short read, another long value with requests pipelined behind
+ * it, in one write; then a get and a long set, one at a time. */
+static void test_requests_after_a_long_value(void **state)
+{
+    struct fixture *f = *state;
+    static char in[1 << 18];
+    size_t len = 0;
+    _set(in, &len, "big", 100000, 'b');
+    assert_string_equal(_exchange(f, in, len, 8), "STORED\r\n");
+    len = 0;
+    _set(in, &len, "small", 4000, 's');
+    len += (size_t)sprintf(in + len, "get small");
+    for (int i = 0; i < 100; i++) /* a 1.5 KB line: past the short read */
+        len += (size_t)sprintf(in + len, " nokey%08d", i);
+    len += (size_t)sprintf(in + len, "\r\n");
+    _set(in, &len, "big", 120000, 'B');
+    len += (size_t)sprintf(in + len, "get small\r\nversion\r\n");
+    size_t want_len = 0;
+    static char want[1 << 14];
+    for (int twice = 0; twice < 2; twice++) {
+        want_len += (size_t)sprintf(want + want_len, "STORED\r\nVALUE small 0 4000\r\n");
+        memset(want + want_len, 's', 4000);
+        want_len += 4000;
+        want_len += (size_t)sprintf(want + want_len, "\r\nEND\r\n");
+    }
+    _exchange(f, in, len, want_len + 9); /* and VERSION's line */
+    assert_true(f->n > want_len);
+    assert_memory_equal(f->got, want, want_len);
+    assert_int_equal(strncmp(f->got + want_len, "VERSION ", 8), 0);
+    assert_string_equal(_exchange(f, "get nokey\r\n", 11, 5), "END\r\n");
+    len = 0;
+    _set(in, &len, "big", 120000, 'B');
+    assert_string_equal(_exchange(f, in, len, 8), "STORED\r\n");
+    _exchange(f, "get big\r\n", 9, 120000 + 30);
+    const char head[] = "VALUE big 0 120000\r\n";
+    assert_int_equal(f->n, sizeof(head) - 1 + 120000 + 7);
+    assert_memory_equal(f->got, head, sizeof(head) - 1);
+    for (size_t i = 0; i < 120000; i++)
+        if (f->got[sizeof(head) - 1 + i] != 'B')
+            fail_msg("byte %zu of the value is %d", i, f->got[sizeof(head) - 1 + i]);
+    assert_memory_equal(f->got + sizeof(head) - 1 + 120000, "\r\nEND\r\n", 7);
+}
+
 /* quit: the replies before it are sent, then the connection closes. */
 static void test_quit_closes_after_replies(void **state)
 {
@@ -192,6 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_requests_and_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_value_across_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_after_a_long_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quit_closes_after_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_linger_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hangup_mid_value_stores_nothing, setup, teardown),

@@ -367,6 +367,66 @@ static void test_gc_keeps_memory_near_live(void **state)
     _done(f);
 }
 
+/* The segment key's record lies in (0: missing). */
+static uint32_t _seg_of(struct fx *f, const char *key)
+{
+    struct item_view it;
+    if (!store_lookup(f->st, key, strlen(key), false, &it))
+        return 0;
+    struct store *st = f->st;
+    for (uint32_t i = 1; i < st->hiwater; i++)
+        if (st->segs[i].mem && it.value >= st->segs[i].mem &&
+            it.value < st->segs[i].mem + st->seg_size)
+            return i;
+    fail_msg("%s outside every segment", key);
+    return 0;
+}
+
+/* Collection takes the emptiest segment at least half dead, wherever it
+ * lies: here the newest closed one, while an older one is a candidate too. */
+static void test_gc_takes_the_emptiest(void **state)
+{
+    (void)state;
+    enum { VLEN = 100 * 1024, N = 1000 }; /* ten to a segment: 100 segments */
+    struct fx *f = _fx(512 * MB, true);
+    static char val[VLEN + 1];
+    char key[32];
+    memset(val, 'g', VLEN);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "g%04d", i);
+        assert_int_equal(_set(f, key, val), STORE_OK);
+    }
+    struct store *st = f->st;
+    uint32_t head = _seg_of(f, "g0999"), newest = _seg_of(f, "g0989"), older = _seg_of(f, "g0050");
+    assert_true(newest != head && older != newest && older != head);
+    assert_int_equal(newest, st->hiwater - 2);
+    uint32_t kept = 0, older_wpos = st->segs[older].wpos;
+    for (int i = 0; i < N; i++) { /* dead: 9 of 10 in newest, 6 in older, 4 elsewhere */
+        snprintf(key, sizeof key, "g%04d", i);
+        uint32_t idx = _seg_of(f, key), nth = (uint32_t)(i % 10);
+        if (idx == head || (idx == newest ? nth == 9 : nth >= (idx == older ? 6u : 4u))) {
+            kept += idx == newest;
+            continue;
+        }
+        assert_int_equal(store_delete(st, key, strlen(key), 0), STORE_OK);
+    }
+    assert_int_equal(kept, 1);
+    assert_int_equal(_set(f, "next", val), STORE_OK); /* the head is full: a new one */
+    assert_int_equal(_seg_of(f, "next"), newest);
+    assert_int_equal(_seg_of(f, "g0999"), head);
+    assert_int_equal(st->segs[older].wpos, older_wpos); /* not compacted */
+    assert_int_equal(f->stats.evictions, 0);
+    for (int i = 980; i < N; i++) { /* what newest kept moved down, intact */
+        snprintf(key, sizeof key, "g%04d", i);
+        struct item_view it;
+        if (store_lookup(st, key, strlen(key), false, &it)) {
+            assert_int_equal(it.nvalue, VLEN);
+            assert_memory_equal(it.value, val, VLEN);
+        }
+    }
+    _done(f);
+}
+
 static void _fill(struct fx *f, const char *prefix, int n, size_t vlen)
 {
     char key[40], val[2048];
@@ -1828,6 +1888,7 @@ int main(void)
         cmocka_unit_test(test_expiry),         cmocka_unit_test(test_tick_reclaim),
         cmocka_unit_test(test_eviction_is_incremental),
         cmocka_unit_test(test_gc_keeps_memory_near_live),
+        cmocka_unit_test(test_gc_takes_the_emptiest),
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_table_power_and_no_expand),
         cmocka_unit_test(test_track_sizes),          cmocka_unit_test(test_eviction),
