@@ -77,7 +77,20 @@ enum mode {
     M_TLFU, /* every item leaving probation is admitted only that way (TinyLFU) */
     M_FPB,  /* main keeps an item while its count per byte reaches two
              * requests of an item of the mean size, at most one lap unread */
+    M_GCUT, /* no sketch: the ghost remembers only items up to the mean size */
+    M_GWIN, /* no sketch: a key larger than the mean is taken back from the
+             * ghost only within (mean / size)^3 of its window (memg's) */
 };
+
+/* The part of the ghost's window (of main's item count) within which key
+ * k, of the given size, is sent straight to main. */
+static uint64_t _ghost_win(enum mode mode, uint64_t n, uint32_t size, uint64_t mean)
+{
+    if (mode != M_GWIN || size <= mean)
+        return n;
+    uint64_t r = mean * 256 / size; /* as memg: mean / size in 256ths */
+    return n * (r * r * r >> 16) / 256;
+}
 
 /* S3-FIFO with a 1-bit mark (memg's) and a sketch of every request. */
 static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
@@ -112,7 +125,7 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
         if (size[k] > budget)
             continue;
         mark[k] = 0;
-        if (ghost_at[k] && ghosts - ghost_at[k] < main.n) {
+        if (ghost_at[k] && ghosts - ghost_at[k] < _ghost_win(mode, main.n, size[k], mean)) {
             ghost_at[k] = 0;
             where[k] = MAIN;
             simq_push(&main, next, k, size[k]);
@@ -132,7 +145,8 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
                     simq_push(&main, next, v, size[v]);
                 } else {
                     where[v] = OUT;
-                    ghost_at[v] = ++ghosts;
+                    if (mode != M_GCUT || size[v] <= mean)
+                        ghost_at[v] = ++ghosts;
                 }
             } else {
                 uint32_t v = simq_pop(&main, next, size);
@@ -176,4 +190,16 @@ bool sim_s3fb(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspa
                uint64_t budget, uint8_t *hit)
 {
     return _s3sketch(key, n, size, nspace, budget, hit, M_FPB);
+}
+
+bool sim_s3gcut(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3sketch(key, n, size, nspace, budget, hit, M_GCUT);
+}
+
+bool sim_s3gwin(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3sketch(key, n, size, nspace, budget, hit, M_GWIN);
 }

@@ -866,6 +866,48 @@ static void test_ghost_readmits(void **state)
     _done(f);
 }
 
+/* A key larger than the mean must come back sooner to skip probation: at
+ * 4.4x the mean (one 3000 B value per nine of 200 B, 683 B a record as
+ * kept), a key evicted unread and set again half the ghost's span later
+ * starts on probation; a small one evicted as early goes to the main
+ * queue. */
+static void test_ghost_large_waits(void **state)
+{
+    (void)state;
+    struct fx *f = _fx(8 * MB, true);
+    f->st->seed = 42;
+    char small[201], large[3001], key[32];
+    memset(small, 's', 200);
+    small[200] = 0;
+    memset(large, 'l', 3000);
+    large[3000] = 0;
+    for (int i = 0; i < 30000; i++) { /* ~14 MB; every 4th read: the main queue fills */
+        snprintf(key, sizeof key, "a:%d", i);
+        assert_int_equal(_set(f, key, i % 10 ? small : large), STORE_OK);
+        if (i % 4 == 0)
+            assert_true(*_get(f, key));
+    }
+    assert_true(ghost_on(&f->st->ghost));
+    assert_true(f->st->mhead &&
+                f->st->segs[f->st->mhead].wpos + 3 * 3100 + 8 * 300 <= f->st->seg_size);
+    for (int i = 15010; i <= 15050; i += 20) { /* unread, evicted half a span ago */
+        snprintf(key, sizeof key, "a:%d", i);
+        assert_int_equal(*_get(f, key), 0);
+        assert_int_equal(_set(f, key, large), STORE_OK);
+        assert_false(_in_main(f, key));
+    }
+    static const int unread[] = {15001, 15002, 15003, 15005, 15006, 15007, 15009, 15011};
+    int back = 0;
+    for (size_t i = 0; i < sizeof unread / sizeof unread[0]; i++) {
+        snprintf(key, sizeof key, "a:%d", unread[i]);
+        assert_int_equal(*_get(f, key), 0);
+        assert_int_equal(_set(f, key, small), STORE_OK);
+        back += _in_main(f, key);
+    }
+    assert_true(back >= 7);
+    _done(f);
+}
+
 /* Promotions, in-place passes, deletes, overwrites and limit changes (the
  * probation queue's share moves with the limit) in random order: every hit
  * returns the value last set for its key, and memory stays in the limit. */
@@ -1834,7 +1876,8 @@ int main(void)
         cmocka_unit_test(test_limit_includes_table),
         cmocka_unit_test(test_limit_counts_segments), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
-        cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
+        cmocka_unit_test(test_ghost_readmits),
+        cmocka_unit_test(test_ghost_large_waits), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_large_flags),
