@@ -20,7 +20,7 @@ SMALL = [2, 4, 8]  # budgets below the table's, for the MB the optimum needs
 ORACLES = "opt,fpb,inf,lfu,s3fifo"
 # Online candidates a segment store could run (bench/README.md, "Size-aware
 # policies"): the best of them per cell is the *cand* column.
-CANDIDATES = ("s3bit", "s3size", "s3fb", "s3gcut", "s3gwin")
+CANDIDATES = ("s3bit", "s3size", "s3fb", "s3gcut", "s3gwin", "s3gfill")
 
 
 def sim_curves(o, stream):

@@ -86,6 +86,10 @@ bool sim_s3gcut(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
                 uint64_t budget, uint8_t *hit);
 bool sim_s3gwin(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
                 uint64_t budget, uint8_t *hit);
+/* s3gwin, and until main first evicts (the cache is filling), an unread
+ * item up to the mean size leaving probation goes to main too (s3gfill). */
+bool sim_s3gfill(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                 uint64_t budget, uint8_t *hit);
 
 /* What one item of nkey + nval bytes (flags non-zero when flags) costs:
  * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and

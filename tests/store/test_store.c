@@ -866,27 +866,41 @@ static void test_ghost_readmits(void **state)
     _done(f);
 }
 
-/* A key larger than the mean must come back sooner to skip probation: at
- * 4.4x the mean (one 3000 B value per nine of 200 B, 683 B a record as
- * kept), a key evicted unread and set again half the ghost's span later
- * starts on probation; a small one evicted as early goes to the main
- * queue. */
-static void test_ghost_large_waits(void **state)
+/* Value i of _fill_mixed: one of 3000 B per nine of 200 B. */
+static const char *_mixed_val(int i)
 {
-    (void)state;
+    static char small[201], large[3001];
+    memset(small, 's', 200);
+    memset(large, 'l', 3000);
+    return i % 10 ? small : large;
+}
+
+/* An 8 MB store given 30000 keys a:<i> of _mixed_val(i) (~14 MB), every
+ * 4th read right after its set: the main queue fills. */
+static struct fx *_fill_mixed(void)
+{
     struct fx *f = _fx(8 * MB, true);
     f->st->seed = 42;
-    char small[201], large[3001], key[32];
-    memset(small, 's', 200);
-    small[200] = 0;
-    memset(large, 'l', 3000);
-    large[3000] = 0;
-    for (int i = 0; i < 30000; i++) { /* ~14 MB; every 4th read: the main queue fills */
+    char key[32];
+    for (int i = 0; i < 30000; i++) {
         snprintf(key, sizeof key, "a:%d", i);
-        assert_int_equal(_set(f, key, i % 10 ? small : large), STORE_OK);
+        assert_int_equal(_set(f, key, _mixed_val(i)), STORE_OK);
         if (i % 4 == 0)
             assert_true(*_get(f, key));
     }
+    return f;
+}
+
+/* A key larger than the mean must come back sooner to skip probation: at
+ * over 4x the mean (_fill_mixed's), a key evicted unread and set again
+ * half the ghost's span later starts on probation; a small one evicted as
+ * early goes to the main queue. */
+static void test_ghost_large_waits(void **state)
+{
+    (void)state;
+    struct fx *f = _fill_mixed();
+    const char *small = _mixed_val(1), *large = _mixed_val(0);
+    char key[32];
     assert_true(ghost_on(&f->st->ghost));
     assert_true(f->st->mhead &&
                 f->st->segs[f->st->mhead].wpos + 3 * 3100 + 8 * 300 <= f->st->seg_size);
@@ -905,6 +919,30 @@ static void test_ghost_large_waits(void **state)
         back += _in_main(f, key);
     }
     assert_true(back >= 7);
+    _done(f);
+}
+
+/* While the main queue is short of its share (the store is filling), the
+ * probation segments it takes keep their unread items up to the mean size
+ * as well as the read ones; an unread item larger than the mean goes. */
+static void test_filling_keeps_small(void **state)
+{
+    (void)state;
+    struct fx *f = _fill_mixed();
+    char key[32];
+    int small_kept = 0, large_kept = 0;
+    for (int i = 0; i < 30000; i++) {
+        snprintf(key, sizeof key, "a:%d", i);
+        if (i % 4 == 0 || !ht_find(f->st->ht, store_key_hash(f->st, key, strlen(key)), key,
+                                   strlen(key)) || !_in_main(f, key))
+            continue; /* read, gone, or still on probation */
+        small_kept += i % 10 != 0;
+        large_kept += i % 10 == 0;
+    }
+    print_message("    unread in the main queue: %d small, %d large\n", small_kept, large_kept);
+    assert_true(small_kept > 1000);
+    assert_int_equal(large_kept, 0);
+    assert_true(_mem(f) <= 8 * MB);
     _done(f);
 }
 
@@ -1877,7 +1915,8 @@ int main(void)
         cmocka_unit_test(test_limit_counts_segments), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
         cmocka_unit_test(test_ghost_readmits),
-        cmocka_unit_test(test_ghost_large_waits), cmocka_unit_test(test_crawl),
+        cmocka_unit_test(test_ghost_large_waits),
+        cmocka_unit_test(test_filling_keeps_small), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_large_flags),
