@@ -8,7 +8,8 @@
  * pass slide down and stay (CLOCK), the rest are evicted. Items read once
  * and never again leave after a tenth of the memory, not a whole lap.
  * Keys evicted unread from probation are remembered (ghost.c); such a key
- * set again goes straight to the main queue (seg_alloc_key).
+ * set again goes straight to the main queue (seg_alloc_key), a key larger
+ * than the mean only if it comes back soon (_ghost_window).
  * Two questions, each answered once: which segment goes next (_victim,
  * _new_mhead for the main queue's side) and which of its items stay
  * (_kept). The mechanics (lists, mapping, unlinking) are seg.c's. */
