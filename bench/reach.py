@@ -20,7 +20,7 @@ SMALL = [2, 4, 8]  # budgets below the table's, for the MB the optimum needs
 ORACLES = "opt,fpb,inf,lfu,s3fifo"
 # Online candidates a segment store could run (bench/README.md, "Size-aware
 # policies"): the best of them per cell is the *cand* column.
-CANDIDATES = ("s3bit", "s3size", "s3fb")
+CANDIDATES = ("s3bit", "s3size", "s3fb", "s3gcut", "s3gwin", "s3gfill")
 
 
 def sim_curves(o, stream):
@@ -104,7 +104,8 @@ def table(curves, mc, measured_at, memg=None):
            " with sizes is NP-hard). *LFU/B*: exact request counts of every key since the start,"
            " per byte (an online policy with unbounded metadata). *S3*: S3-FIFO per item."
            " *cand*: the best per cell of the online candidates a segment store could run"
-           " (S3-FIFO with memg's 1-bit mark, S3-size, S3 with a sketch per byte;"
+           " (S3-FIFO with memg's 1-bit mark, S3-size, S3 with a sketch per byte,"
+           " the size-aware ghost and fill;"
            " sizeaware.md; GDSF's heap is left out)."
            f" Goal memg/mc <= {GOAL}; MB to match memcached's -m 64 <= {GOAL_MB}.", "",
            "| workload | -m MB | memcached | floor | Belady | FPB | best | floor/mc | best/mc "

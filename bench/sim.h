@@ -78,6 +78,19 @@ bool sim_s3tlfu(const uint32_t *key, size_t n, const uint32_t *size, uint32_t ns
 bool sim_s3fb(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
                uint64_t budget, uint8_t *hit);
 
+/* Size-aware ghost candidates (sim_cand.c), S3-FIFO with memg's 1-bit mark:
+ * the ghost remembers only keys up to the mean size (s3gcut); a key larger
+ * than the mean is sent to main from the ghost only if it comes back
+ * within (mean / size)^3 of the ghost's window (s3gwin: memg's policy). */
+bool sim_s3gcut(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit);
+bool sim_s3gwin(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit);
+/* s3gwin, and until main first evicts (the cache is filling), an unread
+ * item up to the mean size leaving probation goes to main too (s3gfill). */
+bool sim_s3gfill(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                 uint64_t budget, uint8_t *hit);
+
 /* What one item of nkey + nval bytes (flags non-zero when flags) costs:
  * in memg, its record (bits, nkey, key, 5-byte cas, varints of flags and
  * length, value) and 8 bytes of table (a 4-byte ref at load about 1/2);

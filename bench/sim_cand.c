@@ -77,7 +77,23 @@ enum mode {
     M_TLFU, /* every item leaving probation is admitted only that way (TinyLFU) */
     M_FPB,  /* main keeps an item while its count per byte reaches two
              * requests of an item of the mean size, at most one lap unread */
+    M_GCUT, /* no sketch: the ghost remembers only items up to the mean size */
+    M_GWIN, /* no sketch: a key larger than the mean is taken back from the
+             * ghost only within (mean / size)^3 of its window (memg's) */
+    M_GFILL, /* M_GWIN, and until main first evicts (the cache is filling),
+              * an unread item up to the mean size leaving probation goes to
+              * main too (memg: where main takes probation's oldest) */
 };
+
+/* The part of the ghost's window (of main's item count) within which key
+ * k, of the given size, is sent straight to main. */
+static uint64_t _ghost_win(enum mode mode, uint64_t n, uint32_t size, uint64_t mean)
+{
+    if ((mode != M_GWIN && mode != M_GFILL) || size <= mean)
+        return n;
+    uint64_t r = mean * 256 / size; /* as memg: mean / size in 256ths */
+    return n * (r * r * r >> 16) / 256;
+}
 
 /* S3-FIFO with a 1-bit mark (memg's) and a sketch of every request. */
 static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
@@ -101,6 +117,7 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
     enum { OUT, SMALL, MAIN };
     struct fifo small = {NIL, NIL, 0, 0}, main = {NIL, NIL, 0, 0};
     uint64_t ghosts = 0, small_max = budget / 10;
+    bool main_full = false; /* main has had to evict */
     for (size_t i = 0; i < n; i++) {
         uint32_t k = key[i];
         _sk_add(&sk, k);
@@ -112,7 +129,7 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
         if (size[k] > budget)
             continue;
         mark[k] = 0;
-        if (ghost_at[k] && ghosts - ghost_at[k] < main.n) {
+        if (ghost_at[k] && ghosts - ghost_at[k] < _ghost_win(mode, main.n, size[k], mean)) {
             ghost_at[k] = 0;
             where[k] = MAIN;
             simq_push(&main, next, k, size[k]);
@@ -123,7 +140,7 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
         while (small.bytes + main.bytes > budget) {
             if (small.bytes > small_max || main.n == 0) {
                 uint32_t v = simq_pop(&small, next, size);
-                bool in = main.n == 0 || mark[v];
+                bool in = main.n == 0 || mark[v] || (mode == M_GFILL && !main_full && size[v] <= mean);
                 if (mode == M_TLFU || (mode == M_ADM && !in))
                     in = main.n == 0 || _beats(&sk, size, v, main.tail);
                 if (in) {
@@ -132,10 +149,12 @@ static bool _s3sketch(const uint32_t *key, size_t n, const uint32_t *size, uint3
                     simq_push(&main, next, v, size[v]);
                 } else {
                     where[v] = OUT;
-                    ghost_at[v] = ++ghosts;
+                    if (mode != M_GCUT || size[v] <= mean)
+                        ghost_at[v] = ++ghosts;
                 }
             } else {
                 uint32_t v = simq_pop(&main, next, size);
+                main_full = true;
                 bool keep = mark[v];
                 if (mode == M_FPB)
                     keep = (uint64_t)_sk_est(&sk, v) * mean >= 2 * (uint64_t)size[v] &&
@@ -176,4 +195,22 @@ bool sim_s3fb(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspa
                uint64_t budget, uint8_t *hit)
 {
     return _s3sketch(key, n, size, nspace, budget, hit, M_FPB);
+}
+
+bool sim_s3gcut(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3sketch(key, n, size, nspace, budget, hit, M_GCUT);
+}
+
+bool sim_s3gwin(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                uint64_t budget, uint8_t *hit)
+{
+    return _s3sketch(key, n, size, nspace, budget, hit, M_GWIN);
+}
+
+bool sim_s3gfill(const uint32_t *key, size_t n, const uint32_t *size, uint32_t nspace,
+                 uint64_t budget, uint8_t *hit)
+{
+    return _s3sketch(key, n, size, nspace, budget, hit, M_GFILL);
 }

@@ -191,7 +191,9 @@ int main(int argc, char **argv)
                 {"s3size", sim_s3size, false}, {"gdsf", sim_gdsf, false},
                 {"inf", sim_inf, false}, {"fpb", sim_fpb, false}, {"lfu", sim_lfu, false},
                 {"s3bit", sim_s3bit, false}, {"s3adm", sim_s3adm, false},
-                {"s3tlfu", sim_s3tlfu, false}, {"s3fb", sim_s3fb, false}};
+                {"s3tlfu", sim_s3tlfu, false}, {"s3fb", sim_s3fb, false},
+                {"s3gcut", sim_s3gcut, false}, {"s3gwin", sim_s3gwin, false},
+                {"s3gfill", sim_s3gfill, false}};
     for (char *tok = strtok(mems, ","); tok; tok = strtok(NULL, ",")) {
         double mb = atof(tok);
         uint64_t budget = (uint64_t)(mb * 1048576.0);

@@ -23,6 +23,8 @@ import reach  # noqa: E402
 
 POLICIES = [("lru", "LRU"), ("s3fifo", "S3"), ("s3bit", "S3-1bit"), ("s3size", "S3-size"),
             ("gdsf", "GDSF"), ("s3adm", "S3+adm"), ("s3tlfu", "S3+TinyLFU"), ("s3fb", "S3+sketch/B"),
+            ("s3gcut", "S3+ghost<=mean"), ("s3gwin", "S3+ghost-window"),
+            ("s3gfill", "+fill"),
             ("lfu", "LFU/B"), ("opt", "OPT")]
 OFFLINE = ("opt", "lfu")  # not online policies memg could run as they are
 

@@ -76,11 +76,12 @@ void ghost_add(struct ghost *g, uint64_t h)
     }
 }
 
-bool ghost_take(struct ghost *g, uint64_t h)
+bool ghost_take(struct ghost *g, uint64_t h, unsigned window)
 {
     uint32_t *b = _bucket(g, h), fp = _fp(h);
+    unsigned epochs = window * GHOST_EPOCHS / 256;
     for (unsigned i = 0; i < GHOST_WAYS; i++)
-        if (b[i] && (b[i] >> 8) == fp && _age(g, b[i]) < GHOST_EPOCHS) {
+        if (b[i] && (b[i] >> 8) == fp && _age(g, b[i]) < epochs) {
             b[i] = 0;
             return true;
         }

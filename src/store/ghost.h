@@ -39,7 +39,9 @@ static inline size_t ghost_bytes(const struct ghost *g)
 }
 /* Remember the key of hash h (evicted from probation). */
 void ghost_add(struct ghost *g, uint64_t h);
-/* Whether the key of hash h is remembered; if so it is forgotten. */
-bool ghost_take(struct ghost *g, uint64_t h);
+/* Whether the key of hash h is remembered, added less than `window`
+ * 256ths of the ghost's span ago (256: the whole span); if so it is
+ * forgotten. */
+bool ghost_take(struct ghost *g, uint64_t h, unsigned window);
 
 #endif

@@ -30,11 +30,11 @@ static void test_add_take_once(void **state)
         ghost_add(&g, _h(i));
     int found = 0, again = 0, strangers = 0;
     for (uint64_t i = 0; i < 1000; i++) {
-        found += ghost_take(&g, _h(i));
-        again += ghost_take(&g, _h(i));
+        found += ghost_take(&g, _h(i), 256);
+        again += ghost_take(&g, _h(i), 256);
     }
     for (uint64_t i = 1000; i < 100000; i++)
-        strangers += ghost_take(&g, _h(i));
+        strangers += ghost_take(&g, _h(i), 256);
     assert_int_equal(found, 1000); /* a quarter full: nothing pushed out */
     assert_int_equal(again, 0);    /* taking forgets */
     assert_true(strangers <= 1);   /* 24-bit fingerprints: about 0.05 expected */
@@ -55,11 +55,39 @@ static void test_window(void **state)
         ghost_add(&g, _h(i));
     int old = 0, recent = 0;
     for (uint64_t i = 0; i < 2000; i++)
-        old += ghost_take(&g, _h(i));
+        old += ghost_take(&g, _h(i), 256);
     for (uint64_t i = 10000 + 3 * 4096 - 1000; i < 10000 + 3 * 4096; i++)
-        recent += ghost_take(&g, _h(i));
+        recent += ghost_take(&g, _h(i), 256);
     assert_int_equal(old, 0);
     assert_true(recent >= 950); /* the last 1000 of 4096: full buckets may lose a few */
+    ghost_free(&g);
+}
+
+/* A shorter window (evict.c gives it to keys larger than the mean) takes
+ * only keys added within that part of the span, and leaves an older one
+ * remembered: 4096 entries, 1000 keys, then a quarter of the span of others. */
+static void test_window_part(void **state)
+{
+    (void)state;
+    struct ghost g = {0};
+    assert_true(ghost_init(&g, 4096, 1 << 20));
+    for (uint64_t i = 0; i < 1000; i++)
+        ghost_add(&g, _h(i));
+    for (uint64_t i = 10000; i < 10000 + 4096 / 4; i++)
+        ghost_add(&g, _h(i));
+    int quarter = 0, whole = 0, recent = 0;
+    for (uint64_t i = 0; i < 1000; i++)
+        quarter += ghost_take(&g, _h(i), 64);
+    for (uint64_t i = 0; i < 1000; i++)
+        whole += ghost_take(&g, _h(i), 256);
+    for (uint64_t i = 10000 + 4096 / 4 - 300; i < 10000 + 4096 / 4; i++)
+        recent += ghost_take(&g, _h(i), 64);
+    assert_int_equal(quarter, 0);
+    assert_true(whole >= 950); /* still remembered: full buckets may lose a few */
+    assert_true(recent >= 295);
+    ghost_add(&g, _h(7));
+    assert_false(ghost_take(&g, _h(7), 0)); /* no window: not even the newest */
+    assert_true(ghost_take(&g, _h(7), 2)); /* 2: one epoch */
     ghost_free(&g);
 }
 
@@ -78,7 +106,7 @@ static void test_no_wrap(void **state)
         while (((uint32_t)(_h(k) >> 16) & g.mask) == ((uint32_t)(_h(7) >> 16) & g.mask));
         ghost_add(&g, _h(k));
     }
-    assert_false(ghost_take(&g, _h(7)));
+    assert_false(ghost_take(&g, _h(7), 256));
     ghost_free(&g);
 }
 
@@ -104,6 +132,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_take_once),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_window_part),
         cmocka_unit_test(test_no_wrap),
         cmocka_unit_test(test_size_and_cap),
     };

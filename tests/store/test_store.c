@@ -926,6 +926,86 @@ static void test_ghost_readmits(void **state)
     _done(f);
 }
 
+/* Value i of _fill_mixed: one of 3000 B per nine of 200 B. */
+static const char *_mixed_val(int i)
+{
+    static char small[201], large[3001];
+    memset(small, 's', 200);
+    memset(large, 'l', 3000);
+    return i % 10 ? small : large;
+}
+
+/* An 8 MB store given 30000 keys a:<i> of _mixed_val(i) (~14 MB), every
+ * 4th read right after its set: the main queue fills. */
+static struct fx *_fill_mixed(void)
+{
+    struct fx *f = _fx(8 * MB, true);
+    f->st->seed = 42;
+    char key[32];
+    for (int i = 0; i < 30000; i++) {
+        snprintf(key, sizeof key, "a:%d", i);
+        assert_int_equal(_set(f, key, _mixed_val(i)), STORE_OK);
+        if (i % 4 == 0)
+            assert_true(*_get(f, key));
+    }
+    return f;
+}
+
+/* A key larger than the mean must come back sooner to skip probation: at
+ * over 4x the mean (_fill_mixed's), a key evicted unread and set again
+ * half the ghost's span later starts on probation; a small one evicted as
+ * early goes to the main queue. */
+static void test_ghost_large_waits(void **state)
+{
+    (void)state;
+    struct fx *f = _fill_mixed();
+    const char *small = _mixed_val(1), *large = _mixed_val(0);
+    char key[32];
+    assert_true(ghost_on(&f->st->ghost));
+    assert_true(f->st->mhead &&
+                f->st->segs[f->st->mhead].wpos + 3 * 3100 + 8 * 300 <= f->st->seg_size);
+    for (int i = 15010; i <= 15050; i += 20) { /* unread, evicted half a span ago */
+        snprintf(key, sizeof key, "a:%d", i);
+        assert_int_equal(*_get(f, key), 0);
+        assert_int_equal(_set(f, key, large), STORE_OK);
+        assert_false(_in_main(f, key));
+    }
+    static const int unread[] = {15001, 15002, 15003, 15005, 15006, 15007, 15009, 15011};
+    int back = 0;
+    for (size_t i = 0; i < sizeof unread / sizeof unread[0]; i++) {
+        snprintf(key, sizeof key, "a:%d", unread[i]);
+        assert_int_equal(*_get(f, key), 0);
+        assert_int_equal(_set(f, key, small), STORE_OK);
+        back += _in_main(f, key);
+    }
+    assert_true(back >= 7);
+    _done(f);
+}
+
+/* While the main queue is short of its share (the store is filling), the
+ * probation segments it takes keep their unread items up to the mean size
+ * as well as the read ones; an unread item larger than the mean goes. */
+static void test_filling_keeps_small(void **state)
+{
+    (void)state;
+    struct fx *f = _fill_mixed();
+    char key[32];
+    int small_kept = 0, large_kept = 0;
+    for (int i = 0; i < 30000; i++) {
+        snprintf(key, sizeof key, "a:%d", i);
+        if (i % 4 == 0 || !ht_find(f->st->ht, store_key_hash(f->st, key, strlen(key)), key,
+                                   strlen(key)) || !_in_main(f, key))
+            continue; /* read, gone, or still on probation */
+        small_kept += i % 10 != 0;
+        large_kept += i % 10 == 0;
+    }
+    print_message("    unread in the main queue: %d small, %d large\n", small_kept, large_kept);
+    assert_true(small_kept > 1000);
+    assert_int_equal(large_kept, 0);
+    assert_true(_mem(f) <= 8 * MB);
+    _done(f);
+}
+
 /* Promotions, in-place passes, deletes, overwrites and limit changes (the
  * probation queue's share moves with the limit) in random order: every hit
  * returns the value last set for its key, and memory stays in the limit. */
@@ -1895,7 +1975,9 @@ int main(void)
         cmocka_unit_test(test_limit_includes_table),
         cmocka_unit_test(test_limit_counts_segments), cmocka_unit_test(test_hot_survive),
         cmocka_unit_test(test_scan_resistant), cmocka_unit_test(test_queues_consistent),
-        cmocka_unit_test(test_ghost_readmits), cmocka_unit_test(test_crawl),
+        cmocka_unit_test(test_ghost_readmits),
+        cmocka_unit_test(test_ghost_large_waits),
+        cmocka_unit_test(test_filling_keeps_small), cmocka_unit_test(test_crawl),
         cmocka_unit_test(test_expired_reused_first), cmocka_unit_test(test_expired_back_in_ticks),
         cmocka_unit_test(test_no_evict),       cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_large_flags),
