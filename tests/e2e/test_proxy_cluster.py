@@ -19,7 +19,7 @@ import pytest
 from pymemcache.client.base import Client as PyClient
 
 from conftest import HOST, free_port, memcached145_bin, wait_accepting
-from test_cluster import KEYS, N, Cluster, _alive, read_all, recipe, substitute, val
+from test_cluster import KEYS, N, START_S, Cluster, _alive, read_all, recipe, substitute, val
 from test_differential import compare, load_script, run_session
 
 pytestmark = pytest.mark.memg_only  # the recipes start memg itself
@@ -59,7 +59,8 @@ class Proxy:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv + ["-U", "0"], stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        assert wait_accepting(self.proc, (HOST, self.port)), self.log_text()
+        # bounded for a loaded machine: a proxy that dies fails at once
+        assert wait_accepting(self.proc, (HOST, self.port), START_S), self.log_text()
 
     def log_text(self):
         with open(self.log_path, "rb") as f:
