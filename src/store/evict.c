@@ -29,6 +29,12 @@ enum keep {
                    * slide down and stay */
 };
 
+/* A record no longer than the items' mean size (bytes / curr_items). */
+static bool _at_most_mean(const struct store *st, uint32_t size)
+{
+    return (uint64_t)size * st->stats->curr_items <= st->stats->bytes;
+}
+
 /* Whether an unexpired live item (its record r) stays when its segment is
  * emptied or compacted: read since it was written or last kept, or every
  * item when collecting garbage; when filling, also an unread one up to the
@@ -37,8 +43,7 @@ static bool _kept(const struct store *st, const struct rec *r, enum keep how)
 {
     if (how == KEEP_ALL || (r->bits & R_ACC))
         return true;
-    return how == KEEP_FILL &&
-           (uint64_t)r->len * st->stats->curr_items <= st->stats->bytes;
+    return how == KEEP_FILL && _at_most_mean(st, r->len);
 }
 
 /* An item evicted from probation is remembered in the ghost queue (once
@@ -486,10 +491,9 @@ static char *_main_alloc(struct store *st, uint32_t size, uint64_t cas, int64_t 
  * keep turning hot). */
 static unsigned _ghost_window(const struct store *st, uint32_t size)
 {
-    uint64_t items = st->stats->curr_items, bytes = st->stats->bytes;
-    if ((uint64_t)size * items <= bytes)
+    if (_at_most_mean(st, size))
         return 256;
-    uint64_t r = bytes * 256 / ((uint64_t)size * items); /* mean / size, < 256 */
+    uint64_t r = st->stats->bytes * 256 / ((uint64_t)size * st->stats->curr_items); /* mean / size */
     return (unsigned)(r * r * r >> 16);
 }
 
